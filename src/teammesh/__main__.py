@@ -1,0 +1,5 @@
+import sys
+
+from teammesh.cli import main
+
+sys.exit(main())

@@ -1,0 +1,246 @@
+"""The codex-manager wire, declared once.
+
+Both the gateway (which serves it) and the client (which speaks it) import these names;
+nothing else re-declares a wire shape. Facts come from
+`shared/reference/codex-manager-wire.md` (section numbers below refer to it).
+
+Request bodies are pydantic models: unknown keys are dropped (upstream's zod schemas strip
+rather than reject) and every rule upstream enforces is enforced here, so a bad body is a
+structured 400, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+
+# --- enumerations (§3) -------------------------------------------------------------------
+
+ApprovalPolicy = Literal["untrusted", "on-failure", "on-request", "never"]
+NetworkAccess = Literal["restricted", "enabled"]
+FilesystemSandbox = Literal["read-only", "workspace-write", "danger-full-access"]
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+Decision = Literal["accept", "decline", "cancel"]
+ApprovalScope = Literal["turn", "session"]
+TranscriptRole = Literal["user", "assistant", "system"]
+TranscriptStatus = Literal["streaming", "complete", "canceled", "error"]
+TurnStatus = Literal["inProgress", "completed", "interrupted", "failed"]
+
+# What a client treats as "the turn is over" (case-insensitive).
+TERMINAL_TURN_STATUSES = frozenset(
+    {"completed", "complete", "failed", "error", "interrupted", "canceled", "cancelled"}
+)
+
+
+def is_terminal_status(status: object) -> bool:
+    return isinstance(status, str) and status.strip().lower() in TERMINAL_TURN_STATUSES
+
+
+DEFAULT_API_BASE = "http://127.0.0.1:3001"
+DEFAULT_API_PREFIX = "/api"
+MAX_DYNAMIC_TOOLS = 128
+MAX_BODY_BYTES = 1024 * 1024
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Body(BaseModel):
+    # Unknown request keys are silently dropped, as upstream does.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# --- dynamic tools (§7.1) ----------------------------------------------------------------
+
+
+class DynamicToolSpec(_Body):
+    name: NonBlank
+    description: NonBlank
+    inputSchema: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "inputSchema": self.inputSchema}
+
+
+DynamicToolList = Annotated[list[DynamicToolSpec], Field(max_length=MAX_DYNAMIC_TOOLS)]
+
+
+# --- request bodies (§4) -----------------------------------------------------------------
+
+
+class CreateSessionBody(_Body):
+    cwd: Annotated[str, StringConstraints(min_length=1)] | None = None
+    model: str | None = None
+    approvalPolicy: ApprovalPolicy | None = None
+    networkAccess: NetworkAccess | None = None
+    filesystemSandbox: FilesystemSandbox | None = None
+    dynamicTools: DynamicToolList | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _blank_model_is_default(cls, value: str | None) -> str | None:
+        # A blank model means "the default" upstream, not an error.
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+
+class RenameBody(_Body):
+    title: Title
+
+
+class SendMessageBody(_Body):
+    text: NonBlank
+    model: NonBlank | None = None
+    effort: Effort | None = None
+    approvalPolicy: ApprovalPolicy | None = None
+    networkAccess: NetworkAccess | None = None
+    filesystemSandbox: FilesystemSandbox | None = None
+    dynamicTools: DynamicToolList | None = None
+
+
+class InterruptBody(_Body):
+    turnId: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+
+class InputTextItem(_Body):
+    type: Literal["inputText"]
+    text: str
+
+
+class InputImageItem(_Body):
+    type: Literal["inputImage"]
+    imageUrl: Annotated[str, StringConstraints(min_length=1)]
+
+
+ContentItem = Annotated[InputTextItem | InputImageItem, Field(discriminator="type")]
+
+
+class ToolCallResponseBody(_Body):
+    """`POST /api/tool-calls/{requestId}/response` (§4.11)."""
+
+    response: Any = None
+    success: bool | None = None
+    contentItems: list[ContentItem] | None = None
+    text: str | None = None
+    _has_response: bool = PrivateAttr(default=False)
+
+    def forwarded_result(self) -> Any:
+        """The JSON-RPC `result` this body forwards to the runtime."""
+        if self._has_response:
+            return self.response
+        if self.contentItems is not None:
+            items = [item.model_dump() for item in self.contentItems]
+        elif self.text is not None:
+            items = [{"type": "inputText", "text": self.text}]
+        else:
+            items = []
+        return {"success": True if self.success is None else self.success, "contentItems": items}
+
+    @classmethod
+    def parse(cls, raw: Any) -> ToolCallResponseBody:
+        body = cls.model_validate(raw if raw is not None else {})
+        # `response: null` counts as present: it is forwarded verbatim.
+        body._has_response = isinstance(raw, dict) and "response" in raw
+        return body
+
+
+class ApprovalDecisionBody(_Body):
+    decision: Decision
+    scope: ApprovalScope | None = None
+
+
+class ToolInputDecisionBody(_Body):
+    decision: Decision
+    answers: dict[str, Any] | None = None
+    response: Any = None
+
+
+def reported_success(result: Any) -> bool:
+    """`success` as reported in `tool_call_resolved`: the forwarded object's boolean
+    `success`, default true."""
+    if isinstance(result, dict) and isinstance(result.get("success"), bool):
+        return bool(result["success"])
+    return True
+
+
+# --- websocket (§6) ----------------------------------------------------------------------
+
+StreamCommandType = Literal["subscribe", "unsubscribe", "ping"]
+
+
+def envelope(event_type: str, thread_id: str | None, payload: Any) -> dict[str, Any]:
+    """A server → client event frame: exactly these three keys."""
+    return {"type": event_type, "threadId": thread_id, "payload": payload}
+
+
+_ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_REPEATED_UNDERSCORE = re.compile(r"_+")
+
+
+def _normalise_segment(segment: str) -> str:
+    segment = segment.strip()
+    if not segment:
+        return "unknown"
+    segment = _NON_ALNUM.sub("_", segment)
+    segment = _ACRONYM_BOUNDARY.sub(r"\1_\2", segment)
+    segment = _CAMEL_BOUNDARY.sub(r"\1_\2", segment)
+    segment = _REPEATED_UNDERSCORE.sub("_", segment).strip("_")
+    return segment.lower()
+
+
+def normalize_method(method: str) -> str:
+    """`item/agentMessage/delta` → `item.agent_message.delta` (§6.5)."""
+    parts = [p for p in (_normalise_segment(s) for s in method.split("/")) if p]
+    return ".".join(parts) or "unknown"
+
+
+def notification_event_type(method: str) -> str:
+    return f"app_server.{normalize_method(method)}"
+
+
+def request_event_type(method: str) -> str:
+    return f"app_server.request.{normalize_method(method)}"
+
+
+TOOL_CALL_SIGNAL = request_event_type("item/tool/call")  # app_server.request.item.tool.call
+TURN_COMPLETED_SIGNAL = notification_event_type("turn/completed")
+TURN_STARTED_SIGNAL = notification_event_type("turn/started")
+
+# Notification aliases published after the `app_server.*` signal (§6.5 C).
+NOTIFICATION_ALIASES: dict[str, str] = {
+    "turn/plan/updated": "turn_plan_updated",
+    "turn/diff/updated": "turn_diff_updated",
+    "thread/tokenUsage/updated": "thread_token_usage_updated",
+    "app/list/updated": "app_list_updated",
+    "mcpServer/oauthLogin/completed": "mcp_oauth_completed",
+    "account/updated": "account_updated",
+    "account/login/completed": "account_login_completed",
+    "account/rateLimits/updated": "account_rate_limits_updated",
+}
+BROADCAST_ALIASES = frozenset(
+    {
+        "app_list_updated",
+        "mcp_oauth_completed",
+        "account_updated",
+        "account_login_completed",
+        "account_rate_limits_updated",
+        "session_deleted",
+    }
+)
+
+APPROVAL_METHODS = frozenset(
+    {
+        "item/commandExecution/requestApproval",
+        "item/fileChange/requestApproval",
+        "execCommandApproval",
+        "applyPatchApproval",
+    }
+)
+TOOL_INPUT_METHODS = frozenset({"item/tool/requestUserInput", "tool/requestUserInput"})
+TOOL_CALL_METHOD = "item/tool/call"
