@@ -1,0 +1,220 @@
+"""The playbook brain: a deterministic, model-free agent.
+
+`decide(conversation, tools)` looks at the current turn (the last user message and the brain's
+own tool calls and results after it), replays the prompt's numbered process steps against
+those results, and returns the first planned call not yet made — one call per model step, as
+a real model would — or, once the plan is exhausted, the final message. It keeps no state:
+the same conversation always yields the same action, so it can run in process or behind HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from teammesh.brain.arguments import ArgumentContext, artifact_kind, owner_enum, tool_arguments
+from teammesh.brain.final import compose_final_message
+from teammesh.brain.prompt import (
+    Call,
+    Condition,
+    Reply,
+    Step,
+    identity,
+    mentioned_tools,
+    parse_steps,
+    role,
+)
+from teammesh.brain.results import CallRecord, pulled_task
+from teammesh.brain.types import (
+    Action,
+    ConversationItem,
+    ToolCall,
+    ToolOutput,
+    ToolSpec,
+    UserMessage,
+)
+
+__all__ = ["artifact_kind", "decide"]
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    tool: str
+    arguments: dict[str, object]
+
+
+class _NextCall(Exception):
+    """Raised by the planner when it reaches a call that has not been made yet."""
+
+    def __init__(self, planned: PlannedCall) -> None:
+        super().__init__(planned.tool)
+        self.planned = planned
+
+
+@dataclass
+class _Planner:
+    member: str
+    role: str
+    catalog: dict[str, ToolSpec]
+    records: list[CallRecord]
+    cursor: int = 0
+    task: str | None = None
+    pulled: bool = False
+    replied: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    # -- the made calls, consumed in order -------------------------------------------------
+    def _take(self, planned: PlannedCall) -> None:
+        if self.cursor >= len(self.records):
+            raise _NextCall(planned)
+        record = self.records[self.cursor]
+        self.cursor += 1
+        is_pull, task = pulled_task(record)
+        if is_pull:
+            self.pulled, self.task = True, task
+        elif record.call.name == planned.tool and "pull" in planned.tool and record.failed:
+            self.pulled, self.task = True, None
+
+    def _last_failed(self) -> bool:
+        return self.cursor > 0 and self.records[self.cursor - 1].failed
+
+    def holds(self, condition: Condition) -> bool:
+        kind = condition.kind
+        if kind == "task_null":
+            value = self.task is None
+        elif kind == "task_present":
+            value = self.task is not None
+        elif kind == "prev_failed":
+            value = self._last_failed()
+        elif kind == "prev_ok":
+            value = not self._last_failed()
+        else:
+            value = True
+        return value != condition.negate
+
+    # -- expanding one mention into concrete calls ------------------------------------------
+    def _expand(self, call: Call, step: Step) -> Iterator[PlannedCall]:
+        tool = self.catalog.get(call.tool)
+        if tool is None:
+            note = f"{call.tool} is not in the tool catalog, skipped"
+            if note not in self.notes:
+                self.notes.append(note)
+            return
+        if call.arguments is not None:
+            yield PlannedCall(tool.name, dict(call.arguments))
+            return
+        context = ArgumentContext(self.member, self.role, self.task)
+        allowed = owner_enum(tool)
+        if allowed is None and "owner" not in tool.input_schema.get("properties", {}):
+            yield PlannedCall(tool.name, tool_arguments(tool, context, None))
+            return
+        owners, refused = _owners(step.text, allowed, self.member)
+        for name in refused:
+            note = f"{name} is not an allowed {tool.name} owner, handoff skipped"
+            if note not in self.notes:
+                self.notes.append(note)
+        for owner in owners:
+            yield PlannedCall(tool.name, tool_arguments(tool, context, owner))
+
+    def run_steps(self, steps: Sequence[Step]) -> None:
+        for step in steps:
+            active = True
+            for operation in step.operations:
+                if isinstance(operation, Condition):
+                    active = self.holds(operation)
+                elif not active:
+                    continue
+                elif isinstance(operation, Reply):
+                    self.replied = True
+                    return
+                else:
+                    for planned in self._expand(operation, step):
+                        self._take(planned)
+
+    def run_mentions(self, calls: Sequence[Call]) -> None:
+        empty = Step("", ())
+        for call in calls:
+            for planned in self._expand(call, empty):
+                self._take(planned)
+
+
+def _owners(text: str, allowed: list[str] | None, member: str) -> tuple[list[str], list[str]]:
+    """Roster names the step mentions for a handoff (in order), split into allowed ones and
+    ones the tool's `owner` enum refuses. No mention: the first allowed teammate."""
+    mentions: list[tuple[int, str]] = []
+    for name in allowed or []:
+        match = re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text, re.IGNORECASE)
+        if match:
+            mentions.append((match.start(), name))
+    for match in re.finditer(r"([A-Za-z][\w-]*)\s+(?:handoff|hand-off|task)\b", text, re.I):
+        word = match.group(1)
+        if word.lower() in _NOT_NAMES or any(word == name for _, name in mentions):
+            continue
+        mentions.append((match.start(1), word))
+    mentions.sort()
+    names = list(dict.fromkeys(name for _, name in mentions))
+    if not names:
+        teammates = [n for n in allowed or [] if n != member] or list(allowed or [])
+        return teammates[:1], []
+    if allowed is None:
+        return names, []
+    return [n for n in names if n in allowed], [n for n in names if n not in allowed]
+
+
+_NOT_NAMES = frozenset(
+    {"one", "a", "an", "the", "each", "every", "exactly", "single", "another", "new", "this",
+     "that", "your", "current", "next", "same", "validation", "follow-up", "any", "and", "no"}
+)
+
+
+def _current_turn(conversation: Sequence[ConversationItem]) -> tuple[str, list[CallRecord]]:
+    """The last user message is the prompt; the calls after it are this turn's progress."""
+    last_user = -1
+    for index, item in enumerate(conversation):
+        if isinstance(item, UserMessage):
+            last_user = index
+    prompt = conversation[last_user].text if last_user >= 0 else ""  # type: ignore[union-attr]
+    outputs: dict[str, ToolOutput] = {}
+    calls: list[ToolCall] = []
+    for item in conversation[last_user + 1 :]:
+        if isinstance(item, ToolCall):
+            calls.append(item)
+        elif isinstance(item, ToolOutput):
+            outputs[item.call_id] = item
+    return prompt, [CallRecord(call, outputs.get(call.call_id)) for call in calls]
+
+
+def _call_id(conversation: Sequence[ConversationItem], prompt: str) -> str:
+    made = sum(1 for item in conversation if isinstance(item, ToolCall))
+    digest = hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:8]
+    return f"call_{digest}_{made + 1}"
+
+
+def decide(conversation: Sequence[ConversationItem], tools: Sequence[ToolSpec]) -> Action:
+    """The next action for this conversation: one tool call, or the final message."""
+    prompt, records = _current_turn(conversation)
+    member = identity(prompt) or "assistant"
+    planner = _Planner(member, role(prompt), {t.name: t for t in tools}, records)
+    steps = parse_steps(prompt, tools)
+    try:
+        if steps:
+            planner.run_steps(steps)
+        else:
+            planner.run_mentions(mentioned_tools(prompt, tools))
+    except _NextCall as pending:
+        arguments = json.loads(json.dumps(pending.planned.arguments))  # plain JSON values
+        call = ToolCall(_call_id(conversation, prompt), pending.planned.tool, arguments)
+        return Action(tool_calls=[call])
+    return Action(
+        message=compose_final_message(
+            member=member,
+            records=records,
+            task=planner.task,
+            pulled=planner.pulled,
+            notes=planner.notes,
+            had_steps=bool(steps),
+        )
+    )
