@@ -1,0 +1,69 @@
+"""The team board: one set of rules (`TeamBoard`) over a pluggable store."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+from teammesh.mesh.board.core import TeamBoard, clean_text
+from teammesh.mesh.board.memory import MemoryStore
+from teammesh.mesh.board.protocol import (
+    DEFAULT_MAX_ATTEMPTS,
+    SYSTEM_MEMBER,
+    Artifact,
+    BoardRefusal,
+    RunInfo,
+    TaskRecord,
+    ToolCallRecord,
+    TurnSlot,
+)
+from teammesh.mesh.board.sqlite import SqliteStore, UnknownRun, list_runs
+
+DEFAULT_BOARD_DIR = Path(".teammesh") / "runs"
+
+__all__ = [
+    "DEFAULT_BOARD_DIR",
+    "DEFAULT_MAX_ATTEMPTS",
+    "SYSTEM_MEMBER",
+    "Artifact",
+    "BoardRefusal",
+    "MemoryStore",
+    "RunInfo",
+    "SqliteStore",
+    "TaskRecord",
+    "TeamBoard",
+    "ToolCallRecord",
+    "TurnSlot",
+    "UnknownRun",
+    "board_path",
+    "clean_text",
+    "create_board",
+    "list_runs",
+    "new_run_id",
+    "open_board",
+]
+
+
+def new_run_id() -> str:
+    return time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def board_path(run_id: str, directory: str | Path = DEFAULT_BOARD_DIR) -> Path:
+    """The default: one SQLite file per run."""
+    return Path(directory) / f"{run_id}.sqlite"
+
+
+def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str | Path | None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> TeamBoard:
+    """A fresh run's board: SQLite at `path`, or in memory when `path` is None."""
+    if path is None:
+        return TeamBoard(MemoryStore(run_id=run_id, team=team, roster=roster,
+                                     max_attempts=max_attempts))
+    return TeamBoard(SqliteStore.create(path, run_id=run_id, team=team, roster=roster,
+                                        max_attempts=max_attempts))
+
+
+def open_board(path: str | Path, run_id: str) -> TeamBoard:
+    """An existing run's board (for `--resume` and `board show`)."""
+    return TeamBoard(SqliteStore.open(path, run_id=run_id))

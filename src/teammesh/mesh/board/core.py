@@ -1,0 +1,312 @@
+"""Every rule of the team board, written once over a `BoardStore`.
+
+Tasks move queued → claimed (by a member, in a turn) → done. A claim whose turn fails or is
+lost goes back to the queue with one more attempt; after `max_attempts` it becomes a visible
+dead letter. `mark_done` completes the member's open claims and clears its queue (the seed's
+semantics). Every mutation a tool call makes is recorded under the call's key in the same
+transaction, so replaying the call returns the recorded result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from teammesh.mesh.board.protocol import (
+    SYSTEM_MEMBER,
+    Artifact,
+    BoardRefusal,
+    BoardStore,
+    BoardTx,
+    RunInfo,
+    RunStatus,
+    TaskRecord,
+    TaskStatus,
+    ToolCallRecord,
+    TurnSlot,
+)
+
+MAX_SNAPSHOT_LIMIT = 25
+
+
+def clean_text(field: str, value: object) -> str:
+    """The seed's rule: text fields are stripped and must not be blank."""
+    if not isinstance(value, str):
+        raise BoardRefusal(f"{field} must be a string")
+    cleaned = value.strip()
+    if not cleaned:
+        raise BoardRefusal(f"{field} must be non-empty")
+    return cleaned
+
+
+class TeamBoard:
+    """The board of one run. Thread-safe and process-safe as far as its store is."""
+
+    def __init__(self, store: BoardStore) -> None:
+        self._store = store
+        with store.transaction(write=False) as tx:
+            info = tx.run()
+        self.run_id = info.run_id
+        self.team = info.team
+        self.roster: tuple[str, ...] = info.roster
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._store.close()
+
+    def _check_member(self, member: str) -> str:
+        if member not in self.roster:
+            known = ", ".join(self.roster)
+            raise BoardRefusal(f"unknown member '{member}' (team: {known})")
+        return member
+
+    def _mutate(
+        self, key: str | None, member: str, tool: str,
+        operation: Callable[[BoardTx], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Run one tool call's mutation exactly once per key, atomically with its record."""
+        with self._store.transaction(write=True) as tx:
+            if key is not None:
+                recorded = tx.get_record(key)
+                if recorded is not None:
+                    return copy.deepcopy(recorded.result)
+            result = operation(tx)
+            if key is not None:
+                tx.put_record(ToolCallRecord(key, member, tool, copy.deepcopy(result)))
+            return result
+
+    def _queued(self, tx: BoardTx, owner: str) -> list[TaskRecord]:
+        return tx.tasks(owner=owner, status="queued")
+
+    # -- the five skills' board operations -------------------------------------------------
+
+    def queue_work(
+        self, owner: str, task: object, *, by: str, key: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        self._check_member(owner)
+
+        def operation(tx: BoardTx) -> dict[str, Any]:
+            # Seed order: a completed owner answers before the task text is checked.
+            if owner in tx.completed():
+                return {
+                    "queuedFor": owner, "queuedBy": by,
+                    "queueDepth": len(self._queued(tx, owner)),
+                    "queued": False, "reason": "owner_completed",
+                }
+            text = clean_text("task", task)
+            parent = self._current_claim(tx, by, token)
+            chain = (*parent.chain, owner) if parent else (
+                (owner,) if by == SYSTEM_MEMBER else (by, owner))
+            tx.add_task(owner=owner, text=text, queued_by=by, chain=chain,
+                        parent_id=parent.id if parent else None)
+            return {
+                "queuedFor": owner, "queuedBy": by,
+                "queueDepth": len(self._queued(tx, owner)),
+                "task": text, "queued": True,
+            }
+
+        return self._mutate(key, by, "team_queue_work", operation)
+
+    def pull_work(self, member: str, *, token: str | None, key: str | None = None
+                  ) -> dict[str, Any]:
+        self._check_member(member)
+
+        def operation(tx: BoardTx) -> dict[str, Any]:
+            if member in tx.completed():
+                return {"task": None, "queueDepth": 0, "reason": "member_completed"}
+            queued = self._queued(tx, member)
+            if not queued:
+                return {"task": None, "queueDepth": 0}
+            head = queued[0]
+            tx.set_task(head.id, status="claimed", claim_token=token, attempts=head.attempts)
+            return {"task": head.text, "queueDepth": len(queued) - 1}
+
+        return self._mutate(key, member, "team_pull_work", operation)
+
+    def publish_artifact(self, member: str, kind: object, summary: object, *,
+                         key: str | None = None) -> dict[str, Any]:
+        self._check_member(member)
+        clean_kind = clean_text("kind", kind)
+        clean_summary = clean_text("summary", summary)
+
+        def operation(tx: BoardTx) -> dict[str, Any]:
+            artifact = tx.add_artifact(member=member, kind=clean_kind, summary=clean_summary)
+            return {"artifactCount": tx.artifact_count(), "artifact": artifact.public()}
+
+        return self._mutate(key, member, "team_publish_artifact", operation)
+
+    def mark_done(self, member: str, note: object = "", *, key: str | None = None
+                  ) -> dict[str, Any]:
+        self._check_member(member)
+        if not isinstance(note, str):
+            raise BoardRefusal("note must be a string")
+
+        def operation(tx: BoardTx) -> dict[str, Any]:
+            tx.set_completed(member)
+            for task in tx.tasks(owner=member):
+                if task.status == "queued":
+                    tx.set_task(task.id, status="cleared", claim_token=None,
+                                attempts=task.attempts)
+                elif task.status == "claimed":
+                    # The member declares its work finished: its claims are done.
+                    tx.set_task(task.id, status="done", claim_token=task.claim_token,
+                                attempts=task.attempts)
+            if note.strip():
+                tx.add_artifact(member=member, kind="completion_note", summary=note.strip())
+            return {"completed": sorted(tx.completed())}
+
+        return self._mutate(key, member, "team_mark_done", operation)
+
+    def snapshot(self, limit: int = 8) -> dict[str, Any]:
+        with self._store.transaction(write=False) as tx:
+            return self._snapshot(tx, limit)
+
+    def read_board(self, member: str, limit: int, *, key: str | None = None
+                   ) -> dict[str, Any]:
+        """`team_read_board`: recorded too, so a replay sees the board it saw first."""
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise BoardRefusal("limit must be an integer")
+        if not 1 <= limit <= MAX_SNAPSHOT_LIMIT:
+            raise BoardRefusal(f"limit must be between 1 and {MAX_SNAPSHOT_LIMIT}, got {limit}")
+        return self._mutate(key, member, "team_read_board",
+                            lambda tx: self._snapshot(tx, limit))
+
+    def _snapshot(self, tx: BoardTx, limit: int) -> dict[str, Any]:
+        queued = tx.tasks(status="queued")
+        return {
+            "queueDepths": {m: sum(1 for t in queued if t.owner == m) for m in self.roster},
+            "completed": sorted(tx.completed()),
+            "recentArtifacts": [a.public() for a in tx.artifacts(last=max(1, limit))],
+        }
+
+    # -- claims and turns ------------------------------------------------------------------
+
+    def _current_claim(self, tx: BoardTx, member: str, token: str | None
+                       ) -> TaskRecord | None:
+        """The task `member` is working on: its claim in this turn, else its latest claim."""
+        claims = tx.tasks(owner=member, status="claimed")
+        if token is not None:
+            mine = [t for t in claims if t.claim_token == token]
+            if mine:
+                return mine[-1]
+        if claims:
+            return claims[-1]
+        done = [t for t in tx.tasks(owner=member, status="done")
+                if token is not None and t.claim_token == token]
+        return done[-1] if done else None
+
+    def current_claim(self, member: str, token: str | None) -> TaskRecord | None:
+        with self._store.transaction(write=False) as tx:
+            return self._current_claim(tx, member, token)
+
+    def open_turn(self, member: str, round_number: int) -> TurnSlot:
+        """Record a turn before it is sent; claims made in it carry its token."""
+        self._check_member(member)
+        slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
+                        member=member, round=round_number, turn_id=None, state="open")
+        with self._store.transaction(write=True) as tx:
+            tx.add_turn(slot)
+        return slot
+
+    def set_turn_id(self, token: str, turn_id: str) -> None:
+        with self._store.transaction(write=True) as tx:
+            tx.update_turn(token, turn_id=turn_id)
+
+    def open_turns(self) -> list[TurnSlot]:
+        with self._store.transaction(write=False) as tx:
+            return tx.turns(state="open")
+
+    def turns(self) -> list[TurnSlot]:
+        with self._store.transaction(write=False) as tx:
+            return tx.turns()
+
+    def settle_turn(self, token: str, *, ok: bool, lost: bool = False) -> list[TaskRecord]:
+        """Close a turn. Its claims become done (ok) or go back to the queue with one more
+        attempt (failed/lost), or to the dead letters once attempts run out. Returns the
+        tasks that went back or died."""
+        with self._store.transaction(write=True) as tx:
+            slots = [s for s in tx.turns() if s.token == token]
+            if not slots or slots[0].state != "open":
+                return []  # already settled: settling is idempotent
+            tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"))
+            returned: list[TaskRecord] = []
+            max_attempts = tx.run().max_attempts
+            for task in tx.tasks(status="claimed", claim_token=token):
+                if ok:
+                    tx.set_task(task.id, status="done", claim_token=token,
+                                attempts=task.attempts)
+                    continue
+                returned.append(self._return_claim(tx, task, max_attempts))
+            return returned
+
+    def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:
+        """Claims of `member` made outside any open turn (a late call of a lost turn) go back."""
+        with self._store.transaction(write=True) as tx:
+            max_attempts = tx.run().max_attempts
+            return [
+                self._return_claim(tx, task, max_attempts)
+                for task in tx.tasks(owner=member, status="claimed")
+                if task.claim_token not in open_tokens
+            ]
+
+    def _return_claim(self, tx: BoardTx, task: TaskRecord, max_attempts: int) -> TaskRecord:
+        attempts = task.attempts + 1
+        status: TaskStatus = "dead" if attempts >= max_attempts else "queued"
+        tx.set_task(task.id, status=status, claim_token=None, attempts=attempts)
+        return TaskRecord(task.id, task.owner, task.text, task.queued_by, status, attempts,
+                          None, task.chain, task.parent_id)
+
+    # -- run state -------------------------------------------------------------------------
+
+    def info(self) -> RunInfo:
+        with self._store.transaction(write=False) as tx:
+            return tx.run()
+
+    def update_run(self, *, status: RunStatus | None = None, round: int | None = None,
+                   reason: str | None = None) -> None:
+        with self._store.transaction(write=True) as tx:
+            tx.update_run(status=status, round=round, reason=reason)
+
+    def sessions(self) -> dict[str, str]:
+        with self._store.transaction(write=False) as tx:
+            return tx.sessions()
+
+    def set_session(self, member: str, session_id: str) -> None:
+        self._check_member(member)
+        with self._store.transaction(write=True) as tx:
+            tx.set_session(member, session_id)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def tasks(self) -> list[TaskRecord]:
+        with self._store.transaction(write=False) as tx:
+            return tx.tasks()
+
+    def artifacts(self) -> list[Artifact]:
+        with self._store.transaction(write=False) as tx:
+            return tx.artifacts()
+
+    def records(self) -> list[ToolCallRecord]:
+        with self._store.transaction(write=False) as tx:
+            return tx.records()
+
+    def completed(self) -> list[str]:
+        with self._store.transaction(write=False) as tx:
+            return sorted(tx.completed())
+
+    def queue_depth(self, member: str) -> int:
+        with self._store.transaction(write=False) as tx:
+            return len(self._queued(tx, member))
+
+    def open_work(self) -> int:
+        """Tasks still queued or claimed (claims are settled between rounds)."""
+        with self._store.transaction(write=False) as tx:
+            return sum(1 for t in tx.tasks() if t.status in ("queued", "claimed"))
+
+    def dead_letters(self) -> list[TaskRecord]:
+        with self._store.transaction(write=False) as tx:
+            return tx.tasks(status="dead")

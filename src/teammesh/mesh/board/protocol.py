@@ -1,0 +1,139 @@
+"""The team board, declared once: its records, the operations the mesh uses, and the storage
+contract a store implements.
+
+Two layers, so the rules live in one place:
+- `Board` (implemented once, in `core.py`) holds every rule of the team board: FIFO queues,
+  claims, completion, artifacts, exactly-once tool-call mutations.
+- `BoardStore` / `BoardTx` is what a store provides: a transaction over plain records.
+  `memory.py` and `sqlite.py` implement it; a PostgreSQL store would be a third `BoardTx`
+  (`BEGIN` + `SELECT ... FOR UPDATE SKIP LOCKED` for claims).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+TaskStatus = Literal["queued", "claimed", "done", "cleared", "dead"]
+TurnState = Literal["open", "ok", "failed", "lost"]
+RunStatus = Literal["running", "complete", "incomplete", "failed"]
+
+# A claim whose turn fails this many times becomes a dead letter instead of going back.
+DEFAULT_MAX_ATTEMPTS = 3
+
+# Who queued the initial tasks.
+SYSTEM_MEMBER = "system"
+
+
+class BoardRefusal(ValueError):
+    """A tool call the board refuses (bad input); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: int
+    owner: str
+    text: str
+    queued_by: str
+    status: TaskStatus
+    attempts: int
+    claim_token: str | None
+    # Owners from the root task down to this one: the handoff chain (loop guards read it).
+    chain: tuple[str, ...]
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    member: str
+    kind: str
+    summary: str
+
+    def public(self) -> dict[str, str]:
+        return {"member": self.member, "kind": self.kind, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class TurnSlot:
+    """One turn the runner gave a member. The token exists before the turn is sent, so a
+    claim made by a tool call can name its turn even before the gateway's turn id is known."""
+
+    token: str
+    member: str
+    round: int
+    turn_id: str | None
+    state: TurnState
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    team: str
+    roster: tuple[str, ...]
+    status: RunStatus
+    round: int
+    reason: str
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    key: str
+    member: str
+    tool: str
+    result: dict[str, Any]
+
+
+class BoardTx(Protocol):
+    """One transaction on one run's records. Everything read and written through one `BoardTx`
+    is atomic: a write transaction holds the store's write lock from its first statement."""
+
+    # -- run --
+    def run(self) -> RunInfo: ...
+    def update_run(
+        self, *, status: RunStatus | None = None, round: int | None = None,
+        reason: str | None = None,
+    ) -> None: ...
+
+    # -- members --
+    def completed(self) -> list[str]: ...
+    def set_completed(self, member: str) -> None: ...
+    def sessions(self) -> dict[str, str]: ...
+    def set_session(self, member: str, session_id: str) -> None: ...
+
+    # -- tasks --
+    def tasks(self, *, owner: str | None = None, status: TaskStatus | None = None,
+              claim_token: str | None = None) -> list[TaskRecord]: ...
+    def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
+                 parent_id: int | None) -> TaskRecord: ...
+    def set_task(self, task_id: int, *, status: TaskStatus, claim_token: str | None,
+                 attempts: int) -> None: ...
+
+    # -- artifacts --
+    def add_artifact(self, *, member: str, kind: str, summary: str) -> Artifact: ...
+    def artifacts(self, *, last: int | None = None) -> list[Artifact]: ...
+    def artifact_count(self) -> int: ...
+
+    # -- turns --
+    def add_turn(self, slot: TurnSlot) -> None: ...
+    def update_turn(self, token: str, *, turn_id: str | None = None,
+                    state: TurnState | None = None) -> None: ...
+    def turns(self, *, state: TurnState | None = None,
+              member: str | None = None) -> list[TurnSlot]: ...
+
+    # -- exactly-once tool calls --
+    def get_record(self, key: str) -> ToolCallRecord | None: ...
+    def put_record(self, record: ToolCallRecord) -> None: ...
+    def records(self) -> list[ToolCallRecord]: ...
+
+
+class BoardStore(Protocol):
+    """Storage for one run. `transaction()` yields a `BoardTx`; leaving the block commits,
+    an exception rolls back."""
+
+    @property
+    def run_id(self) -> str: ...
+    def transaction(self, *, write: bool) -> AbstractContextManager[BoardTx]: ...
+    def close(self) -> None: ...
