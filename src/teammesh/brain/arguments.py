@@ -8,6 +8,7 @@ length and range bounds), so the brain never sends arguments a schema refuses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,12 @@ def artifact_kind(member: str, role: str) -> str:
     return member
 
 
+# A handoff text this brain wrote earlier; stripped so chained handoffs do not nest.
+_HANDOFF_PREFIX = re.compile(r"^(?:[\w-]+ follow-up from [\w-]+:\s*)+")
+
+
 def _named_value(name: str, ctx: ArgumentContext, owner: str | None) -> str | None:
-    topic = short(ctx.task, 160).rstrip(".") if ctx.task else None
+    topic = short(_HANDOFF_PREFIX.sub("", ctx.task), 160).rstrip(".") if ctx.task else None
     if name == "owner":
         return owner
     if name == "task":
