@@ -1,0 +1,104 @@
+"""teammesh's client SDK, with codex-manager's Python client names.
+
+`AsyncCodexManager` is the real client; `CodexManager` is its thin sync twin.
+"""
+
+from teammesh.client.client import AsyncCodexManager, CodexManager
+from teammesh.client.config import ClientConfig, ValidationMode
+from teammesh.client.errors import (
+    ApiError,
+    AuthError,
+    ClientTimeoutError,
+    CodexManagerError,
+    ConflictError,
+    GoneError,
+    LockedError,
+    NotFoundError,
+    RequestDetails,
+    ServerError,
+    TransportError,
+    TypedModelValidationError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from teammesh.client.events import AppServerSignal, StreamContext, StreamEvent
+from teammesh.client.hooks import (
+    AsyncHookMiddleware,
+    HookRegistry,
+    RequestCall,
+    SyncHookMiddleware,
+)
+from teammesh.client.plugins import (
+    AsyncClientPlugin,
+    PluginLifecycle,
+    PluginRegistry,
+    SyncClientPlugin,
+)
+from teammesh.client.protocols import (
+    AsyncHeaderProvider,
+    AsyncRequestExecutor,
+    RetryPolicy,
+    SyncHeaderProvider,
+    SyncRequestExecutor,
+)
+from teammesh.client.router import EventRouter, StreamHandler, StreamMatcher, StreamRouter
+from teammesh.client.stream import AsyncEventStream, SyncEventStream
+from teammesh.client.turns import TurnTracker
+from teammesh.client.wait import AsyncWaitApi, SessionTurnReply, WaitApi
+from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
+from teammesh.wire import Decision as ApprovalDecision
+from teammesh.wire import Decision as ToolInputDecision
+from teammesh.wire import Effort as ReasoningEffort
+
+__all__ = [
+    "ApiError",
+    "AppServerSignal",
+    "ApprovalDecision",
+    "ApprovalPolicy",
+    "AsyncClientPlugin",
+    "AsyncCodexManager",
+    "AsyncEventStream",
+    "AsyncHeaderProvider",
+    "AsyncHookMiddleware",
+    "AsyncRequestExecutor",
+    "AsyncWaitApi",
+    "AuthError",
+    "ClientConfig",
+    "ClientTimeoutError",
+    "CodexManager",
+    "CodexManagerError",
+    "ConflictError",
+    "EventRouter",
+    "FilesystemSandbox",
+    "GoneError",
+    "HookRegistry",
+    "LockedError",
+    "NetworkAccess",
+    "NotFoundError",
+    "PluginLifecycle",
+    "PluginRegistry",
+    "ReasoningEffort",
+    "RequestCall",
+    "RequestDetails",
+    "RetryPolicy",
+    "ServerError",
+    "SessionTurnReply",
+    "StreamContext",
+    "StreamEvent",
+    "StreamHandler",
+    "StreamMatcher",
+    "StreamRouter",
+    "SyncClientPlugin",
+    "SyncEventStream",
+    "SyncHeaderProvider",
+    "SyncHookMiddleware",
+    "SyncRequestExecutor",
+    "ToolInputDecision",
+    "TransportError",
+    "TurnTracker",
+    "TypedModelValidationError",
+    "ValidationError",
+    "ValidationMode",
+    "WaitApi",
+    "WaitTimeoutError",
+]

@@ -1,0 +1,60 @@
+"""What every domain API needs: a request function and a couple of body helpers.
+
+The domain classes are shared by both clients: a method returns whatever the client's
+request function returns — the parsed body on `CodexManager`, a coroutine to await on
+`AsyncCodexManager`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Protocol
+
+from teammesh.client.transport import path_segment
+
+
+class Requester(Protocol):
+    def __call__(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow_statuses: Collection[int] | None = None,
+    ) -> Any: ...
+
+
+def omit_none(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def tool_list(tools: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    return None if tools is None else [dict(tool) for tool in tools]
+
+
+class Unset:
+    """Marks an argument that was not passed (when `None` is a meaningful value)."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = Unset()
+
+
+class DomainApi:
+    def __init__(self, request: Requester) -> None:
+        self._request = request
+
+
+seg = path_segment

@@ -1,0 +1,42 @@
+"""`cm.system` and `cm.raw`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from teammesh.client.api._base import DomainApi
+
+
+class SystemApi(DomainApi):
+    def health(self) -> Any:
+        return self._request("system.health", "GET", "/health")
+
+    def info(self) -> Any:
+        # The prefix root itself: `GET /api`.
+        return self._request("system.info", "GET", "")
+
+
+class RawApi(DomainApi):
+    """Any route, with the same pipeline (hooks, retries, error tree)."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow_statuses: Collection[int] | None = None,
+        operation: str = "raw.request",
+    ) -> Any:
+        return self._request(
+            operation,
+            method,
+            path,
+            query=query,
+            json_body=json_body,
+            headers=headers,
+            allow_statuses=allow_statuses,
+        )

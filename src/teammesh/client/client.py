@@ -1,0 +1,307 @@
+"""`AsyncCodexManager` (the real client) and `CodexManager` (its thin sync twin)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from teammesh.client._bridge import LoopThread
+from teammesh.client.api import (
+    ApprovalsApi,
+    RawApi,
+    Requester,
+    SessionsApi,
+    SessionScope,
+    SystemApi,
+    ToolCallsApi,
+    ToolInputApi,
+)
+from teammesh.client.config import ClientConfig, ValidationMode, resolve_validation_mode
+from teammesh.client.hooks import HookRegistry
+from teammesh.client.pipeline import RequestPipeline
+from teammesh.client.plugins import PluginRegistry
+from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPolicy
+
+# REMOTE_SKILLS_IMPORT
+from teammesh.client.router import StreamRouter
+from teammesh.client.stream import AsyncEventStream, SyncEventStream
+from teammesh.client.transport import HttpxTransport
+from teammesh.client.turns import TurnTracker
+from teammesh.client.wait import AsyncWaitApi, WaitApi
+from teammesh.wire import DEFAULT_API_BASE, DEFAULT_API_PREFIX
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ClientSurface:
+    """Decorators and namespaces both clients expose the same way."""
+
+    hooks: HookRegistry
+    sessions: SessionsApi
+    stream: AsyncEventStream | SyncEventStream
+
+    def session(self, session_id: str) -> SessionScope:
+        return SessionScope(self.sessions, session_id)
+
+    # request hooks
+    def before(self, operation: str = "*") -> Callable[[F], F]:
+        return self.hooks.before(operation)
+
+    def after(self, operation: str = "*") -> Callable[[F], F]:
+        return self.hooks.after(operation)
+
+    def on_error(self, operation: str = "*") -> Callable[[F], F]:
+        return self.hooks.on_error(operation)
+
+    def use_middleware(self, middleware: object, *, operation: str = "*") -> None:
+        self.hooks.use_middleware(middleware, operation=operation)
+
+    # stream shortcuts
+    def on_event(self, event_type: str) -> Callable[[F], F]:
+        return self.stream.on_event(event_type)
+
+    def on_event_prefix(self, prefix: str) -> Callable[[F], F]:
+        return self.stream.on_event_prefix(prefix)
+
+    def on_app_server(self, method: str) -> Callable[[F], F]:
+        return self.stream.on_app_server(method)
+
+    def on_app_server_request(self, method: str) -> Callable[[F], F]:
+        return self.stream.on_app_server_request(method)
+
+    def on_turn_started(self) -> Callable[[F], F]:
+        return self.stream.on_turn_started()
+
+    def on_turn_completed(self) -> Callable[[F], F]:
+        return self.stream.on_turn_completed()
+
+    def _attach_domains(self, request: Requester) -> None:
+        self.system = SystemApi(request)
+        self.sessions = SessionsApi(request)
+        self.tool_calls = ToolCallsApi(request)
+        self.approvals = ApprovalsApi(request)
+        self.tool_input = ToolInputApi(request)
+        self.raw = RawApi(request)
+
+
+class AsyncCodexManager(_ClientSurface):
+    stream: AsyncEventStream
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_BASE,
+        api_prefix: str = DEFAULT_API_PREFIX,
+        timeout_seconds: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        request_executor: RequestExecutor | None = None,
+        header_provider: HeaderProvider | None = None,
+        retry_policy: RetryPolicy | None = None,
+        retryable_operations: Iterable[str] | None = None,
+        hook_registry: HookRegistry | None = None,
+        stream_router: StreamRouter | None = None,
+        plugins: Iterable[Any] | None = None,
+        validation_mode: str | None = None,
+    ) -> None:
+        self.client_config = ClientConfig(
+            base_url, api_prefix, timeout_seconds, dict(headers or {})
+        )
+        self.validation_mode: ValidationMode = resolve_validation_mode(validation_mode)
+        self.http_client = http_client or httpx.AsyncClient(
+            base_url=base_url, timeout=timeout_seconds, headers=dict(headers or {})
+        )
+        self.transport = HttpxTransport(self.http_client, api_prefix)
+        self.hooks = hook_registry or HookRegistry()
+        self.pipeline = RequestPipeline(
+            executor=request_executor or self.transport,
+            api_prefix=api_prefix,
+            hooks=self.hooks,
+            header_provider=header_provider,
+            retry_policy=retry_policy,
+            retryable_operations=retryable_operations,
+        )
+        self._attach_domains(self.pipeline.request)
+        self.turns = TurnTracker()
+        self.stream = AsyncEventStream(
+            base_url,
+            api_prefix,
+            headers=dict(headers or {}),
+            header_provider=header_provider,
+            router=stream_router,
+            tracker=self.turns,
+        )
+        self.wait = AsyncWaitApi(self.sessions, self.turns)
+        # REMOTE_SKILLS_ATTACH AsyncRemoteSkillsFacade(self)
+        self.plugins = PluginRegistry(plugins)
+        self._plugins_started = False
+
+    @classmethod
+    def from_env(cls) -> AsyncCodexManager:
+        config = ClientConfig.from_env()
+        return cls(
+            base_url=config.base_url,
+            api_prefix=config.api_prefix,
+            timeout_seconds=config.timeout_seconds,
+            headers=config.headers,
+        )
+
+    @classmethod
+    def from_profile(cls, profile: str | None = None) -> AsyncCodexManager:
+        config = ClientConfig.from_profile(profile)
+        return cls(
+            base_url=config.base_url,
+            api_prefix=config.api_prefix,
+            timeout_seconds=config.timeout_seconds,
+            headers=config.headers,
+        )
+
+    async def start_plugins(self, client: Any = None) -> None:
+        """Register and start plugins (done by `async with`; idempotent)."""
+        if self._plugins_started:
+            return
+        self._plugins_started = True
+        try:
+            await self.plugins.start_all(client if client is not None else self)
+        except BaseException:
+            await self.http_client.aclose()
+            raise
+
+    async def close(self) -> None:
+        """Stops plugins and closes the HTTP client. A running stream is not stopped: use
+        its `stop_event` (or cancel its task)."""
+        await self.plugins.stop_all()
+        await self.http_client.aclose()
+
+    async def __aenter__(self) -> AsyncCodexManager:
+        await self.start_plugins()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class CodexManager(_ClientSurface):
+    """The sync twin: every call runs the async core on a private event-loop thread.
+
+    `http_client`, if given, must be an `httpx.AsyncClient` (the core is async).
+    """
+
+    stream: SyncEventStream
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_BASE,
+        api_prefix: str = DEFAULT_API_PREFIX,
+        timeout_seconds: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        request_executor: RequestExecutor | None = None,
+        header_provider: HeaderProvider | None = None,
+        retry_policy: RetryPolicy | None = None,
+        retryable_operations: Iterable[str] | None = None,
+        hook_registry: HookRegistry | None = None,
+        stream_router: StreamRouter | None = None,
+        plugins: Iterable[Any] | None = None,
+        validation_mode: str | None = None,
+    ) -> None:
+        self._bridge = LoopThread()
+        self.core = AsyncCodexManager(
+            base_url=base_url,
+            api_prefix=api_prefix,
+            timeout_seconds=timeout_seconds,
+            headers=headers,
+            http_client=http_client,
+            request_executor=request_executor,
+            header_provider=header_provider,
+            retry_policy=retry_policy,
+            retryable_operations=retryable_operations,
+            hook_registry=hook_registry,
+            stream_router=stream_router,
+            plugins=plugins,
+            validation_mode=validation_mode,
+        )
+        self.client_config = self.core.client_config
+        self.validation_mode = self.core.validation_mode
+        self.hooks = self.core.hooks
+        self.turns = self.core.turns
+        self._attach_domains(self._request)
+        self.stream = SyncEventStream(self.core.stream)
+        self.wait = WaitApi(self.core.wait, self._bridge)
+        # REMOTE_SKILLS_ATTACH RemoteSkillsFacade(self.core.remote_skills, self._bridge)
+        try:
+            self._bridge.run(self.core.start_plugins(self))
+        except BaseException:
+            self._bridge.close()
+            raise
+
+    def _request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow_statuses: Collection[int] | None = None,
+    ) -> Any:
+        return self._bridge.run(
+            self.core.pipeline.request(
+                operation,
+                method,
+                path,
+                query=query,
+                json_body=json_body,
+                headers=headers,
+                allow_statuses=allow_statuses,
+            )
+        )
+
+    @classmethod
+    def from_env(cls) -> CodexManager:
+        config = ClientConfig.from_env()
+        return cls(
+            base_url=config.base_url,
+            api_prefix=config.api_prefix,
+            timeout_seconds=config.timeout_seconds,
+            headers=config.headers,
+        )
+
+    @classmethod
+    def from_profile(cls, profile: str | None = None) -> CodexManager:
+        config = ClientConfig.from_profile(profile)
+        return cls(
+            base_url=config.base_url,
+            api_prefix=config.api_prefix,
+            timeout_seconds=config.timeout_seconds,
+            headers=config.headers,
+        )
+
+    def close(self) -> None:
+        if self._bridge.closed:
+            return
+        try:
+            self._bridge.run(self.core.close())
+        finally:
+            self._bridge.close()
+
+    def __enter__(self) -> CodexManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

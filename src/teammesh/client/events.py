@@ -1,0 +1,82 @@
+"""What the stream delivers: `StreamEvent` (any envelope) and `AppServerSignal` (an
+`app_server.*` passthrough event, parsed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class StreamEvent:
+    type: str
+    thread_id: str | None
+    payload: Any = None
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> StreamEvent:
+        thread_id = obj.get("threadId")
+        return cls(
+            type=str(obj.get("type") or "unknown"),
+            thread_id=thread_id if isinstance(thread_id, str) else None,
+            payload=obj.get("payload"),
+        )
+
+
+@dataclass(slots=True)
+class StreamContext:
+    """Passed to every handler. `reconnect_count` counts reconnects since `run_forever` began."""
+
+    thread_id: str | None
+    reconnect_count: int
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _non_blank(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(slots=True)
+class AppServerSignal:
+    event_type: str
+    method: str | None
+    signal_type: str | None
+    received_at: str | None
+    context: dict[str, Any] = field(default_factory=dict)
+    params: Any = None
+    session: dict[str, Any] | None = None
+    request_id: str | int | None = None
+
+    @classmethod
+    def from_stream_event(cls, event: StreamEvent) -> AppServerSignal:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        context = payload.get("context")
+        session = payload.get("session")
+        request_id = payload.get("requestId")
+        return cls(
+            event_type=event.type,
+            method=_str_or_none(payload.get("method")),
+            signal_type=_str_or_none(payload.get("signalType")),
+            received_at=_str_or_none(payload.get("receivedAt")),
+            context=context if isinstance(context, dict) else {},
+            params=payload.get("params"),
+            session=session if isinstance(session, dict) else None,
+            # bool is an int; a boolean id is nonsense, so it is refused (upstream lets it in).
+            request_id=request_id
+            if isinstance(request_id, str | int) and not isinstance(request_id, bool)
+            else None,
+        )
+
+    @property
+    def session_id(self) -> str | None:
+        """`session.id`, else `context.threadId` (the routing rule of team_mesh)."""
+        if self.session is not None and (sid := _non_blank(self.session.get("id"))):
+            return sid
+        return _non_blank(self.context.get("threadId"))
+
+    @property
+    def turn_id(self) -> str | None:
+        return _non_blank(self.context.get("turnId"))

@@ -1,0 +1,361 @@
+"""Wait helpers: `until`, `turn_status`, `assistant_reply`, `send_message_and_wait_reply`
+(codex-manager's semantics) and `turn_completed`.
+
+When a stream is running and covers the session, the turn-based waits learn
+`turn/completed` from it (a sync point then costs one round trip, not a poll interval);
+otherwise they poll `GET /sessions/{id}` every `interval_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from teammesh.client._bridge import LoopThread
+from teammesh.client.api import SessionsApi
+from teammesh.client.errors import WaitTimeoutError
+from teammesh.client.replies import (
+    assistant_reply_of,
+    is_terminal_status,
+    normalize_statuses,
+    turn_status_of,
+)
+from teammesh.client.turns import TurnTracker
+
+# While a stream covers the session, still poll now and then: a completion published while
+# the socket was reconnecting is lost, and this bounds how long such a loss can cost.
+STREAM_FALLBACK_POLL_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class SessionTurnReply:
+    session_id: str
+    turn_id: str
+    accepted: dict[str, Any] | None
+    detail: Any
+    assistant_reply: str
+
+
+async def _resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _timeout_message(description: str | None, timeout_seconds: float, attempts: int) -> str:
+    return (
+        f"{description or 'wait condition'} did not match within {timeout_seconds:.2f}s "
+        f"after {attempts} attempts"
+    )
+
+
+def _check_timing(timeout_seconds: float, interval_seconds: float) -> None:
+    if timeout_seconds <= 0:
+        raise ValueError("timeout_seconds must be > 0")
+    if interval_seconds <= 0:
+        raise ValueError("interval_seconds must be > 0")
+
+
+class AsyncWaitApi:
+    def __init__(self, sessions: SessionsApi, tracker: TurnTracker | None = None) -> None:
+        self._sessions = sessions
+        self.tracker = tracker or TurnTracker()
+
+    async def until(
+        self,
+        poll: Callable[[], Any],
+        *,
+        predicate: Callable[[Any], Any] | None = None,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        initial_delay_seconds: float = 0.0,
+        max_attempts: int | None = None,
+        description: str | None = None,
+    ) -> Any:
+        _check_timing(timeout_seconds, interval_seconds)
+        if initial_delay_seconds < 0:
+            raise ValueError("initial_delay_seconds must be >= 0")
+        if max_attempts is not None and max_attempts <= 0:
+            raise ValueError("max_attempts must be > 0")
+        if initial_delay_seconds:
+            await asyncio.sleep(initial_delay_seconds)
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            value = await _resolve(poll())
+            matched = await _resolve(predicate(value)) if predicate else bool(value)
+            if matched:
+                return value
+            if (max_attempts is not None and attempts >= max_attempts) or (
+                time.monotonic() - started >= timeout_seconds
+            ):
+                raise WaitTimeoutError(_timeout_message(description, timeout_seconds, attempts))
+            await asyncio.sleep(interval_seconds)
+
+    async def turn_status(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        expected: str | Iterable[str] | None = None,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+    ) -> str | None:
+        if expected is None:
+            return turn_status_of(await self._sessions.get(session_id), turn_id)
+        wanted = normalize_statuses(expected, what="expected statuses")
+
+        def matches(detail: Any) -> bool:
+            status = turn_status_of(detail, turn_id)
+            return status is not None and status.lower() in wanted
+
+        detail = await self.until(
+            lambda: self._sessions.get(session_id),
+            predicate=matches,
+            timeout_seconds=timeout_seconds,
+            interval_seconds=interval_seconds,
+            description=f"turn {turn_id} status in {', '.join(sorted(wanted))}",
+        )
+        return turn_status_of(detail, turn_id)
+
+    async def _pause(
+        self,
+        session_id: str,
+        turn_id: str,
+        interval_seconds: float,
+        remaining: float,
+        use_stream: bool,
+    ) -> None:
+        """Sleep until the next check: the turn's completion event if a stream covers the
+        session, else one poll interval."""
+        if (
+            use_stream
+            and self.tracker.covers(session_id)
+            and self.tracker.completed_status(session_id, turn_id) is None
+        ):
+            await self.tracker.wait(
+                session_id,
+                turn_id,
+                min(remaining, max(interval_seconds, STREAM_FALLBACK_POLL_SECONDS)),
+            )
+            return
+        await asyncio.sleep(min(interval_seconds, max(remaining, 0.0)))
+
+    async def turn_completed(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        use_stream: bool = True,
+    ) -> str:
+        """The turn's terminal status, as soon as it is known (event first, poll fallback)."""
+        _check_timing(timeout_seconds, interval_seconds)
+        deadline = time.monotonic() + timeout_seconds
+        attempts = 0
+        while True:
+            if use_stream and (status := self.tracker.completed_status(session_id, turn_id)):
+                return status
+            attempts += 1
+            status = turn_status_of(await self._sessions.get(session_id), turn_id)
+            if status is not None and is_terminal_status(status):
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    _timeout_message(f"turn {turn_id} completion", timeout_seconds, attempts)
+                )
+            await self._pause(session_id, turn_id, interval_seconds, remaining, use_stream)
+
+    async def assistant_reply(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        use_stream: bool = True,
+    ) -> SessionTurnReply:
+        _check_timing(timeout_seconds, interval_seconds)
+        deadline = time.monotonic() + timeout_seconds
+        attempts = 0
+        while True:
+            attempts += 1
+            detail = await self._sessions.get(session_id)
+            status = turn_status_of(detail, turn_id)
+            reply = assistant_reply_of(detail, turn_id)
+            if status is None and reply is not None:
+                # Older payloads without `thread.turns`: a reply is the only signal.
+                return SessionTurnReply(session_id, turn_id, None, detail, reply)
+            if status is not None and is_terminal_status(status):
+                if reply is None:
+                    raise WaitTimeoutError(f"turn {turn_id} completed without an assistant reply")
+                return SessionTurnReply(session_id, turn_id, None, detail, reply)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    _timeout_message(
+                        f"assistant reply for turn {turn_id}", timeout_seconds, attempts
+                    )
+                )
+            await self._pause(session_id, turn_id, interval_seconds, remaining, use_stream)
+
+    async def send_message_and_wait_reply(
+        self,
+        *,
+        session_id: str,
+        text: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        **send_kwargs: Any,
+    ) -> SessionTurnReply:
+        accepted = await self._sessions.send_message(session_id, text, **send_kwargs)
+        turn_id = accepted_turn_id(accepted, "sessions.send_message")
+        reply = await self.assistant_reply(
+            session_id=session_id,
+            turn_id=turn_id,
+            timeout_seconds=timeout_seconds,
+            interval_seconds=interval_seconds,
+        )
+        reply.accepted = accepted
+        return reply
+
+
+def accepted_turn_id(accepted: Any, operation: str) -> str:
+    if not isinstance(accepted, dict):
+        raise ValueError(f"{operation} returned unexpected payload; expected dict with turnId")
+    turn_id = accepted.get("turnId")
+    if not isinstance(turn_id, str) or not turn_id.strip():
+        raise ValueError(f"{operation} response missing turnId")
+    return turn_id
+
+
+def threaded(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """A sync callback, run in a worker thread so it may call the sync client (whose
+    requests need the private loop this wait runs on)."""
+    if fn is None:
+        return None
+    if inspect.iscoroutinefunction(fn):
+        return fn
+
+    async def call(*args: Any) -> Any:
+        return await _resolve(await asyncio.to_thread(fn, *args))
+
+    return call
+
+
+class WaitApi:
+    """The sync twin of `AsyncWaitApi`."""
+
+    def __init__(self, inner: AsyncWaitApi, bridge: LoopThread) -> None:
+        self.inner = inner
+        self._bridge = bridge
+
+    @property
+    def tracker(self) -> TurnTracker:
+        return self.inner.tracker
+
+    def until(
+        self,
+        poll: Callable[[], Any],
+        *,
+        predicate: Callable[[Any], Any] | None = None,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        initial_delay_seconds: float = 0.0,
+        max_attempts: int | None = None,
+        description: str | None = None,
+    ) -> Any:
+        threaded_poll = threaded(poll)
+        assert threaded_poll is not None
+        return self._bridge.run(
+            self.inner.until(
+                threaded_poll,
+                predicate=threaded(predicate),
+                timeout_seconds=timeout_seconds,
+                interval_seconds=interval_seconds,
+                initial_delay_seconds=initial_delay_seconds,
+                max_attempts=max_attempts,
+                description=description,
+            )
+        )
+
+    def turn_status(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        expected: str | Iterable[str] | None = None,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+    ) -> str | None:
+        return self._bridge.run(
+            self.inner.turn_status(
+                session_id=session_id,
+                turn_id=turn_id,
+                expected=expected,
+                timeout_seconds=timeout_seconds,
+                interval_seconds=interval_seconds,
+            )
+        )
+
+    def turn_completed(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        use_stream: bool = True,
+    ) -> str:
+        return self._bridge.run(
+            self.inner.turn_completed(
+                session_id=session_id,
+                turn_id=turn_id,
+                timeout_seconds=timeout_seconds,
+                interval_seconds=interval_seconds,
+                use_stream=use_stream,
+            )
+        )
+
+    def assistant_reply(
+        self,
+        *,
+        session_id: str,
+        turn_id: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        use_stream: bool = True,
+    ) -> SessionTurnReply:
+        return self._bridge.run(
+            self.inner.assistant_reply(
+                session_id=session_id,
+                turn_id=turn_id,
+                timeout_seconds=timeout_seconds,
+                interval_seconds=interval_seconds,
+                use_stream=use_stream,
+            )
+        )
+
+    def send_message_and_wait_reply(
+        self,
+        *,
+        session_id: str,
+        text: str,
+        timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25,
+        **send_kwargs: Any,
+    ) -> SessionTurnReply:
+        return self._bridge.run(
+            self.inner.send_message_and_wait_reply(
+                session_id=session_id,
+                text=text,
+                timeout_seconds=timeout_seconds,
+                interval_seconds=interval_seconds,
+                **send_kwargs,
+            )
+        )
