@@ -1,0 +1,512 @@
+"""The codex runtime: the real `codex app-server`, supervised over stdio JSON-RPC.
+
+One app-server process serves every thread of the gateway. The runtime is a thin proxy:
+notifications go to the hub untouched (it normalises them into websocket events and session
+state); tool calls and approval requests go to the hub as server requests and their answers
+come back with app-server's own request id. What the runtime adds is supervision:
+
+* a private `CODEX_HOME` under `data_dir` with the offline-hardened config (`codex_config`);
+* a tool-call deadline: app-server waits forever for an unanswered `item/tool/call`, so
+  after `tool_call_deadline_s` the turn is interrupted (`turn/interrupt`);
+* crash handling: when the process dies the hub is told (`runtime_exited`), and the next use
+  spawns a new process and resumes each thread before using it again.
+
+Threads are persistent, not ephemeral: their rollouts under `CODEX_HOME/sessions` are what
+lets `thread/resume` restore history (and the thread's dynamic tools) after a restart of
+app-server or of the whole gateway. A thread that never ran a turn has no rollout yet; it is
+re-created with `thread/start` and its new codex id is mapped back to the original one, so
+the hub only ever sees the id it was first given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import os
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from teammesh.gateway.runtimes.base import (
+    JsonObject,
+    Runtime,
+    RuntimeFailure,
+    RuntimeSink,
+    ServerRequestReply,
+    ThreadConfig,
+    ThreadInfo,
+    TurnOptions,
+)
+from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
+from teammesh.gateway.runtimes.codex_config import (
+    app_server_argv,
+    child_env,
+    prepare_codex_home,
+    provider_options,
+)
+from teammesh.gateway.runtimes.codex_mapping import (
+    CURRENT_TIME_METHOD,
+    FORWARDED_SERVER_REQUESTS,
+    TOOL_CALL_METHOD,
+    approval_policy,
+    approval_result,
+    dynamic_tools,
+    rewrite_thread_ids,
+    sandbox_policy,
+    text_input,
+)
+from teammesh.gateway.runtimes.codex_process import (
+    AppServerError,
+    AppServerExited,
+    AppServerProcess,
+    RequestId,
+)
+from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+CLIENT_INFO: JsonObject = {"name": "teammesh", "title": "teammesh gateway", "version": "0.1.0"}
+HANDSHAKE_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 5.0
+INTERNAL_ERROR = -32603
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+
+
+@dataclass
+class _Thread:
+    public_id: str
+    codex_id: str
+    config: ThreadConfig
+    # The session controls in force; `turn/start` overrides persist, as upstream.
+    approval_policy: str
+    sandbox: str
+    network_access: str
+    # The app-server generation the thread is loaded in (0: not loaded in any).
+    generation: int
+    load_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _Deadline:
+    handle: asyncio.TimerHandle
+    codex_thread_id: str
+    turn_id: str
+
+
+class CodexRuntime(Runtime):
+    name = "codex"
+
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self._settings = settings
+        # Checked now so a gateway with no model provider fails at start, not at first turn.
+        self._provider = provider_options(
+            settings.model_base_url, settings.model_api_key_env, settings.model
+        )
+        self._sink: RuntimeSink | None = None
+        self._process: AppServerProcess | None = None
+        self._generation = 0
+        self._lifecycle = asyncio.Lock()
+        self._threads: dict[str, _Thread] = {}
+        self._by_codex_id: dict[str, _Thread] = {}
+        # codex id → public id, only for re-created threads (where the two differ).
+        self._public_id_of: dict[str, str] = {}
+        self._deadlines: dict[tuple[int, RequestId], _Deadline] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        # While a thread is being re-created, `thread/started` of unknown ids is held back
+        # (its own must not reach the hub as a new thread); see `_recreate_thread`.
+        self._recreating = 0
+        self._held_started: dict[str, JsonObject] = {}
+        # Re-created threads whose `thread/started` has not arrived yet (it may come after
+        # the `thread/start` result): dropped on arrival.
+        self._suppress_started: set[str] = set()
+        self._stopped = False
+        self.last_start_s: float | None = None
+        self.restarts = 0
+
+    # --- Runtime interface ---------------------------------------------------------------
+
+    async def start(self, sink: RuntimeSink) -> None:
+        self._sink = sink
+        self._stopped = False
+        await self._ensure_running()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for deadline in self._deadlines.values():
+            deadline.handle.cancel()
+        self._deadlines.clear()
+        async with self._lifecycle:
+            process, self._process = self._process, None
+        if process is not None:
+            await process.close(SHUTDOWN_TIMEOUT_S)
+        for task in list(self._background):
+            task.cancel()
+
+    async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
+        process = await self._ensure_running()
+        config = _absolute_cwd(config)
+        result = await self._call(process, "thread/start", _thread_start_params(config))
+        thread = result.get("thread") if isinstance(result, dict) else None
+        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
+            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/start returned no thread")
+        state = _Thread(
+            public_id=thread["id"],
+            codex_id=thread["id"],
+            config=config,
+            approval_policy=config.approval_policy,
+            sandbox=config.sandbox,
+            network_access=config.network_access,
+            generation=self._generation,
+        )
+        self._threads[state.public_id] = state
+        self._by_codex_id[state.codex_id] = state
+        return ThreadInfo(
+            id=state.public_id,
+            model_provider=str(result.get("modelProvider") or thread.get("modelProvider") or ""),
+            cwd=str(thread.get("cwd") or config.cwd),
+            created_at=int(thread.get("createdAt") or time.time()),
+            source=str(thread.get("source") or "appServer"),
+            extra=thread,
+        )
+
+    async def resume_thread(self, thread_id: str, config: ThreadConfig) -> None:
+        config = _absolute_cwd(config)
+        state = self._threads.get(thread_id)
+        if state is None:
+            # Known to the hub (e.g. from its store after a gateway restart), not to us yet.
+            state = _Thread(
+                public_id=thread_id,
+                codex_id=thread_id,
+                config=config,
+                approval_policy=config.approval_policy,
+                sandbox=config.sandbox,
+                network_access=config.network_access,
+                generation=0,
+            )
+            self._threads[thread_id] = state
+            self._by_codex_id[thread_id] = state
+        else:
+            state.config = config
+        process = await self._ensure_running()
+        await self._load_thread(state, process)
+
+    async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
+        state = self._known_thread(thread_id)
+        process = await self._ensure_running()
+        await self._load_thread(state, process)
+        state.approval_policy = options.approval_policy or state.approval_policy
+        state.sandbox = options.sandbox or state.sandbox
+        state.network_access = options.network_access or state.network_access
+        if (
+            options.dynamic_tools is not None
+            and options.dynamic_tools != state.config.dynamic_tools
+        ):
+            # app-server 0.169.0 takes dynamic tools only at `thread/start` (not on
+            # `turn/start` or `thread/resume`): a changed catalog cannot be applied.
+            log.warning("codex thread %s: per-turn dynamicTools differ and are ignored", thread_id)
+        params: JsonObject = {
+            "threadId": state.codex_id,
+            "input": text_input(text),
+            "approvalPolicy": approval_policy(state.approval_policy),
+            "sandboxPolicy": sandbox_policy(state.sandbox, state.network_access),
+        }
+        if options.model:
+            params["model"] = options.model
+        if options.effort:
+            params["effort"] = options.effort
+        result = await self._call(process, "turn/start", params)
+        turn = result.get("turn") if isinstance(result, dict) else None
+        if not isinstance(turn, dict) or not isinstance(turn.get("id"), str):
+            raise RuntimeFailure(INTERNAL_ERROR, "codex turn/start returned no turn")
+        return str(turn["id"])
+
+    async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
+        state = self._known_thread(thread_id)
+        process = self._process
+        if process is None or not process.running or state.generation != self._generation:
+            return  # the turn died with the app-server that ran it
+        await self._call(process, "turn/interrupt", {"threadId": state.codex_id, "turnId": turn_id})
+
+    def health(self) -> JsonObject:
+        process = self._process
+        running = process is not None and process.running
+        return {
+            "running": running,
+            "pid": process.pid if process is not None and running else None,
+            "initialized": process is not None and process.initialized,
+        }
+
+    # --- process supervision -----------------------------------------------------------
+
+    async def _ensure_running(self) -> AppServerProcess:
+        async with self._lifecycle:
+            process = self._process
+            if process is not None and process.initialized:
+                return process
+            if self._stopped:
+                raise RuntimeFailure(INVALID_REQUEST, "the codex runtime is stopped")
+            return await self._spawn()
+
+    async def _spawn(self) -> AppServerProcess:
+        try:
+            binary = find_codex_binary(self._settings.codex_bin)
+        except CodexBinaryNotFound as exc:
+            raise RuntimeFailure(INTERNAL_ERROR, str(exc)) from exc
+        home = prepare_codex_home(self._settings.data_dir, self._provider)
+        if self._generation:
+            self.restarts += 1
+        self._generation += 1
+        generation = self._generation
+        process = AppServerProcess(
+            app_server_argv(binary),
+            env=child_env(home, self._provider),
+            cwd=home.parent,
+            stderr_log=home.parent / "app-server.log",
+            on_notification=functools.partial(self._on_notification, generation),
+            on_request=functools.partial(self._on_server_request, generation),
+            on_exit=functools.partial(self._on_exit, generation),
+        )
+        # Set before the handshake so server requests arriving during it can be answered.
+        self._process = process
+        started = time.perf_counter()
+        try:
+            await process.spawn()
+            await process.initialize(CLIENT_INFO, HANDSHAKE_TIMEOUT_S)
+        except (OSError, AppServerError, AppServerExited) as exc:
+            self._process = None
+            process.kill()
+            await process.close(1.0)
+            raise RuntimeFailure(
+                INTERNAL_ERROR, f"codex app-server failed to start: {exc}"
+            ) from exc
+        self.last_start_s = time.perf_counter() - started
+        log.info("codex app-server pid %s ready in %.0f ms", process.pid, 1000 * self.last_start_s)
+        return process
+
+    def _on_exit(self, generation: int, reason: str) -> None:
+        if generation != self._generation:
+            return
+        log.error("%s", reason)
+        self._process = None
+        for deadline in self._deadlines.values():
+            deadline.handle.cancel()
+        self._deadlines.clear()
+        if self._sink is not None:
+            self._sink.runtime_exited(reason)
+
+    # --- threads -----------------------------------------------------------------------
+
+    def _known_thread(self, thread_id: str) -> _Thread:
+        state = self._threads.get(thread_id)
+        if state is None:
+            raise RuntimeFailure(INVALID_REQUEST, f"thread not found: {thread_id}")
+        return state
+
+    async def _load_thread(self, state: _Thread, process: AppServerProcess) -> None:
+        """Make sure the current app-server has the thread loaded (after a restart)."""
+        async with state.load_lock:
+            if state.generation == self._generation:
+                return
+            params: JsonObject = {
+                "threadId": state.codex_id,
+                "cwd": state.config.cwd,
+                "approvalPolicy": approval_policy(state.approval_policy),
+                "sandbox": state.sandbox,
+                # Only metadata: the hub keeps its own transcript, and full hydration is
+                # deprecated for paginated threads.
+                "excludeTurns": True,
+            }
+            if state.config.model:
+                params["model"] = state.config.model
+            try:
+                await self._call(process, "thread/resume", params)
+            except RuntimeFailure as exc:
+                if not _is_missing_rollout(exc.message):
+                    raise
+                await self._recreate_thread(state, process)
+            state.generation = self._generation
+
+    async def _recreate_thread(self, state: _Thread, process: AppServerProcess) -> None:
+        self._recreating += 1
+        try:
+            result = await self._call(process, "thread/start", _thread_start_params(state.config))
+        finally:
+            self._recreating -= 1
+        thread = result.get("thread") if isinstance(result, dict) else None
+        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
+            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/start returned no thread")
+        new_id: str = thread["id"]
+        if self._held_started.pop(new_id, None) is None:
+            self._suppress_started.add(new_id)
+        state.codex_id = new_id
+        self._by_codex_id[new_id] = state
+        self._public_id_of[new_id] = state.public_id
+        log.info("codex thread %s re-created as %s (it had no rollout)", state.public_id, new_id)
+        if not self._recreating:
+            held, self._held_started = self._held_started, {}
+            for params in held.values():
+                self._forward_notification("thread/started", params)
+
+    # --- messages from app-server ------------------------------------------------------
+
+    def _on_notification(self, generation: int, method: str, params: JsonObject) -> None:
+        if generation != self._generation:
+            return
+        if method == "thread/started":
+            thread = params.get("thread")
+            thread_id = thread.get("id") if isinstance(thread, dict) else None
+            if thread_id in self._suppress_started:
+                self._suppress_started.discard(thread_id)
+                return
+            if self._recreating and isinstance(thread_id, str):
+                if thread_id not in self._by_codex_id:
+                    self._held_started[thread_id] = params
+                    return
+        if method == "turn/completed":
+            self._cancel_turn_deadlines(params)
+        self._forward_notification(method, params)
+
+    def _forward_notification(self, method: str, params: JsonObject) -> None:
+        if self._sink is not None:
+            self._sink.notify(method, rewrite_thread_ids(params, self._public_id_of))
+
+    def _on_server_request(
+        self, generation: int, request_id: RequestId, method: str, params: JsonObject
+    ) -> None:
+        process = self._process
+        if process is None or generation != self._generation:
+            return
+        if method == CURRENT_TIME_METHOD:
+            self._background_task(
+                process.respond(request_id, result={"currentTimeAt": int(time.time())})
+            )
+            return
+        if method not in FORWARDED_SERVER_REQUESTS or self._sink is None:
+            log.warning("codex server request %s is not supported; answered -32601", method)
+            error = {
+                "code": METHOD_NOT_FOUND,
+                "message": f"client does not support server-initiated method: {method}",
+            }
+            self._background_task(process.respond(request_id, error=error))
+            return
+        if method == TOOL_CALL_METHOD:
+            self._arm_deadline(generation, request_id, params)
+        reply = functools.partial(self._reply, process, generation, request_id, method)
+        self._sink.server_request(method, rewrite_thread_ids(params, self._public_id_of), reply)
+
+    async def _reply(
+        self,
+        process: AppServerProcess,
+        generation: int,
+        request_id: RequestId,
+        method: str,
+        answer: ServerRequestReply,
+    ) -> None:
+        if process is not self._process or not process.running:
+            raise RuntimeFailure(
+                INTERNAL_ERROR, "codex app-server restarted; this request no longer exists"
+            )
+        try:
+            if answer.error is not None:
+                await process.respond(request_id, error=answer.error)
+            else:
+                await process.respond(request_id, result=approval_result(method, answer.result))
+        except AppServerExited as exc:
+            raise RuntimeFailure(INTERNAL_ERROR, exc.reason) from exc
+        deadline = self._deadlines.pop((generation, request_id), None)
+        if deadline is not None:
+            deadline.handle.cancel()
+
+    # --- tool-call deadline ------------------------------------------------------------
+
+    def _arm_deadline(self, generation: int, request_id: RequestId, params: JsonObject) -> None:
+        seconds = self._settings.tool_call_deadline_s
+        thread_id, turn_id = params.get("threadId"), params.get("turnId")
+        if seconds is None or not isinstance(thread_id, str) or not isinstance(turn_id, str):
+            return
+        key = (generation, request_id)
+        handle = asyncio.get_running_loop().call_later(seconds, self._deadline_passed, key)
+        self._deadlines[key] = _Deadline(handle, thread_id, turn_id)
+
+    def _deadline_passed(self, key: tuple[int, RequestId]) -> None:
+        deadline = self._deadlines.pop(key, None)
+        process = self._process
+        if deadline is None or process is None or key[0] != self._generation:
+            return
+        log.warning(
+            "tool call %s unanswered after %ss: interrupting turn %s",
+            key[1],
+            self._settings.tool_call_deadline_s,
+            deadline.turn_id,
+        )
+        # The turn then completes `interrupted` and the hub expires the pending call.
+        params = {"threadId": deadline.codex_thread_id, "turnId": deadline.turn_id}
+        self._background_task(self._quiet_call(process, "turn/interrupt", params))
+
+    def _cancel_turn_deadlines(self, params: JsonObject) -> None:
+        turn = params.get("turn")
+        turn_id = turn.get("id") if isinstance(turn, dict) else None
+        for key, deadline in list(self._deadlines.items()):
+            if deadline.turn_id == turn_id and deadline.codex_thread_id == params.get("threadId"):
+                deadline.handle.cancel()
+                del self._deadlines[key]
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def _call(self, process: AppServerProcess, method: str, params: JsonObject) -> Any:
+        try:
+            return await process.request(method, params)
+        except AppServerError as exc:
+            raise RuntimeFailure(exc.code, exc.message) from exc
+        except AppServerExited as exc:
+            raise RuntimeFailure(INTERNAL_ERROR, exc.reason) from exc
+
+    async def _quiet_call(self, process: AppServerProcess, method: str, params: JsonObject) -> None:
+        with contextlib.suppress(AppServerError, AppServerExited):
+            await process.request(method, params)
+
+    def _background_task(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        async def run() -> None:
+            with contextlib.suppress(AppServerExited):
+                await coroutine
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _thread_start_params(config: ThreadConfig) -> JsonObject:
+    params: JsonObject = {
+        "cwd": config.cwd,
+        "sandbox": config.sandbox,
+        "approvalPolicy": approval_policy(config.approval_policy),
+        "dynamicTools": dynamic_tools(config.dynamic_tools),
+    }
+    if config.model:
+        params["model"] = config.model
+    return params
+
+
+def _absolute_cwd(config: ThreadConfig) -> ThreadConfig:
+    # app-server resolves a relative cwd against its own working directory (the private
+    # codex dir); the caller means the gateway's.
+    if os.path.isabs(config.cwd):
+        return config
+    return dataclasses.replace(config, cwd=os.path.abspath(config.cwd))
+
+
+def _is_missing_rollout(message: str) -> bool:
+    text = message.lower()
+    return "no rollout found" in text or "thread not found" in text
+
+
+def build(settings: RuntimeSettings) -> Runtime:
+    return CodexRuntime(settings)
+
+
+__all__ = ["CodexRuntime", "build"]

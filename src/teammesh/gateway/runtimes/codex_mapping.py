@@ -1,0 +1,127 @@
+"""Pure translations between the gateway's vocabulary and app-server's (codex 0.169.0).
+
+Kept apart from the process plumbing so each rule is easy to read and to check against
+`shared/reference/codex-manager-wire.md` §4.8/§4.10 and `codex-app-server.md` §3/§5.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from teammesh.gateway.runtimes.base import DynamicTool, JsonObject
+
+# Server requests the hub turns into pending tool calls, approvals and tool-input prompts.
+# Everything else is answered by the runtime itself (see `codex.py`).
+TOOL_CALL_METHOD = "item/tool/call"
+FORWARDED_SERVER_REQUESTS = frozenset(
+    {
+        TOOL_CALL_METHOD,
+        "item/commandExecution/requestApproval",
+        "item/fileChange/requestApproval",
+        "execCommandApproval",
+        "applyPatchApproval",
+        "item/tool/requestUserInput",
+    }
+)
+LEGACY_APPROVAL_METHODS = frozenset({"execCommandApproval", "applyPatchApproval"})
+V2_APPROVAL_METHODS = frozenset(
+    {"item/commandExecution/requestApproval", "item/fileChange/requestApproval"}
+)
+CURRENT_TIME_METHOD = "currentTime/read"
+
+
+def approval_policy(policy: str) -> str:
+    """The wire's `approvalPolicy` → app-server's `AskForApproval`.
+
+    `on-failure` is on the wire (§3) but app-server 0.169.0 rejects it in `thread/start` and
+    `turn/start` (only `untrusted`, `on-request`, `never` and `granular` remain). Its meaning
+    was "run sandboxed, ask before retrying outside the sandbox"; `on-request` is the
+    surviving policy that still asks the user before anything leaves the sandbox, so that is
+    what it becomes. The other three pass through unchanged.
+    """
+    return "on-request" if policy == "on-failure" else policy
+
+
+def sandbox_policy(sandbox: str, network_access: str) -> JsonObject:
+    """`filesystemSandbox` + `networkAccess` → a `turn/start` `sandboxPolicy` (wire §4.8)."""
+    network = network_access == "enabled"
+    if sandbox == "workspace-write":
+        return {"type": "workspaceWrite", "networkAccess": network}
+    if sandbox == "danger-full-access":
+        return {"type": "dangerFullAccess"}
+    policy: JsonObject = {"type": "readOnly"}
+    if network:
+        policy["networkAccess"] = True
+    return policy
+
+
+def dynamic_tools(tools: list[DynamicTool]) -> list[JsonObject]:
+    # Flat functions (no `namespace` type): portable to every Responses-API model server.
+    return [
+        {
+            "type": "function",
+            "name": t.name,
+            "description": t.description,
+            "inputSchema": t.input_schema,
+        }
+        for t in tools
+    ]
+
+
+def text_input(text: str) -> list[JsonObject]:
+    return [{"type": "text", "text": text, "text_elements": []}]
+
+
+_V2_TO_LEGACY = {
+    "accept": "approved",
+    "acceptForSession": "approved_for_session",
+    "decline": "denied",
+    "cancel": "abort",
+}
+_LEGACY_TO_V2 = {legacy: v2 for v2, legacy in _V2_TO_LEGACY.items()}
+
+
+def approval_result(method: str, result: Any) -> Any:
+    """Make an approval answer fit the method that asked (wire §4.10).
+
+    The hub may hand over the wire's `{decision, scope}`; app-server wants `acceptForSession`
+    for a session-scoped accept, and the legacy methods want `approved`/`denied`/... Anything
+    that already fits (or is not a plain decision) passes through untouched.
+    """
+    if not isinstance(result, dict) or not isinstance(result.get("decision"), str):
+        return result
+    decision: str = result["decision"]
+    if method in V2_APPROVAL_METHODS:
+        decision = _LEGACY_TO_V2.get(decision, decision)
+        if decision == "accept" and result.get("scope") == "session":
+            decision = "acceptForSession"
+    elif method in LEGACY_APPROVAL_METHODS:
+        if decision == "accept" and result.get("scope") == "session":
+            decision = "acceptForSession"
+        decision = _V2_TO_LEGACY.get(decision, decision)
+    else:
+        return result
+    return {"decision": decision}
+
+
+def rewrite_thread_ids(params: JsonObject, public_id_of: dict[str, str]) -> JsonObject:
+    """Replace codex thread ids by the gateway's (stable) ones.
+
+    They differ only for a thread that had to be re-created after an app-server restart
+    (see `CodexRuntime._load_thread`). Returns `params` itself when nothing changes.
+    """
+    if not public_id_of:
+        return params
+    changed: JsonObject | None = None
+    for key in ("threadId", "conversationId"):
+        value = params.get(key)
+        if isinstance(value, str) and value in public_id_of:
+            changed = changed or dict(params)
+            changed[key] = public_id_of[value]
+    thread = params.get("thread")
+    if isinstance(thread, dict):
+        value = thread.get("id")
+        if isinstance(value, str) and value in public_id_of:
+            changed = changed or dict(params)
+            changed["thread"] = {**thread, "id": public_id_of[value]}
+    return changed if changed is not None else params
