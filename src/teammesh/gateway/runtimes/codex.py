@@ -50,10 +50,8 @@ from teammesh.gateway.runtimes.codex_config import (
 )
 from teammesh.gateway.runtimes.codex_mapping import (
     CURRENT_TIME_METHOD,
-    FORWARDED_SERVER_REQUESTS,
     TOOL_CALL_METHOD,
     approval_policy,
-    approval_result,
     dynamic_tools,
     rewrite_thread_ids,
     sandbox_policy,
@@ -110,6 +108,7 @@ class CodexRuntime(Runtime):
         self._sink: RuntimeSink | None = None
         self._process: AppServerProcess | None = None
         self._generation = 0
+        self._ready_generation = 0
         self._lifecycle = asyncio.Lock()
         self._threads: dict[str, _Thread] = {}
         self._by_codex_id: dict[str, _Thread] = {}
@@ -285,6 +284,7 @@ class CodexRuntime(Runtime):
                 INTERNAL_ERROR, f"codex app-server failed to start: {exc}"
             ) from exc
         self.last_start_s = time.perf_counter() - started
+        self._ready_generation = generation
         log.info("codex app-server pid %s ready in %.0f ms", process.pid, 1000 * self.last_start_s)
         return process
 
@@ -296,7 +296,8 @@ class CodexRuntime(Runtime):
         for deadline in self._deadlines.values():
             deadline.handle.cancel()
         self._deadlines.clear()
-        if self._sink is not None:
+        # A process that dies during its handshake is reported by `_spawn` instead.
+        if self._sink is not None and self._ready_generation == generation:
             self._sink.runtime_exited(reason)
 
     # --- threads -----------------------------------------------------------------------
@@ -386,8 +387,7 @@ class CodexRuntime(Runtime):
                 process.respond(request_id, result={"currentTimeAt": int(time.time())})
             )
             return
-        if method not in FORWARDED_SERVER_REQUESTS or self._sink is None:
-            log.warning("codex server request %s is not supported; answered -32601", method)
+        if self._sink is None:
             error = {
                 "code": METHOD_NOT_FOUND,
                 "message": f"client does not support server-initiated method: {method}",
@@ -396,7 +396,10 @@ class CodexRuntime(Runtime):
             return
         if method == TOOL_CALL_METHOD:
             self._arm_deadline(generation, request_id, params)
-        reply = functools.partial(self._reply, process, generation, request_id, method)
+        # Every other request goes to the hub: it turns tool calls, approvals and tool-input
+        # prompts into pending requests and answers the rest with -32601, in app-server's
+        # own result shapes (e.g. `acceptForSession`, `approved`), so replies are verbatim.
+        reply = functools.partial(self._reply, process, generation, request_id)
         self._sink.server_request(method, rewrite_thread_ids(params, self._public_id_of), reply)
 
     async def _reply(
@@ -404,7 +407,6 @@ class CodexRuntime(Runtime):
         process: AppServerProcess,
         generation: int,
         request_id: RequestId,
-        method: str,
         answer: ServerRequestReply,
     ) -> None:
         if process is not self._process or not process.running:
@@ -415,7 +417,7 @@ class CodexRuntime(Runtime):
             if answer.error is not None:
                 await process.respond(request_id, error=answer.error)
             else:
-                await process.respond(request_id, result=approval_result(method, answer.result))
+                await process.respond(request_id, result=answer.result)
         except AppServerExited as exc:
             raise RuntimeFailure(INTERNAL_ERROR, exc.reason) from exc
         deadline = self._deadlines.pop((generation, request_id), None)

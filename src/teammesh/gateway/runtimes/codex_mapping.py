@@ -6,27 +6,10 @@ Kept apart from the process plumbing so each rule is easy to read and to check a
 
 from __future__ import annotations
 
-from typing import Any
-
 from teammesh.gateway.runtimes.base import DynamicTool, JsonObject
 
-# Server requests the hub turns into pending tool calls, approvals and tool-input prompts.
-# Everything else is answered by the runtime itself (see `codex.py`).
 TOOL_CALL_METHOD = "item/tool/call"
-FORWARDED_SERVER_REQUESTS = frozenset(
-    {
-        TOOL_CALL_METHOD,
-        "item/commandExecution/requestApproval",
-        "item/fileChange/requestApproval",
-        "execCommandApproval",
-        "applyPatchApproval",
-        "item/tool/requestUserInput",
-    }
-)
-LEGACY_APPROVAL_METHODS = frozenset({"execCommandApproval", "applyPatchApproval"})
-V2_APPROVAL_METHODS = frozenset(
-    {"item/commandExecution/requestApproval", "item/fileChange/requestApproval"}
-)
+# Answered by the runtime itself: it is about the host, not about the session.
 CURRENT_TIME_METHOD = "currentTime/read"
 
 
@@ -70,38 +53,6 @@ def dynamic_tools(tools: list[DynamicTool]) -> list[JsonObject]:
 
 def text_input(text: str) -> list[JsonObject]:
     return [{"type": "text", "text": text, "text_elements": []}]
-
-
-_V2_TO_LEGACY = {
-    "accept": "approved",
-    "acceptForSession": "approved_for_session",
-    "decline": "denied",
-    "cancel": "abort",
-}
-_LEGACY_TO_V2 = {legacy: v2 for v2, legacy in _V2_TO_LEGACY.items()}
-
-
-def approval_result(method: str, result: Any) -> Any:
-    """Make an approval answer fit the method that asked (wire §4.10).
-
-    The hub may hand over the wire's `{decision, scope}`; app-server wants `acceptForSession`
-    for a session-scoped accept, and the legacy methods want `approved`/`denied`/... Anything
-    that already fits (or is not a plain decision) passes through untouched.
-    """
-    if not isinstance(result, dict) or not isinstance(result.get("decision"), str):
-        return result
-    decision: str = result["decision"]
-    if method in V2_APPROVAL_METHODS:
-        decision = _LEGACY_TO_V2.get(decision, decision)
-        if decision == "accept" and result.get("scope") == "session":
-            decision = "acceptForSession"
-    elif method in LEGACY_APPROVAL_METHODS:
-        if decision == "accept" and result.get("scope") == "session":
-            decision = "acceptForSession"
-        decision = _V2_TO_LEGACY.get(decision, decision)
-    else:
-        return result
-    return {"decision": decision}
 
 
 def rewrite_thread_ids(params: JsonObject, public_id_of: dict[str, str]) -> JsonObject:
