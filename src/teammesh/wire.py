@@ -102,6 +102,15 @@ class SendMessageBody(_Body):
     dynamicTools: DynamicToolList | None = None
 
 
+class ListSessionsQuery(_Body):
+    """`GET /api/sessions` query (§4.4); query strings arrive as text, pydantic coerces."""
+
+    archived: bool = False
+    cursor: str | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 100
+    includeSystemOwned: bool = False
+
+
 class InterruptBody(_Body):
     turnId: Annotated[str, StringConstraints(min_length=1)] | None = None
 
