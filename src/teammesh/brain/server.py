@@ -1,0 +1,196 @@
+"""`teammesh model serve`: the playbook brain behind the OpenAI Responses API.
+
+The offline model for the codex and llm runtimes: `POST /v1/responses` (SSE when
+`stream: true`, JSON otherwise) and `GET /v1/models`. Each request is one `decide` call,
+optionally delayed by `think_ms` to simulate model latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from teammesh.brain.playbook import decide
+from teammesh.brain.responses_input import BadRequest, parse_request
+from teammesh.brain.responses_output import (
+    new_response_id,
+    output_items,
+    response_object,
+    sse_events,
+    sse_frame,
+    usage,
+)
+
+MODEL_ID = "playbook"
+
+
+def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+
+
+def create_app(think_ms: int = 0) -> Starlette:
+    async def responses(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw or b"null")
+            parsed = parse_request(body)
+        except json.JSONDecodeError as exc:
+            return _error(400, f"the request body is not JSON: {exc.msg}")
+        except BadRequest as exc:
+            return _error(400, str(exc))
+        if think_ms > 0:
+            await asyncio.sleep(think_ms / 1000)
+        action = decide(parsed.conversation, parsed.tools)
+        items = output_items(action, parsed.namespaces)
+        usage_block = usage(len(raw), sum(len(json.dumps(item)) for item in items))
+        response_id = new_response_id()
+        created = int(time.time())
+        if not parsed.stream:
+            return JSONResponse(
+                response_object(response_id, parsed.model, "completed", items, usage_block,
+                                created)
+            )
+        frames = [sse_frame(e) for e in sse_events(response_id, parsed.model, items,
+                                                  usage_block, created)]
+
+        async def stream() -> AsyncIterator[bytes]:
+            for frame in frames:
+                yield frame
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    async def models(_: Request) -> Response:
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"id": MODEL_ID, "object": "model", "created": 0,
+                          "owned_by": "teammesh"}],
+            }
+        )
+
+    async def not_found(request: Request, _: Exception) -> Response:
+        return _error(404, f"no route {request.method} {request.url.path}", "not_found")
+
+    async def not_allowed(request: Request, _: Exception) -> Response:
+        return _error(405, f"method {request.method} not allowed on {request.url.path}")
+
+    return Starlette(
+        routes=[
+            Route("/v1/responses", responses, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+        ],
+        exception_handlers={404: not_found, 405: not_allowed},
+    )
+
+
+@dataclass
+class RunningModelServer:
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        """`http://HOST:PORT`, without `/v1`."""
+        return f"http://{self.host}:{self.port}"
+
+
+def _bound_port(server: uvicorn.Server) -> int:
+    for listener in server.servers:
+        for sock in listener.sockets:
+            return int(sock.getsockname()[1])
+    raise RuntimeError("the model server has no listening socket")
+
+
+def _uvicorn_server(host: str, port: int, think_ms: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(think_ms), host=host, port=port, log_level="warning", lifespan="off",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    return server
+
+
+@asynccontextmanager
+async def start_model_server(
+    host: str = "127.0.0.1", port: int = 0, think_ms: int = 0
+) -> AsyncIterator[RunningModelServer]:
+    server = _uvicorn_server(host, port, think_ms)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # re-raise the startup error
+                raise RuntimeError("the model server stopped during startup")
+            await asyncio.sleep(0.01)
+        yield RunningModelServer(host, _bound_port(server))
+    finally:
+        server.should_exit = True
+        await task
+
+
+class ModelServerThread:
+    """The model server on its own event loop in a background thread (sync twin)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, think_ms: int = 0) -> None:
+        self._host, self._port, self._think_ms = host, port, think_ms
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._running: RunningModelServer | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._running is None:
+            raise RuntimeError("the model server is not running")
+        return self._running.base_url
+
+    def start(self, timeout: float = 10.0) -> ModelServerThread:
+        self._server = _uvicorn_server(self._host, self._port, self._think_ms)
+        server = self._server
+
+        def run() -> None:
+            try:
+                asyncio.run(server.serve())
+            except BaseException as exc:  # surfaced to the starting thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="teammesh-model-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"the model server failed to start: {self._error!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the model server did not start in time")
+            time.sleep(0.01)
+        self._running = RunningModelServer(self._host, _bound_port(server))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._running = None
+
+    def __enter__(self) -> ModelServerThread:
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
