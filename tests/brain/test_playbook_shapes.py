@@ -205,3 +205,27 @@ def test_chained_handoffs_do_not_nest_their_prefixes() -> None:
                            spec_responder("docs follow-up from developer: Draft plan X"))
     queued = next(c for c in calls if c.name == "team_queue_work")
     assert queued.arguments["task"] == "reviewer follow-up from docs: Draft plan X"
+
+
+def test_mesh_style_refusal_text_is_not_repeated() -> None:
+    def respond(call: ToolCall) -> tuple[str, bool]:
+        if call.name == "team_queue_work":
+            return "team_queue_work refused: developer may not hand off to docs", False
+        return spec_responder("plan X")(call)
+
+    _, message, _ = run_turn(default_prompt("developer", ["docs"]), team_tools(["docs"]),
+                             respond)
+    assert "team_queue_work refused (developer may not hand off to docs)" in message
+    assert message.count("refused") == 1
+
+
+def test_not_queued_receipt_with_success_false_reads_as_not_queued() -> None:
+    def respond(call: ToolCall) -> tuple[str, bool]:
+        if call.name == "team_queue_work":
+            return json.dumps({"queued": False, "queuedFor": "docs",
+                               "reason": "owner_completed"}), False
+        return spec_responder("plan X")(call)
+
+    _, message, _ = run_turn(default_prompt("developer", ["docs"]), team_tools(["docs"]),
+                             respond)
+    assert "handoff to docs not queued (owner_completed)" in message.splitlines()[0]

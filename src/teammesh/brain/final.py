@@ -64,11 +64,16 @@ def compose_final_message(
         if record.output is None:
             phrases.append(f"{name} got no result")
             continue
+        data = record.data
+        if isinstance(data, dict) and data.get("queued") is False:
+            owner, _, reason = _queued_owner(record)
+            phrases.append(f"handoff to {owner} not queued ({reason})")
+            continue
         if record.failed:
-            phrases.append(f"{name} refused ({short(record.reason, 100)})")
+            reason = record.reason.removeprefix(f"{name} refused: ")
+            phrases.append(f"{name} refused ({short(reason, 100)})")
             continue
         is_pull, pulled_value = pulled_task(record)
-        data = record.data
         if is_pull:
             if pulled_value is None:
                 reason = data.get("reason") if isinstance(data, dict) else None
