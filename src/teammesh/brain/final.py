@@ -76,8 +76,7 @@ def compose_final_message(
         is_pull, pulled_value = pulled_task(record)
         if is_pull:
             if pulled_value is None:
-                reason = data.get("reason") if isinstance(data, dict) else None
-                done = reason == "member_completed"
+                done = isinstance(data, dict) and data.get("reason") == "member_completed"
                 phrases.append("idle, already done" if done else "idle, no task queued")
             continue
         if "owner" in record.call.arguments or (isinstance(data, dict) and "queuedFor" in data):
