@@ -1,0 +1,176 @@
+"""Completion criteria: composable checks over the board (A3), in the manner of AutoGen's
+termination conditions. Each returns the list of what is missing (empty: it holds), so a run
+that ends incomplete can say exactly why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from teammesh.mesh.board import TeamBoard
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What criteria may look at besides the board."""
+
+    round: int = 0
+    turns: int = 0
+    tool_calls: int = 0
+
+
+class Criterion:
+    """A named condition; `missing()` is empty when it holds. Compose with `all_of`,
+    `any_of`, `not_` (or `&`, `|`)."""
+
+    def __init__(self, description: str,
+                 check: Callable[[TeamBoard, RunFacts], list[str]]) -> None:
+        self.description = description
+        self._check = check
+
+    def missing(self, board: TeamBoard, facts: RunFacts) -> list[str]:
+        return self._check(board, facts)
+
+    def holds(self, board: TeamBoard, facts: RunFacts) -> bool:
+        return not self.missing(board, facts)
+
+    def __and__(self, other: Criterion) -> Criterion:
+        return all_of(self, other)
+
+    def __or__(self, other: Criterion) -> Criterion:
+        return any_of(self, other)
+
+    def __repr__(self) -> str:
+        return f"Criterion({self.description!r})"
+
+
+def all_of(*parts: Criterion) -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        return [m for part in parts for m in part.missing(board, facts)]
+
+    return Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check)
+
+
+def any_of(*parts: Criterion) -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        found = [part.missing(board, facts) for part in parts]
+        if any(not m for m in found):
+            return []
+        return ["one of: " + " | ".join("; ".join(m) for m in found)]
+
+    return Criterion("any of (" + "; ".join(p.description for p in parts) + ")", check)
+
+
+def not_(part: Criterion) -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        return [] if part.missing(board, facts) else [f"not ({part.description})"]
+
+    return Criterion(f"not ({part.description})", check)
+
+
+_Check = Criterion
+
+
+def member_done(*members: str) -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        done = set(board.completed())
+        return [f"member {m} has not marked done" for m in members if m not in done]
+
+    return _Check(f"member done: {', '.join(members)}", check)
+
+
+def queues_empty() -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        depths = board.snapshot(limit=1)["queueDepths"]
+        return [f"{m} still has {n} queued task(s)" for m, n in depths.items() if n]
+
+    return _Check("every queue empty", check)
+
+
+def artifact_kinds(*kinds: str) -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        present = {a.kind for a in board.artifacts()}
+        return [f"no {k} artifact" for k in kinds if k not in present]
+
+    return _Check(f"artifact kinds: {', '.join(kinds)}", check)
+
+
+def no_dead_letters() -> Criterion:
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        return [f"dead letter: task {t.id} for {t.owner} ({t.text!r})"
+                for t in board.dead_letters()]
+
+    return _Check("no dead letters", check)
+
+
+def max_rounds(limit: int) -> Criterion:
+    """Holds while the run has used at most `limit` rounds."""
+
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        return [] if facts.round <= limit else [f"used {facts.round} rounds (max {limit})"]
+
+    return _Check(f"at most {limit} rounds", check)
+
+
+def budget(*, turns: int | None = None, tool_calls: int | None = None) -> Criterion:
+    """Holds while the run stays within its budget of turns and tool calls."""
+
+    def check(board: TeamBoard, facts: RunFacts) -> list[str]:
+        over = []
+        if turns is not None and facts.turns > turns:
+            over.append(f"used {facts.turns} turns (budget {turns})")
+        if tool_calls is not None and facts.tool_calls > tool_calls:
+            over.append(f"used {facts.tool_calls} tool calls (budget {tool_calls})")
+        return over
+
+    return _Check(f"budget turns={turns} tool_calls={tool_calls}", check)
+
+
+# -- quality checks: named callables over the board ----------------------------------------
+
+QualityCheck = Callable[[TeamBoard], list[str]]
+
+
+def _non_empty_summaries(board: TeamBoard) -> list[str]:
+    return [f"artifact {a.id} by {a.member} has a too-short summary"
+            for a in board.artifacts() if len(a.summary.split()) < 2]
+
+
+def _review_refers_to_others(board: TeamBoard) -> list[str]:
+    """The review must refer to the implementation and the documentation (by kind or by the
+    members that produced them)."""
+    artifacts = board.artifacts()
+    reviews = [a for a in artifacts if a.kind == "review"]
+    if not reviews:
+        return ["no review artifact to check"]
+    text = " ".join(a.summary.lower() for a in reviews)
+    missing = []
+    for kind in ("implementation", "documentation"):
+        authors = {a.member for a in artifacts if a.kind == kind}
+        words = {kind, kind[:3], *authors}
+        if not any(w in text for w in words):
+            missing.append(f"the review does not refer to the {kind}")
+    return missing
+
+
+QUALITY_CHECKS: dict[str, QualityCheck] = {
+    "non_empty_summaries": _non_empty_summaries,
+    "review_refers_to_others": _review_refers_to_others,
+}
+
+
+def quality(name: str, check: QualityCheck | None = None) -> Criterion:
+    found = check or QUALITY_CHECKS.get(name)
+    if found is None:
+        raise KeyError(f"unknown quality check {name!r} (known: {', '.join(QUALITY_CHECKS)})")
+    chosen = found
+    return _Check(f"quality: {name}", lambda board, facts: chosen(board))
+
+
+def seed_completion(closer: str = "reviewer") -> Criterion:
+    """The seed's rule: the reviewer is done and every queue is empty."""
+    return all_of(member_done(closer), queues_empty())
+
+
+def describe(parts: Sequence[Criterion]) -> str:
+    return "; ".join(p.description for p in parts)

@@ -1,0 +1,97 @@
+"""The team, as a declared thing: roster, roles, prompts, session settings per member,
+initial tasks, policies, completion criteria, rounds and timeouts (B3).
+
+Team files (`teamfile.py`) build it; the built-in team file is the seed's team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from teammesh.mesh import criteria as crit
+from teammesh.mesh.board import DEFAULT_MAX_ATTEMPTS
+from teammesh.mesh.policies import ApprovalRule
+from teammesh.mesh.prompts import build_prompt, default_steps
+
+DEFAULT_ROUNDS = 9
+DEFAULT_TURN_TIMEOUT = 120.0
+
+SEED_HANDOFFS: dict[str, tuple[str, ...]] = {
+    "developer": ("docs", "reviewer"),
+    "docs": ("reviewer",),
+    "reviewer": (),
+}
+
+# The seed's session policy overrides (S3), overridable per member.
+DEFAULT_SESSION: dict[str, Any] = {
+    "cwd": ".",
+    "approval_policy": "never",
+    "filesystem_sandbox": "workspace-write",
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    role: str
+    # Who this member's prompt hands work to (the steps); the `owner` enum is `targets`.
+    handoffs: tuple[str, ...] = ()
+    # Allowed handoff targets (the `owner` enum); None: the whole roster, as in the seed.
+    targets: tuple[str, ...] | None = None
+    prompt: str | None = None
+    steps: tuple[str, ...] | None = None
+    constraints: tuple[str, ...] = ()
+    model: str | None = None
+    session: dict[str, Any] = field(default_factory=dict)
+    turn_timeout: float | None = None
+
+    def render_prompt(self) -> str:
+        if self.prompt is not None:
+            return self.prompt
+        steps = self.steps if self.steps is not None else default_steps(self.name,
+                                                                        self.handoffs)
+        return build_prompt(self.name, self.role, steps, self.constraints)
+
+    def session_kwargs(self) -> dict[str, Any]:
+        kwargs = {**DEFAULT_SESSION, **self.session}
+        if self.model is not None:
+            kwargs["model"] = self.model
+        return kwargs
+
+
+@dataclass(frozen=True)
+class InitialTask:
+    owner: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Policies:
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_chain: int | None = None
+    max_bounces: int | None = None
+    approvals: tuple[ApprovalRule, ...] = ()
+    tool_call_deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    members: tuple[Member, ...]
+    tasks: tuple[InitialTask, ...]
+    completion: crit.Criterion
+    rounds: int = DEFAULT_ROUNDS
+    turn_timeout: float = DEFAULT_TURN_TIMEOUT
+    concurrency: int = 1
+    policies: Policies = field(default_factory=Policies)
+    source: str = "<built-in>"
+
+    @property
+    def roster(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.members)
+
+    def member(self, name: str) -> Member:
+        for m in self.members:
+            if m.name == name:
+                return m
+        raise KeyError(name)
