@@ -41,6 +41,19 @@ from teammesh.client.protocols import (
     SyncHeaderProvider,
     SyncRequestExecutor,
 )
+from teammesh.client.remote_skills import (
+    AsyncRemoteSkillLifecycle,
+    AsyncRemoteSkillSession,
+    AsyncRemoteSkillsFacade,
+    RemoteSkill,
+    RemoteSkillDispatch,
+    RemoteSkillLifecycle,
+    RemoteSkillSendResult,
+    RemoteSkillSession,
+    RemoteSkillsFacade,
+    SkillContext,
+    current_call,
+)
 from teammesh.client.router import EventRouter, StreamHandler, StreamMatcher, StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.turns import TurnTracker
@@ -60,6 +73,9 @@ __all__ = [
     "AsyncEventStream",
     "AsyncHeaderProvider",
     "AsyncHookMiddleware",
+    "AsyncRemoteSkillLifecycle",
+    "AsyncRemoteSkillSession",
+    "AsyncRemoteSkillsFacade",
     "AsyncRequestExecutor",
     "AsyncWaitApi",
     "AuthError",
@@ -78,11 +94,18 @@ __all__ = [
     "PluginLifecycle",
     "PluginRegistry",
     "ReasoningEffort",
+    "RemoteSkill",
+    "RemoteSkillDispatch",
+    "RemoteSkillLifecycle",
+    "RemoteSkillSendResult",
+    "RemoteSkillSession",
+    "RemoteSkillsFacade",
     "RequestCall",
     "RequestDetails",
     "RetryPolicy",
     "ServerError",
     "SessionTurnReply",
+    "SkillContext",
     "StreamContext",
     "StreamEvent",
     "StreamHandler",
@@ -101,4 +124,5 @@ __all__ = [
     "ValidationMode",
     "WaitApi",
     "WaitTimeoutError",
+    "current_call",
 ]

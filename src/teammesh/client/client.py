@@ -24,8 +24,7 @@ from teammesh.client.hooks import HookRegistry
 from teammesh.client.pipeline import RequestPipeline
 from teammesh.client.plugins import PluginRegistry
 from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPolicy
-
-# REMOTE_SKILLS_IMPORT
+from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, RemoteSkillsFacade
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.transport import HttpxTransport
@@ -135,7 +134,7 @@ class AsyncCodexManager(_ClientSurface):
             tracker=self.turns,
         )
         self.wait = AsyncWaitApi(self.sessions, self.turns)
-        # REMOTE_SKILLS_ATTACH AsyncRemoteSkillsFacade(self)
+        self.remote_skills = AsyncRemoteSkillsFacade(self)
         self.plugins = PluginRegistry(plugins)
         self._plugins_started = False
 
@@ -237,7 +236,7 @@ class CodexManager(_ClientSurface):
         self._attach_domains(self._request)
         self.stream = SyncEventStream(self.core.stream)
         self.wait = WaitApi(self.core.wait, self._bridge)
-        # REMOTE_SKILLS_ATTACH RemoteSkillsFacade(self.core.remote_skills, self._bridge)
+        self.remote_skills = RemoteSkillsFacade(self.core.remote_skills, self._bridge)
         try:
             self._bridge.run(self.core.start_plugins(self))
         except BaseException:

@@ -1,0 +1,201 @@
+"""`cm.remote_skills`: create sessions with their skills, bind handles, clean up."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from teammesh.client._bridge import LoopThread
+from teammesh.client.remote_skills.models import RemoteSkillLifecycle
+from teammesh.client.remote_skills.registry import CATALOG_LOCKED_ERROR, SkillRegistry
+from teammesh.client.remote_skills.session import AsyncRemoteSkillSession, RemoteSkillSession
+
+if TYPE_CHECKING:
+    from teammesh.client.client import AsyncCodexManager
+
+DRAFT_SESSION_ID = "draft"
+
+
+def _session_id_of(created: Any) -> str:
+    session = created.get("session") if isinstance(created, dict) else None
+    session_id = session.get("sessionId") if isinstance(session, dict) else None
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise ValueError("sessions.create response missing session.sessionId")
+    return session_id
+
+
+def _deleted(response: Any) -> bool:
+    return isinstance(response, dict) and response.get("status") in ("ok", "deleted")
+
+
+class AsyncRemoteSkillsFacade:
+    def __init__(self, client: AsyncCodexManager, *, threaded_handlers: bool = False) -> None:
+        self.client = client
+        self.threaded_handlers = threaded_handlers
+        self._registries: dict[str, SkillRegistry] = {}
+
+    def _registry(self, session_id: str) -> SkillRegistry:
+        registry = self._registries.get(session_id)
+        if registry is None:
+            registry = SkillRegistry(locked=True, threaded_handlers=self.threaded_handlers)
+            self._registries[session_id] = registry
+        registry.catalog_locked = True
+        return registry
+
+    def session(self, session_id: str) -> AsyncRemoteSkillSession:
+        """A handle on an existing session; every handle of one id shares one registry (one
+        catalog, one dispatcher)."""
+        return AsyncRemoteSkillSession(
+            client=self.client, session_id=session_id, registry=self._registry(session_id)
+        )
+
+    def new_draft(self) -> AsyncRemoteSkillSession:
+        registry = SkillRegistry(locked=False, threaded_handlers=self.threaded_handlers)
+        return AsyncRemoteSkillSession(
+            client=self.client, session_id=DRAFT_SESSION_ID, registry=registry
+        )
+
+    async def create_from_draft(
+        self, draft: AsyncRemoteSkillSession, **create_kwargs: Any
+    ) -> tuple[Any, AsyncRemoteSkillSession]:
+        tools = draft.dynamic_tools()
+        if tools and create_kwargs.get("dynamic_tools") is None:
+            create_kwargs["dynamic_tools"] = tools
+        created = await self.client.sessions.create(**create_kwargs)
+        session_id = _session_id_of(created)
+        bound = self.session(session_id)
+        bound.registry.skills = dict(draft.registry.skills)
+        bound.registry.catalog_locked = True
+        return created, bound
+
+    async def create_session(
+        self,
+        *,
+        register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
+        **create_kwargs: Any,
+    ) -> tuple[Any, AsyncRemoteSkillSession]:
+        draft = self.new_draft()
+        if register is not None:
+            result = register(draft)
+            if inspect.isawaitable(result):
+                await result
+        return await self.create_from_draft(draft, **create_kwargs)
+
+    async def close_session(
+        self,
+        session_id: str,
+        *,
+        delete_session: bool = False,
+        sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True,
+    ) -> dict[str, Any]:
+        registry = self._registries.get(session_id) or SkillRegistry(locked=True)
+        cleared = len(registry.skills)
+        registry.skills.clear()
+        outcome: dict[str, Any] = {"sessionId": session_id, "cleared": cleared, "deleted": False}
+        try:
+            if delete_session:
+                response = await self.client.sessions.delete(session_id)
+                outcome["deleted"] = _deleted(response)
+                outcome["deleteResponse"] = response
+        except Exception:
+            if not ignore_cleanup_errors:
+                raise
+        finally:
+            self._registries.pop(session_id, None)
+        return outcome
+
+    @asynccontextmanager
+    async def lifecycle(
+        self,
+        *,
+        register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
+        keep_session: bool = False,
+        sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True,
+        **create_kwargs: Any,
+    ) -> AsyncIterator[RemoteSkillLifecycle]:
+        created, skills = await self.create_session(register=register, **create_kwargs)
+        try:
+            yield RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills)
+        finally:
+            await self.close_session(
+                skills.session_id,
+                delete_session=not keep_session,
+                ignore_cleanup_errors=ignore_cleanup_errors,
+            )
+
+    def using(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(CATALOG_LOCKED_ERROR)
+
+
+class RemoteSkillsFacade:
+    """The sync twin. `register` callbacks run in the calling thread and must be sync."""
+
+    def __init__(self, inner: AsyncRemoteSkillsFacade, bridge: LoopThread) -> None:
+        self.inner = inner
+        self._bridge = bridge
+        inner.threaded_handlers = True
+
+    def session(self, session_id: str) -> RemoteSkillSession:
+        return RemoteSkillSession(self.inner.session(session_id), self._bridge)
+
+    def create_session(
+        self,
+        *,
+        register: Callable[[RemoteSkillSession], Any] | None = None,
+        **create_kwargs: Any,
+    ) -> tuple[Any, RemoteSkillSession]:
+        draft = self.inner.new_draft()
+        if register is not None:
+            result = register(RemoteSkillSession(draft, self._bridge))
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(
+                    "remote_skills.create_session register callback must be sync; "
+                    "use AsyncCodexManager"
+                )
+        created, bound = self._bridge.run(self.inner.create_from_draft(draft, **create_kwargs))
+        return created, RemoteSkillSession(bound, self._bridge)
+
+    def close_session(
+        self,
+        session_id: str,
+        *,
+        delete_session: bool = False,
+        sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True,
+    ) -> dict[str, Any]:
+        return self._bridge.run(
+            self.inner.close_session(
+                session_id,
+                delete_session=delete_session,
+                ignore_cleanup_errors=ignore_cleanup_errors,
+            )
+        )
+
+    @contextmanager
+    def lifecycle(
+        self,
+        *,
+        register: Callable[[RemoteSkillSession], Any] | None = None,
+        keep_session: bool = False,
+        sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True,
+        **create_kwargs: Any,
+    ) -> Iterator[RemoteSkillLifecycle]:
+        created, skills = self.create_session(register=register, **create_kwargs)
+        try:
+            yield RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills)
+        finally:
+            self.close_session(
+                skills.session_id,
+                delete_session=not keep_session,
+                ignore_cleanup_errors=ignore_cleanup_errors,
+            )
+
+    def using(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(CATALOG_LOCKED_ERROR)
