@@ -1,0 +1,219 @@
+"""The Starlette app: codex-manager's HTTP routes (wire §4) and `/api/stream` (§6).
+
+Routes stay thin: parse and validate in the order the wire prescribes (§2.5), call the hub,
+write its `Outcome`. Every client mistake becomes a structured 4xx; a real bug is logged here
+and answered with the `internal_error` envelope, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
+
+from teammesh.gateway.auth import BearerAuth
+from teammesh.gateway.http_io import (
+    INTERNAL_ERROR,
+    BodyError,
+    invalid_request,
+    json_response,
+    read_body,
+    read_json,
+    validate,
+    validation_issues,
+)
+from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.openapi import openapi_document
+from teammesh.gateway.stream import stream_endpoint
+from teammesh.wire import (
+    ApprovalDecisionBody,
+    CreateSessionBody,
+    InterruptBody,
+    ListSessionsQuery,
+    RenameBody,
+    SendMessageBody,
+    ToolCallResponseBody,
+    ToolInputDecisionBody,
+)
+
+log = logging.getLogger("teammesh.gateway.app")
+
+Handler = Callable[[Request], Awaitable[Response | Outcome]]
+
+
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            result = await handler(request)
+        except BodyError as exc:
+            return json_response(exc.status, exc.body)
+        except ClientDisconnect:
+            return json_response(
+                400, {"status": "error", "code": "request_failed", "message": "client disconnected"}
+            )
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return json_response(500, INTERNAL_ERROR)
+        if isinstance(result, Outcome):
+            return json_response(result.status, result.body)
+        return result
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def _session_id(request: Request) -> str:
+    return str(request.path_params["session_id"])
+
+
+# --- system ----------------------------------------------------------------------------------
+
+
+async def health(request: Request) -> Outcome:
+    return Outcome(200, _hub(request).health())
+
+
+async def api_info(request: Request) -> Outcome:
+    return Outcome(200, {"name": "Codex Manager API", "version": "0.1.0", "server": "teammesh"})
+
+
+async def openapi(request: Request) -> Outcome:
+    return Outcome(200, openapi_document())
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+async def list_sessions(request: Request) -> Outcome:
+    query = validate(ListSessionsQuery, dict(request.query_params))
+    return _hub(request).list_sessions(
+        archived=query.archived, cursor=query.cursor, limit=query.limit
+    )
+
+
+async def create_session(request: Request) -> Outcome:
+    body = await read_body(request, CreateSessionBody)
+    return await _hub(request).create_session(body)
+
+
+async def get_session(request: Request) -> Outcome:
+    return _hub(request).get_session(_session_id(request))
+
+
+async def delete_session(request: Request) -> Outcome:
+    return await _hub(request).delete_session(_session_id(request))
+
+
+async def rename_session(request: Request) -> Outcome:
+    hub, session_id = _hub(request), _session_id(request)
+    if (deleted := hub.deleted_outcome(session_id)) is not None:
+        return deleted
+    body = await read_body(request, RenameBody)
+    return hub.rename_session(session_id, body)
+
+
+async def send_message(request: Request) -> Outcome:
+    hub, session_id = _hub(request), _session_id(request)
+    found = hub.get_session(session_id)  # 410 / 404 before the body, as upstream
+    if found.status != 200:
+        return found
+    body = await read_body(request, SendMessageBody)
+    return await hub.send_message(session_id, body)
+
+
+async def interrupt(request: Request) -> Outcome:
+    hub, session_id = _hub(request), _session_id(request)
+    if (deleted := hub.deleted_outcome(session_id)) is not None:
+        return deleted
+    body = await read_body(request, InterruptBody)
+    return await hub.interrupt(session_id, body)
+
+
+async def list_approvals(request: Request) -> Outcome:
+    return _hub(request).list_requests(_session_id(request), "approval")
+
+
+async def list_tool_input(request: Request) -> Outcome:
+    return _hub(request).list_requests(_session_id(request), "tool_input")
+
+
+async def list_tool_calls(request: Request) -> Outcome:
+    return _hub(request).list_requests(_session_id(request), "tool_call")
+
+
+# --- answers to server requests (body validated first, then lookup) ---------------------------
+
+
+async def respond_tool_call(request: Request) -> Outcome:
+    raw = await read_json(request)
+    try:
+        body = ToolCallResponseBody.parse(raw)
+    except ValidationError as exc:
+        raise invalid_request(validation_issues(exc)) from None
+    return await _hub(request).respond_tool_call(str(request.path_params["request_id"]), body)
+
+
+async def decide_approval(request: Request) -> Outcome:
+    body = await read_body(request, ApprovalDecisionBody)
+    return await _hub(request).decide_approval(str(request.path_params["approval_id"]), body)
+
+
+async def decide_tool_input(request: Request) -> Outcome:
+    body = await read_body(request, ToolInputDecisionBody)
+    return await _hub(request).decide_tool_input(str(request.path_params["request_id"]), body)
+
+
+# --- framework errors in the wire's envelope ----------------------------------------------------
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        message = f"Route {request.method}:{request.url.path} not found"
+    else:
+        message = exc.detail if isinstance(exc, HTTPException) else "request failed"
+    return json_response(status, {"status": "error", "code": "request_failed", "message": message})
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/health", health),
+    ("GET", "/api", api_info),
+    ("GET", "/openapi.json", openapi),
+    ("GET", "/api/sessions", list_sessions),
+    ("POST", "/api/sessions", create_session),
+    ("GET", "/api/sessions/{session_id}", get_session),
+    ("DELETE", "/api/sessions/{session_id}", delete_session),
+    ("POST", "/api/sessions/{session_id}/rename", rename_session),
+    ("POST", "/api/sessions/{session_id}/messages", send_message),
+    ("POST", "/api/sessions/{session_id}/interrupt", interrupt),
+    ("GET", "/api/sessions/{session_id}/approvals", list_approvals),
+    ("GET", "/api/sessions/{session_id}/tool-input", list_tool_input),
+    ("GET", "/api/sessions/{session_id}/tool-calls", list_tool_calls),
+    ("POST", "/api/approvals/{approval_id}/decision", decide_approval),
+    ("POST", "/api/tool-calls/{request_id}/response", respond_tool_call),
+    ("POST", "/api/tool-input/{request_id}/decision", decide_tool_input),
+]
+
+
+def build_app(hub: Hub, *, token: str | None = None) -> ASGIApp:
+    routes: list[Any] = [
+        Route(path, _endpoint(handler), methods=[method]) for method, path, handler in ROUTES
+    ]
+    routes.append(WebSocketRoute("/api/stream", stream_endpoint))
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
+    app.state.hub = hub
+    return BearerAuth(app, token)

@@ -1,0 +1,137 @@
+"""Reading request bodies and writing the wire's error envelopes (wire §2.1).
+
+Bodies are read with a hard cap (413 past 1 MiB, checked while streaming, never buffered
+beyond it); content type and JSON syntax problems are `request_failed` (400/415); schema
+problems are the `invalid_request` envelope with zod-like `issues`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from teammesh.wire import MAX_BODY_BYTES
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class BodyError(Exception):
+    """A client mistake in the request: answered with `status` and `body`, never a 500."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message", ""))
+        self.status = status
+        self.body = body
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def request_failed(status: int, message: str) -> BodyError:
+    return BodyError(status, {"status": "error", "code": "request_failed", "message": message})
+
+
+INTERNAL_ERROR = {"status": "error", "code": "internal_error", "message": "internal server error"}
+
+_MISSING = object()
+
+
+async def read_json(request: Request) -> Any:
+    """The parsed JSON body, or `_MISSING`-equivalent `None` when there is no body at all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise request_failed(400, "invalid content-length header")
+        if int(declared) > MAX_BODY_BYTES:
+            raise request_failed(413, "Request body is too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise request_failed(413, "Request body is too large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    content_type = request.headers.get("content-type")
+    if not raw:
+        if content_type is not None and "application/json" in content_type.lower():
+            raise request_failed(
+                400, "Body cannot be empty when content-type is set to 'application/json'"
+            )
+        return None
+    if content_type is None or "application/json" not in content_type.lower():
+        raise request_failed(415, f"Unsupported Media Type: {content_type or '(none)'}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise request_failed(400, f"Body is not valid JSON: {exc}") from None
+
+
+# pydantic error type → zod issue code (close enough for clients, which only read the status)
+_ZOD_CODES = {
+    "missing": "invalid_type",
+    "string_type": "invalid_type",
+    "bool_type": "invalid_type",
+    "bool_parsing": "invalid_type",
+    "int_type": "invalid_type",
+    "int_parsing": "invalid_type",
+    "dict_type": "invalid_type",
+    "list_type": "invalid_type",
+    "model_type": "invalid_type",
+    "model_attributes_type": "invalid_type",
+    "string_too_short": "too_small",
+    "too_short": "too_small",
+    "string_too_long": "too_big",
+    "too_long": "too_big",
+    "greater_than_equal": "too_small",
+    "less_than_equal": "too_big",
+    "literal_error": "invalid_value",
+    "enum": "invalid_value",
+    "union_tag_invalid": "invalid_union",
+    "union_tag_not_found": "invalid_union",
+}
+
+
+def validation_issues(error: ValidationError) -> list[dict[str, Any]]:
+    issues: list[dict[str, Any]] = []
+    for item in error.errors(include_url=False, include_context=False, include_input=False):
+        issues.append(
+            {
+                "code": _ZOD_CODES.get(item["type"], "custom"),
+                "path": [part for part in item["loc"] if not isinstance(part, str) or part],
+                "message": item["msg"],
+            }
+        )
+    return issues
+
+
+def invalid_request(issues: list[dict[str, Any]]) -> BodyError:
+    return BodyError(
+        400,
+        {
+            "status": "error",
+            "code": "invalid_request",
+            "message": "request validation failed",
+            "issues": issues,
+        },
+    )
+
+
+def validate(model: type[M], raw: Any) -> M:
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        raise invalid_request(validation_issues(exc)) from None
+
+
+async def read_body(request: Request, model: type[M]) -> M:
+    return validate(model, await read_json(request))

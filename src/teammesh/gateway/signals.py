@@ -1,0 +1,204 @@
+"""Pure builders for what the hub publishes: signal payloads (wire §6.5 A) and the public
+rows of pending requests (§4.10–§4.12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from teammesh.wire import APPROVAL_METHODS, TOOL_CALL_METHOD, TOOL_INPUT_METHODS
+
+JsonObject = dict[str, Any]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def context_thread_id(params: Any) -> str | None:
+    """params `threadId`, else `conversationId`, else `thread.id`."""
+    if not isinstance(params, dict):
+        return None
+    for key in ("threadId", "conversationId"):
+        if found := _str(params.get(key)):
+            return found
+    thread = params.get("thread")
+    return _str(thread.get("id")) if isinstance(thread, dict) else None
+
+
+def context_turn_id(params: Any) -> str | None:
+    """params `turnId` / `turn_id` / `turn.{id,turnId,turn_id}` / `item.{turnId,turn_id,
+    parentTurnId,parent_turn_id}` / `item.turn.*`; None when absent."""
+    if not isinstance(params, dict):
+        return None
+    for key in ("turnId", "turn_id"):
+        if found := _str(params.get(key)):
+            return found
+    turn = params.get("turn")
+    if isinstance(turn, dict):
+        for key in ("id", "turnId", "turn_id"):
+            if found := _str(turn.get(key)):
+                return found
+    item = params.get("item")
+    if isinstance(item, dict):
+        for key in ("turnId", "turn_id", "parentTurnId", "parent_turn_id"):
+            if found := _str(item.get(key)):
+                return found
+        nested = item.get("turn")
+        if isinstance(nested, dict):
+            for key in ("id", "turnId", "turn_id"):
+                if found := _str(nested.get(key)):
+                    return found
+    return None
+
+
+def signal_payload(
+    *,
+    signal_type: str,
+    event_type: str,
+    method: str,
+    received_at: str,
+    thread_id: str | None,
+    turn_id: str | None,
+    params: Any,
+    session: JsonObject | None,
+    request_id: int | None = None,
+) -> JsonObject:
+    payload: JsonObject = {
+        "source": "app_server",
+        "signalType": signal_type,
+        "eventType": event_type,
+        "method": method,
+        "receivedAt": received_at,
+        "context": {"threadId": thread_id, "turnId": turn_id},
+        "params": params,
+        "session": session,
+    }
+    if request_id is not None:
+        payload["requestId"] = request_id
+    return payload
+
+
+def request_kind(method: str) -> str | None:
+    if method == TOOL_CALL_METHOD:
+        return "tool_call"
+    if method in APPROVAL_METHODS:
+        return "approval"
+    if method in TOOL_INPUT_METHODS:
+        return "tool_input"
+    return None
+
+
+def tool_call_row(
+    request_id: str, thread_id: str | None, turn_id: str | None, params: JsonObject, at: str
+) -> JsonObject:
+    tool = params.get("tool")
+    call_id = _str(params.get("callId"))
+    return {
+        "requestId": request_id,
+        "method": TOOL_CALL_METHOD,
+        "threadId": thread_id,
+        "turnId": turn_id,
+        "itemId": _str(params.get("itemId")) or call_id,
+        "callId": call_id,
+        "tool": tool,
+        "arguments": params.get("arguments"),
+        "summary": f"Tool call requested: {tool}",
+        "details": params,
+        "createdAt": at,
+        "status": "pending",
+    }
+
+
+def _approval_summary(method: str, params: JsonObject) -> str:
+    reason = _str(params.get("reason"))
+    if method in ("item/commandExecution/requestApproval", "execCommandApproval"):
+        command = params.get("command")
+        if isinstance(command, list):
+            command = " ".join(str(part) for part in command)
+        detail = _str(command) or reason
+        return "Command approval required" + (f": {detail}" if detail else "")
+    if method == "item/fileChange/requestApproval":
+        return "File change approval required" + (f": {reason}" if reason else "")
+    return "Patch approval required" + (f": {reason}" if reason else "")
+
+
+def approval_row(
+    request_id: str,
+    method: str,
+    thread_id: str | None,
+    turn_id: str | None,
+    params: JsonObject,
+    at: str,
+) -> JsonObject:
+    return {
+        "approvalId": request_id,
+        "method": method,
+        "threadId": thread_id,
+        "turnId": turn_id,
+        "itemId": _str(params.get("itemId")) or _str(params.get("callId")),
+        "summary": _approval_summary(method, params),
+        "details": params,
+        "createdAt": at,
+        "status": "pending",
+    }
+
+
+def _questions(params: JsonObject) -> list[JsonObject]:
+    questions: list[JsonObject] = []
+    for raw in params.get("questions") or []:
+        if not isinstance(raw, dict):
+            continue
+        options = raw.get("options")
+        questions.append(
+            {
+                "id": raw.get("id"),
+                "header": raw.get("header"),
+                "question": raw.get("question"),
+                "options": [
+                    {"label": o.get("label"), "description": o.get("description")}
+                    for o in options
+                    if isinstance(o, dict)
+                ]
+                if isinstance(options, list)
+                else None,
+                "isOther": bool(raw.get("isOther", False)),
+                "isSecret": bool(raw.get("isSecret", False)),
+            }
+        )
+    return questions
+
+
+def tool_input_row(
+    request_id: str,
+    method: str,
+    thread_id: str | None,
+    turn_id: str | None,
+    params: JsonObject,
+    at: str,
+) -> JsonObject:
+    questions = _questions(params)
+    plural = "" if len(questions) == 1 else "s"
+    return {
+        "requestId": request_id,
+        "method": method,
+        "threadId": thread_id,
+        "turnId": turn_id,
+        "itemId": _str(params.get("itemId")),
+        "summary": f"Tool input required ({len(questions)} question{plural})",
+        "questions": questions,
+        "details": params,
+        "createdAt": at,
+        "status": "pending",
+    }
+
+
+_NEW_STYLE_APPROVALS = {"item/commandExecution/requestApproval", "item/fileChange/requestApproval"}
+_LEGACY_DECISIONS = {"accept": "approved", "decline": "denied", "cancel": "abort"}
+
+
+def approval_result(method: str, decision: str, scope: str | None) -> JsonObject:
+    """The app-server result an approval decision forwards (wire §4.10)."""
+    for_session = decision == "accept" and scope == "session"
+    if method in _NEW_STYLE_APPROVALS:
+        return {"decision": "acceptForSession" if for_session else decision}
+    return {"decision": "approved_for_session" if for_session else _LEGACY_DECISIONS[decision]}

@@ -1,0 +1,116 @@
+"""SQLite persistence under the data dir: sessions, turns, transcripts, the request-id mark.
+
+Writes are small and synchronous (WAL, `synchronous=NORMAL`) and happen only at coarse
+points — session create/rename/delete, turn start and end, item completion — never per
+streamed delta. Rows are JSON documents; insertion order (rowid) is the display order, and an
+upsert keeps a row's rowid.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from teammesh.gateway.session import Session, Turn
+from teammesh.gateway.transcript import Entry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (
+    session_id TEXT NOT NULL, turn_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (session_id, turn_id));
+CREATE TABLE IF NOT EXISTS transcript (
+    session_id TEXT NOT NULL, turn_id TEXT NOT NULL, message_id TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (session_id, turn_id, message_id));
+"""
+
+DB_FILE = "gateway.sqlite3"
+_REQUEST_ID_KEY = "request_id_ceiling"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / DB_FILE
+        # The hub runs on one event-loop thread; `check_same_thread=False` only lets the
+        # embedded gateway close it from the thread that started it.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- request ids ---------------------------------------------------------------------
+
+    def request_id_ceiling(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (_REQUEST_ID_KEY,)).fetchone()
+        return int(row[0]) if row else 1
+
+    def reserve_request_ids(self, ceiling: int) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (_REQUEST_ID_KEY, str(ceiling)),
+        )
+
+    # --- writes --------------------------------------------------------------------------
+
+    def save_session(self, session: Session) -> None:
+        self._db.execute(
+            "INSERT INTO sessions(id, data) VALUES(?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET data=excluded.data",
+            (session.id, _dump(session.to_record())),
+        )
+
+    def save_turn(self, session_id: str, turn: Turn) -> None:
+        self._db.execute(
+            "INSERT INTO turns(session_id, turn_id, data) VALUES(?, ?, ?) "
+            "ON CONFLICT(session_id, turn_id) DO UPDATE SET data=excluded.data",
+            (session_id, turn.id, _dump(turn.to_record())),
+        )
+
+    def save_entries(self, session_id: str, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        self._db.executemany(
+            "INSERT INTO transcript(session_id, turn_id, message_id, data) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(session_id, turn_id, message_id) DO UPDATE SET data=excluded.data",
+            [(session_id, e["turnId"], e["messageId"], _dump(e)) for e in entries],
+        )
+
+    def purge_session_content(self, session_id: str) -> None:
+        """A deleted session keeps only its tombstone (for 410 answers)."""
+        self._db.execute("DELETE FROM turns WHERE session_id=?", (session_id,))
+        self._db.execute("DELETE FROM transcript WHERE session_id=?", (session_id,))
+
+    # --- load ----------------------------------------------------------------------------
+
+    def load_sessions(self) -> list[Session]:
+        turns: dict[str, list[Turn]] = {}
+        for session_id, data in self._db.execute(
+            "SELECT session_id, data FROM turns ORDER BY rowid"
+        ):
+            turns.setdefault(session_id, []).append(Turn.from_record(json.loads(data)))
+        entries: dict[str, list[Entry]] = {}
+        for session_id, data in self._db.execute(
+            "SELECT session_id, data FROM transcript ORDER BY rowid"
+        ):
+            entries.setdefault(session_id, []).append(json.loads(data))
+        sessions: list[Session] = []
+        for session_id, data in self._db.execute("SELECT id, data FROM sessions ORDER BY rowid"):
+            sessions.append(
+                Session.from_record(
+                    json.loads(data), turns.get(session_id, []), entries.get(session_id, [])
+                )
+            )
+        return sessions

@@ -1,0 +1,96 @@
+"""`/api/stream`: the websocket event stream (wire §6).
+
+On accept the server sends `{"type":"ready","threadId":<filter or null>}`; clients may send
+`subscribe` (set the thread filter), `unsubscribe` (clear it) and `ping` (→ `pong`); anything
+else gets `{"type":"error","message":"invalid websocket command"}` and the socket stays open.
+Control frames go through the same queue as events, so each socket sees one ordered stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from teammesh.gateway.fanout import FanOut, Subscriber, dumps
+
+log = logging.getLogger("teammesh.gateway.stream")
+
+PONG = dumps({"type": "pong"})
+INVALID = dumps({"type": "error", "message": "invalid websocket command"})
+
+
+def _command(text: str, subscriber: Subscriber) -> str | None:
+    """Apply one client command; the control frame to answer with, if any."""
+    try:
+        command: Any = json.loads(text)
+    except ValueError:
+        return INVALID
+    if not isinstance(command, dict):
+        return INVALID
+    kind = command.get("type")
+    if kind == "ping":
+        return PONG
+    if kind == "unsubscribe":
+        subscriber.thread_filter = None
+        return None
+    if kind == "subscribe":
+        thread_id = command.get("threadId")
+        if isinstance(thread_id, str) and thread_id.strip():
+            subscriber.thread_filter = thread_id
+            return None
+    return INVALID
+
+
+async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
+    try:
+        while True:
+            text = await subscriber.queue.get()
+            if text is None:
+                if subscriber.overflowed:
+                    await websocket.close(code=1013)  # try again later: reconnect
+                return
+            await websocket.send_text(text)
+    except Exception:
+        # The peer went away; the reader notices the disconnect and cleans up.
+        return
+
+
+async def stream_endpoint(websocket: WebSocket) -> None:
+    fanout: FanOut = websocket.app.state.hub.fanout
+    initial = websocket.query_params.get("threadId") or None
+    await websocket.accept()
+    subscriber = Subscriber(thread_filter=initial)
+    subscriber.offer(dumps({"type": "ready", "threadId": initial}))
+    fanout.subscribe(subscriber)
+    writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                data = message.get("bytes") or b""
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    subscriber.offer(INVALID)
+                    continue
+            answer = _command(text, subscriber)
+            if answer is not None:
+                subscriber.offer(answer)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("websocket reader failed")
+    finally:
+        fanout.unsubscribe(subscriber)
+        subscriber.close()
+        writer.cancel()
+        with contextlib.suppress(BaseException):
+            await writer
