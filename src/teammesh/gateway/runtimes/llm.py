@@ -1,0 +1,316 @@
+"""The llm runtime: an in-process agent loop on pydantic-ai, for any model.
+
+The session's dynamic tools become pydantic-ai tools whose bodies do not run here: each call
+is sent to the gateway as an `item/tool/call` server request (exactly the pending-call path
+of the playbook and codex runtimes) and the tool returns the client's answer text — the text
+only, as codex passes it to its model. A turn emits what `codex app-server` emits:
+`turn/started`; the userMessage item; per tool call `item/started` dynamicToolCall → server
+request → `item/completed`; the agentMessage with its deltas; `turn/completed`.
+
+The model comes from the turn, the thread or the settings, in that order (see `llm_model`).
+`turn/interrupt` cancels the loop: a tool call it was waiting on completes `failed` and the
+turn ends `interrupted`. Each thread keeps its pydantic-ai message history in memory, so a
+later turn continues the conversation; `resume_thread` after a restart starts it afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from teammesh.gateway.runtimes.base import (
+    DynamicTool,
+    JsonObject,
+    Runtime,
+    RuntimeFailure,
+    RuntimeSink,
+    ServerRequestReply,
+    ThreadConfig,
+    ThreadInfo,
+    TurnOptions,
+)
+from teammesh.gateway.runtimes.llm_model import resolve_model
+from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+MODEL_PROVIDER = "llm"
+# Model requests per turn before the turn fails (a model that never stops calling tools).
+MAX_MODEL_REQUESTS = 64
+
+
+class _TurnFailed(Exception):
+    """The turn ends `failed` with this message."""
+
+
+@dataclass
+class _Thread:
+    id: str
+    config: ThreadConfig
+    history: list[Any] = field(default_factory=list)  # pydantic-ai ModelMessage objects
+    turn_id: str | None = None
+    task: asyncio.Task[None] | None = None
+    interrupted: bool = False
+
+
+def answer_text(reply: ServerRequestReply) -> tuple[str, bool, list[JsonObject] | None]:
+    """What the model sees from a tool-call answer (the text of its content items, as codex
+    passes it), plus the success flag and the items for the dynamicToolCall item."""
+    if reply.error is not None:
+        return "dynamic tool request failed", False, None
+    result = reply.result
+    if not isinstance(result, dict):
+        return json.dumps(result), True, None
+    success = result.get("success")
+    ok = success if isinstance(success, bool) else True
+    items = result.get("contentItems")
+    if isinstance(items, list):
+        texts: list[str] = []
+        for item in items:
+            if isinstance(item, dict) and item.get("type") == "inputText":
+                texts.append(str(item.get("text", "")))
+            elif isinstance(item, dict) and item.get("type") == "inputImage":
+                texts.append(f"[image] {item.get('imageUrl', '')}")
+        return "\n".join(texts), ok, [i for i in items if isinstance(i, dict)]
+    if isinstance(result.get("output"), str):
+        return str(result["output"]), ok, None
+    return json.dumps(result), ok, None
+
+
+def text_deltas(text: str, words_per_delta: int = 6) -> list[str]:
+    """A few deltas whose concatenation is the text."""
+    words = text.split(" ")
+    deltas = []
+    for start in range(0, len(words), words_per_delta):
+        piece = " ".join(words[start : start + words_per_delta])
+        deltas.append(piece + (" " if start + words_per_delta < len(words) else ""))
+    return deltas or [""]
+
+
+class LlmRuntime(Runtime):
+    name = "llm"
+
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self._settings = settings
+        self._sink: RuntimeSink | None = None
+        self._threads: dict[str, _Thread] = {}
+
+    @property
+    def sink(self) -> RuntimeSink:
+        if self._sink is None:
+            raise RuntimeFailure(-32600, "runtime not started")
+        return self._sink
+
+    async def start(self, sink: RuntimeSink) -> None:
+        self._sink = sink
+
+    async def stop(self) -> None:
+        tasks = [t.task for t in self._threads.values() if t.task is not None]
+        for thread in self._threads.values():
+            thread.task = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._threads.clear()
+
+    def health(self) -> JsonObject:
+        return {"running": True, "pid": None, "initialized": self._sink is not None}
+
+    # --- threads -------------------------------------------------------------------------
+
+    async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
+        thread = _Thread(id=str(uuid.uuid4()), config=config)
+        self._threads[thread.id] = thread
+        created_at = int(time.time())
+        self.sink.notify(
+            "thread/started",
+            {"thread": {"id": thread.id, "preview": "", "modelProvider": MODEL_PROVIDER,
+                        "createdAt": created_at, "updatedAt": created_at, "cwd": config.cwd,
+                        "source": "appServer", "status": {"type": "idle"}, "turns": []}},
+        )
+        return ThreadInfo(
+            id=thread.id, model_provider=MODEL_PROVIDER, cwd=config.cwd, created_at=created_at
+        )
+
+    async def resume_thread(self, thread_id: str, config: ThreadConfig) -> None:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            self._threads[thread_id] = _Thread(id=thread_id, config=config)
+        else:
+            thread.config = config
+
+    def _thread(self, thread_id: str) -> _Thread:
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            raise RuntimeFailure(-32600, f"thread not found: {thread_id}")
+        return thread
+
+    # --- turns ---------------------------------------------------------------------------
+
+    async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
+        thread = self._thread(thread_id)
+        if thread.task is not None and not thread.task.done():
+            raise RuntimeFailure(-32600, "turn is already in progress")
+        if options.dynamic_tools is not None:
+            thread.config.dynamic_tools = options.dynamic_tools
+        model = resolve_model(
+            options.model or thread.config.model or self._settings.model,
+            self._settings.model_base_url,
+            self._settings.model_api_key_env,
+        )
+        turn_id = str(uuid.uuid4())
+        thread.turn_id = turn_id
+        thread.interrupted = False
+        thread.task = asyncio.get_running_loop().create_task(
+            self._run_turn(thread, turn_id, text, model, list(thread.config.dynamic_tools))
+        )
+        return turn_id
+
+    async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
+        thread = self._thread(thread_id)
+        if thread.turn_id != turn_id or thread.task is None or thread.task.done():
+            return  # nothing running under that id: interrupting is idempotent
+        thread.interrupted = True
+        thread.task.cancel()
+
+    async def _run_turn(
+        self, thread: _Thread, turn_id: str, text: str, model: Any, tools: list[DynamicTool]
+    ) -> None:
+        base = {"threadId": thread.id, "turnId": turn_id}
+        sink = self.sink
+        sink.notify(
+            "turn/started",
+            {"threadId": thread.id, "turn": {"id": turn_id, "status": "inProgress",
+                                             "items": [], "error": None}},
+        )
+        status, error, final_items = "completed", None, []
+        try:
+            user_item = {
+                "type": "userMessage",
+                "id": str(uuid.uuid4()),
+                "content": [{"type": "text", "text": text, "text_elements": []}],
+            }
+            sink.notify("item/started", {**base, "item": user_item})
+            sink.notify("item/completed", {**base, "item": user_item})
+            reply = await self._agent_loop(thread, base, text, model, tools)
+            final_items = [self._emit_message(base, reply)]
+        except asyncio.CancelledError:
+            if not thread.interrupted:
+                raise  # runtime stopping: abandon silently, the hub marks the turn
+            status = "interrupted"
+        except _TurnFailed as exc:
+            status, error = "failed", _error(str(exc))
+        except Exception as exc:  # a model or provider error ends the turn, never hangs it
+            status, error = "failed", _error(f"{type(exc).__name__}: {exc}")
+        sink.notify(
+            "turn/completed",
+            {"threadId": thread.id,
+             "turn": {"id": turn_id, "status": status, "items": final_items, "error": error}},
+        )
+
+    async def _agent_loop(
+        self, thread: _Thread, base: JsonObject, text: str, model: Any, tools: list[DynamicTool]
+    ) -> str:
+        from pydantic_ai import Agent
+        from pydantic_ai.usage import UsageLimits
+
+        agent: Agent[None, str] = Agent(
+            model, tools=[self._remote_tool(base, tool) for tool in tools], output_type=str
+        )
+        result = await agent.run(
+            text,
+            message_history=thread.history or None,
+            usage_limits=UsageLimits(request_limit=MAX_MODEL_REQUESTS),
+        )
+        thread.history = list(result.all_messages())
+        return str(result.output)
+
+    def _remote_tool(self, base: JsonObject, tool: DynamicTool) -> Any:
+        """A pydantic-ai tool whose call is answered by the gateway's client."""
+        from pydantic_ai import RunContext, Tool
+
+        async def call_remote(ctx: RunContext[None], **arguments: Any) -> str:
+            call_id = ctx.tool_call_id or f"call_{uuid.uuid4().hex[:16]}"
+            return await self._tool_call(base, call_id, tool.name, arguments)
+
+        schema = tool.input_schema or {"type": "object", "properties": {}}
+        return Tool.from_schema(
+            call_remote, name=tool.name, description=tool.description, json_schema=schema,
+            takes_ctx=True,
+        )
+
+    async def _tool_call(
+        self, base: JsonObject, call_id: str, name: str, arguments: JsonObject
+    ) -> str:
+        item: JsonObject = {
+            "type": "dynamicToolCall",
+            "id": call_id,
+            "namespace": None,
+            "tool": name,
+            "arguments": arguments,
+            "status": "inProgress",
+            "contentItems": None,
+            "success": None,
+        }
+        self.sink.notify("item/started", {**base, "item": item})
+        answered: asyncio.Future[ServerRequestReply] = asyncio.get_running_loop().create_future()
+
+        async def reply(answer: ServerRequestReply) -> None:
+            if answered.done():
+                raise RuntimeFailure(-32600, f"tool call {call_id} is no longer waiting")
+            answered.set_result(answer)
+
+        started = time.monotonic()
+        self.sink.server_request(
+            "item/tool/call",
+            {**base, "callId": call_id, "namespace": None, "tool": name, "arguments": arguments},
+            reply,
+        )
+        deadline = self._settings.tool_call_deadline_s
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(answered), deadline)
+        except (asyncio.CancelledError, TimeoutError) as exc:
+            answered.cancel()
+            self.sink.notify(
+                "item/completed",
+                {**base, "item": {**item, "status": "failed", "success": False,
+                                  "durationMs": int((time.monotonic() - started) * 1000)}},
+            )
+            if isinstance(exc, TimeoutError):
+                raise _TurnFailed(
+                    f"tool call {name} was not answered within {deadline:g} s"
+                ) from None
+            raise
+        text, success, content_items = answer_text(answer)
+        self.sink.notify(
+            "item/completed",
+            {**base, "item": {**item, "status": "completed" if success else "failed",
+                              "contentItems": content_items, "success": success,
+                              "durationMs": int((time.monotonic() - started) * 1000)}},
+        )
+        return text
+
+    def _emit_message(self, base: JsonObject, text: str) -> JsonObject:
+        item_id = f"msg_{uuid.uuid4().hex[:16]}"
+        self.sink.notify(
+            "item/started", {**base, "item": {"type": "agentMessage", "id": item_id, "text": ""}}
+        )
+        for delta in text_deltas(text):
+            self.sink.notify("item/agentMessage/delta", {**base, "itemId": item_id,
+                                                          "delta": delta})
+        item = {"type": "agentMessage", "id": item_id, "text": text}
+        self.sink.notify("item/completed", {**base, "item": item})
+        return item
+
+
+def _error(message: str) -> JsonObject:
+    return {"message": message, "codexErrorInfo": None, "additionalDetails": None}
+
+
+def build(settings: RuntimeSettings) -> Runtime:
+    return LlmRuntime(settings)
