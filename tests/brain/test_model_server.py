@@ -188,3 +188,23 @@ async def test_models_route_and_structured_errors() -> None:
         assert missing.status_code == 404 and "error" in missing.json()
         method = await http.get(f"{server.base_url}/v1/responses")
         assert method.status_code == 405 and "error" in method.json()
+
+
+@pytest.mark.anyio
+async def test_openai_sdk_reads_the_stream_and_the_json() -> None:
+    from openai import AsyncOpenAI
+
+    async with start_model_server() as server:
+        client = AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+        stream = await client.responses.create(
+            model="playbook", input=PROMPT, stream=True,
+            tools=[{"type": "function", "name": "team_read_board", "strict": False,
+                    "parameters": {"type": "object", "properties": {}}}],
+        )
+        kinds = [event.type async for event in stream]
+        assert kinds == ["response.created", "response.output_item.added",
+                         "response.output_item.done", "response.completed"]
+        response = await client.responses.create(model="playbook", input="You are the tester.")
+        assert response.output_text == "tester: nothing to do."
+        assert response.usage is not None and response.usage.total_tokens > 0
+        await client.close()

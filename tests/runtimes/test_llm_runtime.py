@@ -262,3 +262,19 @@ async def test_unreachable_model_fails_the_turn_with_a_clear_error(tmp_path: Pat
         turn = done["payload"]["params"]["turn"]
         assert turn["status"] == "failed"
         assert turn["error"]["message"]
+
+
+async def test_unanswered_tool_call_fails_the_turn_after_the_deadline(tmp_path: Path) -> None:
+    async with start_model_server() as model:
+        spec = (f"llm?model=openai-responses:playbook&model_base_url={model.base_url}/v1"
+                "&tool_call_deadline_s=0.2")
+        async with start_gateway(data_dir=tmp_path / "gw", runtime=spec) as gateway, \
+                httpx.AsyncClient(base_url=gateway.base_url, timeout=WAIT_S) as http:
+            session_id = await _session(http, [ECHO_TOOL])
+            async with Events(gateway.base_url, session_id) as events:
+                turn_id = await _send(http, session_id, 'call team_echo with {"value": 5}')
+                await events.of_type(TOOL_CALL)
+                done = await events.next(_completed(turn_id))
+    turn = done["payload"]["params"]["turn"]
+    assert turn["status"] == "failed"
+    assert "team_echo was not answered" in turn["error"]["message"]

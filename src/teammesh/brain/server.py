@@ -8,10 +8,11 @@ optionally delayed by `think_ms` to simulate model latency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -117,13 +118,21 @@ def _bound_port(server: uvicorn.Server) -> int:
     raise RuntimeError("the model server has no listening socket")
 
 
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handling: the embedding program owns its signals (a
+    Ctrl-C must reach the test or tool that started the server, not stop it quietly)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _uvicorn_server(host: str, port: int, think_ms: int) -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(think_ms), host=host, port=port, log_level="warning", lifespan="off",
         access_log=False,
     )
-    server = uvicorn.Server(config)
-    return server
+    return _EmbeddedServer(config)
 
 
 @asynccontextmanager
