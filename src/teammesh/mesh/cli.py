@@ -1,0 +1,191 @@
+"""`teammesh demo`, `teammesh run`, `teammesh board show`.
+
+    teammesh demo                         the seed's team on an embedded gateway (or on
+                                          $CODEX_MANAGER_API_BASE); exit 0 when complete
+    teammesh run [team.toml] [--board PATH] [--resume RUN_ID] [--api-base URL]
+                 [--rounds N] [--turn-timeout S] [--concurrency N]
+    teammesh board show RUN_ID [--board PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from teammesh.mesh.board import UnknownRun, board_path, list_runs, open_board
+from teammesh.mesh.live import LiveBoard
+from teammesh.mesh.output import Printer
+from teammesh.mesh.runner import RunOptions
+from teammesh.mesh.team import Team
+from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team
+
+EXIT_INCOMPLETE = 1
+EXIT_USAGE = 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--board", default=None,
+                        help="board file (SQLite; default .teammesh/runs/<run>.sqlite),"
+                             " or 'memory'")
+    parser.add_argument("--api-base", default=None,
+                        help="gateway URL (default: $CODEX_MANAGER_API_BASE, else an embedded"
+                             " gateway)")
+    parser.add_argument("--runtime", default="playbook",
+                        help="embedded gateway runtime spec (playbook, playbook?think_ms=200,"
+                             " codex, llm?model=...)")
+    parser.add_argument("--gateway-dir", default=None,
+                        help="embedded gateway data dir (default: a temporary directory)")
+    parser.add_argument("--rounds", type=_positive_int, default=None,
+                        help="round limit (default: the team's, 9)")
+    parser.add_argument("--turn-timeout", type=_positive_float, default=None,
+                        help="seconds per turn (default: the team's, 120)")
+    parser.add_argument("--concurrency", type=_positive_int, default=None,
+                        help="members' turns run at the same time (default 1)")
+    parser.add_argument("--no-stream", action="store_true",
+                        help="no websocket: tool calls and turn ends by polling only")
+    parser.add_argument("--no-polling", action="store_true",
+                        help="no polling fallback for tool calls: websocket only")
+    parser.add_argument("--live", choices=("auto", "on", "off"), default="auto",
+                        help="live board view (auto: only when stdout is a terminal)")
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="run the seed's three-member team end to end",
+        description="Run developer, docs and reviewer on an embedded gateway (or on"
+                    " $CODEX_MANAGER_API_BASE) and print the team's progress.")
+    _run_arguments(demo)
+    demo.set_defaults(func=_demo, team_file=None, resume=None)
+
+    run = subparsers.add_parser(
+        "run", help="run a team file (or resume a run)",
+        description="Run a team declared in a TOML team file; --resume continues a run.")
+    run.add_argument("team_file", nargs="?", default=None,
+                     help="team file (default: the built-in team)")
+    run.add_argument("--resume", default=None, metavar="RUN_ID",
+                     help="continue this run (same team file, same board)")
+    _run_arguments(run)
+    run.set_defaults(func=_run)
+
+    board = subparsers.add_parser("board", help="inspect run boards")
+    board_commands = board.add_subparsers(dest="board_command", metavar="COMMAND")
+    show = board_commands.add_parser("show", help="print a run's board")
+    show.add_argument("run_id", nargs="?", default=None,
+                      help="run id (omit to list the runs of --board)")
+    show.add_argument("--board", default=None, help="board file")
+    show.set_defaults(func=_board_show)
+    board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return _execute(args, builtin_team())
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        team = load_team(args.team_file) if args.team_file else builtin_team()
+    except TeamFileError as exc:
+        print(f"teammesh run: invalid team file: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _execute(args, team)
+
+
+def _ask_on_terminal() -> Any:
+    if not sys.stdin.isatty():
+        return None
+
+    def ask(question: str) -> bool:
+        answer = input(f"{question} [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def _execute(args: argparse.Namespace, team: Team) -> int:
+    from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
+
+    spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
+                      api_base=args.api_base, runtime=args.runtime,
+                      gateway_dir=args.gateway_dir)
+    try:
+        board = open_run_board(spec)
+    except (UnknownRun, ValueError) as exc:
+        print(f"teammesh: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    printer = Printer()
+    live_on = args.live == "on" or (args.live == "auto" and sys.stdout.isatty())
+    options = RunOptions(rounds=args.rounds, turn_timeout=args.turn_timeout,
+                         concurrency=args.concurrency, use_stream=not args.no_stream,
+                         use_polling=not args.no_polling, ask=_ask_on_terminal())
+    printer.note(f"run {board.run_id} (team {team.name}"
+                 f"{', resumed' if args.resume else ''})")
+    try:
+        with contextlib.ExitStack() as stack:
+            if live_on:
+                live = stack.enter_context(LiveBoard(board))
+                options.on_change = live.refresh
+            outcome = asyncio.run(launch(spec, board, options, printer))
+    except KeyboardInterrupt:
+        printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
+        return 130
+    finally:
+        board.close()
+    printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
+                 f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s)"
+                 f" ({outcome.reason})")
+    if not outcome.complete:
+        for missing in outcome.missing:
+            printer.note(f"missing: {missing}")
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def _board_show(args: argparse.Namespace) -> int:
+    if args.run_id is None:
+        if args.board is None:
+            print("teammesh board show: give a RUN_ID (or --board FILE to list its runs)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        for info in list_runs(args.board):
+            print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
+        return 0
+    path = Path(args.board) if args.board else board_path(args.run_id)
+    try:
+        board = open_board(path, args.run_id)
+    except UnknownRun as exc:
+        print(f"teammesh board show: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        info = board.info()
+        print(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
+              + (f" · {info.reason}" if info.reason else ""))
+        print("sessions:", ", ".join(f"{m}={s}" for m, s in board.sessions().items()))
+        print("tasks:")
+        for task in board.tasks():
+            print(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
+                  f" from {task.queued_by}: {task.text}")
+        print("artifacts:")
+        for artifact in board.artifacts():
+            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")
+        print("snapshot:", repr(board.snapshot(limit=12)))
+    finally:
+        board.close()
+    return 0

@@ -1,0 +1,85 @@
+"""Putting a run together: which gateway (embedded, `--api-base`, or
+`CODEX_MANAGER_API_BASE`), which board (a new SQLite file per run, an existing one for
+`--resume`, or memory), then the runner."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from teammesh.client import AsyncCodexManager
+from teammesh.mesh.board import (
+    TeamBoard,
+    board_path,
+    create_board,
+    new_run_id,
+    open_board,
+)
+from teammesh.mesh.output import Printer
+from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
+from teammesh.mesh.team import Team
+
+ENV_API_BASE = "CODEX_MANAGER_API_BASE"
+MEMORY_BOARD = "memory"
+
+
+@dataclass
+class LaunchSpec:
+    team: Team
+    board: str | None = None  # a SQLite path, "memory", or None: .teammesh/runs/<run>.sqlite
+    resume: str | None = None  # a run id
+    api_base: str | None = None
+    runtime: str = "playbook"  # the embedded gateway's default runtime
+    gateway_dir: str | None = None  # the embedded gateway's data dir (default: a temp dir)
+
+
+def resolve_api_base(explicit: str | None) -> str | None:
+    """`--api-base`, else `CODEX_MANAGER_API_BASE`, else None (start an embedded gateway)."""
+    if explicit:
+        return explicit
+    env = os.environ.get(ENV_API_BASE, "").strip()
+    return env or None
+
+
+def open_run_board(spec: LaunchSpec) -> TeamBoard:
+    team = spec.team
+    if spec.resume is not None:
+        path = Path(spec.board) if spec.board else board_path(spec.resume)
+        board = open_board(path, spec.resume)
+        if board.roster != team.roster:
+            board.close()
+            raise ValueError(f"run {spec.resume} was a team of {', '.join(board.roster)};"
+                             f" the team given is {', '.join(team.roster)}")
+        return board
+    run_id = new_run_id()
+    path: Path | None = None  # memory
+    if spec.board != MEMORY_BOARD:
+        path = Path(spec.board) if spec.board else board_path(run_id)
+    return create_board(run_id=run_id, team=team.name, roster=team.roster, path=path,
+                        max_attempts=team.policies.max_attempts)
+
+
+@contextlib.asynccontextmanager
+async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
+    base = resolve_api_base(spec.api_base)
+    if base is not None:
+        yield base
+        return
+    from teammesh.gateway.embedded import start_gateway
+
+    with contextlib.ExitStack() as stack:
+        data_dir = spec.gateway_dir or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="teammesh-gateway-"))
+        async with start_gateway(data_dir=data_dir, runtime=spec.runtime) as gateway:
+            yield gateway.base_url
+
+
+async def launch(spec: LaunchSpec, board: TeamBoard, options: RunOptions,
+                 printer: Printer) -> RunOutcome:
+    async with gateway_base(spec) as base, AsyncCodexManager(base_url=base) as cm:
+        runner = TeamRunner(cm, spec.team, board, options, printer)
+        return await runner.run(resume=spec.resume is not None)

@@ -1,0 +1,52 @@
+"""The run's printed lines (S10), written whole, one at a time, so lines from members that
+run concurrently never interleave. Everything else (run id, final status) goes to `notes`
+(stderr by default), so stdout carries exactly the seed's lines."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+
+def first_line(reply: str | None) -> str:
+    lines = (reply or "").strip().splitlines()
+    return lines[0] if lines else "(no assistant reply)"
+
+
+class Printer:
+    def __init__(self, out: TextIO | None = None, notes: TextIO | None = None) -> None:
+        self._out = out if out is not None else sys.stdout
+        self._notes = notes if notes is not None else sys.stderr
+        self._lock = threading.Lock()
+        self.lines: list[str] = []
+
+    def _write(self, stream: TextIO, line: str) -> None:
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+            if stream is self._out:
+                self.lines.append(line)
+
+    def tool_call(self, member: str, tool: str) -> None:
+        self._write(self._out, f"[tool-call] {member}: {tool}")
+
+    def reply(self, round_number: int, member: str, reply: str | None) -> None:
+        self._write(self._out, f"[round {round_number}] {member}: {first_line(reply)}")
+
+    def timeout(self, round_number: int, member: str, turn_id: str, approvals: int,
+                tool_calls: int) -> None:
+        prefix = f"[round {round_number}] {member}:"
+        self._write(self._out, f"{prefix} timeout waiting for turn {turn_id}")
+        self._write(self._out, f"{prefix} pending approvals={approvals}")
+        self._write(self._out, f"{prefix} pending tool calls={tool_calls}")
+
+    def turn_problem(self, round_number: int, member: str, problem: str) -> None:
+        self._write(self._out, f"[round {round_number}] {member}: {problem}")
+
+    def final(self, snapshot: dict[str, Any]) -> None:
+        self._write(self._out, "Final board snapshot:")
+        self._write(self._out, repr(snapshot))
+
+    def note(self, text: str) -> None:
+        self._write(self._notes, text)

@@ -1,0 +1,387 @@
+"""The team runner (S6–S11, A1, B1, B2): one session per member, one stream listener for the
+whole team, a polling fallback sharing the client's per-session dedupe, event-driven sync
+points, the seed's rounds and stopping rules, and resume after a crash.
+
+Crash safety comes from the board: every turn is recorded before it is sent (a slot whose
+token its claims carry), its gateway turn id as soon as it is known, and every tool-call
+mutation under its request id. A resumed runner re-attaches to the members' sessions, waits
+out (and answers) turns that were running when the old runner died, settles them, sends
+lost claims back to the queue, and carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from teammesh.client import AsyncCodexManager, WaitTimeoutError
+from teammesh.client.events import AppServerSignal
+from teammesh.client.remote_skills.context import current_call
+from teammesh.client.replies import assistant_reply_of
+from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
+from teammesh.mesh.board.protocol import RunStatus
+from teammesh.mesh.criteria import RunFacts
+from teammesh.mesh.output import Printer
+from teammesh.mesh.policies import Asker, guards_for
+from teammesh.mesh.sessions import MemberSession, attach_session, create_session
+from teammesh.mesh.skills import MemberSkills
+from teammesh.mesh.team import Member, Team
+
+# While the stream covers a session, pending calls are still drained now and then (a lost
+# frame must not stall a turn); without a stream, they are drained often.
+DRAIN_INTERVAL_WITH_STREAM = 1.0
+DRAIN_INTERVAL_WITHOUT_STREAM = 0.2
+
+
+@dataclass
+class RunOptions:
+    rounds: int | None = None
+    turn_timeout: float | None = None
+    concurrency: int | None = None
+    use_stream: bool = True
+    use_polling: bool = True
+    ask: Asker | None = None
+    # Called after every board change the runner makes (the live view redraws).
+    on_change: Callable[[], None] | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # "complete" or "incomplete"
+    reason: str
+    missing: list[str]
+    rounds: int
+    turns: int
+    tool_calls: int
+    snapshot: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+
+@dataclass
+class _Member:
+    spec: Member
+    skills: MemberSkills
+    session: MemberSession | None = None
+    active: TurnSlot | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class TeamRunner:
+    def __init__(self, cm: AsyncCodexManager, team: Team, board: TeamBoard,
+                 options: RunOptions | None = None, printer: Printer | None = None) -> None:
+        if board.roster != team.roster:
+            raise ValueError(f"the board's team ({', '.join(board.roster)}) is not this team"
+                             f" ({', '.join(team.roster)})")
+        self.cm = cm
+        self.team = team
+        self.board = board
+        self.options = options or RunOptions()
+        self.printer = printer or Printer()
+        self.rounds = self.options.rounds or team.rounds
+        self.concurrency = max(1, self.options.concurrency or team.concurrency)
+        self.turns = 0
+        self.tool_calls = 0
+        self.members: dict[str, _Member] = {}
+        self.by_session: dict[str, _Member] = {}
+        for spec in team.members:
+            self.members[spec.name] = self._bind(spec)
+
+    # -- members and their skills ----------------------------------------------------------
+
+    def _bind(self, spec: Member) -> _Member:
+        policies = self.team.policies
+        guards = guards_for(spec.name, max_chain=policies.max_chain,
+                            max_bounces=policies.max_bounces, approvals=policies.approvals,
+                            ask=self.options.ask)
+        member: _Member
+        skills = MemberSkills(
+            member=spec.name, board=self.board, scope="",
+            turn_token=lambda: member.active.token if member.active else None,
+            handoff_targets=spec.targets, handoff_guards=guards,
+        )
+        member = _Member(spec=spec, skills=skills)
+        return member
+
+    def _handler(self, member: _Member, tool: str) -> Callable[..., dict[str, Any]]:
+        def handler(*positional: Any, **arguments: Any) -> dict[str, Any]:
+            call = current_call()
+            request_id = call.request_id if call is not None else None
+            payload = member.skills.call(tool, positional[0] if positional else arguments,
+                                         request_id)
+            self._changed()
+            return payload
+
+        handler.__name__ = tool
+        return handler
+
+    def _register(self, member: _Member) -> Callable[[Any], None]:
+        def register(draft: Any) -> None:
+            for name, description, schema in member.skills.catalog():
+                draft.register(name, self._handler(member, name), description=description,
+                               input_schema=schema)
+
+        return register
+
+    async def _open_sessions(self, resume: bool) -> dict[str, bool]:
+        """Create (or re-attach, on resume) every member's session; returns which members
+        were re-attached to their old session."""
+        known = self.board.sessions() if resume else {}
+        reattached: dict[str, bool] = {}
+        for name, member in self.members.items():
+            old = known.get(name)
+            session = None
+            if old is not None:
+                session = await attach_session(self.cm, old, self._register(member))
+            reattached[name] = session is not None
+            if session is None:
+                session = await create_session(self.cm, member.spec.session_kwargs(),
+                                               f"team-{name}", self._register(member))
+                self.board.set_session(name, session.session_id)
+            member.session = session
+            member.skills.scope = session.session_id
+            self.by_session[session.session_id] = member
+        return reattached
+
+    # -- the tool-call paths ---------------------------------------------------------------
+
+    async def _on_signal(self, signal: AppServerSignal, context: Any = None) -> None:
+        """The one stream handler: route by `session.id`, else `context.threadId`."""
+        session_id = None
+        if isinstance(signal.session, dict):
+            candidate = signal.session.get("id")
+            if isinstance(candidate, str) and candidate.strip():
+                session_id = candidate
+        if session_id is None:
+            candidate = signal.context.get("threadId") if signal.context else None
+            if isinstance(candidate, str) and candidate.strip():
+                session_id = candidate
+        member = self.by_session.get(session_id or "")
+        if member is None or member.session is None:
+            return
+        dispatched = await member.session.handle.respond_to_signal(signal)
+        if dispatched is not None and not dispatched.duplicate:
+            self._count_call(member, dispatched.tool)
+
+    async def _drain(self, member: _Member) -> None:
+        assert member.session is not None
+        for dispatched in await member.session.handle.drain_pending_calls():
+            if not dispatched.duplicate:
+                self._count_call(member, dispatched.tool)
+
+    def _count_call(self, member: _Member, tool: str) -> None:
+        self.tool_calls += 1
+        self.printer.tool_call(member.name, tool)
+
+    def _changed(self) -> None:
+        if self.options.on_change is not None:
+            self.options.on_change()
+
+    # -- one turn --------------------------------------------------------------------------
+
+    def _timeout_for(self, member: _Member) -> float:
+        return self.options.turn_timeout or member.spec.turn_timeout or self.team.turn_timeout
+
+    async def _await_turn(self, member: _Member, turn_id: str, limit: float) -> str:
+        """The turn's final status: learned from the stream (`turn/completed`) when it covers
+        the session, by polling otherwise; pending calls are drained meanwhile."""
+        assert member.session is not None
+        session_id = member.session.session_id
+        completion = asyncio.ensure_future(self.cm.wait.turn_completed(
+            session_id=session_id, turn_id=turn_id, timeout_seconds=limit,
+            interval_seconds=0.1 if not self.options.use_stream else 0.25,
+            use_stream=self.options.use_stream))
+        try:
+            while not completion.done():
+                if self.options.use_polling:
+                    await self._drain(member)
+                covered = self.options.use_stream and self.cm.turns.covers(session_id)
+                interval = (DRAIN_INTERVAL_WITH_STREAM if covered
+                            else DRAIN_INTERVAL_WITHOUT_STREAM)
+                await asyncio.wait({completion}, timeout=interval)
+            return str(completion.result())
+        finally:
+            if not completion.done():
+                completion.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await completion
+
+    async def _finish_turn(self, member: _Member, slot: TurnSlot, turn_id: str) -> bool:
+        """Wait for a sent turn, print its line, settle its claims. True when it completed."""
+        assert member.session is not None
+        session_id = member.session.session_id
+        try:
+            status = await self._await_turn(member, turn_id, self._timeout_for(member))
+        except WaitTimeoutError:
+            approvals = _count(await self.cm.sessions.approvals(session_id))
+            pending = _count(await self.cm.sessions.tool_calls(session_id))
+            self.printer.timeout(slot.round, member.name, turn_id, approvals, pending)
+            # Timeout rule: stop the turn, and its claims go back to the queue.
+            with contextlib.suppress(Exception):
+                await self.cm.sessions.interrupt(session_id, turn_id)
+            self._settle(member, slot, ok=False)
+            return False
+        detail = await self.cm.sessions.get(session_id)
+        self.printer.reply(slot.round, member.name, assistant_reply_of(detail, turn_id))
+        ok = status.strip().lower() in ("completed", "complete")
+        self._settle(member, slot, ok=ok)
+        return ok
+
+    def _settle(self, member: _Member, slot: TurnSlot, *, ok: bool, lost: bool = False
+                ) -> None:
+        for task in self.board.settle_turn(slot.token, ok=ok, lost=lost):
+            if task.status == "dead":
+                self.printer.note(f"dead letter: task {task.id} for {task.owner} gave up"
+                                  f" after {task.attempts} attempts: {task.text}")
+        if member.active is not None and member.active.token == slot.token:
+            member.active = None
+        self._changed()
+
+    async def _run_turn(self, member: _Member, round_number: int) -> None:
+        assert member.session is not None
+        async with member.lock:
+            slot = self.board.open_turn(member.name, round_number)
+            member.active = slot
+            self.board.requeue_stray_claims(member.name, {slot.token})
+            self.turns += 1
+            prompt = member.spec.render_prompt()
+            try:
+                accepted = await member.session.handle.send(prompt, inject_skills=False)
+            except Exception as exc:  # the gateway refused or is unreachable
+                self.printer.turn_problem(round_number, member.name, f"send failed: {exc}")
+                self._settle(member, slot, ok=False)
+                return
+            turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
+            if not isinstance(turn_id, str) or not turn_id.strip():
+                status = accepted.get("status") if isinstance(accepted, dict) else accepted
+                self.printer.turn_problem(round_number, member.name,
+                                          f"turn not accepted ({status})")
+                self._settle(member, slot, ok=False)
+                return
+            self.board.set_turn_id(slot.token, turn_id)
+            await self._finish_turn(member, slot, turn_id)
+
+    # -- resume ----------------------------------------------------------------------------
+
+    async def _recover(self, reattached: dict[str, bool]) -> None:
+        """Settle the turns the previous runner left open."""
+        for slot in self.board.open_turns():
+            member = self.members[slot.member]
+            if not reattached.get(slot.member):
+                self._settle(member, slot, ok=False, lost=True)
+                continue
+            turn_id = slot.turn_id or await self._unrecorded_turn(member)
+            if turn_id is None:
+                # Killed before the turn was sent: nothing ran in it.
+                self._settle(member, slot, ok=False, lost=True)
+                continue
+            self.board.set_turn_id(slot.token, turn_id)
+            member.active = slot
+            async with member.lock:
+                await self._finish_turn(member, slot, turn_id)
+        for name in self.members:
+            self.board.requeue_stray_claims(name, set())
+
+    async def _unrecorded_turn(self, member: _Member) -> str | None:
+        """A turn of the member's session that no slot knows: sent just before the crash."""
+        assert member.session is not None
+        detail = await self.cm.sessions.get(member.session.session_id)
+        thread = detail.get("thread") if isinstance(detail, dict) else None
+        turns = thread.get("turns") if isinstance(thread, dict) else None
+        recorded = {s.turn_id for s in self.board.turns() if s.member == member.name}
+        ids = [t.get("id") for t in (turns or []) if isinstance(t, dict)]
+        unknown = [i for i in ids if isinstance(i, str) and i not in recorded]
+        return unknown[-1] if unknown else None
+
+    # -- rounds ----------------------------------------------------------------------------
+
+    def _facts(self, round_number: int) -> RunFacts:
+        return RunFacts(round=round_number, turns=self.turns, tool_calls=self.tool_calls)
+
+    async def _round(self, round_number: int) -> bool:
+        """One round: each member with queued work takes one turn, in roster order, at most
+        `concurrency` at a time. Work queued during the round is picked up by members that
+        have not run yet in it (as in the seed). Returns whether any member had work."""
+        ran: set[str] = set()
+        running: dict[asyncio.Future[None], str] = {}
+        try:
+            while True:
+                for name in self.team.roster:
+                    if len(running) >= self.concurrency:
+                        break
+                    if name in ran or self.board.queue_depth(name) == 0:
+                        continue
+                    ran.add(name)
+                    running[asyncio.ensure_future(
+                        self._run_turn(self.members[name], round_number))] = name
+                if not running:
+                    return bool(ran)
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    future.result()
+        finally:
+            for future in running:
+                future.cancel()
+
+    async def run(self, *, resume: bool = False) -> RunOutcome:
+        stop = asyncio.Event()
+        stream_task: asyncio.Task[None] | None = None
+        if self.options.use_stream:
+            self.cm.on_app_server_request("item.tool.call")(self._on_signal)
+            stream_task = asyncio.create_task(self.cm.stream.run_forever(stop_event=stop))
+        try:
+            reattached = await self._open_sessions(resume)
+            info = self.board.info()
+            if resume:
+                await self._recover(reattached)
+                first_round = max(1, info.round)
+            else:
+                for task in self.team.tasks:
+                    self.board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER)
+                first_round = 1
+            self._changed()
+            last_round = first_round - 1
+            reason = f"round limit ({self.rounds}) reached"
+            for round_number in range(first_round, self.rounds + 1):
+                if self.team.completion.holds(self.board, self._facts(last_round)):
+                    reason = "completion criteria hold"
+                    break
+                self.board.update_run(round=round_number)
+                self._changed()
+                progressed = await self._round(round_number)
+                last_round = round_number
+                if not progressed:
+                    reason = "a round made no progress"
+                    break
+            missing = self.team.completion.missing(self.board, self._facts(last_round))
+            status: RunStatus = "complete" if not missing else "incomplete"
+            if status == "complete":
+                reason = "completion criteria hold"
+            self.board.update_run(status=status, reason=reason)
+        finally:
+            stop.set()
+            if stream_task is not None:
+                stream_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await stream_task
+        self._changed()
+        snapshot = self.board.snapshot(limit=12)
+        self.printer.final(snapshot)
+        return RunOutcome(self.board.run_id, status, reason, missing, last_round, self.turns,
+                          self.tool_calls, snapshot)
+
+
+def _count(listing: Any) -> int:
+    data = listing.get("data") if isinstance(listing, dict) else None
+    return len(data) if isinstance(data, list) else 0
