@@ -48,8 +48,8 @@ def resolve_api_base(explicit: str | None) -> str | None:
 def open_run_board(spec: LaunchSpec) -> TeamBoard:
     team = spec.team
     if spec.resume is not None:
-        path = Path(spec.board) if spec.board else board_path(spec.resume)
-        board = open_board(path, spec.resume)
+        board = open_board(Path(spec.board) if spec.board else board_path(spec.resume),
+                           spec.resume)
         if board.roster != team.roster:
             board.close()
             raise ValueError(f"run {spec.resume} was a team of {', '.join(board.roster)};"
