@@ -105,3 +105,17 @@ def test_default_roles_are_the_seed_roles() -> None:
     assert lines[1] == "Role: implement features and hand off documentation/review work."
     assert "Process for this turn:" in lines
     assert lines[-1] == "Always perform at least one team_* tool call before your final reply."
+
+
+def test_summaries_are_one_short_sentence_and_the_review_names_what_it_reviewed() -> None:
+    tools = _tools_for("reviewer")
+    calls, _, _ = run_turn(
+        default_prompt("reviewer", []), tools,
+        spec_responder(f"reviewer follow-up from docs: {INITIAL_DEVELOPER_TASK}"),
+    )
+    summary = next(c.arguments["summary"] for c in calls if c.name == "team_publish_artifact")
+    assert summary == (
+        "The reviewer reviewed the implementation and documentation for: Draft a concise "
+        "implementation plan for a repository-summary workflow."
+    )
+    assert summary.count(".") == 1

@@ -51,21 +51,45 @@ def artifact_kind(member: str, role: str) -> str:
 _HANDOFF_PREFIX = re.compile(r"^(?:[\w-]+ follow-up from [\w-]+:\s*)+")
 
 
+def headline(task: str, limit: int = 90) -> str:
+    """The gist of a task for one-sentence summaries: its first sentence, cut at a comma or
+    a word boundary when long."""
+    text = " ".join(_HANDOFF_PREFIX.sub("", task).split())
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".!?")
+    if len(sentence) <= limit:
+        return sentence
+    comma = sentence.rfind(",", 0, limit)
+    if comma >= limit // 2:
+        return sentence[:comma]
+    space = sentence.rfind(" ", 0, limit - 1)
+    return sentence[: space if space > 0 else limit - 1] + "…"
+
+
+# The deterministic sentence per artifact kind; a review names what it reviewed.
+_SUMMARY_BY_KIND = {
+    "implementation": "The {member} drafted the implementation for: {topic}.",
+    "documentation": "The {member} wrote the documentation for: {topic}.",
+    "review": "The {member} reviewed the implementation and documentation for: {topic}.",
+}
+
+
 def _named_value(name: str, ctx: ArgumentContext, owner: str | None) -> str | None:
-    topic = short(_HANDOFF_PREFIX.sub("", ctx.task), 160).rstrip(".") if ctx.task else None
+    task = short(_HANDOFF_PREFIX.sub("", ctx.task), 200).rstrip(".") if ctx.task else None
+    topic = headline(ctx.task) if ctx.task else None
     if name == "owner":
         return owner
     if name == "task":
         target = owner or "teammate"
-        if topic:
-            return f"{target} follow-up from {ctx.member}: {topic}"
+        if task:
+            return f"{target} follow-up from {ctx.member}: {task}"
         return f"{target} follow-up from {ctx.member}"
     if name == "kind":
         return artifact_kind(ctx.member, ctx.role)
     if name == "summary":
         kind = artifact_kind(ctx.member, ctx.role)
         if topic:
-            return f"The {ctx.member} completed the {kind} for: {topic}."
+            template = _SUMMARY_BY_KIND.get(kind, "The {member} completed the {kind} for: {topic}.")
+            return template.format(member=ctx.member, kind=kind, topic=topic)
         return f"The {ctx.member} recorded a {kind} update."
     if name == "note":
         return f"{ctx.member} finished: {topic}." if topic else f"{ctx.member} finished."
