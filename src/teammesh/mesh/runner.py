@@ -341,15 +341,17 @@ class TeamRunner:
             self.cm.on_app_server_request("item.tool.call")(self._on_signal)
             stream_task = asyncio.create_task(self.cm.stream.run_forever(stop_event=stop))
         try:
+            # The initial tasks (S7), keyed so that a run killed at any point queues them
+            # exactly once.
+            for number, task in enumerate(self.team.tasks):
+                self.board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
+                                      key=f"initial:{number}")
             reattached = await self._open_sessions(resume)
             info = self.board.info()
+            first_round = 1
             if resume:
                 await self._recover(reattached)
                 first_round = max(1, info.round)
-            else:
-                for task in self.team.tasks:
-                    self.board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER)
-                first_round = 1
             self._changed()
             last_round = first_round - 1
             reason = f"round limit ({self.rounds}) reached"
