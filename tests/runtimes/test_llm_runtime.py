@@ -161,9 +161,18 @@ async def test_tool_call_round_trip_through_the_gateway(stack: Stack) -> None:
             await _answer(http, payload["requestId"], "echo: 7")
             done = await events.next(_completed(turn_id))
             assert done["payload"]["params"]["turn"]["status"] == "completed"
-        kinds = [f["type"] for f in events.frames]
-        assert "app_server.item.agent_message.delta" in kinds
         reply = await _assistant_reply(http, session_id, turn_id)
+        # The model's streamed text arrives as deltas of one agentMessage item.
+        messages = [f["payload"]["params"]["item"] for f in events.frames
+                    if f["type"] == "app_server.item.completed"
+                    and f["payload"]["params"]["item"]["type"] == "agentMessage"]
+        assert [m["text"] for m in messages] == [reply]
+        deltas = [f["payload"]["params"]["delta"] for f in events.frames
+                  if f["type"] == "app_server.item.agent_message.delta"
+                  and f["payload"]["params"]["itemId"] == messages[0]["id"]]
+        assert len(deltas) > 1 and "".join(deltas) == reply
+        final_items = done["payload"]["params"]["turn"]["items"]
+        assert [i["type"] for i in final_items] == ["agentMessage"]
         assert reply.splitlines()[0] == "assistant: called team_echo."
         assert "team_echo returned: echo: 7" in reply
 

@@ -197,8 +197,7 @@ class LlmRuntime(Runtime):
             }
             sink.notify("item/started", {**base, "item": user_item})
             sink.notify("item/completed", {**base, "item": user_item})
-            reply = await self._agent_loop(thread, base, text, model, tools)
-            final_items = [self._emit_message(base, reply)]
+            final_items = [await self._agent_loop(thread, base, text, model, tools)]
         except asyncio.CancelledError:
             if not thread.interrupted:
                 raise  # runtime stopping: abandon silently, the hub marks the turn
@@ -215,20 +214,79 @@ class LlmRuntime(Runtime):
 
     async def _agent_loop(
         self, thread: _Thread, base: JsonObject, text: str, model: Any, tools: list[DynamicTool]
-    ) -> str:
+    ) -> JsonObject:
+        """Run the agent, streaming each text part of each model response as an agentMessage
+        item (live deltas, as codex does); returns the final agentMessage item."""
         from pydantic_ai import Agent
         from pydantic_ai.usage import UsageLimits
 
         agent: Agent[None, str] = Agent(
             model, tools=[self._remote_tool(base, tool) for tool in tools], output_type=str
         )
-        result = await agent.run(
+        last: JsonObject | None = None
+        async with agent.iter(
             text,
             message_history=thread.history or None,
             usage_limits=UsageLimits(request_limit=MAX_MODEL_REQUESTS),
-        )
+        ) as run:
+            async for node in run:
+                if Agent.is_model_request_node(node):
+                    async with node.stream(run.ctx) as events:
+                        last = await self._stream_text(base, events) or last
+            result = run.result
+        if result is None:
+            raise _TurnFailed("the model run ended without a result")
         thread.history = list(result.all_messages())
-        return str(result.output)
+        output = str(result.output)
+        if last is None or last["text"] != output:
+            last = self._emit_message(base, output)
+        return last
+
+    async def _stream_text(self, base: JsonObject, events: Any) -> JsonObject | None:
+        """Relay one model response's text parts; returns the last completed message item."""
+        from pydantic_ai.messages import (
+            PartDeltaEvent,
+            PartEndEvent,
+            PartStartEvent,
+            TextPart,
+            TextPartDelta,
+        )
+
+        open_items: dict[int, tuple[str, list[str]]] = {}
+        last: JsonObject | None = None
+
+        def delta(index: int, piece: str) -> None:
+            item_id, pieces = open_items[index]
+            if piece:
+                pieces.append(piece)
+                self.sink.notify("item/agentMessage/delta",
+                                 {**base, "itemId": item_id, "delta": piece})
+
+        def complete(index: int, text: str | None = None) -> JsonObject:
+            item_id, pieces = open_items.pop(index)
+            item = {"type": "agentMessage", "id": item_id,
+                    "text": text if text is not None else "".join(pieces)}
+            self.sink.notify("item/completed", {**base, "item": item})
+            return item
+
+        async for event in events:
+            if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+                if event.index in open_items:
+                    continue  # a replacement of a part already announced
+                item_id = f"msg_{uuid.uuid4().hex[:16]}"
+                open_items[event.index] = (item_id, [])
+                self.sink.notify("item/started", {**base, "item": {
+                    "type": "agentMessage", "id": item_id, "text": ""}})
+                delta(event.index, event.part.content)
+            elif (isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta)
+                  and event.index in open_items):
+                delta(event.index, event.delta.content_delta)
+            elif (isinstance(event, PartEndEvent) and isinstance(event.part, TextPart)
+                  and event.index in open_items):
+                last = complete(event.index, event.part.content)
+        for index in sorted(open_items):  # parts the stream never ended explicitly
+            last = complete(index)
+        return last
 
     def _remote_tool(self, base: JsonObject, tool: DynamicTool) -> Any:
         """A pydantic-ai tool whose call is answered by the gateway's client."""
