@@ -33,7 +33,9 @@ def ws_url(base_url: str, thread_id: str | None = None) -> str:
 async def open_stream(
     base_url: str, thread_id: str | None = None, headers: dict[str, str] | None = None
 ) -> ClientConnection:
-    socket = await connect(ws_url(base_url, thread_id), additional_headers=headers)
+    # max_queue=None: a test that stops reading must not stall its own close handshake
+    # behind the client's bounded receive queue.
+    socket = await connect(ws_url(base_url, thread_id), additional_headers=headers, max_queue=None)
     ready = await next_frame(socket)
     assert ready == {"type": "ready", "threadId": thread_id}
     return socket
