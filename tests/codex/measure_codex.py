@@ -1,0 +1,149 @@
+"""Measure the codex runtime (not a test): `python -m tests.codex.measure_codex [--runs N]`.
+
+Prints medians of N runs, for the figures quoted in `docs/codex.md`:
+
+* app-server start (spawn → `initialize` answered → `initialized` sent), with a fresh and a
+  reused `CODEX_HOME`;
+* one dynamic tool call through the gateway, as a websocket + HTTP client sees it:
+  `POST .../messages` → tool-call signal, the answer's `POST .../response`, tool-call signal →
+  `turn/completed` (answer + codex's second model request + completion), and the whole turn.
+
+Everything is real and local: the codex binary from `.cache/codex`, `teammesh model serve`
+on 127.0.0.1, the gateway on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from teammesh.brain.server import ModelServerThread
+from teammesh.gateway.embedded import GatewayThread
+from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, RuntimeSink
+from teammesh.gateway.runtimes.codex import CodexRuntime
+from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+from .wire_helpers import (
+    ECHO_TOOL,
+    EventStream,
+    answer_tool_call,
+    create_session,
+    echo_prompt,
+    send_message,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class _DiscardingSink(RuntimeSink):
+    """Only the start is timed here; nothing reaches a hub."""
+
+    def notify(self, method: str, params: JsonObject) -> None:
+        pass
+
+    def server_request(self, method: str, params: JsonObject, reply: ReplyFn) -> None:
+        pass
+
+    def runtime_exited(self, reason: str) -> None:
+        pass
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    path = REPO_ROOT / ".cache" / "measure" / uuid.uuid4().hex[:12]
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def app_server_start_s(data_dir: Path, base_url: str) -> float:
+    runtime = CodexRuntime(RuntimeSettings(data_dir=data_dir, model_base_url=base_url))
+    await runtime.start(_DiscardingSink())
+    try:
+        assert runtime.last_start_s is not None
+        return runtime.last_start_s
+    finally:
+        await runtime.stop()
+
+
+async def measure_starts(runs: int, base_url: str) -> dict[str, float]:
+    fresh: list[float] = []
+    reused: list[float] = []
+    with scratch_dir() as root:
+        for index in range(runs):
+            fresh.append(await app_server_start_s(root / f"fresh-{index}", base_url))
+        for _ in range(runs):
+            reused.append(await app_server_start_s(root / "fresh-0", base_url))
+    return {
+        "app-server start, fresh CODEX_HOME": statistics.median(fresh),
+        "app-server start, reused CODEX_HOME": statistics.median(reused),
+    }
+
+
+async def measure_tool_calls(runs: int, gateway_url: str, workspace: Path) -> dict[str, float]:
+    to_signal: list[float] = []
+    answer_post: list[float] = []
+    to_completion: list[float] = []
+    whole_turn: list[float] = []
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        session_id = await create_session(
+            http, cwd=str(workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
+        )
+        for value in range(runs + 1):  # the first turn warms up; it is not counted
+            async with EventStream(gateway_url, session_id) as events:
+                started = time.perf_counter()
+                turn_id = await send_message(http, session_id, echo_prompt(value))
+                signal = await events.event("app_server.request.item.tool.call")
+                signalled = time.perf_counter()
+                response = await answer_tool_call(http, str(signal["payload"]["requestId"]), "ok")
+                answered = time.perf_counter()
+                assert response.status_code == 200, response.text
+                await events.turn_completed(turn_id)
+                completed = time.perf_counter()
+            if value:
+                to_signal.append(signalled - started)
+                answer_post.append(answered - signalled)
+                to_completion.append(completed - signalled)
+                whole_turn.append(completed - started)
+    return {
+        "POST messages → tool-call signal on the websocket": statistics.median(to_signal),
+        "answer POST /api/tool-calls/{id}/response": statistics.median(answer_post),
+        "tool-call signal → turn/completed (answer, 2nd model call)": statistics.median(
+            to_completion
+        ),
+        "whole turn (2 model calls + 1 tool call)": statistics.median(whole_turn),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    figures: dict[str, float] = {}
+    with ModelServerThread() as model, scratch_dir() as root:
+        base_url = f"{model.base_url}/v1"
+        figures.update(asyncio.run(measure_starts(args.runs, base_url)))
+        workspace = root / "workspace"
+        workspace.mkdir()
+        settings = RuntimeSettings(data_dir=root / "gateway", model_base_url=base_url)
+        with GatewayThread(data_dir=root / "gateway", runtime="codex", settings=settings) as gw:
+            figures.update(asyncio.run(measure_tool_calls(args.runs, gw.base_url, workspace)))
+    print(f"codex runtime figures, median of {args.runs} runs:")
+    for name, seconds in figures.items():
+        print(f"  {name:<62} {1000 * seconds:8.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""The codex runtime when things go wrong: an unanswered tool call past its deadline, and an
+app-server that dies in the middle of a turn. Real gateway, real app-server, real model
+server; the crash is a real SIGKILL of the child process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from teammesh.brain.server import ModelServerThread
+from teammesh.gateway.embedded import GatewayThread
+from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+from .wire_helpers import (
+    ECHO_TOOL,
+    EventStream,
+    answer_tool_call,
+    create_session,
+    echo_prompt,
+    send_message,
+    turn_status,
+)
+
+pytestmark = [pytest.mark.codex, pytest.mark.anyio]
+
+# Short, so the deadline test is quick; the crash test answers its calls well within it.
+TOOL_CALL_DEADLINE_S = 3.0
+
+
+@dataclass
+class Stack:
+    base_url: str
+    workspace: Path
+
+
+@pytest.fixture(scope="module")
+def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
+    workspace = codex_data_dir / "workspace"
+    workspace.mkdir()
+    settings = RuntimeSettings(
+        data_dir=codex_data_dir / "gateway",
+        codex_bin=str(codex_bin),
+        tool_call_deadline_s=TOOL_CALL_DEADLINE_S,
+    )
+    with ModelServerThread() as model:
+        settings.model_base_url = f"{model.base_url}/v1"
+        with GatewayThread(
+            data_dir=codex_data_dir / "gateway", runtime="codex", settings=settings
+        ) as gateway:
+            yield Stack(base_url=gateway.base_url, workspace=workspace)
+
+
+@pytest.fixture
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        yield client
+
+
+async def app_server_pid(http: httpx.AsyncClient) -> int:
+    codex = (await http.get("/api/health")).json()["codex"]
+    assert codex["running"] is True
+    pid = codex["pid"]
+    assert isinstance(pid, int)
+    return pid
+
+
+async def test_unanswered_tool_call_is_interrupted_at_its_deadline(
+    http: httpx.AsyncClient, stack: Stack
+) -> None:
+    session_id = await create_session(
+        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
+    )
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, echo_prompt(3))
+        signal_frame = await events.event("app_server.request.item.tool.call")
+        request_id = str(signal_frame["payload"]["requestId"])
+        # Nobody answers: the runtime's deadline interrupts the turn.
+        completed = await events.turn_completed(turn_id, timeout_s=TOOL_CALL_DEADLINE_S + 20)
+        assert turn_status(completed) == "interrupted"
+        expired = (await events.event("tool_call_resolved"))["payload"]
+        assert expired == {"requestId": request_id, "status": "expired", "success": False}
+    assert (await http.get(f"/api/sessions/{session_id}/tool-calls")).json()["data"] == []
+
+
+async def test_app_server_crash_mid_turn(http: httpx.AsyncClient, stack: Stack) -> None:
+    # Two sessions: one that has run a turn (it has a rollout to resume from) and one that
+    # only exists (codex must re-create it under the same id).
+    busy = await create_session(
+        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
+    )
+    idle = await create_session(
+        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
+    )
+    old_pid = await app_server_pid(http)
+
+    async with EventStream(stack.base_url, busy) as events:
+        turn_id = await send_message(http, busy, echo_prompt(5))
+        signal_frame = await events.event("app_server.request.item.tool.call")
+        request_id = str(signal_frame["payload"]["requestId"])
+
+        os.kill(old_pid, signal.SIGKILL)
+
+        # The hub marks the turn and expires the pending call.
+        completed = await events.turn_completed(turn_id)
+        assert turn_status(completed) == "interrupted"
+        error = completed["payload"]["params"]["turn"]["error"]
+        assert "codex app-server killed by signal 9" in error["message"]
+        expired = (await events.event("tool_call_resolved"))["payload"]
+        assert expired == {"requestId": request_id, "status": "expired", "success": False}
+
+    late = await answer_tool_call(http, request_id, "from before the crash")
+    assert late.status_code == 404
+    detail = (await http.get(f"/api/sessions/{busy}")).json()
+    assert [(t["id"], t["status"]) for t in detail["thread"]["turns"]] == [(turn_id, "interrupted")]
+
+    # The next use restarts app-server and resumes the thread; its tools still work.
+    for session_id, value in ((busy, 6), (idle, 8)):
+        async with EventStream(stack.base_url, session_id) as events:
+            turn_id = await send_message(http, session_id, echo_prompt(value))
+            signal_frame = await events.event("app_server.request.item.tool.call")
+            assert signal_frame["threadId"] == session_id
+            assert signal_frame["payload"]["params"]["arguments"] == {"value": value}
+            answered = await answer_tool_call(
+                http, str(signal_frame["payload"]["requestId"]), f"echo {value}"
+            )
+            assert answered.status_code == 200, answered.text
+            completed = await events.turn_completed(turn_id)
+            assert turn_status(completed) == "completed"
+            assert completed["threadId"] == session_id
+
+    new_pid = await app_server_pid(http)
+    assert new_pid != old_pid
