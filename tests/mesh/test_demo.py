@@ -99,3 +99,12 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+def test_example_recipe_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
+    example = Path(__file__).resolve().parents[2] / "examples" / "team_mesh.py"
+    proc = subprocess.run([sys.executable, str(example)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    check_seed_output(proc.stdout.splitlines())
