@@ -8,6 +8,7 @@ Clauses that start with "do not"/"never" are prohibitions, not actions, and are 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -102,26 +103,41 @@ def classify_condition(text: str) -> Condition:
     return Condition(kind, negate)
 
 
-def _tool_patterns(tools: Sequence[ToolSpec]) -> list[tuple[str, re.Pattern[str]]]:
+# What step parsing needs to know of the catalog: each tool's name and whether it takes an
+# `owner` (a handoff tool). Hashable, so parsed prompts can be cached per catalog.
+CatalogSignature = tuple[tuple[str, bool], ...]
+
+
+def catalog_signature(tools: Sequence[ToolSpec]) -> CatalogSignature:
+    signature: list[tuple[str, bool]] = []
+    for tool in tools:
+        properties = tool.input_schema.get("properties")
+        signature.append((tool.name, isinstance(properties, dict) and "owner" in properties))
+    return tuple(signature)
+
+
+@functools.lru_cache(maxsize=256)
+def _tool_patterns(catalog: CatalogSignature) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """Exact names first, then paraphrases: `team_read_board` is also "read the board"."""
-    prefixes = [t.name.split("_", 1)[0] for t in tools if "_" in t.name]
+    names = [name for name, _ in catalog]
+    prefixes = [n.split("_", 1)[0] for n in names if "_" in n]
     patterns: list[tuple[str, re.Pattern[str]]] = []
-    for tool in tools:
-        exact = re.compile(r"(?<![\w.-])`?" + re.escape(tool.name) + r"`?(?![\w-])", re.I)
-        patterns.append((tool.name, exact))
-    for tool in tools:
-        words = [w for w in tool.name.split("_") if w]
+    for name in names:
+        exact = re.compile(r"(?<![\w.-])`?" + re.escape(name) + r"`?(?![\w-])", re.I)
+        patterns.append((name, exact))
+    for name in names:
+        words = [w for w in name.split("_") if w]
         if len(words) > 1 and prefixes.count(words[0]) > 1:
             words = words[1:]  # drop a shared prefix such as `team`
         if len(words) < 2:
             continue
         phrase = r"\b" + _FILLER.join(re.escape(w) for w in words) + r"\b"
-        patterns.append((tool.name, re.compile(phrase, re.IGNORECASE)))
-    owner_tools = [t.name for t in tools if "owner" in t.input_schema.get("properties", {})]
+        patterns.append((name, re.compile(phrase, re.IGNORECASE)))
+    owner_tools = [name for name, has_owner in catalog if has_owner]
     if len(owner_tools) == 1:
         handoff = re.compile(r"\b(?:queue|hand\s?off|handoff|delegate)\b", re.IGNORECASE)
         patterns.append((owner_tools[0], handoff))
-    return patterns
+    return tuple(patterns)
 
 
 def _extract_explicit(text: str) -> tuple[str, list[Call]]:
@@ -161,8 +177,12 @@ def _split_clauses(text: str) -> list[str]:
 
 
 def parse_step(text: str, tools: Sequence[ToolSpec]) -> Step:
+    return _parse_step(text, catalog_signature(tools))
+
+
+def _parse_step(text: str, catalog: CatalogSignature) -> Step:
     stripped, explicit = _extract_explicit(text)
-    patterns = _tool_patterns(tools)
+    patterns = _tool_patterns(catalog)
     operations: list[Operation] = []
     kept: list[str] = []
     seen_tools: set[str] = set()
@@ -204,7 +224,7 @@ def parse_step(text: str, tools: Sequence[ToolSpec]) -> Step:
 
 def _actions(
     text: str,
-    patterns: list[tuple[str, re.Pattern[str]]],
+    patterns: tuple[tuple[str, re.Pattern[str]], ...],
     explicit: list[Call],
     seen_tools: set[str],
 ) -> list[Operation]:
@@ -229,7 +249,13 @@ def _actions(
 
 
 def parse_steps(prompt: str, tools: Sequence[ToolSpec]) -> list[Step]:
-    return [parse_step(text, tools) for text in numbered_steps(prompt)]
+    return list(_parse_steps(prompt, catalog_signature(tools)))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_steps(prompt: str, catalog: CatalogSignature) -> tuple[Step, ...]:
+    # Pure in (prompt, catalog): a member sends the same prompt every step of every turn.
+    return tuple(_parse_step(text, catalog) for text in numbered_steps(prompt))
 
 
 def mentioned_tools(text: str, tools: Sequence[ToolSpec]) -> list[Call]:
