@@ -5,6 +5,7 @@ server; the crash is a real SIGKILL of the child process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from teammesh.brain.server import ModelServerThread
-from teammesh.gateway.embedded import GatewayThread
+from teammesh.gateway.embedded import GatewayThread, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
 from .wire_helpers import (
@@ -41,20 +42,25 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
+def model_url() -> Iterator[str]:
+    with ModelServerThread() as model:
+        yield f"{model.base_url}/v1"
+
+
+@pytest.fixture(scope="module")
+def stack(codex_bin: Path, codex_data_dir: Path, model_url: str) -> Iterator[Stack]:
     workspace = codex_data_dir / "workspace"
     workspace.mkdir()
     settings = RuntimeSettings(
         data_dir=codex_data_dir / "gateway",
         codex_bin=str(codex_bin),
+        model_base_url=model_url,
         tool_call_deadline_s=TOOL_CALL_DEADLINE_S,
     )
-    with ModelServerThread() as model:
-        settings.model_base_url = f"{model.base_url}/v1"
-        with GatewayThread(
-            data_dir=codex_data_dir / "gateway", runtime="codex", settings=settings
-        ) as gateway:
-            yield Stack(base_url=gateway.base_url, workspace=workspace)
+    with GatewayThread(
+        data_dir=codex_data_dir / "gateway", runtime="codex", settings=settings
+    ) as gateway:
+        yield Stack(base_url=gateway.base_url, workspace=workspace)
 
 
 @pytest.fixture
@@ -137,3 +143,51 @@ async def test_app_server_crash_mid_turn(http: httpx.AsyncClient, stack: Stack) 
 
     new_pid = await app_server_pid(http)
     assert new_pid != old_pid
+
+
+async def run_echo_turn(http: httpx.AsyncClient, base_url: str, session_id: str, value: int) -> str:
+    async with EventStream(base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, echo_prompt(value))
+        signal_frame = await events.event("app_server.request.item.tool.call")
+        assert signal_frame["payload"]["params"]["arguments"] == {"value": value}
+        answered = await answer_tool_call(
+            http, str(signal_frame["payload"]["requestId"]), f"echo {value}"
+        )
+        assert answered.status_code == 200, answered.text
+        completed = await events.turn_completed(turn_id)
+        assert turn_status(completed) == "completed"
+    return turn_id
+
+
+async def test_sessions_survive_gateway_restarts(
+    codex_bin: Path, codex_data_dir: Path, model_url: str
+) -> None:
+    data_dir = codex_data_dir / "restarts"
+    workspace = codex_data_dir / "restarts-workspace"
+    workspace.mkdir()
+    settings = RuntimeSettings(
+        data_dir=data_dir, codex_bin=str(codex_bin), model_base_url=model_url
+    )
+
+    async with start_gateway(data_dir=data_dir, runtime="codex", settings=settings) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as http:
+            body = {"cwd": str(workspace), "approvalPolicy": "never", "dynamicTools": [ECHO_TOOL]}
+            ran = await create_session(http, **body)
+            ran_turns = [await run_echo_turn(http, gateway.base_url, ran, 1)]
+            # Never runs a turn before the restart: codex has no rollout for it.
+            fresh = await create_session(http, **body)
+
+    thread_map = data_dir / "codex" / "thread-ids.json"
+    recreated_as = None
+    for restart in range(2):
+        async with start_gateway(data_dir=data_dir, runtime="codex", settings=settings) as gateway:
+            async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as http:
+                ran_turns.append(await run_echo_turn(http, gateway.base_url, ran, 2 + restart))
+                await run_echo_turn(http, gateway.base_url, fresh, 5 + restart)
+                turns = (await http.get(f"/api/sessions/{ran}")).json()["thread"]["turns"]
+                assert [t["id"] for t in turns] == ran_turns
+        # The resumed thread kept its id; the re-created one is mapped, once and for good.
+        mapping = json.loads(thread_map.read_text())
+        assert list(mapping) == [fresh] and ran not in mapping.values()
+        recreated_as = recreated_as or mapping[fresh]
+        assert mapping[fresh] == recreated_as

@@ -63,6 +63,7 @@ from teammesh.gateway.runtimes.codex_process import (
     AppServerProcess,
     RequestId,
 )
+from teammesh.gateway.runtimes.codex_thread_map import ThreadIdMap
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,9 @@ class CodexRuntime(Runtime):
         self._lifecycle = asyncio.Lock()
         self._threads: dict[str, _Thread] = {}
         self._by_codex_id: dict[str, _Thread] = {}
-        # codex id → public id, only for re-created threads (where the two differ).
-        self._public_id_of: dict[str, str] = {}
+        # Re-created threads (public id ≠ codex id), on disk; and its reverse for rewriting.
+        self._id_map = ThreadIdMap(settings.data_dir / "codex" / "thread-ids.json")
+        self._public_id_of: dict[str, str] = self._id_map.public_ids()
         self._deadlines: dict[tuple[int, RequestId], _Deadline] = {}
         self._background: set[asyncio.Task[None]] = set()
         # While a thread is being re-created, `thread/started` of unknown ids is held back
@@ -180,7 +182,7 @@ class CodexRuntime(Runtime):
             # Known to the hub (e.g. from its store after a gateway restart), not to us yet.
             state = _Thread(
                 public_id=thread_id,
-                codex_id=thread_id,
+                codex_id=self._id_map.codex_id(thread_id),
                 config=config,
                 approval_policy=config.approval_policy,
                 sandbox=config.sandbox,
@@ -188,7 +190,7 @@ class CodexRuntime(Runtime):
                 generation=0,
             )
             self._threads[thread_id] = state
-            self._by_codex_id[thread_id] = state
+            self._by_codex_id[state.codex_id] = state
         else:
             state.config = config
         process = await self._ensure_running()
@@ -347,6 +349,7 @@ class CodexRuntime(Runtime):
         state.codex_id = new_id
         self._by_codex_id[new_id] = state
         self._public_id_of[new_id] = state.public_id
+        self._id_map.set(state.public_id, new_id)
         log.info("codex thread %s re-created as %s (it had no rollout)", state.public_id, new_id)
         if not self._recreating:
             held, self._held_started = self._held_started, {}
