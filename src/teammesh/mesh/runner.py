@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,17 @@ class RunOptions:
     on_change: Callable[[], None] | None = None
 
 
+@dataclass(frozen=True)
+class TurnRecord:
+    """When a member's turn ran (monotonic seconds), for reports and overlap checks."""
+
+    member: str
+    round: int
+    started: float
+    ended: float
+    ok: bool
+
+
 @dataclass
 class RunOutcome:
     run_id: str
@@ -58,6 +70,7 @@ class RunOutcome:
     turns: int
     tool_calls: int
     snapshot: dict[str, Any]
+    turn_log: list[TurnRecord] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -92,6 +105,7 @@ class TeamRunner:
         self.concurrency = max(1, self.options.concurrency or team.concurrency)
         self.turns = 0
         self.tool_calls = 0
+        self.turn_log: list[TurnRecord] = []
         self.members: dict[str, _Member] = {}
         self.by_session: dict[str, _Member] = {}
         for spec in team.members:
@@ -248,6 +262,15 @@ class TeamRunner:
         self._changed()
 
     async def _run_turn(self, member: _Member, round_number: int) -> None:
+        started = time.monotonic()
+        ok = False
+        try:
+            ok = await self._send_turn(member, round_number)
+        finally:
+            self.turn_log.append(TurnRecord(member.name, round_number, started,
+                                            time.monotonic(), ok))
+
+    async def _send_turn(self, member: _Member, round_number: int) -> bool:
         assert member.session is not None
         async with member.lock:
             slot = self.board.open_turn(member.name, round_number)
@@ -260,16 +283,16 @@ class TeamRunner:
             except Exception as exc:  # the gateway refused or is unreachable
                 self.printer.turn_problem(round_number, member.name, f"send failed: {exc}")
                 self._settle(member, slot, ok=False)
-                return
+                return False
             turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
             if not isinstance(turn_id, str) or not turn_id.strip():
                 status = accepted.get("status") if isinstance(accepted, dict) else accepted
                 self.printer.turn_problem(round_number, member.name,
                                           f"turn not accepted ({status})")
                 self._settle(member, slot, ok=False)
-                return
+                return False
             self.board.set_turn_id(slot.token, turn_id)
-            await self._finish_turn(member, slot, turn_id)
+            return await self._finish_turn(member, slot, turn_id)
 
     # -- resume ----------------------------------------------------------------------------
 
@@ -381,7 +404,7 @@ class TeamRunner:
         snapshot = self.board.snapshot(limit=12)
         self.printer.final(snapshot)
         return RunOutcome(self.board.run_id, status, reason, missing, last_round, self.turns,
-                          self.tool_calls, snapshot)
+                          self.tool_calls, snapshot, list(self.turn_log))
 
 
 def _count(listing: Any) -> int:
