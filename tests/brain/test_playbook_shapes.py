@@ -229,3 +229,21 @@ def test_not_queued_receipt_with_success_false_reads_as_not_queued() -> None:
     _, message, _ = run_turn(default_prompt("developer", ["docs"]), team_tools(["docs"]),
                              respond)
     assert "handoff to docs not queued (owner_completed)" in message.splitlines()[0]
+
+
+def test_artifact_kind_follows_the_role_for_other_members() -> None:
+    roles = {
+        "architect": ("split the feature into backend and frontend work", "architect"),
+        "backend": ("implement the service side", "implementation"),
+        "writer": ("write the operator documentation", "documentation"),
+        "lead": ("validate the whole and close the loop", "review"),
+    }
+    for member, (role, kind) in roles.items():
+        prompt = build_prompt(member, role, default_steps(member, []))
+        calls, message, _ = run_turn(prompt, team_tools(), spec_responder("ship feature Y"))
+        publish = next(c for c in calls if c.name == "team_publish_artifact")
+        assert publish.arguments["kind"] == kind, member
+        if kind == member:
+            assert publish.arguments["summary"] == (
+                f"The {member} completed its work for: ship feature Y.")
+            assert message.startswith(f"{member}: published the {member} artifact, ")

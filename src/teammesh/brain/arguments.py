@@ -88,7 +88,9 @@ def _named_value(name: str, ctx: ArgumentContext, owner: str | None) -> str | No
     if name == "summary":
         kind = artifact_kind(ctx.member, ctx.role)
         if topic:
-            template = _SUMMARY_BY_KIND.get(kind, "The {member} completed the {kind} for: {topic}.")
+            generic = ("The {member} completed its work for: {topic}." if kind == ctx.member
+                       else "The {member} completed the {kind} for: {topic}.")
+            template = _SUMMARY_BY_KIND.get(kind, generic)
             return template.format(member=ctx.member, kind=kind, topic=topic)
         return f"The {ctx.member} recorded a {kind} update."
     if name == "note":

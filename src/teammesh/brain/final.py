@@ -91,7 +91,8 @@ def compose_final_message(
             continue
         if isinstance(data, dict) and isinstance(data.get("artifact"), dict):
             kind = data["artifact"].get("kind") or record.call.arguments.get("kind")
-            phrases.append(f"published {kind}")
+            known = kind in ("implementation", "documentation", "review")
+            phrases.append(f"published {kind}" if known else f"published the {kind} artifact")
             continue
         if isinstance(data, dict) and "completed" in data and len(data) <= 2:
             phrases.append("marked done")
