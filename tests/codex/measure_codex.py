@@ -6,7 +6,10 @@ Prints medians of N runs, for the figures quoted in `docs/codex.md`:
   reused `CODEX_HOME`;
 * one dynamic tool call through the gateway, as a websocket + HTTP client sees it:
   `POST .../messages` → tool-call signal, the answer's `POST .../response`, tool-call signal →
-  `turn/completed` (answer + codex's second model request + completion), and the whole turn.
+  `turn/completed` (answer + codex's second model request + completion), and the whole turn;
+* the seed team's makespan (`TeamRunner.run()`, 3 members, 13 tool calls) on a fresh gateway,
+  on the codex runtime (app-server start included: it is spawned by the first session) and,
+  for comparison, on the in-process playbook runtime.
 
 Everything is real and local: the codex binary from `.cache/codex`, `teammesh model serve`
 on 127.0.0.1, the gateway on 127.0.0.1.
@@ -27,10 +30,15 @@ from pathlib import Path
 import httpx
 
 from teammesh.brain.server import ModelServerThread
-from teammesh.gateway.embedded import GatewayThread
+from teammesh.client import AsyncCodexManager
+from teammesh.gateway.embedded import GatewayThread, start_gateway
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, RuntimeSink
 from teammesh.gateway.runtimes.codex import CodexRuntime
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.mesh.board import create_board
+from teammesh.mesh.output import Printer
+from teammesh.mesh.runner import RunOptions, TeamRunner
+from teammesh.mesh.teamfile import builtin_team
 
 from .wire_helpers import (
     ECHO_TOOL,
@@ -126,6 +134,49 @@ async def measure_tool_calls(runs: int, gateway_url: str, workspace: Path) -> di
     }
 
 
+class _Quiet:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+async def team_makespan_s(runtime: str, root: Path, base_url: str) -> float:
+    team = builtin_team()
+    board = create_board(
+        run_id=root.name, team=team.name, roster=team.roster, path=root / "board.sqlite"
+    )
+    settings = RuntimeSettings(data_dir=root / "gateway", model_base_url=base_url)
+    try:
+        async with (
+            start_gateway(data_dir=root / "gateway", runtime=runtime, settings=settings) as gw,
+            AsyncCodexManager(base_url=gw.base_url) as cm,
+        ):
+            printer = Printer(out=_Quiet(), notes=_Quiet())
+            runner = TeamRunner(cm, team, board, RunOptions(turn_timeout=60), printer)
+            started = time.perf_counter()
+            outcome = await runner.run()
+            elapsed = time.perf_counter() - started
+        assert outcome.complete and outcome.tool_calls == 13, outcome.reason
+        return elapsed
+    finally:
+        board.close()
+
+
+async def measure_makespans(runs: int, base_url: str) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for runtime in ("codex", "playbook"):
+        samples: list[float] = []
+        for _ in range(runs):
+            with scratch_dir() as root:
+                samples.append(await team_makespan_s(runtime, root, base_url))
+        figures[f"seed team makespan, {runtime} runtime (fresh gateway)"] = statistics.median(
+            samples
+        )
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -139,6 +190,7 @@ def main() -> int:
         settings = RuntimeSettings(data_dir=root / "gateway", model_base_url=base_url)
         with GatewayThread(data_dir=root / "gateway", runtime="codex", settings=settings) as gw:
             figures.update(asyncio.run(measure_tool_calls(args.runs, gw.base_url, workspace)))
+        figures.update(asyncio.run(measure_makespans(args.runs, base_url)))
     print(f"codex runtime figures, median of {args.runs} runs:")
     for name, seconds in figures.items():
         print(f"  {name:<62} {1000 * seconds:8.1f} ms")
