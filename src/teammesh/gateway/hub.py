@@ -176,7 +176,7 @@ class Hub(RuntimeSink):
                     turn.completed_at_ms = at
                     self._save(self.store.save_turn, session.id, turn)
                     settled = session.transcript.settle_turn(turn.id, "canceled", at)
-                    self._save(self.store.save_entries, session.id, settled)
+                    self._save_entries(session, settled)
 
     async def close(self) -> None:
         await self.runtimes.stop_all()
@@ -199,6 +199,10 @@ class Hub(RuntimeSink):
             write(*args)
         except Exception:
             log.exception("store write failed")
+
+    def _save_entries(self, session: Session, entries: list[Entry]) -> None:
+        pairs = [(session.transcript.position(e), e) for e in entries]
+        self._save(self.store.save_entries, session.id, pairs)
 
     # ===== RuntimeSink (the hub itself acts for the default runtime) ========================
 
@@ -292,7 +296,7 @@ class Hub(RuntimeSink):
                 session.preview = entry["content"][:200]
                 self._save(self.store.save_session, session)
         self._save(self.store.save_turn, session.id, turn)
-        self._save(self.store.save_entries, session.id, [entry])
+        self._save_entries(session, [entry])
 
     def _complete_turn(self, session: Session, turn_id: str, raw: Any, at: int) -> None:
         turn = session.ensure_turn(turn_id, at)
@@ -308,7 +312,7 @@ class Hub(RuntimeSink):
         )
         session.updated_at = now_s()
         self._save(self.store.save_turn, session.id, turn)
-        self._save(self.store.save_entries, session.id, settled)
+        self._save_entries(session, settled)
         self._save(self.store.save_session, session)
 
     def _on_server_request(
@@ -441,7 +445,7 @@ class Hub(RuntimeSink):
         session = self._sessions.get(request.thread_id) if request.thread_id else None
         if session is not None and session.deleted_at is None:
             entry = self._upsert_request_entry(session, request, "resolved", content)
-            self._save(self.store.save_entries, session.id, [entry])
+            self._save_entries(session, [entry])
 
     def _expire(self, predicate: Callable[[PendingRequest], bool]) -> None:
         for request in self._pending.take(

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS turns (
     PRIMARY KEY (session_id, turn_id));
 CREATE TABLE IF NOT EXISTS transcript (
     session_id TEXT NOT NULL, turn_id TEXT NOT NULL, message_id TEXT NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (session_id, turn_id, message_id));
+    position INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (session_id, turn_id, message_id));
 """
 
 DB_FILE = "gateway.sqlite3"
@@ -79,13 +80,16 @@ class Store:
             (session_id, turn.id, _dump(turn.to_record())),
         )
 
-    def save_entries(self, session_id: str, entries: list[Entry]) -> None:
+    def save_entries(self, session_id: str, entries: list[tuple[int, Entry]]) -> None:
+        """Upsert `(position, entry)` pairs; position is the entry's place in the
+        transcript (entries are written when they complete, not when they appear)."""
         if not entries:
             return
         self._db.executemany(
-            "INSERT INTO transcript(session_id, turn_id, message_id, data) VALUES(?, ?, ?, ?) "
-            "ON CONFLICT(session_id, turn_id, message_id) DO UPDATE SET data=excluded.data",
-            [(session_id, e["turnId"], e["messageId"], _dump(e)) for e in entries],
+            "INSERT INTO transcript(session_id, turn_id, message_id, position, data) "
+            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(session_id, turn_id, message_id) "
+            "DO UPDATE SET data=excluded.data",
+            [(session_id, e["turnId"], e["messageId"], p, _dump(e)) for p, e in entries],
         )
 
     def purge_session_content(self, session_id: str) -> None:
@@ -101,11 +105,11 @@ class Store:
             "SELECT session_id, data FROM turns ORDER BY rowid"
         ):
             turns.setdefault(session_id, []).append(Turn.from_record(json.loads(data)))
-        entries: dict[str, list[Entry]] = {}
-        for session_id, data in self._db.execute(
-            "SELECT session_id, data FROM transcript ORDER BY rowid"
+        entries: dict[str, list[tuple[int, Entry]]] = {}
+        for session_id, position, data in self._db.execute(
+            "SELECT session_id, position, data FROM transcript ORDER BY position"
         ):
-            entries.setdefault(session_id, []).append(json.loads(data))
+            entries.setdefault(session_id, []).append((position, json.loads(data)))
         sessions: list[Session] = []
         for session_id, data in self._db.execute("SELECT id, data FROM sessions ORDER BY rowid"):
             sessions.append(

@@ -76,16 +76,29 @@ def entry_for_item(item: dict[str, Any], turn_id: str, status: str, at_ms: int) 
 
 
 class Transcript:
-    def __init__(self, entries: list[Entry] | None = None) -> None:
+    """Entries in the order they first appeared. Each entry's position is kept so that the
+    store, which writes an entry only when it completes, can restore the same order."""
+
+    def __init__(self, entries: list[tuple[int, Entry]] | None = None) -> None:
         self._entries: dict[tuple[str, str], Entry] = {}
-        for entry in entries or []:
-            self._entries[(entry["turnId"], entry["messageId"])] = entry
+        self._positions: dict[tuple[str, str], int] = {}
+        self._next_position = 0
+        for position, entry in sorted(entries or [], key=lambda pair: pair[0]):
+            key = (entry["turnId"], entry["messageId"])
+            self._entries[key] = entry
+            self._positions[key] = position
+            self._next_position = max(self._next_position, position + 1)
+
+    def position(self, entry: Entry) -> int:
+        return self._positions[(entry["turnId"], entry["messageId"])]
 
     def upsert(self, entry: Entry) -> Entry:
         key = (entry["turnId"], entry["messageId"])
         current = self._entries.get(key)
         if current is None:
             self._entries[key] = entry
+            self._positions[key] = self._next_position
+            self._next_position += 1
             return entry
         old_rank = _STATUS_RANK.get(current["status"], 0)
         new_rank = _STATUS_RANK.get(entry["status"], 0)
