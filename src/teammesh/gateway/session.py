@@ -193,7 +193,9 @@ class Session:
         }
 
     @classmethod
-    def from_record(cls, data: dict[str, Any], turns: list[Turn], entries: list[Entry]) -> Session:
+    def from_record(
+        cls, data: dict[str, Any], turns: list[Turn], entries: list[tuple[int, Entry]]
+    ) -> Session:
         return cls(
             id=data["id"],
             runtime_key=data["runtimeKey"],
