@@ -44,6 +44,10 @@ class RunOptions:
     concurrency: int | None = None
     use_stream: bool = True
     use_polling: bool = True
+    # Seed mode (benchmarks): learn that a turn ended only by polling its session at this
+    # interval, as the seed does (1 s), never from the stream's event; tool calls still
+    # arrive over the stream. None: event-driven sync points.
+    sync_poll_interval: float | None = None
     ask: Asker | None = None
     # Called after every board change the runner makes (the live view redraws).
     on_change: Callable[[], None] | None = None
@@ -211,10 +215,11 @@ class TeamRunner:
         the session, by polling otherwise; pending calls are drained meanwhile."""
         assert member.session is not None
         session_id = member.session.session_id
+        seed_poll = self.options.sync_poll_interval
         completion = asyncio.ensure_future(self.cm.wait.turn_completed(
             session_id=session_id, turn_id=turn_id, timeout_seconds=limit,
-            interval_seconds=0.1 if not self.options.use_stream else 0.25,
-            use_stream=self.options.use_stream))
+            interval_seconds=seed_poll or (0.1 if not self.options.use_stream else 0.25),
+            use_stream=self.options.use_stream and seed_poll is None))
         try:
             while not completion.done():
                 if self.options.use_polling:
