@@ -208,3 +208,47 @@ async def test_openai_sdk_reads_the_stream_and_the_json() -> None:
         assert response.output_text == "tester: nothing to do."
         assert response.usage is not None and response.usage.total_tokens > 0
         await client.close()
+
+
+@pytest.mark.anyio
+async def test_chat_completions_round_trip_with_the_openai_sdk() -> None:
+    from openai import AsyncOpenAI
+
+    tools: Any = [{"type": "function", "function": {
+        "name": t.name, "description": t.description, "parameters": t.input_schema}}
+        for t in team_tools()]
+    messages: Any = [{"role": "system", "content": "harness instructions"},
+                     {"role": "user", "content": ENVIRONMENT},
+                     {"role": "user", "content": PROMPT}]
+    async with start_model_server() as server:
+        client = AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+        first = await client.chat.completions.create(model="playbook", messages=messages,
+                                                     tools=tools)
+        choice = first.choices[0]
+        assert choice.finish_reason == "tool_calls" and choice.message.tool_calls
+        call: Any = choice.message.tool_calls[0]
+        assert call.function.name == "team_read_board"
+        messages += [
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": call.id, "type": "function",
+                 "function": {"name": call.function.name,
+                              "arguments": call.function.arguments}}]},
+            {"role": "tool", "tool_call_id": call.id, "content": "BOARD: empty"},
+        ]
+        stream = await client.chat.completions.create(
+            model="playbook", messages=messages, tools=tools, stream=True,
+            stream_options={"include_usage": True})
+        text, finish, usage = "", None, None
+        async for chunk in stream:
+            if chunk.choices:
+                text += chunk.choices[0].delta.content or ""
+                finish = chunk.choices[0].finish_reason or finish
+            usage = chunk.usage or usage
+        assert finish == "stop" and usage is not None
+        assert text.splitlines()[0] == "assistant: called team_read_board."
+        assert "team_read_board returned: BOARD: empty" in text
+        async with httpx.AsyncClient(timeout=10) as http:
+            bad = await http.post(f"{server.base_url}/v1/chat/completions",
+                                  json={"messages": "hi"})
+        assert bad.status_code == 400 and "messages" in bad.json()["error"]["message"]
+        await client.close()

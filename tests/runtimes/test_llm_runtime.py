@@ -145,9 +145,13 @@ async def _assistant_reply(http: httpx.AsyncClient, session_id: str, turn_id: st
     return str(replies[-1])
 
 
-async def test_tool_call_round_trip_through_the_gateway(stack: Stack) -> None:
+@pytest.mark.parametrize("model", ["openai-responses:playbook", "openai:playbook"],
+                         ids=["responses-api", "chat-completions"])
+async def test_tool_call_round_trip_through_the_gateway(stack: Stack, model: str) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=WAIT_S) as http:
-        session_id = await _session(http, [ECHO_TOOL])
+        # The session's model picks the API: Responses, or Chat Completions as an
+        # OpenAI-compatible server (Ollama, vLLM, ...) would serve.
+        session_id = await _session(http, [ECHO_TOOL], model=model)
         async with Events(stack.base_url, session_id) as events:
             turn_id = await _send(http, session_id, 'call team_echo with {"value": 7}')
             signal = await events.of_type(TOOL_CALL)

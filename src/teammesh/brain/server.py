@@ -1,7 +1,8 @@
 """`teammesh model serve`: the playbook brain behind the OpenAI Responses API.
 
 The offline model for the codex and llm runtimes: `POST /v1/responses` (SSE when
-`stream: true`, JSON otherwise) and `GET /v1/models`. Each request is one `decide` call,
+`stream: true`, JSON otherwise), `POST /v1/chat/completions` (the same brain for clients of
+OpenAI-compatible servers) and `GET /v1/models`. Each request is one `decide` call,
 optionally delayed by `think_ms` to simulate model latency.
 """
 
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from teammesh.brain.chat_completions import chat_chunks, chat_completion, parse_chat_request
 from teammesh.brain.playbook import decide
 from teammesh.brain.responses_input import BadRequest, parse_request
 from teammesh.brain.responses_output import (
@@ -76,6 +78,31 @@ def create_app(think_ms: int = 0) -> Starlette:
             headers={"cache-control": "no-cache"},
         )
 
+    async def chat_completions(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw or b"null")
+            parsed = parse_chat_request(body)
+        except json.JSONDecodeError as exc:
+            return _error(400, f"the request body is not JSON: {exc.msg}")
+        except BadRequest as exc:
+            return _error(400, str(exc))
+        if think_ms > 0:
+            await asyncio.sleep(think_ms / 1000)
+        action = decide(parsed.conversation, parsed.tools)
+        if not parsed.stream:
+            return JSONResponse(chat_completion(action, parsed.model, len(raw)))
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        frames = list(chat_chunks(action, parsed.model, len(raw), include_usage))
+
+        async def stream() -> AsyncIterator[bytes]:
+            for frame in frames:
+                yield frame
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
+
     async def models(_: Request) -> Response:
         return JSONResponse(
             {
@@ -94,6 +121,7 @@ def create_app(think_ms: int = 0) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/responses", responses, methods=["POST"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
         ],
         exception_handlers={404: not_found, 405: not_allowed},
