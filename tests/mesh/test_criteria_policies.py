@@ -3,12 +3,16 @@ approval gates), over a real board."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from teammesh.mesh import criteria as crit
 from teammesh.mesh.board import SYSTEM_MEMBER, TaskRecord, TeamBoard
 from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.policies import (
+    ApprovalGate,
     ApprovalRule,
-    approval_gate,
     chain_cap,
     guards_for,
     ping_pong_guard,
@@ -89,28 +93,58 @@ def test_ping_pong() -> None:
     assert guard("docs", "reviewer", _task(("developer", "docs", "developer", "docs"))) is None
 
 
-def test_approval_gate() -> None:
-    asked: list[str] = []
+@pytest.mark.anyio
+async def test_approval_gate_rules_operator_and_board(board: TeamBoard) -> None:
+    seen_pending: list[list[str]] = []
 
     def operator(question: str) -> bool:
-        asked.append(question)
-        return False
+        # While the question is open, it is on the board.
+        seen_pending.append([a.state for a in board.approvals()])
+        return "reviewer" not in question
 
-    gate = approval_gate((ApprovalRule("docs", "reviewer", "no"),
-                          ApprovalRule("*", "reviewer", "ask"),
-                          ApprovalRule("*", "*", "yes")), operator)
-    assert gate("docs", "reviewer", None) == (
+    gate = ApprovalGate((ApprovalRule("docs", "reviewer", "no"),
+                         ApprovalRule("*", "*", "ask"),
+                         ApprovalRule("*", "*", "yes", tool="*")), board, operator)
+    handoff = {"owner": "reviewer", "task": "check"}
+    assert await gate.check("docs", "team_queue_work", handoff, "k0") == (
         "handoff docs -> reviewer declined by the team's approval rule")
-    assert gate("developer", "reviewer", None) == (
+    assert await gate.check("developer", "team_queue_work", handoff, "k1") == (
         "handoff developer -> reviewer declined by the operator")
-    assert asked == ["approve handoff developer -> reviewer?"]
-    assert gate("developer", "docs", None) is None
-    no_terminal = approval_gate((ApprovalRule(answer="ask"),), None)
-    assert "needs approval and no one can answer" in str(no_terminal("a", "b", None))
+    assert seen_pending == [["pending"]]
+    assert await gate.check("developer", "team_queue_work",
+                            {"owner": "docs", "task": "x"}, "k2") is None
+    assert [(a.state, a.answered_by) for a in board.approvals()] == [
+        ("declined", "operator"), ("approved", "operator")]
+    # A replayed call reuses the answer instead of asking again.
+    assert await gate.check("developer", "team_queue_work", handoff, "k1") == (
+        "handoff developer -> reviewer declined")
+    assert len(seen_pending) == 2
+    assert await gate.check("reviewer", "team_mark_done", {}, "k3") is None
+
+
+@pytest.mark.anyio
+async def test_approval_without_terminal_or_past_deadline(board: TeamBoard) -> None:
+    rules = (ApprovalRule(tool="team_mark_done", answer="ask"),)
+    no_terminal = ApprovalGate(rules, board, None)
+    assert await no_terminal.check("docs", "team_mark_done", {}, None) == (
+        "team_mark_done by docs needs approval and no one can answer (no terminal)")
+    release = threading.Event()
+
+    def slow(question: str) -> bool:
+        release.wait(10)
+        return True
+
+    late = ApprovalGate(rules, board, slow, deadline=0.05)
+    try:
+        assert await late.check("docs", "team_mark_done", {}, None) == (
+            "team_mark_done by docs: no answer within 0.05s, declined")
+    finally:
+        release.set()
+    assert [a.answered_by for a in board.approvals()] == ["no terminal", "deadline"]
 
 
 def test_guards_refuse_through_the_skill_and_leave_board_untouched(board: TeamBoard) -> None:
-    guards = guards_for("docs", max_chain=1, max_bounces=None, approvals=(), ask=None)
+    guards = guards_for("docs", max_chain=1, max_bounces=None)
     board.queue_work("developer", "plan", by=SYSTEM_MEMBER)
     dev_slot = board.open_turn("developer", 1)
     board.pull_work("developer", token=dev_slot.token)

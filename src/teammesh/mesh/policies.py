@@ -1,14 +1,18 @@
-"""Per-member policies enforced at the tool boundary (A2): loop guards on handoffs and
-approval gates. Each guard answers a proposed handoff with a refusal reason or None."""
+"""Per-member policies enforced at the tool boundary (A2): loop guards on handoffs (each
+answers a proposed handoff with a refusal reason or None) and approval gates."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from teammesh.mesh.board import TaskRecord
-from teammesh.mesh.skills import HandoffGuard
+from teammesh.mesh.board import TaskRecord, TeamBoard
+from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard
 
 Answer = Literal["yes", "no", "ask"]
 
@@ -57,51 +61,103 @@ def ping_pong_guard(max_bounces: int) -> HandoffGuard:
 
 @dataclass(frozen=True)
 class ApprovalRule:
-    """A gate on a handoff: `member` → `owner` (either may be "*") needs a yes/no."""
+    """A gate: a call of `tool` by `member` (for handoffs: to `owner`) needs a yes/no.
+    Each field may be "*"; the first matching rule of the team answers."""
 
     member: str = "*"
     owner: str = "*"
     answer: Answer = "yes"
+    tool: str = QUEUE_WORK
 
-    def matches(self, member: str, owner: str) -> bool:
-        return self.member in ("*", member) and self.owner in ("*", owner)
+    def matches(self, member: str, tool: str, owner: str | None) -> bool:
+        return (self.tool in ("*", tool) and self.member in ("*", member)
+                and (self.owner == "*" or self.owner == owner))
 
 
+# Asks a human (the terminal) a yes/no question; blocking is fine, it runs in a thread.
 Asker = Callable[[str], bool]
 
 
-def approval_gate(rules: tuple[ApprovalRule, ...], ask: Asker | None) -> HandoffGuard:
-    """The first matching rule answers; "ask" asks `ask` (the terminal), and without a
-    terminal the answer is no, said so to the agent."""
+def _subject(member: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    if tool == QUEUE_WORK:
+        return f"handoff {member} -> {arguments.get('owner')}"
+    return f"{tool} by {member}"
 
-    def guard(member: str, owner: str, current: TaskRecord | None) -> str | None:
-        for rule in rules:
-            if not rule.matches(member, owner):
-                continue
-            if rule.answer == "yes":
-                return None
-            question = f"approve handoff {member} -> {owner}?"
-            if rule.answer == "no":
-                return f"handoff {member} -> {owner} declined by the team's approval rule"
-            if ask is None:
-                return (f"handoff {member} -> {owner} needs approval and no one can answer"
-                        " (no terminal)")
-            return None if ask(question) else (
-                f"handoff {member} -> {owner} declined by the operator")
+
+async def _ask_in_thread(ask: Asker, question: str, deadline: float | None) -> bool | None:
+    """The answer, or None when the deadline passes first. A daemon thread, so a question
+    nobody answers never keeps the process alive."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bool] = loop.create_future()
+
+    def settle(value: bool) -> None:
+        if not answer.done():
+            answer.set_result(value)
+
+    def work() -> None:
+        try:
+            value = bool(ask(question))
+        except Exception:  # an operator who cannot answer said no
+            value = False
+        # The run may be over (its loop closed) by the time a late answer comes.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, value)
+
+    threading.Thread(target=work, name="teammesh-approval", daemon=True).start()
+    try:
+        return await asyncio.wait_for(answer, timeout=deadline)
+    except TimeoutError:
         return None
 
-    return guard
+
+class ApprovalGate:
+    """Approval gates at the tool boundary. A pending question is on the board (so the live
+    view and `board show` show it); a no is a refusal the agent reads."""
+
+    def __init__(self, rules: tuple[ApprovalRule, ...], board: TeamBoard,
+                 ask: Asker | None, deadline: float | None = None) -> None:
+        self.rules = rules
+        self.board = board
+        self.ask = ask
+        self.deadline = deadline
+
+    def rule_for(self, member: str, tool: str, owner: str | None) -> ApprovalRule | None:
+        for rule in self.rules:
+            if rule.matches(member, tool, owner):
+                return rule
+        return None
+
+    async def check(self, member: str, tool: str, arguments: Mapping[str, Any],
+                    key: str | None) -> str | None:
+        """None when the call may go ahead, else the refusal reason."""
+        owner = arguments.get("owner") if tool == QUEUE_WORK else None
+        rule = self.rule_for(member, tool, owner if isinstance(owner, str) else None)
+        if rule is None or rule.answer == "yes":
+            return None
+        subject = _subject(member, tool, arguments)
+        if rule.answer == "no":
+            return f"{subject} declined by the team's approval rule"
+        question = f"approve {subject}? ({json.dumps(dict(arguments), sort_keys=True)})"
+        approval = self.board.open_approval(member, tool, question, key=key)
+        if approval.state != "pending":  # a replayed call: the answer stands
+            return None if approval.state == "approved" else f"{subject} declined"
+        if self.ask is None:
+            self.board.answer_approval(approval.id, approved=False, by="no terminal")
+            return f"{subject} needs approval and no one can answer (no terminal)"
+        answer = await _ask_in_thread(self.ask, question, self.deadline)
+        if answer is None:
+            self.board.answer_approval(approval.id, approved=False, by="deadline")
+            return f"{subject}: no answer within {self.deadline:g}s, declined"
+        self.board.answer_approval(approval.id, approved=answer, by="operator")
+        return None if answer else f"{subject} declined by the operator"
 
 
 def guards_for(member: str, *, max_chain: int | None, max_bounces: int | None,
-               approvals: tuple[ApprovalRule, ...], ask: Asker | None,
                extra: Mapping[str, HandoffGuard] | None = None) -> tuple[HandoffGuard, ...]:
     guards: list[HandoffGuard] = []
     if max_chain is not None:
         guards.append(chain_cap(max_chain))
     if max_bounces is not None:
         guards.append(ping_pong_guard(max_bounces))
-    if approvals:
-        guards.append(approval_gate(approvals, ask))
     guards.extend((extra or {}).values())
     return tuple(guards)

@@ -26,9 +26,9 @@ from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.output import Printer
-from teammesh.mesh.policies import Asker, guards_for
+from teammesh.mesh.policies import ApprovalGate, Asker, guards_for
 from teammesh.mesh.sessions import MemberSession, attach_session, create_session
-from teammesh.mesh.skills import MemberSkills
+from teammesh.mesh.skills import MemberSkills, refusal_payload
 from teammesh.mesh.team import Member, Team
 
 # While the stream covers a session, pending calls are still drained now and then (a lost
@@ -110,6 +110,8 @@ class TeamRunner:
         self.turns = 0
         self.tool_calls = 0
         self.turn_log: list[TurnRecord] = []
+        self.gate = ApprovalGate(team.policies.approvals, board, self.options.ask,
+                                 team.policies.tool_call_deadline)
         self.members: dict[str, _Member] = {}
         self.by_session: dict[str, _Member] = {}
         for spec in team.members:
@@ -120,8 +122,7 @@ class TeamRunner:
     def _bind(self, spec: Member) -> _Member:
         policies = self.team.policies
         guards = guards_for(spec.name, max_chain=policies.max_chain,
-                            max_bounces=policies.max_bounces, approvals=policies.approvals,
-                            ask=self.options.ask)
+                            max_bounces=policies.max_bounces)
         member: _Member
         skills = MemberSkills(
             member=spec.name, board=self.board, scope="",
@@ -131,12 +132,20 @@ class TeamRunner:
         member = _Member(spec=spec, skills=skills)
         return member
 
-    def _handler(self, member: _Member, tool: str) -> Callable[..., dict[str, Any]]:
-        def handler(*positional: Any, **arguments: Any) -> dict[str, Any]:
+    def _handler(self, member: _Member, tool: str) -> Callable[..., Any]:
+        async def handler(*positional: Any, **arguments: Any) -> dict[str, Any]:
             call = current_call()
             request_id = call.request_id if call is not None else None
-            payload = member.skills.call(tool, positional[0] if positional else arguments,
-                                         request_id)
+            args: Any = positional[0] if positional else arguments
+            key = member.skills.key(request_id)
+            if self.gate.rules and isinstance(args, dict) and (
+                    key is None or self.board.recorded(key) is None):
+                self._changed()
+                reason = await self.gate.check(member.name, tool, args, key)
+                self._changed()
+                if reason is not None:
+                    return refusal_payload(tool, reason)
+            payload = member.skills.call(tool, args, request_id)
             self._changed()
             return payload
 

@@ -129,9 +129,13 @@ class MemberSkills:
 
     # -- dispatch --------------------------------------------------------------------------
 
+    def key(self, request_id: str | None) -> str | None:
+        """The board key of a call: request ids are unique per session, not globally."""
+        return f"{self.scope}:{request_id}" if request_id else None
+
     def call(self, tool: str, arguments: object, request_id: str | None) -> dict[str, Any]:
         """Run one tool call; returns the response payload (`contentItems` + `success`)."""
-        key = f"{self.scope}:{request_id}" if request_id else None
+        key = self.key(request_id)
         try:
             if tool not in self.schemas:
                 raise Refused(f"no team skill named {tool}")

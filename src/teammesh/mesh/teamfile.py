@@ -15,6 +15,7 @@ from typing import Any, get_args
 from teammesh.mesh import criteria as crit
 from teammesh.mesh.policies import ApprovalRule
 from teammesh.mesh.prompts import DEFAULT_ROLES
+from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
 from teammesh.mesh.team import (
     DEFAULT_ROUNDS,
     DEFAULT_TURN_TIMEOUT,
@@ -42,7 +43,7 @@ _MEMBER_KEYS = {"name", "role", "handoffs", "targets", "prompt", "steps", "const
                 "model", "turn_timeout", "session"}
 _POLICY_KEYS = {"max_attempts", "max_chain", "max_bounces", "tool_call_deadline",
                 "approvals"}
-_APPROVAL_KEYS = {"member", "owner", "answer"}
+_APPROVAL_KEYS = {"member", "owner", "answer", "tool"}
 
 
 class TeamFileError(ValueError):
@@ -231,7 +232,10 @@ def _policies(r: _Reader, raw: object, roster: tuple[str, ...]) -> Policies:
         answer = r.string(entry.get("answer", "ask"), f"{key}.answer")
         if answer not in ("yes", "no", "ask"):
             raise r.fail(f"{key}.answer", "must be one of yes, no, ask")
-        approvals.append(ApprovalRule(member, owner, answer))  # type: ignore[arg-type]
+        tool = r.string(entry.get("tool", QUEUE_WORK), f"{key}.tool")
+        if tool != "*" and tool not in SKILL_NAMES:
+            raise r.fail(f"{key}.tool", f"unknown tool (one of *, {', '.join(SKILL_NAMES)})")
+        approvals.append(ApprovalRule(member, owner, answer, tool))  # type: ignore[arg-type]
     return Policies(
         max_attempts=(r.integer(table["max_attempts"], "policies.max_attempts", 1)
                       if "max_attempts" in table else Policies().max_attempts),

@@ -11,6 +11,7 @@ from teammesh.mesh.board.memory import MemoryStore
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
     SYSTEM_MEMBER,
+    ApprovalRecord,
     Artifact,
     BoardRefusal,
     RunInfo,
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_BOARD_DIR",
     "DEFAULT_MAX_ATTEMPTS",
     "SYSTEM_MEMBER",
+    "ApprovalRecord",
     "Artifact",
     "BoardRefusal",
     "MemoryStore",

@@ -16,6 +16,7 @@ from typing import Any
 
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
+    ApprovalRecord,
     Artifact,
     BoardRefusal,
     BoardStore,
@@ -259,6 +260,33 @@ class TeamBoard:
         tx.set_task(task.id, status=status, claim_token=None, attempts=attempts)
         return TaskRecord(task.id, task.owner, task.text, task.queued_by, status, attempts,
                           None, task.chain, task.parent_id)
+
+    # -- approvals and records ------------------------------------------------------------
+
+    def open_approval(self, member: str, tool: str, question: str, *, key: str | None
+                      ) -> ApprovalRecord:
+        """A pending yes/no, or the earlier one of the same call (a replay asks once)."""
+        with self._store.transaction(write=True) as tx:
+            if key is not None:
+                for approval in tx.approvals():
+                    if approval.key == key:
+                        return approval
+            return tx.add_approval(key=key, member=member, tool=tool, question=question)
+
+    def answer_approval(self, approval_id: int, *, approved: bool, by: str) -> None:
+        with self._store.transaction(write=True) as tx:
+            tx.set_approval(approval_id, state="approved" if approved else "declined",
+                            answered_by=by)
+
+    def approvals(self) -> list[ApprovalRecord]:
+        with self._store.transaction(write=False) as tx:
+            return tx.approvals()
+
+    def recorded(self, key: str) -> dict[str, Any] | None:
+        """The recorded result of a tool call, if it already ran."""
+        with self._store.transaction(write=False) as tx:
+            record = tx.get_record(key)
+            return copy.deepcopy(record.result) if record is not None else None
 
     # -- run state -------------------------------------------------------------------------
 

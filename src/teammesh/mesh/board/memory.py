@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
+    ApprovalRecord,
+    ApprovalState,
     Artifact,
     RunInfo,
     RunStatus,
@@ -32,6 +34,7 @@ class _State:
     artifacts: list[Artifact] = field(default_factory=list)
     turns: dict[str, TurnSlot] = field(default_factory=dict)
     records: dict[str, ToolCallRecord] = field(default_factory=dict)
+    approvals: dict[int, ApprovalRecord] = field(default_factory=dict)
     next_task_id: int = 1
 
 
@@ -118,6 +121,21 @@ class _MemoryTx:
             s for s in self._s.turns.values()
             if (state is None or s.state == state) and (member is None or s.member == member)
         ]
+
+    def add_approval(self, *, key: str | None, member: str, tool: str,
+                     question: str) -> ApprovalRecord:
+        record = ApprovalRecord(len(self._s.approvals) + 1, key, member, tool, question,
+                                "pending", "")
+        self._s.approvals[record.id] = record
+        return record
+
+    def set_approval(self, approval_id: int, *, state: ApprovalState,
+                     answered_by: str) -> None:
+        self._s.approvals[approval_id] = replace(self._s.approvals[approval_id], state=state,
+                                                 answered_by=answered_by)
+
+    def approvals(self) -> list[ApprovalRecord]:
+        return [self._s.approvals[i] for i in sorted(self._s.approvals)]
 
     def get_record(self, key: str) -> ToolCallRecord | None:
         return self._s.records.get(key)

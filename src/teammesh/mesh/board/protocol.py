@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 TaskStatus = Literal["queued", "claimed", "done", "cleared", "dead"]
 TurnState = Literal["open", "ok", "failed", "lost"]
 RunStatus = Literal["running", "complete", "incomplete", "failed"]
+ApprovalState = Literal["pending", "approved", "declined"]
 
 # A claim whose turn fails this many times becomes a dead letter instead of going back.
 DEFAULT_MAX_ATTEMPTS = 3
@@ -79,6 +80,19 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class ApprovalRecord:
+    """A yes/no gate on one tool call: visible on the board while pending."""
+
+    id: int
+    key: str | None  # the tool call's key: a replayed call reuses the answer
+    member: str
+    tool: str
+    question: str
+    state: ApprovalState
+    answered_by: str
+
+
+@dataclass(frozen=True)
 class ToolCallRecord:
     key: str
     member: str
@@ -122,6 +136,13 @@ class BoardTx(Protocol):
                     state: TurnState | None = None) -> None: ...
     def turns(self, *, state: TurnState | None = None,
               member: str | None = None) -> list[TurnSlot]: ...
+
+    # -- approvals --
+    def add_approval(self, *, key: str | None, member: str, tool: str,
+                     question: str) -> ApprovalRecord: ...
+    def set_approval(self, approval_id: int, *, state: ApprovalState,
+                     answered_by: str) -> None: ...
+    def approvals(self) -> list[ApprovalRecord]: ...
 
     # -- exactly-once tool calls --
     def get_record(self, key: str) -> ToolCallRecord | None: ...

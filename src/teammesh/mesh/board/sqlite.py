@@ -18,6 +18,8 @@ from typing import Any, cast
 
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
+    ApprovalRecord,
+    ApprovalState,
     Artifact,
     RunInfo,
     RunStatus,
@@ -52,6 +54,10 @@ CREATE TABLE IF NOT EXISTS turns (
     run_id TEXT NOT NULL, token TEXT NOT NULL, member TEXT NOT NULL, round INTEGER NOT NULL,
     turn_id TEXT, state TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (run_id, token));
+CREATE TABLE IF NOT EXISTS approvals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, request_key TEXT,
+    member TEXT NOT NULL, tool TEXT NOT NULL, question TEXT NOT NULL, state TEXT NOT NULL,
+    answered_by TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS tool_calls (
     run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL,
     tool TEXT NOT NULL, result TEXT NOT NULL,
@@ -193,6 +199,24 @@ class _SqliteTx:
             sql += " AND member = ?"
             args.append(member)
         return [_turn(r) for r in self._all(sql + " ORDER BY seq", *args)]
+
+    def add_approval(self, *, key: str | None, member: str, tool: str,
+                     question: str) -> ApprovalRecord:
+        cur = self._c.execute(
+            "INSERT INTO approvals (run_id, request_key, member, tool, question, state)"
+            " VALUES (?, ?, ?, ?, ?, 'pending')", (self._run, key, member, tool, question))
+        return ApprovalRecord(cast(int, cur.lastrowid), key, member, tool, question,
+                              "pending", "")
+
+    def set_approval(self, approval_id: int, *, state: ApprovalState,
+                     answered_by: str) -> None:
+        self._c.execute("UPDATE approvals SET state = ?, answered_by = ? WHERE id = ?"
+                        " AND run_id = ?", (state, answered_by, approval_id, self._run))
+
+    def approvals(self) -> list[ApprovalRecord]:
+        rows = self._all("SELECT * FROM approvals WHERE run_id = ? ORDER BY id")
+        return [ApprovalRecord(r["id"], r["request_key"], r["member"], r["tool"],
+                               r["question"], r["state"], r["answered_by"]) for r in rows]
 
     def get_record(self, key: str) -> ToolCallRecord | None:
         row = self._c.execute(
