@@ -198,3 +198,30 @@ async def test_interrupt_while_a_tool_call_is_unanswered(
     async with EventStream(stack.base_url, session_id) as events:
         turn_id = await send_message(http, session_id, "Say hello.")
         assert turn_status(await events.turn_completed(turn_id)) == "completed"
+
+
+async def test_wire_controls_codex_does_not_spell_the_same_way(
+    http: httpx.AsyncClient, stack: Stack
+) -> None:
+    # `on-failure` is rejected by app-server's thread/start and turn/start; the runtime maps
+    # it (to on-request). workspace-write + network enabled is a per-turn sandboxPolicy.
+    session_id = await create_session(
+        http,
+        cwd=str(stack.workspace),
+        approvalPolicy="on-failure",
+        filesystemSandbox="workspace-write",
+        networkAccess="enabled",
+    )
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+        # A per-turn override that persists: the next turns run with full access.
+        response = await http.post(
+            f"/api/sessions/{session_id}/messages",
+            json={"text": "Say hello again.", "filesystemSandbox": "danger-full-access"},
+        )
+        assert response.status_code == 202, response.text
+        turn_id = response.json()["turnId"]
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+    detail = (await http.get(f"/api/sessions/{session_id}")).json()
+    assert detail["session"]["sessionControls"]["filesystemSandbox"] == "danger-full-access"
