@@ -122,6 +122,9 @@ async def start_gateway(
         lifespan="off",
         ws="websockets-sansio",
         ws_max_size=1024 * 1024,
+        # No permessage-deflate: frames are small and compressing them costs more latency
+        # (on both ends) than it saves on loopback. Clients negotiate it away transparently.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=2,
     )
     server = _Server(config)

@@ -183,6 +183,7 @@ class Hub(RuntimeSink):
         for task in tuple(self._tasks):
             task.cancel()
         self._expire(lambda r: True)
+        await asyncio.sleep(0)  # let deferred store writes run before the store closes
         self.fanout.close_all()
 
     def _sink_for(self, runtime_key: str) -> RuntimeSink:
@@ -399,6 +400,7 @@ class Hub(RuntimeSink):
             row=row,
             runtime_key=runtime_key,
             transcript_message_id=message_id,
+            details_text=json.dumps(row, indent=2, ensure_ascii=False),
         )
         self._pending.add(request)
         return request
@@ -430,7 +432,7 @@ class Hub(RuntimeSink):
                 "type": f"{type_prefix}.{phase}",
                 "content": content,
                 "status": "complete",
-                "details": json.dumps(request.row, indent=2, ensure_ascii=False),
+                "details": request.details_text,
                 "startedAt": at,
                 "completedAt": at,
             }
@@ -445,7 +447,9 @@ class Hub(RuntimeSink):
         session = self._sessions.get(request.thread_id) if request.thread_id else None
         if session is not None and session.deleted_at is None:
             entry = self._upsert_request_entry(session, request, "resolved", content)
-            self._save_entries(session, [entry])
+            # Written on the next loop iteration, i.e. after the HTTP answer that resolved
+            # it has been handed to the socket: the round trip never waits for SQLite.
+            asyncio.get_running_loop().call_soon(self._save_entries, session, [entry])
 
     def _expire(self, predicate: Callable[[PendingRequest], bool]) -> None:
         for request in self._pending.take(

@@ -37,6 +37,7 @@ class PendingRequest:
     runtime_key: str
     transcript_message_id: str
     state: RequestState = RequestState.PENDING
+    details_text: str = ""  # the row as pretty JSON, rendered once for transcript entries
 
     @property
     def public_id(self) -> str:
