@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammesh.client import AsyncCodexManager, WaitTimeoutError
+from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.context import current_call
 from teammesh.client.replies import assistant_reply_of
@@ -35,6 +35,8 @@ from teammesh.mesh.team import Member, Team
 # frame must not stall a turn); without a stream, they are drained often.
 DRAIN_INTERVAL_WITH_STREAM = 1.0
 DRAIN_INTERVAL_WITHOUT_STREAM = 0.2
+# How often a runner retries a gateway it cannot reach (e.g. while it restarts).
+GATEWAY_RETRY_SECONDS = 0.5
 
 
 @dataclass
@@ -110,6 +112,7 @@ class TeamRunner:
         self.turns = 0
         self.tool_calls = 0
         self.turn_log: list[TurnRecord] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self.gate = ApprovalGate(team.policies.approvals, board, self.options.ask,
                                  team.policies.tool_call_deadline)
         self.members: dict[str, _Member] = {}
@@ -196,9 +199,21 @@ class TeamRunner:
         member = self.by_session.get(session_id or "")
         if member is None or member.session is None:
             return
+        # Answered in its own task: a slow handler (an approval waiting for its operator)
+        # must not stop the stream from reading other members' calls and turn ends.
+        self._spawn(self._respond(member, signal))
+
+    async def _respond(self, member: _Member, signal: AppServerSignal) -> None:
+        assert member.session is not None
         dispatched = await member.session.handle.respond_to_signal(signal)
         if dispatched is not None and not dispatched.duplicate:
             self._count_call(member, dispatched.tool)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _drain(self, member: _Member) -> None:
         assert member.session is not None
@@ -220,6 +235,20 @@ class TeamRunner:
         return self.options.turn_timeout or member.spec.turn_timeout or self.team.turn_timeout
 
     async def _await_turn(self, member: _Member, turn_id: str, limit: float) -> str:
+        """The turn's final status, waiting out a gateway that is unreachable for a while (a
+        restart): once it is back, the turn is found finished, or `interrupted` if the old
+        gateway process died with it. Only the turn's deadline ends the wait."""
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                return await self._await_turn_once(
+                    member, turn_id, max(0.1, deadline - time.monotonic()))
+            except TransportError:
+                if time.monotonic() >= deadline:
+                    raise WaitTimeoutError(f"turn {turn_id}: gateway unreachable") from None
+                await asyncio.sleep(GATEWAY_RETRY_SECONDS)
+
+    async def _await_turn_once(self, member: _Member, turn_id: str, limit: float) -> str:
         """The turn's final status: learned from the stream (`turn/completed`) when it covers
         the session, by polling otherwise; pending calls are drained meanwhile."""
         assert member.session is not None
@@ -229,10 +258,12 @@ class TeamRunner:
             session_id=session_id, turn_id=turn_id, timeout_seconds=limit,
             interval_seconds=seed_poll or (0.1 if not self.options.use_stream else 0.25),
             use_stream=self.options.use_stream and seed_poll is None))
+        drain: asyncio.Task[None] | None = None
         try:
             while not completion.done():
-                if self.options.use_polling:
-                    await self._drain(member)
+                if self.options.use_polling and (drain is None or drain.done()):
+                    # In the background, for the same reason as signals are.
+                    drain = self._spawn(self._drain(member))
                 covered = self.options.use_stream and self.cm.turns.covers(session_id)
                 interval = (DRAIN_INTERVAL_WITH_STREAM if covered
                             else DRAIN_INTERVAL_WITHOUT_STREAM)
@@ -410,6 +441,8 @@ class TeamRunner:
             self.board.update_run(status=status, reason=reason)
         finally:
             stop.set()
+            for task in list(self._tasks):
+                task.cancel()
             if stream_task is not None:
                 stream_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
