@@ -177,6 +177,12 @@ async def test_tool_call_round_trip_through_the_gateway(stack: Stack, model: str
         assert len(deltas) > 1 and "".join(deltas) == reply
         final_items = done["payload"]["params"]["turn"]["items"]
         assert [i["type"] for i in final_items] == ["agentMessage"]
+        # Token usage per model response (two here: the call, then the reply), codex-shaped.
+        usages = [f["payload"]["params"]["tokenUsage"] for f in events.frames
+                  if f["type"] == "app_server.thread.token_usage.updated"]
+        assert len(usages) == 2
+        assert all(u["last"]["totalTokens"] > 0 for u in usages)
+        assert usages[1]["total"]["totalTokens"] == sum(u["last"]["totalTokens"] for u in usages)
         assert reply.splitlines()[0] == "assistant: called team_echo."
         assert "team_echo returned: echo: 7" in reply
 

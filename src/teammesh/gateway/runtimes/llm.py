@@ -54,6 +54,7 @@ class _Thread:
     turn_id: str | None = None
     task: asyncio.Task[None] | None = None
     interrupted: bool = False
+    token_total: dict[str, int] = field(default_factory=dict)
 
 
 def answer_text(reply: ServerRequestReply) -> tuple[str, bool, list[JsonObject] | None]:
@@ -231,8 +232,10 @@ class LlmRuntime(Runtime):
         ) as run:
             async for node in run:
                 if Agent.is_model_request_node(node):
+                    before = _token_counts(run.usage)
                     async with node.stream(run.ctx) as events:
                         last = await self._stream_text(base, events) or last
+                    self._report_usage(thread, base, before, _token_counts(run.usage))
             result = run.result
         if result is None:
             raise _TurnFailed("the model run ended without a result")
@@ -241,6 +244,20 @@ class LlmRuntime(Runtime):
         if last is None or last["text"] != output:
             last = self._emit_message(base, output)
         return last
+
+    def _report_usage(
+        self, thread: _Thread, base: JsonObject, before: dict[str, int], after: dict[str, int]
+    ) -> None:
+        """`thread/tokenUsage/updated` after each model response, in codex's shape: `last`
+        is this response, `total` the thread's running sum."""
+        last = {key: after[key] - before.get(key, 0) for key in after}
+        for key, value in last.items():
+            thread.token_total[key] = thread.token_total.get(key, 0) + value
+        self.sink.notify(
+            "thread/tokenUsage/updated",
+            {**base, "tokenUsage": {"total": dict(thread.token_total), "last": last,
+                                    "modelContextWindow": None}},
+        )
 
     async def _stream_text(self, base: JsonObject, events: Any) -> JsonObject | None:
         """Relay one model response's text parts; returns the last completed message item."""
@@ -364,6 +381,20 @@ class LlmRuntime(Runtime):
         item = {"type": "agentMessage", "id": item_id, "text": text}
         self.sink.notify("item/completed", {**base, "item": item})
         return item
+
+
+def _token_counts(usage: Any) -> dict[str, int]:
+    """pydantic-ai's RunUsage in app-server's token-usage field names."""
+    details = getattr(usage, "details", None) or {}
+    counts = {
+        "inputTokens": int(getattr(usage, "input_tokens", 0) or 0),
+        "cachedInputTokens": int(getattr(usage, "cache_read_tokens", 0) or 0),
+        "cacheWriteInputTokens": int(getattr(usage, "cache_write_tokens", 0) or 0),
+        "outputTokens": int(getattr(usage, "output_tokens", 0) or 0),
+        "reasoningOutputTokens": int(details.get("reasoning_tokens", 0) or 0),
+    }
+    counts["totalTokens"] = counts["inputTokens"] + counts["outputTokens"]
+    return counts
 
 
 def _error(message: str) -> JsonObject:
