@@ -5,7 +5,12 @@ is sent to the gateway as an `item/tool/call` server request (exactly the pendin
 of the playbook and codex runtimes) and the tool returns the client's answer text — the text
 only, as codex passes it to its model. A turn emits what `codex app-server` emits:
 `turn/started`; the userMessage item; per tool call `item/started` dynamicToolCall → server
-request → `item/completed`; the agentMessage with its deltas; `turn/completed`.
+request → `item/completed`; each text part the model streams as an agentMessage item with
+live deltas; `thread/tokenUsage/updated` after each model response; `turn/completed` whose
+items are the final agentMessage.
+
+There is no sandbox and nothing to approve: the model can only call the session's dynamic
+tools, so the approval and sandbox settings of a session are accepted and have no effect.
 
 The model comes from the turn, the thread or the settings, in that order (see `llm_model`).
 `turn/interrupt` cancels the loop: a tool call it was waiting on completes `failed` and the
