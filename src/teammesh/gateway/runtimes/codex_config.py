@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 PROVIDER_ID = "teammesh"
-DEFAULT_MODEL = "teammesh-playbook"
+DEFAULT_MODEL = "playbook"  # the model id `teammesh model serve` lists
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Never let a stray key or base URL from the gateway's environment steer the child.
 SCRUBBED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY")
