@@ -247,3 +247,38 @@ def test_artifact_kind_follows_the_role_for_other_members() -> None:
             assert publish.arguments["summary"] == (
                 f"The {member} completed its work for: ship feature Y.")
             assert message.startswith(f"{member}: published the {member} artifact, ")
+
+
+DESIGN_WORDING = {
+    # team-mesh.md "Default member prompts", the steps "in words", without exact tool names.
+    "developer": (
+        "You are the developer.\nProcess for this turn:\n1. Pull work once; if the task is "
+        "null, read the board and reply with one short idle status; if there is a task, "
+        "publish an artifact; queue exactly one docs handoff and one reviewer handoff; mark "
+        "done and stop queueing.\n",
+        ["team_pull_work", "team_publish_artifact", "team_queue_work", "team_queue_work",
+         "team_mark_done"],
+    ),
+    "docs": (
+        "You are the docs.\nProcess for this turn:\n1. Pull work once.\n2. If null, read the "
+        "board and reply idle.\n3. If there is a task, publish an artifact.\n4. Queue exactly "
+        "one reviewer handoff.\n5. Mark done.\n",
+        ["team_pull_work", "team_publish_artifact", "team_queue_work", "team_mark_done"],
+    ),
+    "reviewer": (
+        "You are the reviewer.\nProcess for this turn:\n1. Pull work once.\n2. If null, read "
+        "the board.\n3. If there is a task, publish an artifact.\n4. Read the board and, if it "
+        "is coherent, mark done.\n5. Do not queue follow-up work unless blocked.\n",
+        ["team_pull_work", "team_publish_artifact", "team_read_board", "team_mark_done"],
+    ),
+}
+
+
+def test_the_design_wording_of_the_steps_is_understood() -> None:
+    for member, (prompt, with_task) in DESIGN_WORDING.items():
+        calls, message, _ = run_turn(prompt, team_tools(), spec_responder("T1"))
+        assert [c.name for c in calls] == with_task, member
+        calls, message, _ = run_turn(prompt, team_tools(), spec_responder(None))
+        # The null branch is the idle branch, with or without an explicit "reply".
+        assert [c.name for c in calls] == ["team_pull_work", "team_read_board"], member
+        assert message.splitlines()[0] == f"{member}: idle, no task queued, read the board."

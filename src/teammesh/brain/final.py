@@ -113,5 +113,6 @@ def compose_final_message(
         phrases.append("no tool calls were needed" if had_steps else "nothing to do")
     if pulled and task is not None:
         details.insert(0, f"Task: {short(task, 200)}")
-    first = f"{member}: " + ", ".join(p for p in phrases if p) + "."
+    unique = list(dict.fromkeys(p for p in phrases if p))  # "read the board" once, not twice
+    first = f"{member}: " + ", ".join(unique) + "."
     return "\n".join([first, *details])

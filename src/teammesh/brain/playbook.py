@@ -122,9 +122,11 @@ class _Planner:
     def run_steps(self, steps: Sequence[Step]) -> None:
         for step in steps:
             active = True
+            idle_branch = False
             for operation in step.operations:
                 if isinstance(operation, Condition):
                     active = self.holds(operation)
+                    idle_branch = active and operation.kind == "task_null" and not operation.negate
                 elif not active:
                     continue
                 elif isinstance(operation, Reply):
@@ -133,6 +135,11 @@ class _Planner:
                 else:
                     for planned in self._expand(operation, step):
                         self._take(planned)
+            if idle_branch:
+                # "If the task is null, read the board." is the idle branch even without a
+                # "reply": the later steps are about the task there is not.
+                self.replied = True
+                return
 
     def run_mentions(self, calls: Sequence[Call]) -> None:
         empty = Step("", ())
