@@ -1,0 +1,91 @@
+"""1. Tool-call round trip: the runtime emitting a tool call → the runtime holding its result
+(gateway → websocket → client dispatcher → handler → POST → gateway), measured by the probe
+inside the gateway process. Floor: the same two hops by a bare websocket server and a bare
+HTTP endpoint on the same libraries (`bench.floor_server`), in the same run, interleaved."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
+from bench.processes import FloorProcess, GatewayProcess
+from bench.report import Config, Section
+from bench.stats import median, percentile, ratio
+from teammesh.client import AsyncCodexManager
+
+TARGET_MEDIAN_MS = 1.5
+TARGET_RATIO = 2.0
+
+
+async def floor_samples(base_url: str, count: int) -> list[float]:
+    ws_url = base_url.replace("http://", "ws://") + "/ws"
+    async with httpx.AsyncClient(base_url=base_url) as http, connect(ws_url) as ws:
+        await ws.send(json.dumps({"run": count}))
+        while True:
+            frame: dict[str, Any] = json.loads(await ws.recv())
+            if "samples" in frame:
+                return [float(s) for s in frame["samples"]]
+            request_id = frame["payload"]["requestId"]
+            n = frame["payload"]["params"]["arguments"]["n"]
+            response = {"contentItems": [{"type": "inputText",
+                                          "text": json.dumps({"n": n, "ok": True})}],
+                        "success": True}
+            answer = await http.post("/reply", json={"requestId": request_id,
+                                                      "response": response})
+            answer.raise_for_status()
+
+
+async def our_samples(gateway: GatewayProcess, cm: AsyncCodexManager, handle: Any,
+                      turns: int, calls: int) -> list[float]:
+    gateway.dump()  # drop anything earlier
+    prompt = echo_prompt(calls)
+    for _ in range(turns):
+        await run_turn(cm, handle, prompt)
+    samples = [float(s) for s in gateway.dump()["tool_calls"]]
+    if len(samples) != turns * calls:
+        raise RuntimeError(f"expected {turns * calls} tool calls, the probe saw {len(samples)}")
+    return samples
+
+
+async def run(cfg: Config) -> Section:
+    section = Section("roundtrip", "1. tool-call round trip")
+    turns, calls = cfg.pick((10, 20), (2, 5))
+    runs: list[dict[str, float]] = []
+    with GatewayProcess() as gateway, FloorProcess() as floor:
+        async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+            handle = await open_echo_session(cm)
+            async with streaming(cm, {handle.session_id: handle}):
+                await wait_covered(cm, handle.session_id)
+                # Warm-up: connections, imports, first-call paths; not counted.
+                await floor_samples(floor.base_url, calls)
+                await our_samples(gateway, cm, handle, 1, calls)
+                for _ in range(cfg.repeats):
+                    base = await floor_samples(floor.base_url, turns * calls)
+                    ours = await our_samples(gateway, cm, handle, turns, calls)
+                    runs.append({
+                        "median_ms": median(ours) * 1e3, "p99_ms": percentile(ours, 99) * 1e3,
+                        "floor_median_ms": median(base) * 1e3,
+                        "floor_p99_ms": percentile(base, 99) * 1e3,
+                        "ratio": ratio(median(ours), median(base)),
+                    })
+    n = len(runs)
+    med = median([r["median_ms"] for r in runs])
+    rat = median([r["ratio"] for r in runs])
+    section.add("median", med, "ms", runs=n, target=f"≤ {TARGET_MEDIAN_MS} ms",
+                met=med <= TARGET_MEDIAN_MS)
+    section.add("p99", median([r["p99_ms"] for r in runs]), "ms", runs=n)
+    section.add("floor median (bare ws + http)", median([r["floor_median_ms"] for r in runs]),
+                "ms", runs=n)
+    section.add("floor p99", median([r["floor_p99_ms"] for r in runs]), "ms", runs=n)
+    section.add("median / floor median", rat, "×", runs=n, target=f"≤ {TARGET_RATIO:g}×",
+                met=rat <= TARGET_RATIO)
+    section.notes.append(f"{turns * calls} sequential calls per run ({turns} turns × {calls}"
+                         " calls of a remote skill returning a small dict), websocket path"
+                         " only; floor runs interleaved with ours against a second server"
+                         " process.")
+    section.detail["runs"] = runs
+    return section
