@@ -282,3 +282,11 @@ def test_the_design_wording_of_the_steps_is_understood() -> None:
         # The null branch is the idle branch, with or without an explicit "reply".
         assert [c.name for c in calls] == ["team_pull_work", "team_read_board"], member
         assert message.splitlines()[0] == f"{member}: idle, no task queued, read the board."
+
+
+def test_identity_comes_only_from_you_are_the_name() -> None:
+    _, message, _ = run_turn("You are a helpful assistant. Hello.", team_tools(),
+                             spec_responder(None))
+    assert message == "assistant: nothing to do."
+    _, message, _ = run_turn("You are the qa-lead. Hello.", team_tools(), spec_responder(None))
+    assert message == "qa-lead: nothing to do."

@@ -19,7 +19,7 @@ from teammesh.brain.types import ToolSpec
 
 ConditionKind = Literal["task_null", "task_present", "prev_ok", "prev_failed", "always"]
 
-_IDENTITY = re.compile(r"\byou are\s+(?:the\s+)?[`\"']?([A-Za-z0-9][\w.-]*)", re.IGNORECASE)
+_IDENTITY = re.compile(r"\byou are the\s+[`\"']?([A-Za-z0-9][\w.-]*)", re.IGNORECASE)
 _ROLE = re.compile(r"^\s*role\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _PROCESS_HEADER = re.compile(r"process for this turn\s*:?", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(.*\S)\s*$")
