@@ -17,6 +17,7 @@ from teammesh.client import (
     SkillContext,
     StreamContext,
 )
+from teammesh.client.remote_skills.submission import submit_response
 from teammesh.gateway.embedded import GatewayThread
 
 from .conftest import steps_prompt
@@ -310,3 +311,37 @@ async def test_unknown_tool_and_sync_runtime_guards(gateway: GatewayThread) -> N
             skills.register("x", lambda: None, sync_runtime=True)
         with pytest.raises(ValueError):
             await skills.send_and_handle("x", timeout_seconds=0)
+
+
+async def test_concurrent_answers_classify_404_and_409_as_already_answered(
+    gateway: GatewayThread,
+) -> None:
+    """Several clients answering one pending call: the server takes one, and every other
+    answer (409 in_flight while it is forwarded, 404 once it is gone) counts as accepted."""
+    async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+        _, skills = await cm.remote_skills.create_session(register=_register_echo(Counter()))
+        accepted = await skills.send(steps_prompt([("echo", {"text": "q"})]), inject_skills=False)
+        rows = await cm.wait.until(
+            lambda: cm.sessions.tool_calls(skills.session_id),
+            predicate=lambda body: bool(body["data"]),
+            timeout_seconds=10,
+            interval_seconds=0.01,
+        )
+        request_id = rows["data"][0]["requestId"]
+        payload = {"contentItems": [{"type": "inputText", "text": "Q"}], "success": True}
+        outcomes = await asyncio.gather(
+            *(
+                submit_response(cm.tool_calls, str(request_id), payload, retry_delay_seconds=0)
+                for _ in range(8)
+            )
+        )
+        statuses = Counter(outcome.status for outcome in outcomes)
+        assert statuses["ok"] == 1, statuses
+        assert set(statuses) <= {"ok", "conflict", "not_found"}, statuses
+        assert all(outcome.accepted for outcome in outcomes)
+        assert all(o.idempotent for o in outcomes if o.status != "ok")
+        assert all(o.attempts == 1 for o in outcomes)
+        status = await cm.wait.turn_completed(
+            session_id=skills.session_id, turn_id=accepted["turnId"], timeout_seconds=20
+        )
+        assert status == "completed"

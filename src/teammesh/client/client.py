@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -139,7 +139,7 @@ class AsyncCodexManager(_ClientSurface):
         self._plugins_started = False
 
     @classmethod
-    def from_env(cls) -> AsyncCodexManager:
+    def from_env(cls) -> Self:
         config = ClientConfig.from_env()
         return cls(
             base_url=config.base_url,
@@ -149,7 +149,7 @@ class AsyncCodexManager(_ClientSurface):
         )
 
     @classmethod
-    def from_profile(cls, profile: str | None = None) -> AsyncCodexManager:
+    def from_profile(cls, profile: str | None = None) -> Self:
         config = ClientConfig.from_profile(profile)
         return cls(
             base_url=config.base_url,
@@ -175,7 +175,7 @@ class AsyncCodexManager(_ClientSurface):
         await self.plugins.stop_all()
         await self.http_client.aclose()
 
-    async def __aenter__(self) -> AsyncCodexManager:
+    async def __aenter__(self) -> Self:
         await self.start_plugins()
         return self
 
@@ -267,7 +267,7 @@ class CodexManager(_ClientSurface):
         )
 
     @classmethod
-    def from_env(cls) -> CodexManager:
+    def from_env(cls) -> Self:
         config = ClientConfig.from_env()
         return cls(
             base_url=config.base_url,
@@ -277,7 +277,7 @@ class CodexManager(_ClientSurface):
         )
 
     @classmethod
-    def from_profile(cls, profile: str | None = None) -> CodexManager:
+    def from_profile(cls, profile: str | None = None) -> Self:
         config = ClientConfig.from_profile(profile)
         return cls(
             base_url=config.base_url,
@@ -294,7 +294,7 @@ class CodexManager(_ClientSurface):
         finally:
             self._bridge.close()
 
-    def __enter__(self) -> CodexManager:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

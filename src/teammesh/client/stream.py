@@ -146,15 +146,14 @@ class AsyncEventStream(_StreamDecorators):
     ) -> None:
         """Stream until `stop_event` is set (or the task is cancelled)."""
         failures = 0
-        self.reconnect_count = 0
-        first = True
+        reconnects = -1
         while not _is_set(stop_event):
-            if not first:
-                self.reconnect_count += 1
-            first = False
+            reconnects += 1
+            # Per run (several runs may share this stream); the attribute shows the latest.
+            self.reconnect_count = reconnects
             healthy = [False]
             try:
-                await self._run_connection(thread_id, stop_event, healthy)
+                await self._run_connection(thread_id, stop_event, healthy, reconnects)
                 return
             except asyncio.CancelledError:
                 raise
@@ -164,10 +163,14 @@ class AsyncEventStream(_StreamDecorators):
                 await _sleep_unless_stopped(self.backoff_seconds(failures), stop_event)
 
     async def _run_connection(
-        self, thread_id: str | None, stop_event: StopEvent | None, healthy: list[bool]
+        self,
+        thread_id: str | None,
+        stop_event: StopEvent | None,
+        healthy: list[bool],
+        reconnects: int,
     ) -> None:
         token = next(_tokens)
-        context = StreamContext(thread_id=thread_id, reconnect_count=self.reconnect_count)
+        context = StreamContext(thread_id=thread_id, reconnect_count=reconnects)
         async with connect(
             self.url(thread_id),
             additional_headers=await self._handshake_headers(),
