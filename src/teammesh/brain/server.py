@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from teammesh.brain.chat_completions import chat_chunks, chat_completion, parse_chat_request
 from teammesh.brain.playbook import decide
-from teammesh.brain.responses_input import BadRequest, parse_request
+from teammesh.brain.responses_input import BadRequest, ParsedRequest, parse_request
 from teammesh.brain.responses_output import (
     new_response_id,
     output_items,
@@ -35,12 +36,22 @@ from teammesh.brain.responses_output import (
     sse_frame,
     usage,
 )
+from teammesh.brain.types import Action
 
 MODEL_ID = "playbook"
+log = logging.getLogger("teammesh.brain.server")
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+
+
+def _decide(parsed: ParsedRequest) -> Action | Response:
+    try:
+        return decide(parsed.conversation, parsed.tools)
+    except Exception as exc:  # a brain bug: a structured 500, never a traceback page
+        log.exception("playbook brain failed")
+        return _error(500, f"playbook brain error: {type(exc).__name__}: {exc}", "server_error")
 
 
 def create_app(think_ms: int = 0) -> Starlette:
@@ -55,7 +66,9 @@ def create_app(think_ms: int = 0) -> Starlette:
             return _error(400, str(exc))
         if think_ms > 0:
             await asyncio.sleep(think_ms / 1000)
-        action = decide(parsed.conversation, parsed.tools)
+        action = _decide(parsed)
+        if isinstance(action, Response):
+            return action
         items = output_items(action, parsed.namespaces)
         usage_block = usage(len(raw), sum(len(json.dumps(item)) for item in items))
         response_id = new_response_id()
@@ -89,7 +102,9 @@ def create_app(think_ms: int = 0) -> Starlette:
             return _error(400, str(exc))
         if think_ms > 0:
             await asyncio.sleep(think_ms / 1000)
-        action = decide(parsed.conversation, parsed.tools)
+        action = _decide(parsed)
+        if isinstance(action, Response):
+            return action
         if not parsed.stream:
             return JSONResponse(chat_completion(action, parsed.model, len(raw)))
         options = body.get("stream_options")
