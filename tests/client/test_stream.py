@@ -131,11 +131,13 @@ async def test_reconnects_after_gateway_restart(tmp_path: Path) -> None:
         await _until(lambda: len(readies) == 1)
         session_id = (await cm.sessions.create())["session"]["sessionId"]
     # The gateway is down: the stream keeps retrying with backoff.
-    await asyncio.sleep(0.3)
+    await _until(lambda: cm.stream.consecutive_failures >= 2)
     assert not task.done()
     async with start_gateway(data_dir=data_dir, port=port) as second:
         await _until(lambda: len(readies) == 2, limit=30)
-        assert readies[1] >= 1
+        assert readies[1] >= 2
+        # A healthy connection resets the backoff: the next outage starts at 0.5 s again.
+        assert cm.stream.consecutive_failures == 0
         assert second.base_url == first.base_url
         accepted = await cm.sessions.send_message(session_id, "after restart")
         await _until(lambda: accepted["turnId"] in turns)

@@ -124,6 +124,8 @@ class AsyncEventStream(_StreamDecorators):
         self.router = router or EventRouter()
         self.tracker = tracker or TurnTracker()
         self.reconnect_count = 0
+        # Failed connection attempts since the last healthy connection (drives the backoff).
+        self.consecutive_failures = 0
 
     def url(self, thread_id: str | None = None) -> str:
         return stream_url(self.base_url, self.api_prefix, thread_id)
@@ -145,7 +147,7 @@ class AsyncEventStream(_StreamDecorators):
         self, *, thread_id: str | None = None, stop_event: StopEvent | None = None
     ) -> None:
         """Stream until `stop_event` is set (or the task is cancelled)."""
-        failures = 0
+        self.consecutive_failures = 0
         reconnects = -1
         while not _is_set(stop_event):
             reconnects += 1
@@ -158,9 +160,12 @@ class AsyncEventStream(_StreamDecorators):
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # A connection that delivered frames was healthy: start the backoff over.
-                failures = 1 if healthy[0] else failures + 1
-                await _sleep_unless_stopped(self.backoff_seconds(failures), stop_event)
+                # A healthy connection reset the count to 0, so its loss starts the backoff
+                # over at the base delay.
+                self.consecutive_failures += 1
+                await _sleep_unless_stopped(
+                    self.backoff_seconds(self.consecutive_failures), stop_event
+                )
 
     async def _run_connection(
         self,
@@ -204,6 +209,7 @@ class AsyncEventStream(_StreamDecorators):
                 # The first frame (the server's `ready`) proves the socket is registered,
                 # so from here on the stream covers this filter.
                 healthy[0] = True
+                self.consecutive_failures = 0
                 self.tracker.stream_connected(token, thread_id)
             event = self._parse(frame)
             if event is None:
