@@ -11,6 +11,7 @@ from teammesh.client import (
     NotFoundError,
     RequestCall,
     TransportError,
+    TypedModelValidationError,
     ValidationError,
 )
 from teammesh.gateway.embedded import GatewayThread
@@ -250,3 +251,29 @@ async def test_retry_policy_applies_to_idempotent_and_listed_operations(
         with pytest.raises(TransportError):
             await cm.sessions.create()
         assert listed.seen == [(1, None), (2, None)]
+
+
+async def test_strict_validation_mode(gateway: GatewayThread) -> None:
+    async with AsyncCodexManager(base_url=gateway.base_url, validation_mode="strict") as cm:
+        created = await cm.sessions.create(cwd=".")
+        session_id = created["session"]["sessionId"]
+        accepted = await cm.sessions.send_message(session_id, "strict hello")
+        reply = await cm.wait.assistant_reply(session_id=session_id, turn_id=accepted["turnId"])
+        assert reply.detail["transcript"]
+        assert (await cm.sessions.send_message("missing", "x"))["status"] == "not_found"
+        assert (await cm.approvals.decide("1", decision="accept"))["status"] == "not_found"
+        assert (await cm.tool_input.decide("1", decision="accept"))["status"] == "not_found"
+        await cm.sessions.delete(session_id)
+        assert (await cm.sessions.get(session_id))["status"] == "deleted"
+        # A body of the wrong shape for the operation is refused, with the details.
+        errors: list[BaseException] = []
+        cm.on_error()(lambda call, error: errors.append(error))
+        with pytest.raises(TypedModelValidationError) as caught:
+            await cm.raw.request("GET", "/health", operation="sessions.get")
+        assert caught.value.operation == "sessions.get"
+        assert caught.value.model_name == "SessionDetail"
+        assert caught.value.raw_sample["status"] == "ok"
+        assert errors == [caught.value]
+    # The default mode does not validate.
+    async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+        assert (await cm.raw.request("GET", "/health", operation="sessions.get"))["status"] == "ok"

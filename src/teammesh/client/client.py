@@ -27,6 +27,7 @@ from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPoli
 from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, RemoteSkillsFacade
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
+from teammesh.client.strict import validate_response
 from teammesh.client.transport import HttpxTransport
 from teammesh.client.turns import TurnTracker
 from teammesh.client.wait import AsyncWaitApi, WaitApi
@@ -122,6 +123,7 @@ class AsyncCodexManager(_ClientSurface):
             header_provider=header_provider,
             retry_policy=retry_policy,
             retryable_operations=retryable_operations,
+            response_validator=validate_response if self.validation_mode == "strict" else None,
         )
         self._attach_domains(self.pipeline.request)
         self.turns = TurnTracker()

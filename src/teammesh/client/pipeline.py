@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from teammesh.client.errors import TypedModelValidationError, status_code_of
@@ -44,6 +44,7 @@ class RequestPipeline:
         header_provider: HeaderProvider | None = None,
         retry_policy: RetryPolicy | None = None,
         retryable_operations: Iterable[str] | None = None,
+        response_validator: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.executor = executor
         self.api_prefix = api_prefix
@@ -51,6 +52,7 @@ class RequestPipeline:
         self.header_provider = header_provider
         self.retry_policy = retry_policy
         self.retryable_operations = frozenset(retryable_operations or ())
+        self.response_validator = response_validator
 
     async def headers_for(self, call_headers: Mapping[str, str]) -> dict[str, str] | None:
         merged: dict[str, str] = {}
@@ -99,6 +101,8 @@ class RequestPipeline:
                         allow_statuses=allow_statuses,
                     )
                 )
+                if self.response_validator is not None:
+                    self.response_validator(call.operation, response)
                 await self.hooks.run_after(call, response)
                 return response
             except TypedModelValidationError as err:
