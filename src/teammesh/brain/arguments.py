@@ -98,6 +98,11 @@ def _named_value(name: str, ctx: ArgumentContext, owner: str | None) -> str | No
     return None
 
 
+def _bound(value: Any) -> int:
+    """A length/count bound from a schema; anything unusable counts as none (0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def _pick_subschema(schema: dict[str, Any]) -> dict[str, Any]:
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
@@ -140,7 +145,7 @@ def default_value(schema: dict[str, Any], label: str) -> Any:
     if kind == "array":
         raw_items = schema.get("items")
         items: dict[str, Any] = raw_items if isinstance(raw_items, dict) else {}
-        count = int(schema.get("minItems", 0))
+        count = _bound(schema.get("minItems"))
         return [default_value(items, label) for _ in range(count)]
     if kind == "object":
         return object_arguments(schema, {}, label)
@@ -174,11 +179,11 @@ def conform(value: Any, schema: dict[str, Any]) -> Any:
         return int(number) if kind == "integer" else number
     if kind == "string" or (kind is None and isinstance(value, str)):
         text = value if isinstance(value, str) else str(value)
-        minimum = int(schema.get("minLength", 0))
+        minimum = _bound(schema.get("minLength"))
         maximum = schema.get("maxLength")
         if len(text) < minimum:
             text = text + "." * (minimum - len(text))
-        if isinstance(maximum, int) and len(text) > maximum:
+        if isinstance(maximum, int) and 0 <= maximum < len(text):
             text = text[:maximum]
         return text
     if kind == "boolean":

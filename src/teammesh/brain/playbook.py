@@ -108,7 +108,8 @@ class _Planner:
             return
         context = ArgumentContext(self.member, self.role, self.task)
         allowed = owner_enum(tool)
-        if allowed is None and "owner" not in tool.input_schema.get("properties", {}):
+        properties = tool.input_schema.get("properties")
+        if allowed is None and not (isinstance(properties, dict) and "owner" in properties):
             yield PlannedCall(tool.name, tool_arguments(tool, context, None))
             return
         owners, refused = _owners(step.text, allowed, self.member)
