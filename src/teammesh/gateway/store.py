@@ -47,6 +47,17 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # Data dirs written before transcript positions existed: keep their rows in rowid
+        # order (their insertion order) by using the rowid as the position.
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(transcript)")}
+        if "position" not in columns:
+            self._db.execute(
+                "ALTER TABLE transcript ADD COLUMN position INTEGER NOT NULL DEFAULT 0"
+            )
+            self._db.execute("UPDATE transcript SET position = rowid")
 
     def close(self) -> None:
         self._db.close()
