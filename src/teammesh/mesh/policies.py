@@ -144,7 +144,12 @@ class ApprovalGate:
         if self.ask is None:
             self.board.answer_approval(approval.id, approved=False, by="no terminal")
             return f"{subject} needs approval and no one can answer (no terminal)"
-        answer = await _ask_in_thread(self.ask, question, self.deadline)
+        try:
+            answer = await _ask_in_thread(self.ask, question, self.deadline)
+        except asyncio.CancelledError:
+            # The run is stopping: the question is no longer open.
+            self.board.answer_approval(approval.id, approved=False, by="abandoned")
+            raise
         if answer is None:
             self.board.answer_approval(approval.id, approved=False, by="deadline")
             return f"{subject}: no answer within {self.deadline:g}s, declined"

@@ -21,6 +21,8 @@ from typing import Any
 from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.context import current_call
+from teammesh.client.remote_skills.dispatcher import normalize_request_id
+from teammesh.client.remote_skills.models import RemoteSkillDispatch
 from teammesh.client.replies import assistant_reply_of
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
@@ -113,6 +115,7 @@ class TeamRunner:
         self.tool_calls = 0
         self.turn_log: list[TurnRecord] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._counted: set[str] = set()
         self.gate = ApprovalGate(team.policies.approvals, board, self.options.ask,
                                  team.policies.tool_call_deadline)
         self.members: dict[str, _Member] = {}
@@ -147,8 +150,12 @@ class TeamRunner:
                 reason = await self.gate.check(member.name, tool, args, key)
                 self._changed()
                 if reason is not None:
+                    self._count_call(member, tool, key)
                     return refusal_payload(tool, reason)
             payload = member.skills.call(tool, args, request_id)
+            # Printed here, before the answer is submitted, so the line always comes before
+            # the turn's own line (the turn cannot end before it has this answer).
+            self._count_call(member, tool, key)
             self._changed()
             return payload
 
@@ -205,9 +212,7 @@ class TeamRunner:
 
     async def _respond(self, member: _Member, signal: AppServerSignal) -> None:
         assert member.session is not None
-        dispatched = await member.session.handle.respond_to_signal(signal)
-        if dispatched is not None and not dispatched.duplicate:
-            self._count_call(member, dispatched.tool)
+        self._dispatched(member, await member.session.handle.respond_to_signal(signal))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)
@@ -218,12 +223,23 @@ class TeamRunner:
     async def _drain(self, member: _Member) -> None:
         assert member.session is not None
         for dispatched in await member.session.handle.drain_pending_calls():
-            if not dispatched.duplicate:
-                self._count_call(member, dispatched.tool)
+            self._dispatched(member, dispatched)
 
-    def _count_call(self, member: _Member, tool: str) -> None:
+    def _count_call(self, member: _Member, tool: str, key: str | None) -> None:
+        if key is not None:
+            if key in self._counted:
+                return
+            self._counted.add(key)
         self.tool_calls += 1
         self.printer.tool_call(member.name, tool)
+
+    def _dispatched(self, member: _Member, dispatched: RemoteSkillDispatch | None) -> None:
+        """A call answered without reaching our handler (the client refused its arguments,
+        or the tool is unknown) is still a handled tool call: count and print it once."""
+        if dispatched is None or dispatched.duplicate:
+            return
+        request_id = normalize_request_id(dispatched.request_id)
+        self._count_call(member, dispatched.tool, member.skills.key(request_id))
 
     def _changed(self) -> None:
         if self.options.on_change is not None:
@@ -441,8 +457,8 @@ class TeamRunner:
             self.board.update_run(status=status, reason=reason)
         finally:
             stop.set()
-            for task in list(self._tasks):
-                task.cancel()
+            for pending in list(self._tasks):
+                pending.cancel()
             if stream_task is not None:
                 stream_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -254,6 +254,13 @@ def parse_team(data: Mapping[str, Any], file: str) -> Team:
     r = _Reader(file)
     top = r.table(dict(data), "", _TOP_KEYS)
     team = r.table(top.get("team", {}), "team", _TEAM_KEYS)
+    # The [team] scalars first: problems are reported in the order a reader meets them.
+    name = r.string(team.get("name", Path(file).stem), "team.name")
+    rounds = r.integer(team["rounds"], "team.rounds", 1) if "rounds" in team else DEFAULT_ROUNDS
+    turn_timeout = (r.seconds(team["turn_timeout"], "team.turn_timeout")
+                    if "turn_timeout" in team else DEFAULT_TURN_TIMEOUT)
+    concurrency = (r.integer(team["concurrency"], "team.concurrency", 1)
+                   if "concurrency" in team else 1)
     raw_members = top.get("members")
     if not isinstance(raw_members, list) or not raw_members:
         raise r.fail("members", "declare at least one [[members]] entry")
@@ -293,16 +300,13 @@ def parse_team(data: Mapping[str, Any], file: str) -> Team:
     completion = (_criterion(r, top["completion"], "completion", roster)
                   if "completion" in top else crit.seed_completion(closer))
     return Team(
-        name=r.string(team.get("name", Path(file).stem), "team.name"),
+        name=name,
         members=members,
         tasks=tuple(tasks),
         completion=completion,
-        rounds=(r.integer(team["rounds"], "team.rounds", 1) if "rounds" in team
-                else DEFAULT_ROUNDS),
-        turn_timeout=(r.seconds(team["turn_timeout"], "team.turn_timeout")
-                      if "turn_timeout" in team else DEFAULT_TURN_TIMEOUT),
-        concurrency=(r.integer(team["concurrency"], "team.concurrency", 1)
-                     if "concurrency" in team else 1),
+        rounds=rounds,
+        turn_timeout=turn_timeout,
+        concurrency=concurrency,
         policies=_policies(r, top.get("policies", {}), roster),
         source=file,
     )
