@@ -35,8 +35,9 @@ def test_generated_prompts_keep_the_invariants() -> None:
                 break
             for call in action.tool_calls:
                 assert call.name in by_name, prompt
-                assert schema_errors(call.arguments, by_name[call.name].input_schema) == [], (
-                    prompt, call)
+                if "with {" not in prompt:  # explicit JSON arguments are sent as written
+                    errors = schema_errors(call.arguments, by_name[call.name].input_schema)
+                    assert errors == [], (prompt, call)
                 text, ok = spec_responder(rng.choice(["T", None]))(call)
                 if rng.random() < 0.2:
                     text, ok = "refused: not now", False
