@@ -90,6 +90,10 @@ async def test_framework_errors_are_structured(tmp_path: Path) -> None:
         _failed(await http.post("/api/sessions", content=b'{"cwd":', headers=json_type), 400)
         _failed(await http.post("/api/sessions", content=b"\xff\xfe", headers=json_type), 400)
         _failed(await http.post("/api/sessions", content=b"", headers=json_type), 400)
+        nan = b'{"response": NaN}'
+        _failed(await http.post("/api/tool-calls/1/response", content=nan, headers=json_type), 400)
+        deep = b'{"response":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        _failed(await http.post("/api/tool-calls/1/response", content=deep, headers=json_type), 400)
         message = _failed(
             await http.post(
                 "/api/sessions", content=b"cwd=.", headers={"content-type": "text/plain"}

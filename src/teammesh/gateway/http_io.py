@@ -42,11 +42,9 @@ def request_failed(status: int, message: str) -> BodyError:
 
 INTERNAL_ERROR = {"status": "error", "code": "internal_error", "message": "internal server error"}
 
-_MISSING = object()
-
 
 async def read_json(request: Request) -> Any:
-    """The parsed JSON body, or `_MISSING`-equivalent `None` when there is no body at all."""
+    """The parsed JSON body, or `None` when there is no body at all."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -71,9 +69,16 @@ async def read_json(request: Request) -> Any:
     if content_type is None or "application/json" not in content_type.lower():
         raise request_failed(415, f"Unsupported Media Type: {content_type or '(none)'}")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise request_failed(400, f"Body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise request_failed(400, "Body is not valid JSON: nested too deeply") from None
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON; accepting them would make our own answers invalid JSON.
+    raise ValueError(f"{name} is not allowed")
 
 
 # pydantic error type → zod issue code (close enough for clients, which only read the status)
