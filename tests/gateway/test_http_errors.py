@@ -222,3 +222,41 @@ async def test_info_health_and_openapi(tmp_path: Path) -> None:
         body_ref = paths["/api/tool-calls/{requestId}/response"]["post"]["requestBody"]
         ref = body_ref["content"]["application/json"]["schema"]["$ref"]
         assert ref == "#/components/schemas/ToolCallResponseBody"
+
+
+async def test_no_client_mistake_is_a_500(tmp_path: Path) -> None:
+    async with (
+        start_gateway(data_dir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
+    ):
+        session_id = await create_session(http)
+        bodies = [
+            b"",
+            b"null",
+            b"[]",
+            b"0",
+            b'"x"',
+            b"{}",
+            b'{"text": 5, "title": []}',
+            b'{"decision": null, "response": {"a": 1}}',
+            b"\x00\x01",
+            b"{" * 50,
+        ]
+        content_types = [None, "application/json", "text/plain", "application/json; charset=x"]
+        routes = [
+            "/api/sessions",
+            f"/api/sessions/{session_id}/rename",
+            f"/api/sessions/{session_id}/interrupt",
+            "/api/sessions/unknown/messages",
+            "/api/tool-calls/1/response",
+            "/api/tool-calls/%20/response",
+            "/api/approvals/x/decision",
+            "/api/tool-input/99/decision",
+        ]
+        for route in routes:
+            for body in bodies:
+                for content_type in content_types:
+                    headers = {"content-type": content_type} if content_type else {}
+                    response = await http.post(route, content=body, headers=headers)
+                    assert response.status_code < 500, (route, body, content_type)
+                    assert isinstance(response.json(), dict)
