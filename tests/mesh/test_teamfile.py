@@ -124,3 +124,11 @@ text = "start"
     assert helper.model == "playbook"
     assert helper.render_prompt() == "You are the helper. Call team_pull_work once."
     assert team.completion.description == "all of (member done: helper; every queue empty)"
+
+
+def test_team_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
+    path = tmp_path / "crew.toml"
+    path.write_text(BASE, encoding="utf-8")
+    assert load_team(path).name == "crew"
+    path.write_text('[team]\nname = "alpha"\n' + BASE, encoding="utf-8")
+    assert load_team(path).name == "alpha"

@@ -255,7 +255,7 @@ def parse_team(data: Mapping[str, Any], file: str) -> Team:
     top = r.table(dict(data), "", _TOP_KEYS)
     team = r.table(top.get("team", {}), "team", _TEAM_KEYS)
     # The [team] scalars first: problems are reported in the order a reader meets them.
-    name = r.string(team.get("name", Path(file).stem), "team.name")
+    team_name = r.string(team.get("name", Path(file).stem), "team.name")
     rounds = r.integer(team["rounds"], "team.rounds", 1) if "rounds" in team else DEFAULT_ROUNDS
     turn_timeout = (r.seconds(team["turn_timeout"], "team.turn_timeout")
                     if "turn_timeout" in team else DEFAULT_TURN_TIMEOUT)
@@ -300,7 +300,7 @@ def parse_team(data: Mapping[str, Any], file: str) -> Team:
     completion = (_criterion(r, top["completion"], "completion", roster)
                   if "completion" in top else crit.seed_completion(closer))
     return Team(
-        name=name,
+        name=team_name,
         members=members,
         tasks=tuple(tasks),
         completion=completion,
