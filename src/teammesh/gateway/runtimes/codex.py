@@ -193,6 +193,9 @@ class CodexRuntime(Runtime):
             self._by_codex_id[state.codex_id] = state
         else:
             state.config = config
+            state.approval_policy = config.approval_policy
+            state.sandbox = config.sandbox
+            state.network_access = config.network_access
         process = await self._ensure_running()
         await self._load_thread(state, process)
 
@@ -200,9 +203,9 @@ class CodexRuntime(Runtime):
         state = self._known_thread(thread_id)
         process = await self._ensure_running()
         await self._load_thread(state, process)
-        state.approval_policy = options.approval_policy or state.approval_policy
-        state.sandbox = options.sandbox or state.sandbox
-        state.network_access = options.network_access or state.network_access
+        approval = options.approval_policy or state.approval_policy
+        sandbox = options.sandbox or state.sandbox
+        network = options.network_access or state.network_access
         if (
             options.dynamic_tools is not None
             and options.dynamic_tools != state.config.dynamic_tools
@@ -213,8 +216,8 @@ class CodexRuntime(Runtime):
         params: JsonObject = {
             "threadId": state.codex_id,
             "input": text_input(text),
-            "approvalPolicy": approval_policy(state.approval_policy),
-            "sandboxPolicy": sandbox_policy(state.sandbox, state.network_access),
+            "approvalPolicy": approval_policy(approval),
+            "sandboxPolicy": sandbox_policy(sandbox, network),
         }
         if options.model:
             params["model"] = options.model
@@ -224,6 +227,9 @@ class CodexRuntime(Runtime):
         turn = result.get("turn") if isinstance(result, dict) else None
         if not isinstance(turn, dict) or not isinstance(turn.get("id"), str):
             raise RuntimeFailure(INTERNAL_ERROR, "codex turn/start returned no turn")
+        # Overrides persist once a turn has started with them (as upstream), and are what a
+        # resume after a restart uses.
+        state.approval_policy, state.sandbox, state.network_access = approval, sandbox, network
         return str(turn["id"])
 
     async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
