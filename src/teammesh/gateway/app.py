@@ -128,8 +128,8 @@ async def rename_session(request: Request) -> Outcome:
 
 async def send_message(request: Request) -> Outcome:
     hub, session_id = _hub(request), _session_id(request)
-    found = hub.get_session(session_id)  # 410 / 404 before the body, as upstream
-    if found.status != 200:
+    found = hub.lookup(session_id)  # 410 / 404 before the body, as upstream
+    if isinstance(found, Outcome):
         return found
     body = await read_body(request, SendMessageBody)
     return await hub.send_message(session_id, body)

@@ -599,7 +599,7 @@ class Hub(RuntimeSink):
 
     # ===== sessions (HTTP) ==================================================================
 
-    def _lookup(self, session_id: str) -> Session | Outcome:
+    def lookup(self, session_id: str) -> Session | Outcome:
         """The live session, or the 410 (deleted) / 404 (unknown) answer."""
         session = self._sessions.get(session_id)
         if session is None:
@@ -681,7 +681,7 @@ class Hub(RuntimeSink):
         )
 
     def get_session(self, session_id: str) -> Outcome:
-        found = self._lookup(session_id)
+        found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
         return Outcome(
@@ -694,7 +694,7 @@ class Hub(RuntimeSink):
         )
 
     async def delete_session(self, session_id: str) -> Outcome:
-        found = self._lookup(session_id)
+        found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
         session = found
@@ -725,7 +725,7 @@ class Hub(RuntimeSink):
         )
 
     def rename_session(self, session_id: str, body: RenameBody) -> Outcome:
-        found = self._lookup(session_id)
+        found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
         found.title = body.title
@@ -734,7 +734,7 @@ class Hub(RuntimeSink):
         return Outcome(200, {"status": "ok", "session": found.summary()})
 
     async def send_message(self, session_id: str, body: SendMessageBody) -> Outcome:
-        found = self._lookup(session_id)
+        found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
         session = found
@@ -801,7 +801,7 @@ class Hub(RuntimeSink):
         return rest if spec == session.runtime_key else model
 
     async def interrupt(self, session_id: str, body: InterruptBody) -> Outcome:
-        found = self._lookup(session_id)
+        found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
         session = found
