@@ -238,6 +238,8 @@ class AsyncEventStream(_StreamDecorators):
                     task.cancel()
         if receive in done:
             return receive.result()
+        if receive.done() and not receive.cancelled():
+            receive.exception()  # finished during stop: mark its error as retrieved
         return None
 
     @staticmethod
