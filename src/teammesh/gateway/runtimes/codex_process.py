@@ -232,6 +232,9 @@ class AppServerProcess:
                 self._dispatch_line(line)
         finally:
             returncode = await proc.wait()
+            # Commands codex started (sandboxed shells, their children) must not outlive it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             await self._stderr_finished()
             self._exited(returncode)
 
