@@ -12,10 +12,18 @@ from teammesh.gateway.runtimes.llm_model import api_base, resolve_model, split_m
 BASE = "http://127.0.0.1:9/v1"
 
 
-def test_without_a_base_url_the_string_goes_to_pydantic_ai() -> None:
-    assert resolve_model("openai:gpt-4o", None, None) == "openai:gpt-4o"
-    assert resolve_model("anthropic:claude-sonnet-4-5", None, None) == (
-        "anthropic:claude-sonnet-4-5")
+def test_without_a_base_url_pydantic_ai_reads_the_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    model = resolve_model("openai:gpt-4o", None, None)
+    assert model.model_name == "gpt-4o"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(RuntimeFailure, match="OPENAI_API_KEY") as missing_key:
+        resolve_model("openai:gpt-4o", None, None)
+    assert missing_key.value.code == -32602
+    with pytest.raises(RuntimeFailure, match="nonsense:foo"):
+        resolve_model("nonsense:foo", None, None)
 
 
 def test_base_url_models_pick_the_api_by_prefix() -> None:

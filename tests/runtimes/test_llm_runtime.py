@@ -297,3 +297,13 @@ async def test_unanswered_tool_call_fails_the_turn_after_the_deadline(tmp_path: 
     turn = done["payload"]["params"]["turn"]
     assert turn["status"] == "failed"
     assert "team_echo was not answered" in turn["error"]["message"]
+
+
+async def test_an_unusable_model_is_refused_before_the_turn_starts(tmp_path: Path) -> None:
+    async with start_gateway(data_dir=tmp_path / "gw", runtime="llm?model=nonsense:foo") as gw, \
+            httpx.AsyncClient(base_url=gw.base_url, timeout=WAIT_S) as http:
+        session_id = await _session(http, [ECHO_TOOL])
+        reply = await http.post(f"/api/sessions/{session_id}/messages", json={"text": "hi"})
+    assert reply.status_code == 400, reply.text
+    body = reply.json()
+    assert body["code"] == "invalid_params" and "nonsense:foo" in body["message"]

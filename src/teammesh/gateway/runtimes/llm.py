@@ -103,6 +103,7 @@ class LlmRuntime(Runtime):
         self._settings = settings
         self._sink: RuntimeSink | None = None
         self._threads: dict[str, _Thread] = {}
+        self._models: dict[str, Any] = {}
 
     @property
     def sink(self) -> RuntimeSink:
@@ -123,6 +124,12 @@ class LlmRuntime(Runtime):
             with contextlib.suppress(BaseException):
                 await task
         self._threads.clear()
+        models, self._models = list(self._models.values()), {}
+        for model in models:  # close the HTTP clients the cached models hold
+            close = getattr(getattr(model, "client", None), "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     def health(self) -> JsonObject:
         return {"running": True, "pid": None, "initialized": self._sink is not None}
@@ -164,11 +171,7 @@ class LlmRuntime(Runtime):
             raise RuntimeFailure(-32600, "turn is already in progress")
         if options.dynamic_tools is not None:
             thread.config.dynamic_tools = options.dynamic_tools
-        model = resolve_model(
-            options.model or thread.config.model or self._settings.model,
-            self._settings.model_base_url,
-            self._settings.model_api_key_env,
-        )
+        model = self._model(options.model or thread.config.model or self._settings.model)
         turn_id = str(uuid.uuid4())
         thread.turn_id = turn_id
         thread.interrupted = False
@@ -176,6 +179,16 @@ class LlmRuntime(Runtime):
             self._run_turn(thread, turn_id, text, model, list(thread.config.dynamic_tools))
         )
         return turn_id
+
+    def _model(self, name: str | None) -> Any:
+        """One model object (and so one HTTP client and its connections) per model string:
+        building an OpenAI client costs tens of milliseconds (TLS context), per turn too much."""
+        key = name or ""
+        if key not in self._models:
+            self._models[key] = resolve_model(
+                name, self._settings.model_base_url, self._settings.model_api_key_env
+            )
+        return self._models[key]
 
     async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
         thread = self._thread(thread_id)

@@ -1,9 +1,9 @@
 """Which pydantic-ai model the llm runtime talks to.
 
-- No base URL: the model string goes to pydantic-ai as is (`openai:gpt-4o`,
+- No base URL: pydantic-ai reads the model string (`openai:gpt-4o`,
   `anthropic:claude-sonnet-4-5`, `ollama:llama3`, ...); keys come from each provider's usual
-  environment variables, and a provider whose extra is not installed fails the turn with
-  pydantic-ai's own message.
+  environment variables. A missing key or extra, or an unknown model, refuses the turn at
+  once with pydantic-ai's own message.
 - With `model_base_url` (a server of your own):
   - `openai-responses:NAME`, `responses:NAME` or a bare `NAME`: the OpenAI Responses API —
     what `teammesh model serve` and codex's providers speak;
@@ -67,7 +67,7 @@ def resolve_model(model: str | None, base_url: str | None, key_env: str | None) 
             )
         model = DEFAULT_LOCAL_MODEL
     if not base_url:
-        return model
+        return _inferred(model)
     prefix, name = split_model(model)
     name = name or DEFAULT_LOCAL_MODEL
     try:
@@ -84,6 +84,18 @@ def resolve_model(model: str | None, base_url: str | None, key_env: str | None) 
     if prefix is None or prefix in RESPONSES_PREFIXES:
         return OpenAIResponsesModel(name, provider=provider)
     return OpenAIChatModel(name, provider=provider)
+
+
+def _inferred(model: str) -> Any:
+    """pydantic-ai's own reading of a model string; a missing key, extra or unknown name is
+    refused now (the turn does not start: HTTP 400 with pydantic-ai's message)."""
+    try:
+        from pydantic_ai.models import infer_model
+
+        return infer_model(model)
+    except Exception as exc:  # UserError (key, unknown model), ImportError (extra), ...
+        message = f"the llm runtime cannot use {model!r}: {exc}"
+        raise RuntimeFailure(-32602, message) from exc
 
 
 def _anthropic(name: str, base_url: str, key_env: str | None) -> Any:
