@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from teammesh.client import AsyncCodexManager, AuthError, StreamContext, StreamEvent
+from teammesh.client import (
+    AsyncCodexManager,
+    AuthError,
+    RequestCall,
+    StreamContext,
+    StreamEvent,
+)
 from teammesh.gateway.embedded import GatewayThread
 
 pytestmark = pytest.mark.anyio
@@ -78,9 +84,10 @@ async def test_plugins_register_start_and_stop_in_order(guarded: GatewayThread) 
         def register(self, client: Any) -> None:
             log.append(f"register {self.name}")
 
-            @client.before("system.health")
-            def tag(call: Any) -> None:
+            def tag(call: RequestCall) -> None:
                 call.headers["Authorization"] = f"Bearer {TOKEN}"
+
+            client.before("system.health")(tag)
 
         async def start(self) -> None:
             log.append(f"start {self.name}")

@@ -239,15 +239,10 @@ async def test_submission_outcomes_and_handler_runs_once(gateway: GatewayThread)
     # Nothing listens here: every attempt fails, and the handler still runs only once.
     offline_runs: Counter[str] = Counter()
     async with AsyncCodexManager(base_url="http://127.0.0.1:9", timeout_seconds=2) as offline:
-        _, lost = (
-            await offline.remote_skills.create_session.__self__.create_from_draft(
-                _draft_with_echo(offline, offline_runs), dynamic_tools=[]
-            )
-            if False
-            else (None, offline.remote_skills.session("s-offline"))
-        )
+        # A handle on a session id the (unreachable) server would own.
+        lost = offline.remote_skills.session("s-offline")
         lost.registry.skills.update(_draft_with_echo(offline, offline_runs).registry.skills)
-        row = {"requestId": 5, "tool": "echo", "arguments": {"text": "z"}}
+        row: dict[str, Any] = {"requestId": 5, "tool": "echo", "arguments": {"text": "z"}}
         for _ in range(2):
             failed = await lost.respond_to_pending_call(row, retry_delay_seconds=0)
             assert failed is not None
