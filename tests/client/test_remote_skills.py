@@ -212,7 +212,7 @@ async def test_submission_outcomes_and_handler_runs_once(gateway: GatewayThread)
     runs: Counter[str] = Counter()
     async with AsyncCodexManager(base_url=gateway.base_url) as cm:
         _, skills = await cm.remote_skills.create_session(register=_register_echo(runs))
-        row = {
+        row: dict[str, Any] = {
             "requestId": "77777",
             "tool": "echo",
             "arguments": {"text": "x"},
@@ -242,7 +242,7 @@ async def test_submission_outcomes_and_handler_runs_once(gateway: GatewayThread)
         # A handle on a session id the (unreachable) server would own.
         lost = offline.remote_skills.session("s-offline")
         lost.registry.skills.update(_draft_with_echo(offline, offline_runs).registry.skills)
-        row: dict[str, Any] = {"requestId": 5, "tool": "echo", "arguments": {"text": "z"}}
+        row = {"requestId": 5, "tool": "echo", "arguments": {"text": "z"}}
         for _ in range(2):
             failed = await lost.respond_to_pending_call(row, retry_delay_seconds=0)
             assert failed is not None
