@@ -59,8 +59,8 @@ text = "Draft a plan, then hand off one docs task and one validation task."
 
 
 async def _run(tmp_path: Path, text: str, *, ask: Asker | None = None,
-               think_ms: int = 0, deadline: float | None = None
-               ) -> tuple[RunOutcome, TeamBoard, list[str]]:
+               think_ms: int = 0, deadline: float | None = None,
+               turn_timeout: float | None = 30) -> tuple[RunOutcome, TeamBoard, list[str]]:
     path = tmp_path / "team.toml"
     path.write_text(text, encoding="utf-8")
     team = load_team(path)
@@ -72,8 +72,8 @@ async def _run(tmp_path: Path, text: str, *, ask: Asker | None = None,
                                tool_call_deadline_s=deadline)
     async with start_gateway(data_dir=tmp_path / "gw", settings=settings) as gateway, \
             AsyncCodexManager(base_url=gateway.base_url) as cm:
-        outcome = await TeamRunner(cm, team, board, RunOptions(turn_timeout=30, ask=ask),
-                                   printer).run()
+        outcome = await TeamRunner(cm, team, board, RunOptions(turn_timeout=turn_timeout,
+                                                               ask=ask), printer).run()
     return outcome, board, printer.lines
 
 
@@ -214,3 +214,56 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+@pytest.mark.anyio
+async def test_budget_stops_the_run_and_says_what_is_missing(tmp_path: Path) -> None:
+    text = SEED.format(developer="") + (
+        "[completion]\nall_of = [{ member_done = \"reviewer\" }, { budget = { turns = 2 } }]\n")
+    outcome, board, lines = await _run(tmp_path, text)
+    assert not outcome.complete
+    assert outcome.turns == 2
+    assert outcome.missing == ["member reviewer has not marked done"]
+    assert not any(line.startswith("[round 1] reviewer") for line in lines)
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_max_rounds_criterion_stops_before_the_next_round(tmp_path: Path) -> None:
+    text = PING_PONG + "[completion]\nall_of = [{ queues_empty = true }, { max_rounds = 2 }]\n"
+    outcome, board, _ = await _run(tmp_path, text)
+    assert not outcome.complete
+    assert outcome.rounds == 2
+    assert outcome.reason == "limit reached before round 3: used 3 rounds (max 2)"
+    assert outcome.missing == ["alice still has 1 queued task(s)"]
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_turn_timeout_prints_counts_interrupts_and_requeues(tmp_path: Path) -> None:
+    # The reviewer's pull waits for an operator who never answers (no gateway deadline):
+    # the turn times out with one pending tool call, is interrupted, its claim requeued.
+    text = SEED.format(developer="").replace('name = "reviewer"',
+                                             'name = "reviewer"\nturn_timeout = 0.5')
+    text = text.replace("[[tasks]]", "[team]\nrounds = 1\n[[tasks]]", 1)
+    text += '[[policies.approvals]]\ntool = "team_pull_work"\nmember = "reviewer"\n'
+    text += 'answer = "ask"\n'
+    release = threading.Event()
+
+    def absent(question: str) -> bool:
+        release.wait(20)
+        return False
+
+    try:
+        outcome, board, lines = await _run(tmp_path, text, ask=absent, turn_timeout=None)
+    finally:
+        release.set()
+    timeout_at = next(i for i, line in enumerate(lines) if "timeout waiting for turn" in line)
+    assert lines[timeout_at].startswith("[round 1] reviewer: timeout waiting for turn ")
+    assert lines[timeout_at + 1:timeout_at + 3] == [
+        "[round 1] reviewer: pending approvals=0",
+        "[round 1] reviewer: pending tool calls=1"]
+    assert not outcome.complete
+    assert [t.status for t in board.tasks() if t.owner == "reviewer"] == ["queued", "queued"]
+    assert [s.state for s in board.turns() if s.member == "reviewer"] == ["failed"]
+    board.close()

@@ -24,9 +24,16 @@ class Criterion:
     `any_of`, `not_` (or `&`, `|`)."""
 
     def __init__(self, description: str,
-                 check: Callable[[TeamBoard, RunFacts], list[str]]) -> None:
+                 check: Callable[[TeamBoard, RunFacts], list[str]],
+                 limits: tuple[Criterion, ...] = ()) -> None:
         self.description = description
         self._check = check
+        # The limits (max rounds, budgets) inside this criterion: once one is broken the
+        # run cannot end complete, so the runner stops instead of spending more.
+        self.limits = limits
+
+    def broken_limits(self, board: TeamBoard, facts: RunFacts) -> list[str]:
+        return [m for limit in self.limits for m in limit.missing(board, facts)]
 
     def missing(self, board: TeamBoard, facts: RunFacts) -> list[str]:
         return self._check(board, facts)
@@ -48,7 +55,8 @@ def all_of(*parts: Criterion) -> Criterion:
     def check(board: TeamBoard, facts: RunFacts) -> list[str]:
         return [m for part in parts for m in part.missing(board, facts)]
 
-    return Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check)
+    return Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check,
+                     _limits_of(parts))
 
 
 def any_of(*parts: Criterion) -> Criterion:
@@ -58,7 +66,8 @@ def any_of(*parts: Criterion) -> Criterion:
             return []
         return ["one of: " + " | ".join("; ".join(m) for m in found)]
 
-    return Criterion("any of (" + "; ".join(p.description for p in parts) + ")", check)
+    return Criterion("any of (" + "; ".join(p.description for p in parts) + ")", check,
+                     _limits_of(parts))
 
 
 def not_(part: Criterion) -> Criterion:
@@ -66,6 +75,10 @@ def not_(part: Criterion) -> Criterion:
         return [] if part.missing(board, facts) else [f"not ({part.description})"]
 
     return Criterion(f"not ({part.description})", check)
+
+
+def _limits_of(parts: Sequence[Criterion]) -> tuple[Criterion, ...]:
+    return tuple(limit for part in parts for limit in part.limits)
 
 
 _Check = Criterion
@@ -109,7 +122,9 @@ def max_rounds(limit: int) -> Criterion:
     def check(board: TeamBoard, facts: RunFacts) -> list[str]:
         return [] if facts.round <= limit else [f"used {facts.round} rounds (max {limit})"]
 
-    return _Check(f"at most {limit} rounds", check)
+    made = _Check(f"at most {limit} rounds", check)
+    made.limits = (made,)
+    return made
 
 
 def budget(*, turns: int | None = None, tool_calls: int | None = None) -> Criterion:
@@ -123,7 +138,9 @@ def budget(*, turns: int | None = None, tool_calls: int | None = None) -> Criter
             over.append(f"used {facts.tool_calls} tool calls (budget {tool_calls})")
         return over
 
-    return _Check(f"budget turns={turns} tool_calls={tool_calls}", check)
+    made = _Check(f"budget turns={turns} tool_calls={tool_calls}", check)
+    made.limits = (made,)
+    return made
 
 
 # -- quality checks: named callables over the board ----------------------------------------

@@ -337,7 +337,6 @@ class TeamRunner:
             slot = self.board.open_turn(member.name, round_number)
             member.active = slot
             self.board.requeue_stray_claims(member.name, {slot.token})
-            self.turns += 1
             prompt = member.spec.render_prompt()
             try:
                 accepted = await member.session.handle.send(prompt, inject_skills=False)
@@ -392,6 +391,16 @@ class TeamRunner:
     def _facts(self, round_number: int) -> RunFacts:
         return RunFacts(round=round_number, turns=self.turns, tool_calls=self.tool_calls)
 
+    def _limit_broken(self, round_number: int, upcoming_turns: int = 0) -> list[str]:
+        """The limits (budget, max rounds) that going on would break, while the run has not
+        completed. `upcoming_turns`: turns about to start (and not yet counted)."""
+        facts = RunFacts(round=round_number, turns=self.turns + upcoming_turns,
+                         tool_calls=self.tool_calls)
+        broken = self.team.completion.broken_limits(self.board, facts)
+        if broken and self.team.completion.holds(self.board, facts):
+            return []
+        return broken
+
     async def _round(self, round_number: int) -> bool:
         """One round: each member with queued work takes one turn, in roster order, at most
         `concurrency` at a time. Work queued during the round is picked up by members that
@@ -401,11 +410,13 @@ class TeamRunner:
         try:
             while True:
                 for name in self.team.roster:
-                    if len(running) >= self.concurrency:
+                    if len(running) >= self.concurrency or self._limit_broken(
+                            round_number, upcoming_turns=1):
                         break
                     if name in ran or self.board.queue_depth(name) == 0:
                         continue
                     ran.add(name)
+                    self.turns += 1  # counted when scheduled: the budget sees it at once
                     running[asyncio.ensure_future(
                         self._run_turn(self.members[name], round_number))] = name
                 if not running:
@@ -443,6 +454,10 @@ class TeamRunner:
                 if self.team.completion.holds(self.board, self._facts(last_round)):
                     reason = "completion criteria hold"
                     break
+                broken = self._limit_broken(round_number)
+                if broken:
+                    reason = f"limit reached before round {round_number}: {broken[0]}"
+                    break
                 self.board.update_run(round=round_number)
                 self._changed()
                 progressed = await self._round(round_number)
@@ -450,6 +465,7 @@ class TeamRunner:
                 if not progressed:
                     reason = "a round made no progress"
                     break
+
             missing = self.team.completion.missing(self.board, self._facts(last_round))
             status: RunStatus = "complete" if not missing else "incomplete"
             if status == "complete":
