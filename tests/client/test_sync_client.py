@@ -112,3 +112,52 @@ def test_sync_remote_skills_with_stream_and_polling(gateway: GatewayThread) -> N
         with cm.remote_skills.lifecycle(register=register) as life:
             assert life.skills.list()[0].name == "echo"
         assert cm.sessions.get(life.session_id)["status"] == "deleted"
+
+
+def test_sync_twin_paths_race_without_duplicates(gateway: GatewayThread) -> None:
+    """The sync stream (own thread) and a polling loop (another thread) on one session."""
+    runs: Counter[str] = Counter()
+    posts: Counter[str] = Counter()
+    with CodexManager(base_url=gateway.base_url) as cm:
+        cm.after("tool_calls.respond")(
+            lambda call, response: posts.update([call.path.split("/")[2]])
+        )
+
+        def register(skills: RemoteSkillSession) -> None:
+            @skills.skill()
+            def echo(text: str, ctx: SkillContext) -> str:
+                runs[ctx.request_id or "?"] += 1
+                return text
+
+        _, skills = cm.remote_skills.create_session(register=register)
+        cm.on_app_server_request("item.tool.call")(
+            lambda signal, ctx: skills.respond_to_signal(signal)
+        )
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                skills.drain_pending_calls()
+                stop.wait(0.002)
+
+        threads = [
+            threading.Thread(target=lambda: cm.stream.run_forever(stop_event=stop)),
+            threading.Thread(target=poll),
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for turn in range(2):
+                accepted = skills.send(
+                    steps_prompt([("echo", {"text": f"{turn}-{i}"}) for i in range(8)]),
+                    inject_skills=False,
+                )
+                cm.wait.assistant_reply(
+                    session_id=skills.session_id, turn_id=accepted["turnId"], timeout_seconds=30
+                )
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+    assert len(runs) == 16 and set(runs.values()) == {1}, runs
+    assert set(posts) == set(runs) and set(posts.values()) == {1}, posts
