@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from teammesh.client import AsyncCodexManager
@@ -108,3 +109,50 @@ def test_example_recipe_runs(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     check_seed_output(proc.stdout.splitlines())
+
+
+def test_demo_on_another_gateway_via_env(tmp_path: Path) -> None:
+    from teammesh.gateway.embedded import GatewayThread
+
+    with GatewayThread(data_dir=tmp_path / "gw") as gateway:
+        env = {**os.environ, "CODEX_MANAGER_API_BASE": gateway.base_url}
+        proc = subprocess.run([TEAMMESH, "demo", "--board", "memory"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=90)
+        assert proc.returncode == 0, proc.stderr
+        check_seed_output(proc.stdout.splitlines())
+        # The team's sessions were made on that gateway, titled team-<member>.
+        listing = httpx.get(gateway.base_url + "/api/sessions", timeout=10).json()
+        titles = sorted(s["title"] for s in listing["data"])
+        assert titles == ["team-developer", "team-docs", "team-reviewer"]
+
+
+def test_live_view_renders_the_board(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from teammesh.mesh.live import LiveBoard
+
+    team = builtin_team()
+    board = create_board(run_id="live", team=team.name, roster=team.roster, path=None)
+    board.queue_work("developer", "plan", by="system")
+    board.publish_artifact("developer", "implementation", "the plan")
+    console = Console(file=_Capture(), force_terminal=True, width=120)
+    with LiveBoard(board, console=console) as live:
+        live.refresh()
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "live · team default · round 0 · running" in text
+    assert "developer" in text and "the plan" in text
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)

@@ -112,3 +112,48 @@ def test_sigkill_then_resume(tmp_path: Path, gateway: str, kill_after: int) -> N
     requeued = sum(t.attempts for t in tasks)
     print(f"\nkill after {kill_after} line(s): {len(before)} artifact(s) before the kill,"
           f" {len(tasks)} tasks, requeued claims {requeued}, duplicates 0")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("same_gateway_dir", [True, False],
+                         ids=["gateway-restarted-from-its-data", "gateway-lost"])
+def test_resume_when_the_embedded_gateway_died_too(tmp_path: Path,
+                                                    same_gateway_dir: bool) -> None:
+    """`teammesh run` with its own embedded gateway: the kill takes the gateway down with the
+    runner. On resume the sessions are re-attached if the gateway's data survived, or made
+    anew; the turn that was running is lost and its claim goes back to the queue."""
+    board_file = tmp_path / "board.sqlite"
+    first = ["--board", str(board_file), "--gateway-dir", str(tmp_path / "gw1"),
+             "--runtime", "playbook?think_ms=60"]
+    runner = subprocess.Popen([TEAMMESH, "run", *first], cwd=tmp_path, env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert runner.stdout is not None
+    for _ in range(8):  # into the docs turn: after its pull and publish
+        assert _readline(runner.stdout, 30)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+    (run,) = list_runs(board_file)
+    second_dir = tmp_path / ("gw1" if same_gateway_dir else "gw2")
+    resumed = subprocess.run(
+        [TEAMMESH, "run", "--resume", run.run_id, "--board", str(board_file),
+         "--gateway-dir", str(second_dir)], cwd=tmp_path, env=_env(), capture_output=True,
+        text=True, timeout=120)
+    assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+    board = open_board(board_file, run.run_id)
+    try:
+        tasks = board.tasks()
+        artifacts = board.artifacts()
+        turns = board.turns()
+    finally:
+        board.close()
+    assert {t.status for t in tasks} <= {"done", "cleared"}, tasks
+    # The docs turn was lost with the gateway: settled, and its claim retried once.
+    assert [s.state for s in turns if s.member == "docs"] in (["lost", "ok"], ["failed", "ok"])
+    (docs_task,) = [t for t in tasks if t.owner == "docs"]
+    assert (docs_task.status, docs_task.attempts) == ("done", 1)
+    kinds = collections.Counter((a.member, a.kind) for a in artifacts)
+    # The lost turn had published before the kill; its retry publishes again (at-least-once
+    # for a turn that died with its gateway). Nothing else is repeated.
+    assert kinds[("developer", "implementation")] == 1
+    assert kinds[("docs", "documentation")] == 2
+    assert kinds[("reviewer", "review")] == 1

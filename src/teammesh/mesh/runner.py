@@ -448,7 +448,7 @@ class TeamRunner:
                 await self._recover(reattached)
                 first_round = max(1, info.round)
             self._changed()
-            last_round = first_round - 1
+            last_round = info.round if resume else 0
             reason = f"round limit ({self.rounds}) reached"
             for round_number in range(first_round, self.rounds + 1):
                 if self.team.completion.holds(self.board, self._facts(last_round)):
