@@ -174,3 +174,16 @@ def test_sigkill_mid_turn_then_restart(tmp_path: Path) -> None:
 async def _create(base_url: str) -> str:
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         return await create_session(http)
+
+
+def test_sigterm_stops_cleanly_and_keeps_state(tmp_path: Path) -> None:
+    with (
+        _serve(tmp_path) as (process, base_url),
+        httpx.Client(base_url=base_url, timeout=10) as http,
+    ):
+        session_id = asyncio.run(_create(base_url))
+        http.post(f"/api/sessions/{session_id}/rename", json={"title": "kept"})
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    with _serve(tmp_path) as (_, base_url), httpx.Client(base_url=base_url, timeout=10) as http:
+        assert http.get(f"/api/sessions/{session_id}").json()["session"]["title"] == "kept"
