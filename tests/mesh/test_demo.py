@@ -58,7 +58,7 @@ def test_teammesh_demo_prints_a_completed_team(tmp_path: Path) -> None:
                           text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     check_seed_output(proc.stdout.splitlines())
-    assert "complete after 1 round(s), 3 turn(s), 13 tool call(s)" in proc.stderr
+    assert "complete after 1 round(s), 3 turn(s), 13 tool call(s), makespan " in proc.stderr
     # The board of the run is a SQLite file under .teammesh/runs, readable afterwards.
     boards = list((tmp_path / ".teammesh" / "runs").glob("*.sqlite"))
     assert len(boards) == 1

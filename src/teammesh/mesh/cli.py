@@ -149,8 +149,8 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
     finally:
         board.close()
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
-                 f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s)"
-                 f" ({outcome.reason})")
+                 f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s),"
+                 f" makespan {outcome.makespan:.2f} s ({outcome.reason})")
     if not outcome.complete:
         for missing in outcome.missing:
             printer.note(f"missing: {missing}")

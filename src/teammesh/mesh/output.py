@@ -16,10 +16,19 @@ def first_line(reply: str | None) -> str:
 
 class Printer:
     def __init__(self, out: TextIO | None = None, notes: TextIO | None = None) -> None:
-        self._out = out if out is not None else sys.stdout
-        self._notes = notes if notes is not None else sys.stderr
+        # None: sys.stdout / sys.stderr as they are at each write (the live view swaps them).
+        self._given_out = out
+        self._given_notes = notes
         self._lock = threading.Lock()
         self.lines: list[str] = []
+
+    @property
+    def _out(self) -> TextIO:
+        return self._given_out if self._given_out is not None else sys.stdout
+
+    @property
+    def _notes(self) -> TextIO:
+        return self._given_notes if self._given_notes is not None else sys.stderr
 
     def _write(self, stream: TextIO, line: str) -> None:
         with self._lock:

@@ -84,6 +84,14 @@ class RunOutcome:
     def complete(self) -> bool:
         return self.status == "complete"
 
+    @property
+    def makespan(self) -> float:
+        """Seconds from the first turn's start to the last turn's end."""
+        if not self.turn_log:
+            return 0.0
+        return (max(t.ended for t in self.turn_log)
+                - min(t.started for t in self.turn_log))
+
 
 @dataclass
 class _Member:
@@ -214,8 +222,18 @@ class TeamRunner:
         assert member.session is not None
         self._dispatched(member, await member.session.handle.respond_to_signal(signal))
 
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        """Background work must not die silently: a failure (the gateway went away, say) is
+        noted; the turn's own wait then decides what happens to the turn."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.printer.note(f"tool-call path failed: {type(exc).__name__}: {exc}")
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(work)
+        task = asyncio.ensure_future(self._guarded(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
