@@ -69,11 +69,19 @@ async def read_json(request: Request) -> Any:
     if content_type is None or "application/json" not in content_type.lower():
         raise request_failed(415, f"Unsupported Media Type: {content_type or '(none)'}")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        parsed = json.loads(raw, parse_constant=_reject_constant)
+        # `"\udfff"` is valid JSON but no Unicode text: nothing could store, log or echo
+        # it (UTF-8 refuses lone surrogates), so it is refused here, once, for every route.
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise request_failed(
+            400, "Body is not valid JSON text: a \\u escape is a lone UTF-16 surrogate"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise request_failed(400, f"Body is not valid JSON: {exc}") from None
     except RecursionError:
         raise request_failed(400, "Body is not valid JSON: nested too deeply") from None
+    return parsed
 
 
 def _reject_constant(name: str) -> Any:
