@@ -318,6 +318,8 @@ def load_team(path: str | Path) -> Team:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise TeamFileError(file, "(file)", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise TeamFileError(file, "(file)", f"not UTF-8 text: {exc.reason}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
