@@ -160,3 +160,13 @@ def test_guards_refuse_through_the_skill_and_leave_board_untouched(board: TeamBo
         "team_queue_work refused: handoff chain too long: developer > docs > reviewer is"
         " 2 handoffs (cap 1)")
     assert board.tasks() == before
+
+
+def test_limits_are_collected_through_all_of_only(board: TeamBoard) -> None:
+    over = RunFacts(round=5, turns=9, tool_calls=0)
+    strict = crit.all_of(crit.queues_empty(), crit.budget(turns=4), crit.max_rounds(3))
+    assert strict.broken_limits(board, over) == [
+        "used 9 turns (budget 4)", "used 5 rounds (max 3)"]
+    lenient = crit.any_of(crit.queues_empty(), crit.budget(turns=4))
+    assert lenient.broken_limits(board, over) == []
+    assert crit.not_(crit.budget(turns=4)).broken_limits(board, over) == []

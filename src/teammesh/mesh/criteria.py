@@ -66,8 +66,8 @@ def any_of(*parts: Criterion) -> Criterion:
             return []
         return ["one of: " + " | ".join("; ".join(m) for m in found)]
 
-    return Criterion("any of (" + "; ".join(p.description for p in parts) + ")", check,
-                     _limits_of(parts))
+    # No limits: inside any_of, a broken limit leaves the other ways to complete open.
+    return Criterion("any of (" + "; ".join(p.description for p in parts) + ")", check)
 
 
 def not_(part: Criterion) -> Criterion:
