@@ -10,6 +10,7 @@ transaction, so replaying the call returns the recorded result and changes nothi
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -30,16 +31,34 @@ from teammesh.mesh.board.protocol import (
 )
 
 MAX_SNAPSHOT_LIMIT = 25
+# Board texts are read back by every member and printed on terminals: bounded, and free of
+# control characters (an ESC sequence in a summary would drive the operator's terminal).
+MAX_TEXT_CHARS = 8000
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(field: str, value: object) -> str:
-    """The seed's rule: text fields are stripped and must not be blank."""
+    """The seed's rule: text fields are stripped and must not be blank. Ours on top: at most
+    `MAX_TEXT_CHARS`, valid Unicode, no control characters other than tab and newline."""
     if not isinstance(value, str):
         raise BoardRefusal(f"{field} must be a string")
     cleaned = value.strip()
     if not cleaned:
         raise BoardRefusal(f"{field} must be non-empty")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise BoardRefusal(f"{field} is too long ({len(cleaned)} characters,"
+                           f" at most {MAX_TEXT_CHARS})")
+    if _CONTROL_CHARS.search(cleaned) or not _encodable(cleaned):
+        raise BoardRefusal(f"{field} must be plain Unicode text (no control characters)")
     return cleaned
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 class TeamBoard:
@@ -145,6 +164,8 @@ class TeamBoard:
         self._check_member(member)
         if not isinstance(note, str):
             raise BoardRefusal("note must be a string")
+        if note.strip():
+            clean_text("note", note)  # it becomes an artifact: the same rules apply
 
         def operation(tx: BoardTx) -> dict[str, Any]:
             tx.set_completed(member)
