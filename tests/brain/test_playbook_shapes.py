@@ -290,3 +290,12 @@ def test_identity_comes_only_from_you_are_the_name() -> None:
     assert message == "assistant: nothing to do."
     _, message, _ = run_turn("You are the qa-lead. Hello.", team_tools(), spec_responder(None))
     assert message == "qa-lead: nothing to do."
+
+
+def test_a_kind_of_task_is_not_mistaken_for_a_member() -> None:
+    prompt = ("You are the developer.\nProcess for this turn:\n1. Call team_pull_work.\n"
+              "2. Queue one documentation task for docs using team_queue_work.\n")
+    calls, message, _ = run_turn(prompt, team_tools(["docs", "reviewer"]),
+                                 spec_responder("plan X"))
+    assert [c.arguments.get("owner") for c in calls] == [None, "docs"]
+    assert "not an allowed" not in message

@@ -157,7 +157,10 @@ def _owners(text: str, allowed: list[str] | None, member: str) -> tuple[list[str
         match = re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text, re.IGNORECASE)
         if match:
             mentions.append((match.start(), name))
-    for match in re.finditer(r"([A-Za-z][\w-]*)\s+(?:handoff|hand-off|task)\b", text, re.I):
+    # "one <name> handoff" names a member even when the enum refuses it; "<word> task" is too
+    # generic to count as a name ("a validation task"), except when there is no enum at all.
+    nouns = "handoff|hand-off" if allowed is not None else "handoff|hand-off|task"
+    for match in re.finditer(r"([A-Za-z][\w-]*)\s+(?:" + nouns + r")\b", text, re.I):
         word = match.group(1)
         if word.lower() in _NOT_NAMES or any(word == name for _, name in mentions):
             continue
