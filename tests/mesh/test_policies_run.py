@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from teammesh.cli import main
 from teammesh.client import AsyncCodexManager
 from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
@@ -131,7 +132,9 @@ async def test_approval_rule_declines_a_handoff(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_operator_approval_is_pending_on_the_board_while_asked(tmp_path: Path) -> None:
+async def test_operator_approval_is_pending_on_the_board_while_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = SEED.format(developer="") + (
         '[[policies.approvals]]\ntool = "team_mark_done"\nmember = "reviewer"\n'
         'answer = "ask"\n')
@@ -152,6 +155,10 @@ async def test_operator_approval_is_pending_on_the_board_while_asked(tmp_path: P
     assert [(a.member, a.tool, a.state, a.answered_by) for a in board.approvals()] == [
         ("reviewer", "team_mark_done", "approved", "operator")]
     board.close()
+    capsys.readouterr()
+    assert main(["board", "show", "r", "--board", str(tmp_path / "board.sqlite")]) == 0
+    shown = capsys.readouterr().out
+    assert "approvals:\n  #1 reviewer     approved by operator: approve team_mark_done" in shown
 
 
 @pytest.mark.anyio

@@ -185,6 +185,13 @@ def _board_show(args: argparse.Namespace) -> int:
         print("artifacts:")
         for artifact in board.artifacts():
             print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")
+        approvals = board.approvals()
+        if approvals:
+            print("approvals:")
+            for approval in approvals:
+                by = f" by {approval.answered_by}" if approval.answered_by else ""
+                print(f"  #{approval.id} {approval.member:<12} {approval.state}{by}:"
+                      f" {approval.question}")
         print("snapshot:", repr(board.snapshot(limit=12)))
     finally:
         board.close()

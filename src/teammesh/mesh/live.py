@@ -37,6 +37,9 @@ def render(board: TeamBoard) -> Group:
         artifacts.add_row(artifact.member, artifact.kind, artifact.summary[:80])
     dead = [t for t in tasks if t.status == "dead"]
     parts: list[Table | Text] = [members, artifacts]
+    for approval in board.approvals():
+        if approval.state == "pending":
+            parts.append(Text(f"waiting for approval: {approval.question}", style="bold"))
     if dead:
         parts.append(Text(f"dead letters: {len(dead)}", style="bold red"))
     return Group(*parts)
