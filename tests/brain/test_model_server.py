@@ -252,3 +252,16 @@ async def test_chat_completions_round_trip_with_the_openai_sdk() -> None:
                                   json={"messages": "hi"})
         assert bad.status_code == 400 and "messages" in bad.json()["error"]["message"]
         await client.close()
+
+
+@pytest.mark.anyio
+async def test_a_taken_port_is_a_clear_error_not_an_exit() -> None:
+    from teammesh.brain.server import ModelServerError
+
+    async with start_model_server() as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with pytest.raises(ModelServerError, match=f"127.0.0.1:{port}"):
+            async with start_model_server(port=port):
+                pass
+        with pytest.raises(ModelServerError):
+            ModelServerThread(port=port).start()

@@ -178,18 +178,29 @@ def _uvicorn_server(host: str, port: int, think_ms: int) -> uvicorn.Server:
     return _EmbeddedServer(config)
 
 
+class ModelServerError(RuntimeError):
+    """The model server could not start (e.g. the port is taken)."""
+
+
+async def _serve(server: uvicorn.Server, host: str, port: int) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:  # uvicorn exits the process when it cannot bind: not here
+        raise ModelServerError(f"the model server could not listen on {host}:{port}") from exc
+
+
 @asynccontextmanager
 async def start_model_server(
     host: str = "127.0.0.1", port: int = 0, think_ms: int = 0
 ) -> AsyncIterator[RunningModelServer]:
     server = _uvicorn_server(host, port, think_ms)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(_serve(server, host, port))
+    while not server.started:
+        if task.done():
+            task.result()  # raises the startup error
+            raise ModelServerError("the model server stopped during startup")
+        await asyncio.sleep(0.01)
     try:
-        while not server.started:
-            if task.done():
-                task.result()  # re-raise the startup error
-                raise RuntimeError("the model server stopped during startup")
-            await asyncio.sleep(0.01)
         yield RunningModelServer(host, _bound_port(server))
     finally:
         server.should_exit = True
@@ -218,7 +229,7 @@ class ModelServerThread:
 
         def run() -> None:
             try:
-                asyncio.run(server.serve())
+                asyncio.run(_serve(server, self._host, self._port))
             except BaseException as exc:  # surfaced to the starting thread
                 self._error = exc
 
@@ -227,7 +238,7 @@ class ModelServerThread:
         deadline = time.monotonic() + timeout
         while not server.started:
             if self._error is not None or not self._thread.is_alive():
-                raise RuntimeError(f"the model server failed to start: {self._error!r}")
+                raise ModelServerError(f"the model server failed to start: {self._error}")
             if time.monotonic() > deadline:
                 raise TimeoutError("the model server did not start in time")
             time.sleep(0.01)
