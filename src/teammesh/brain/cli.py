@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from teammesh.brain.server import create_app
+from teammesh.brain.server import create_app, url_host
 
 
 def register(subparsers: Any) -> None:
@@ -45,7 +45,7 @@ async def _run(host: str, port: int, think_ms: int) -> None:
             return
         await asyncio.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
-    print(f"teammesh model server listening on http://{host}:{bound}", flush=True)
+    print(f"teammesh model server listening on http://{url_host(host)}:{bound}", flush=True)
     await task
 
 

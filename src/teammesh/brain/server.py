@@ -143,6 +143,10 @@ def create_app(think_ms: int = 0) -> Starlette:
     )
 
 
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host  # an IPv6 literal needs brackets in a URL
+
+
 @dataclass
 class RunningModelServer:
     host: str
@@ -151,7 +155,7 @@ class RunningModelServer:
     @property
     def base_url(self) -> str:
         """`http://HOST:PORT`, without `/v1`."""
-        return f"http://{self.host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
 
 def _bound_port(server: uvicorn.Server) -> int:
