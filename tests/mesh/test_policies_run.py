@@ -274,3 +274,56 @@ async def test_turn_timeout_prints_counts_interrupts_and_requeues(tmp_path: Path
     assert [t.status for t in board.tasks() if t.owner == "reviewer"] == ["queued", "queued"]
     assert [s.state for s in board.turns() if s.member == "reviewer"] == ["failed"]
     board.close()
+
+
+@pytest.mark.anyio
+async def test_tool_call_deadline_interrupts_and_requeues(tmp_path: Path) -> None:
+    # The docs member's publish waits for an operator who never answers; the team's
+    # tool-call deadline interrupts the turn and requeues the claim, twice, then the task
+    # is a dead letter. The gateway itself has no deadline here.
+    text = SEED.format(developer="") + (
+        '[[policies.approvals]]\ntool = "team_publish_artifact"\nmember = "docs"\n'
+        'answer = "ask"\n[policies]\nmax_attempts = 2\ntool_call_deadline = 0.4\n')
+    release = threading.Event()
+
+    def absent(question: str) -> bool:
+        release.wait(20)
+        return False
+
+    try:
+        outcome, board, lines = await _run(tmp_path, text, ask=absent)
+    finally:
+        release.set()
+    assert not outcome.complete
+    problems = [line for line in lines if "unanswered" in line]
+    assert len(problems) == 2
+    assert problems[0].startswith("[round 1] docs: tool call team_publish_artifact unanswered"
+                                  " after 0.4 s; interrupting turn ")
+    (task,) = board.dead_letters()
+    assert (task.owner, task.attempts) == ("docs", 2)
+    # The reviewer still got the developer's handoff and finished.
+    assert "reviewer" in board.completed()
+    assert [s.state for s in board.turns() if s.member == "docs"] == ["failed", "failed"]
+    board.close()
+
+
+@pytest.mark.anyio
+async def test_approval_timeout_is_a_no_the_agent_reads(tmp_path: Path) -> None:
+    text = SEED.format(developer="") + (
+        '[[policies.approvals]]\nmember = "docs"\nowner = "reviewer"\nanswer = "ask"\n'
+        "[policies]\napproval_timeout = 0.2\n")
+    release = threading.Event()
+
+    def absent(question: str) -> bool:
+        release.wait(20)
+        return True
+
+    try:
+        outcome, board, lines = await _run(tmp_path, text, ask=absent)
+    finally:
+        release.set()
+    assert outcome.complete
+    docs_line = next(line for line in lines if line.startswith("[round 1] docs:"))
+    assert "no answer within 0.2s, declined" in docs_line
+    assert [(a.state, a.answered_by) for a in board.approvals()] == [("declined", "deadline")]
+    board.close()

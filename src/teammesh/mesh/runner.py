@@ -125,7 +125,7 @@ class TeamRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._counted: set[str] = set()
         self.gate = ApprovalGate(team.policies.approvals, board, self.options.ask,
-                                 team.policies.tool_call_deadline)
+                                 team.policies.approval_timeout)
         self.members: dict[str, _Member] = {}
         self.by_session: dict[str, _Member] = {}
         for spec in team.members:
@@ -293,14 +293,19 @@ class TeamRunner:
             interval_seconds=seed_poll or (0.1 if not self.options.use_stream else 0.25),
             use_stream=self.options.use_stream and seed_poll is None))
         drain: asyncio.Task[None] | None = None
+        first_seen: dict[str, float] = {}
         try:
             while not completion.done():
                 if self.options.use_polling and (drain is None or drain.done()):
                     # In the background, for the same reason as signals are.
                     drain = self._spawn(self._drain(member))
+                if self.team.policies.tool_call_deadline is not None:
+                    await self._check_deadline(session_id, first_seen)
                 covered = self.options.use_stream and self.cm.turns.covers(session_id)
                 interval = (DRAIN_INTERVAL_WITH_STREAM if covered
                             else DRAIN_INTERVAL_WITHOUT_STREAM)
+                if self.team.policies.tool_call_deadline is not None:
+                    interval = min(interval, self.team.policies.tool_call_deadline / 4)
                 await asyncio.wait({completion}, timeout=interval)
             return str(completion.result())
         finally:
@@ -309,12 +314,37 @@ class TeamRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await completion
 
+    async def _check_deadline(self, session_id: str, first_seen: dict[str, float]) -> None:
+        """Raise `_DeadlinePassed` when one of the session's tool calls has stayed unanswered
+        longer than the team's tool-call deadline (measured from when we first saw it)."""
+        deadline = self.team.policies.tool_call_deadline
+        assert deadline is not None
+        listing = await self.cm.sessions.tool_calls(session_id)
+        rows = listing.get("data") if isinstance(listing, dict) else None
+        now = time.monotonic()
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict):
+                continue
+            request_id = str(row.get("requestId"))
+            since = first_seen.setdefault(request_id, now)
+            if now - since >= deadline:
+                raise _DeadlinePassed(str(row.get("tool")), deadline)
+
     async def _finish_turn(self, member: _Member, slot: TurnSlot, turn_id: str) -> bool:
         """Wait for a sent turn, print its line, settle its claims. True when it completed."""
         assert member.session is not None
         session_id = member.session.session_id
         try:
             status = await self._await_turn(member, turn_id, self._timeout_for(member))
+        except _DeadlinePassed as passed:
+            self.printer.turn_problem(
+                slot.round, member.name,
+                f"tool call {passed.tool} unanswered after {passed.deadline:g} s; interrupting"
+                f" turn {turn_id}")
+            with contextlib.suppress(Exception):
+                await self.cm.sessions.interrupt(session_id, turn_id)
+            self._settle(member, slot, ok=False)
+            return False
         except WaitTimeoutError:
             approvals = _count(await self.cm.sessions.approvals(session_id))
             pending = _count(await self.cm.sessions.tool_calls(session_id))
@@ -502,6 +532,13 @@ class TeamRunner:
         self.printer.final(snapshot)
         return RunOutcome(self.board.run_id, status, reason, missing, last_round, self.turns,
                           self.tool_calls, snapshot, list(self.turn_log))
+
+
+class _DeadlinePassed(Exception):
+    def __init__(self, tool: str, deadline: float) -> None:
+        super().__init__(tool)
+        self.tool = tool
+        self.deadline = deadline
 
 
 def _count(listing: Any) -> int:

@@ -71,6 +71,9 @@ class Policies:
     max_chain: int | None = None
     max_bounces: int | None = None
     approvals: tuple[ApprovalRule, ...] = ()
+    # Seconds an approval question may wait before it counts as a no.
+    approval_timeout: float | None = None
+    # Seconds a tool call may stay unanswered before the turn is interrupted (claims back).
     tool_call_deadline: float | None = None
 
 

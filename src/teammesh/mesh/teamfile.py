@@ -42,6 +42,7 @@ _TEAM_KEYS = {"name", "rounds", "turn_timeout", "concurrency"}
 _MEMBER_KEYS = {"name", "role", "handoffs", "targets", "prompt", "steps", "constraints",
                 "model", "turn_timeout", "session"}
 _POLICY_KEYS = {"max_attempts", "max_chain", "max_bounces", "tool_call_deadline",
+                "approval_timeout",
                 "approvals"}
 _APPROVAL_KEYS = {"member", "owner", "answer", "tool"}
 
@@ -244,6 +245,8 @@ def _policies(r: _Reader, raw: object, roster: tuple[str, ...]) -> Policies:
         max_bounces=(r.integer(table["max_bounces"], "policies.max_bounces", 1)
                      if "max_bounces" in table else None),
         approvals=tuple(approvals),
+        approval_timeout=(r.seconds(table["approval_timeout"], "policies.approval_timeout")
+                          if "approval_timeout" in table else None),
         tool_call_deadline=(r.seconds(table["tool_call_deadline"],
                                       "policies.tool_call_deadline")
                             if "tool_call_deadline" in table else None),
