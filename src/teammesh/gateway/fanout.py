@@ -87,7 +87,8 @@ class FanOut:
         if not self._subscribers:
             return
         text = dumps(envelope(event_type, thread_id, payload))
-        if len(text.encode()) > MAX_FRAME_BYTES:
+        # A UTF-8 character is at most 4 bytes: only long texts need the exact byte count.
+        if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
             # A frame this large would make the client drop the connection (losing every
             # later event), so it is not sent. Everything it announced stays readable over
             # HTTP (session detail, pending listings).
