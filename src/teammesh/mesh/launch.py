@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teammesh.client import AsyncCodexManager
+from teammesh.client.config import ClientConfig
 from teammesh.mesh.board import (
     TeamBoard,
     board_path,
@@ -80,6 +81,10 @@ async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
 
 async def launch(spec: LaunchSpec, board: TeamBoard, options: RunOptions,
                  printer: Printer) -> RunOutcome:
-    async with gateway_base(spec) as base, AsyncCodexManager(base_url=base) as cm:
+    # The client's environment (CODEX_MANAGER_BEARER_TOKEN, RBAC headers) authenticates the
+    # runner to a gateway started with a token.
+    headers = ClientConfig.from_env().headers
+    async with gateway_base(spec) as base, \
+            AsyncCodexManager(base_url=base, headers=headers) as cm:
         runner = TeamRunner(cm, spec.team, board, options, printer)
         return await runner.run(resume=spec.resume is not None)
