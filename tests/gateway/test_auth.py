@@ -93,3 +93,28 @@ def test_gateway_thread_sync_twin(tmp_path: Path) -> None:
         assert httpx.get(gateway.base_url + "/api/health", timeout=10).status_code == 401
         response = httpx.get(gateway.base_url + "/api/health", headers=headers, timeout=10)
         assert response.status_code == 200
+
+
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with GatewayThread(data_dir=tmp_path / "a") as running:
+        port = running.base_url.rsplit(":", 1)[1]
+        with pytest.raises(OSError):
+            GatewayThread(data_dir=tmp_path / "b", port=int(port)).start()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "teammesh",
+                "serve",
+                "--port",
+                port,
+                "--data-dir",
+                str(tmp_path / "c"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "cannot listen" in result.stderr and "Traceback" not in result.stderr

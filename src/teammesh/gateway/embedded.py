@@ -112,9 +112,18 @@ async def start_gateway(
     data_path = Path(data_dir)
     if settings is None:
         settings = RuntimeSettings(data_dir=data_path)
-    store = Store(data_path)
-    hub = Hub(store, default_runtime=runtime, settings=settings)
-    sock = _bind(host, port)
+    sock = _bind(host, port)  # first: a busy port fails before any state is opened
+    try:
+        store = Store(data_path)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        hub = Hub(store, default_runtime=runtime, settings=settings)
+    except BaseException:
+        store.close()
+        sock.close()
+        raise
     config = uvicorn.Config(
         build_app(hub, token=token),
         log_level="warning",
