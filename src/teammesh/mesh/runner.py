@@ -346,19 +346,30 @@ class TeamRunner:
             self._settle(member, slot, ok=False)
             return False
         except WaitTimeoutError:
-            approvals = _count(await self.cm.sessions.approvals(session_id))
-            pending = _count(await self.cm.sessions.tool_calls(session_id))
+            approvals = await self._count_listing(self.cm.sessions.approvals, session_id)
+            pending = await self._count_listing(self.cm.sessions.tool_calls, session_id)
             self.printer.timeout(slot.round, member.name, turn_id, approvals, pending)
             # Timeout rule: stop the turn, and its claims go back to the queue.
             with contextlib.suppress(Exception):
                 await self.cm.sessions.interrupt(session_id, turn_id)
             self._settle(member, slot, ok=False)
             return False
-        detail = await self.cm.sessions.get(session_id)
-        self.printer.reply(slot.round, member.name, assistant_reply_of(detail, turn_id))
+        try:
+            reply = assistant_reply_of(await self.cm.sessions.get(session_id), turn_id)
+        except TransportError:  # the turn is over; only its reply text is out of reach
+            reply = None
+        self.printer.reply(slot.round, member.name, reply)
         ok = status.strip().lower() in ("completed", "complete")
         self._settle(member, slot, ok=ok)
         return ok
+
+    @staticmethod
+    async def _count_listing(listing: Callable[[str], Any], session_id: str) -> int:
+        """The length of a pending listing; -1 when the gateway cannot say."""
+        try:
+            return _count(await listing(session_id))
+        except TransportError:
+            return -1
 
     def _settle(self, member: _Member, slot: TurnSlot, *, ok: bool, lost: bool = False
                 ) -> None:
