@@ -16,6 +16,9 @@ from bench.report import Config, Section
 # key → module; each module has `async def run(cfg) -> Section | list[Section]`.
 BENCHMARKS = {
     "roundtrip": "bench.tool_roundtrip",
+    "seed": "bench.seed_scenario",
+    "scale": "bench.scale",
+    "concurrency": "bench.concurrency",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

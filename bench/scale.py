@@ -1,0 +1,139 @@
+"""4. Scale: 8, 32 and 128 members; 100, 1,000 and 5,000 tasks handed through the board
+(`bench.scale_team`: each task is one turn of claim + publish). Every point runs against a
+fresh gateway process (its peak memory is its own) with the runner in a fresh worker process
+(`bench.scale_worker`, likewise), all members' turns at once (concurrency = members).
+
+Tool calls/s = tool calls / runner.run() wall time (sessions and queueing included).
+Memory per idle session: a fresh gateway's resident memory before and after opening K member
+sessions with the five team skills, divided by K.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from bench.environment import ROOT
+from bench.processes import GatewayProcess
+from bench.report import Config, Section
+from bench.scale_team import worker_names
+from bench.stats import median
+from teammesh.client import AsyncCodexManager
+from teammesh.mesh.sessions import create_session
+from teammesh.mesh.skills import DESCRIPTIONS, SKILL_NAMES, input_schemas
+from teammesh.mesh.team import DEFAULT_SESSION
+
+TARGET_CALLS_PER_S = 1000.0
+TARGET_MEMBERS = 32
+TARGET_SESSION_KIB = 256.0
+WORKER_TIMEOUT = 900.0
+
+
+def _grid(cfg: Config) -> list[tuple[int, int, int]]:
+    """(members, tasks, repeats). Full size: every member count at 100 and 1,000 tasks and
+    5,000 tasks at 32 members; the points above 100 tasks run once (time budget)."""
+    if cfg.smoke:
+        return [(4, 8, 1), (8, 16, 1)]
+    grid = [(m, 100, 3) for m in (8, 32, 128)]
+    grid += [(m, 1000, 1) for m in (8, 32, 128)]
+    grid.append((32, 5000, 1))
+    return grid
+
+
+def _point(members: int, tasks: int) -> dict[str, Any]:
+    with GatewayProcess() as gateway:
+        gateway_start = gateway.rss()
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
+             "--members", str(members), "--tasks", str(tasks)],
+            cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+        if done.returncode != 0:
+            raise RuntimeError(f"scale worker {members}x{tasks} failed: {done.stderr[-2000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        result["gateway_start"] = gateway_start
+        result["gateway_peak"] = gateway.peak_rss()
+    return result
+
+
+async def _idle_sessions(count: int) -> float:
+    """Bytes of gateway memory per idle member session."""
+    names = worker_names(2)
+    schemas = input_schemas(names)
+
+    def register(draft: Any) -> None:
+        for name in SKILL_NAMES:
+            draft.register(name, lambda **_: {"ok": True}, description=DESCRIPTIONS[name],
+                           input_schema=schemas[name])
+
+    with GatewayProcess() as gateway:
+        async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+            # The first session starts the runtime (imports, caches): not per-session cost.
+            await create_session(cm, dict(DEFAULT_SESSION), "warm-up", register)
+            before = gateway.rss()
+            for index in range(count):
+                await create_session(cm, dict(DEFAULT_SESSION), f"idle-{index}", register)
+            after = gateway.rss()
+    return (after - before) / count
+
+
+async def run(cfg: Config) -> Section:
+    section = Section("scale", "4. scale")
+    points: list[dict[str, Any]] = []
+    for members, tasks, repeats in _grid(cfg):
+        runs = [_point(members, tasks) for _ in range(repeats)]
+        wall = median([r["wall_s"] for r in runs])
+        calls = runs[0]["tool_calls"]
+        point = {
+            "members": members, "tasks": tasks, "runs": len(runs), "tool_calls": calls,
+            "makespan_s": wall, "calls_per_s": median([r["tool_calls"] / r["wall_s"]
+                                                      for r in runs]),
+            "ms_per_task": wall / tasks * 1e3,
+            "gateway_peak_mib": median([r["gateway_peak"] for r in runs]) / 2**20,
+            "gateway_growth_mib": median([r["gateway_peak"] - r["gateway_start"]
+                                          for r in runs]) / 2**20,
+            "runner_peak_mib": median([r["rss_peak"] for r in runs]) / 2**20,
+            "runner_growth_mib": median([r["rss_peak"] - r["rss_start"] for r in runs]) / 2**20,
+            "raw": runs,
+        }
+        points.append(point)
+        label = f"{members} members × {tasks} tasks"
+        section.add(f"{label}: tool calls/s", point["calls_per_s"], "calls/s", runs=len(runs),
+                    target=f"≥ {TARGET_CALLS_PER_S:,.0f}" if members == TARGET_MEMBERS else "",
+                    met=(point["calls_per_s"] >= TARGET_CALLS_PER_S
+                         if members == TARGET_MEMBERS else None))
+        section.add(f"{label}: makespan", wall * 1e3, "ms", runs=len(runs))
+        section.add(f"{label}: gateway peak RSS", point["gateway_peak_mib"], "MiB",
+                    runs=len(runs))
+        section.add(f"{label}: runner peak RSS", point["runner_peak_mib"], "MiB",
+                    runs=len(runs))
+    # Linearity: cost per task at the largest vs the smallest task count, same members.
+    for members in sorted({p["members"] for p in points}):
+        mine = sorted((p for p in points if p["members"] == members), key=lambda p: p["tasks"])
+        if len(mine) >= 2:
+            growth = mine[-1]["ms_per_task"] / mine[0]["ms_per_task"]
+            section.add(f"{members} members: ms/task at {mine[-1]['tasks']} ÷ at"
+                        f" {mine[0]['tasks']} tasks", growth, "×", runs=mine[-1]["runs"],
+                        target="≈ 1 (linear), ≤ 1.5×", met=growth <= 1.5)
+    counts = cfg.pick((64, 256), (8,))
+    per_session = []
+    for count in counts:
+        value = await _idle_sessions(count) / 1024
+        per_session.append({"sessions": count, "kib_per_session": value})
+    repeats = cfg.pick(3, 1)
+    largest = [await _idle_sessions(counts[-1]) / 1024 for _ in range(repeats - 1)]
+    largest.append(per_session[-1]["kib_per_session"])
+    idle = median(largest)
+    for entry in per_session[:-1]:
+        section.add(f"memory per idle session ({entry['sessions']} sessions)",
+                    entry["kib_per_session"], "KiB", runs=1)
+    section.add(f"memory per idle session ({counts[-1]} sessions)", idle, "KiB",
+                runs=len(largest), target=f"≤ {TARGET_SESSION_KIB:g} KiB",
+                met=idle <= TARGET_SESSION_KIB)
+    section.notes.append("Each task = one turn (claim + publish = 2 tool calls); all members"
+                         " run at once; fresh gateway and runner processes per point; peak ="
+                         " the kernel's VmHWM. Scaled down for the time budget: 5,000 tasks"
+                         " only at 32 members, and points above 100 tasks run once.")
+    section.detail = {"points": points, "idle_sessions": per_session}
+    return section

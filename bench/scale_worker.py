@@ -1,0 +1,45 @@
+"""One scale point's runner, in its own process so its memory is its own:
+
+    python -m bench.scale_worker --base-url URL --members N --tasks T
+
+prints one JSON line: wall seconds, tool calls, turns, resident memory at start and peak."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from bench.processes import rss_bytes
+from bench.scale_team import scale_team
+from bench.team_runs import run_team
+from teammesh.mesh.runner import RunOptions
+
+
+async def measure(base_url: str, members: int, tasks: int) -> dict[str, float]:
+    import os
+
+    start_rss = rss_bytes(os.getpid())
+    team = scale_team(members, tasks)
+    timed = await run_team(base_url, team, RunOptions(turn_timeout=120, concurrency=members))
+    return {
+        "wall_s": timed.wall,
+        "tool_calls": timed.outcome.tool_calls,
+        "turns": timed.outcome.turns,
+        "rounds": timed.outcome.rounds,
+        "rss_start": start_rss,
+        "rss_peak": rss_bytes(os.getpid(), "VmHWM"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale_worker")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--members", type=int, required=True)
+    parser.add_argument("--tasks", type=int, required=True)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.base_url, args.members, args.tasks))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
