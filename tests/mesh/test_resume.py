@@ -157,3 +157,45 @@ def test_resume_when_the_embedded_gateway_died_too(tmp_path: Path,
     assert kinds[("developer", "implementation")] == 1
     assert kinds[("docs", "documentation")] == 2
     assert kinds[("reviewer", "review")] == 1
+
+
+@pytest.mark.timeout(300)
+def test_resume_a_team_file_run_without_the_file(tmp_path: Path, gateway: str) -> None:
+    """The team file is kept on the run's board: `--resume RUN_ID` alone continues it."""
+    team_file = tmp_path / "six.toml"
+    team_file.write_text((Path(__file__).resolve().parents[2] / "teams" / "six.toml")
+                         .read_text(encoding="utf-8"), encoding="utf-8")
+    board_file = tmp_path / "board.sqlite"
+    common = ["--board", str(board_file), "--api-base", gateway]
+    runner = subprocess.Popen([TEAMMESH, "run", str(team_file), *common], cwd=tmp_path,
+                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True)
+    assert runner.stdout is not None
+    for _ in range(9):  # into the backend's turn
+        assert _readline(runner.stdout, 30)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+    team_file.unlink()  # the file is gone; the board still has it
+    (run,) = list_runs(board_file)
+    resumed = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, *common],
+                             cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+    assert "(team six, resumed)" in resumed.stderr
+    board = open_board(board_file, run.run_id)
+    try:
+        assert {t.status for t in board.tasks()} <= {"done", "cleared"}
+        authors = collections.Counter(a.member for a in board.artifacts()
+                                      if a.kind != "completion_note")
+    finally:
+        board.close()
+    assert authors == {m: 1 for m in ("architect", "backend", "frontend", "tester", "writer",
+                                      "lead")}
+
+
+def test_resume_of_an_unknown_run_is_refused(tmp_path: Path) -> None:
+    proc = subprocess.run([TEAMMESH, "run", "--resume", "run-nope", "--board",
+                           str(tmp_path / "b.sqlite")], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "no board file at" in proc.stderr

@@ -21,7 +21,7 @@ from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
-from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team
+from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -99,9 +99,28 @@ def _demo(args: argparse.Namespace) -> int:
     return _execute(args, builtin_team())
 
 
+def _team_of_run(args: argparse.Namespace) -> Team:
+    """`--resume` without a file: the team file kept on the run's board."""
+    path = Path(args.board) if args.board else board_path(args.resume)
+    board = open_board(path, args.resume)
+    try:
+        text = board.info().team_text
+    finally:
+        board.close()
+    return team_from_text(text, f"<run {args.resume}>") if text else builtin_team()
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
-        team = load_team(args.team_file) if args.team_file else builtin_team()
+        if args.team_file:
+            team = load_team(args.team_file)
+        elif args.resume:
+            team = _team_of_run(args)
+        else:
+            team = builtin_team()
+    except UnknownRun as exc:
+        print(f"teammesh run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except TeamFileError as exc:
         print(f"teammesh run: invalid team file: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -61,7 +61,7 @@ def open_run_board(spec: LaunchSpec) -> TeamBoard:
     if spec.board != MEMORY_BOARD:
         path = Path(spec.board) if spec.board else board_path(run_id)
     return create_board(run_id=run_id, team=team.name, roster=team.roster, path=path,
-                        max_attempts=team.policies.max_attempts)
+                        max_attempts=team.policies.max_attempts, team_text=team.text)
 
 
 @contextlib.asynccontextmanager

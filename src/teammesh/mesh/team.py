@@ -88,6 +88,8 @@ class Team:
     concurrency: int = 1
     policies: Policies = field(default_factory=Policies)
     source: str = "<built-in>"
+    # The team file's text (kept on the run's board, so a resume needs no file).
+    text: str = ""
 
     @property
     def roster(self) -> tuple[str, ...]:

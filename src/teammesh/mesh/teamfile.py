@@ -253,7 +253,7 @@ def _policies(r: _Reader, raw: object, roster: tuple[str, ...]) -> Policies:
     )
 
 
-def parse_team(data: Mapping[str, Any], file: str) -> Team:
+def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
     r = _Reader(file)
     top = r.table(dict(data), "", _TOP_KEYS)
     team = r.table(top.get("team", {}), "team", _TEAM_KEYS)
@@ -312,6 +312,7 @@ def parse_team(data: Mapping[str, Any], file: str) -> Team:
         concurrency=concurrency,
         policies=_policies(r, top.get("policies", {}), roster),
         source=file,
+        text=text,
     )
 
 
@@ -327,10 +328,19 @@ def load_team(path: str | Path) -> Team:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TeamFileError(file, "(syntax)", str(exc)) from None
-    return parse_team(data, file)
+    return parse_team(data, file, text)
 
 
 def builtin_team() -> Team:
     """`teammesh demo`'s team: the seed's three members, as a team file."""
     text = resources.files("teammesh.mesh").joinpath(BUILTIN_TEAM).read_text("utf-8")
-    return parse_team(tomllib.loads(text), f"<built-in {BUILTIN_TEAM}>")
+    return parse_team(tomllib.loads(text), f"<built-in {BUILTIN_TEAM}>", text)
+
+
+def team_from_text(text: str, source: str) -> Team:
+    """A team kept as text (a run's board): parsed and checked like a file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TeamFileError(source, "(syntax)", str(exc)) from None
+    return parse_team(data, source, text)

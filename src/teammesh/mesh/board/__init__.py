@@ -57,13 +57,13 @@ def board_path(run_id: str, directory: str | Path = DEFAULT_BOARD_DIR) -> Path:
 
 
 def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str | Path | None,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> TeamBoard:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> TeamBoard:
     """A fresh run's board: SQLite at `path`, or in memory when `path` is None."""
     if path is None:
         return TeamBoard(MemoryStore(run_id=run_id, team=team, roster=roster,
-                                     max_attempts=max_attempts))
+                                     max_attempts=max_attempts, team_text=team_text))
     return TeamBoard(SqliteStore.create(path, run_id=run_id, team=team, roster=roster,
-                                        max_attempts=max_attempts))
+                                        max_attempts=max_attempts, team_text=team_text))
 
 
 def open_board(path: str | Path, run_id: str) -> TeamBoard:

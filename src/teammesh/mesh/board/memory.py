@@ -149,9 +149,9 @@ class _MemoryTx:
 
 class MemoryStore:
     def __init__(self, *, run_id: str, team: str, roster: tuple[str, ...],
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> None:
         self._state = _State(RunInfo(run_id, team, tuple(roster), "running", 0, "",
-                                     max_attempts))
+                                     max_attempts, team_text))
         self._lock = threading.RLock()
 
     @property

@@ -77,6 +77,8 @@ class RunInfo:
     round: int
     reason: str
     max_attempts: int
+    # The team file the run was started with (TOML text), so `--resume` needs no file.
+    team_text: str = ""
 
 
 @dataclass(frozen=True)

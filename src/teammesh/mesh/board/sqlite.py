@@ -34,7 +34,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, team TEXT NOT NULL, roster TEXT NOT NULL,
     status TEXT NOT NULL, round INTEGER NOT NULL, reason TEXT NOT NULL,
-    max_attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL, team_text TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE IF NOT EXISTS members (
@@ -78,6 +78,12 @@ def _task(row: sqlite3.Row) -> TaskRecord:
     )
 
 
+def _run_info(row: sqlite3.Row) -> RunInfo:
+    return RunInfo(row["run_id"], row["team"], tuple(json.loads(row["roster"])),
+                   row["status"], row["round"], row["reason"], row["max_attempts"],
+                   row["team_text"])
+
+
 def _turn(row: sqlite3.Row) -> TurnSlot:
     return TurnSlot(token=row["token"], member=row["member"], round=row["round"],
                     turn_id=row["turn_id"], state=row["state"])
@@ -95,8 +101,7 @@ class _SqliteTx:
         row = self._c.execute("SELECT * FROM runs WHERE run_id = ?", (self._run,)).fetchone()
         if row is None:
             raise UnknownRun(self._run)
-        return RunInfo(row["run_id"], row["team"], tuple(json.loads(row["roster"])),
-                       row["status"], row["round"], row["reason"], row["max_attempts"])
+        return _run_info(row)
 
     def update_run(self, *, status: RunStatus | None = None, round: int | None = None,
                    reason: str | None = None) -> None:
@@ -260,13 +265,13 @@ class SqliteStore:
 
     @classmethod
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
-               max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> SqliteStore:
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> SqliteStore:
         store = cls(path, run_id)
         with store.transaction(write=True) as tx:
             tx._c.execute(
-                "INSERT INTO runs (run_id, team, roster, status, round, reason, max_attempts)"
-                " VALUES (?, ?, ?, 'running', 0, '', ?)",
-                (run_id, team, json.dumps(list(roster)), max_attempts))
+                "INSERT INTO runs (run_id, team, roster, status, round, reason, max_attempts,"
+                " team_text) VALUES (?, ?, ?, 'running', 0, '', ?, ?)",
+                (run_id, team, json.dumps(list(roster)), max_attempts, team_text))
             tx._c.executemany(
                 "INSERT INTO members (run_id, member) VALUES (?, ?)",
                 [(run_id, m) for m in roster])
@@ -315,5 +320,4 @@ def list_runs(path: str | Path) -> list[RunInfo]:
         rows = conn.execute("SELECT * FROM runs ORDER BY created_at").fetchall()
     finally:
         conn.close()
-    return [RunInfo(r["run_id"], r["team"], tuple(json.loads(r["roster"])), r["status"],
-                    r["round"], r["reason"], r["max_attempts"]) for r in rows]
+    return [_run_info(r) for r in rows]
