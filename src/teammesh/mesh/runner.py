@@ -14,23 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
-from teammesh.client.events import AppServerSignal
-from teammesh.client.remote_skills.context import current_call
-from teammesh.client.remote_skills.dispatcher import normalize_request_id
-from teammesh.client.remote_skills.models import RemoteSkillDispatch
 from teammesh.client.replies import assistant_reply_of
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
+from teammesh.mesh.calls import MemberState, ToolCalls
 from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, Asker, guards_for
-from teammesh.mesh.sessions import MemberSession, attach_session, create_session
-from teammesh.mesh.skills import MemberSkills, refusal_payload
+from teammesh.mesh.sessions import attach_session, create_session
+from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 
 # While the stream covers a session, pending calls are still drained now and then (a lost
@@ -93,19 +90,6 @@ class RunOutcome:
                 - min(t.started for t in self.turn_log))
 
 
-@dataclass
-class _Member:
-    spec: Member
-    skills: MemberSkills
-    session: MemberSession | None = None
-    active: TurnSlot | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-
 class TeamRunner:
     def __init__(self, cm: AsyncCodexManager, team: Team, board: TeamBoard,
                  options: RunOptions | None = None, printer: Printer | None = None) -> None:
@@ -120,63 +104,28 @@ class TeamRunner:
         self.rounds = self.options.rounds or team.rounds
         self.concurrency = max(1, self.options.concurrency or team.concurrency)
         self.turns = 0
-        self.tool_calls = 0
         self.turn_log: list[TurnRecord] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._counted: set[str] = set()
-        self.gate = ApprovalGate(team.policies.approvals, board, self.options.ask,
-                                 team.policies.approval_timeout)
-        self.members: dict[str, _Member] = {}
-        self.by_session: dict[str, _Member] = {}
+        self.calls = ToolCalls(board, self.printer,
+                               ApprovalGate(team.policies.approvals, board, self.options.ask,
+                                            team.policies.approval_timeout), self._changed)
+        self.members: dict[str, MemberState] = {}
         for spec in team.members:
             self.members[spec.name] = self._bind(spec)
 
     # -- members and their skills ----------------------------------------------------------
 
-    def _bind(self, spec: Member) -> _Member:
+    def _bind(self, spec: Member) -> MemberState:
         policies = self.team.policies
         guards = guards_for(spec.name, max_chain=policies.max_chain,
                             max_bounces=policies.max_bounces)
-        member: _Member
+        member: MemberState
         skills = MemberSkills(
             member=spec.name, board=self.board, scope="",
             turn_token=lambda: member.active.token if member.active else None,
             handoff_targets=spec.targets, handoff_guards=guards,
         )
-        member = _Member(spec=spec, skills=skills)
+        member = MemberState(spec=spec, skills=skills)
         return member
-
-    def _handler(self, member: _Member, tool: str) -> Callable[..., Any]:
-        async def handler(*positional: Any, **arguments: Any) -> dict[str, Any]:
-            call = current_call()
-            request_id = call.request_id if call is not None else None
-            args: Any = positional[0] if positional else arguments
-            key = member.skills.key(request_id)
-            if self.gate.rules and isinstance(args, dict) and (
-                    key is None or self.board.recorded(key) is None):
-                self._changed()
-                reason = await self.gate.check(member.name, tool, args, key)
-                self._changed()
-                if reason is not None:
-                    self._count_call(member, tool, key)
-                    return refusal_payload(tool, reason)
-            payload = member.skills.call(tool, args, request_id)
-            # Printed here, before the answer is submitted, so the line always comes before
-            # the turn's own line (the turn cannot end before it has this answer).
-            self._count_call(member, tool, key)
-            self._changed()
-            return payload
-
-        handler.__name__ = tool
-        return handler
-
-    def _register(self, member: _Member) -> Callable[[Any], None]:
-        def register(draft: Any) -> None:
-            for name, description, schema in member.skills.catalog():
-                draft.register(name, self._handler(member, name), description=description,
-                               input_schema=schema)
-
-        return register
 
     async def _open_sessions(self, resume: bool) -> dict[str, bool]:
         """Create (or re-attach, on resume) every member's session; returns which members
@@ -187,77 +136,17 @@ class TeamRunner:
             old = known.get(name)
             session = None
             if old is not None:
-                session = await attach_session(self.cm, old, self._register(member))
+                session = await attach_session(self.cm, old, self.calls.register_for(member))
             reattached[name] = session is not None
             if session is None:
                 session = await create_session(self.cm, member.spec.session_kwargs(),
-                                               f"team-{name}", self._register(member))
+                                               f"team-{name}",
+                                               self.calls.register_for(member))
                 self.board.set_session(name, session.session_id)
             member.session = session
             member.skills.scope = session.session_id
-            self.by_session[session.session_id] = member
+            self.calls.by_session[session.session_id] = member
         return reattached
-
-    # -- the tool-call paths ---------------------------------------------------------------
-
-    async def _on_signal(self, signal: AppServerSignal, context: Any = None) -> None:
-        """The one stream handler: route by `session.id`, else `context.threadId`."""
-        session_id = None
-        if isinstance(signal.session, dict):
-            candidate = signal.session.get("id")
-            if isinstance(candidate, str) and candidate.strip():
-                session_id = candidate
-        if session_id is None:
-            candidate = signal.context.get("threadId") if signal.context else None
-            if isinstance(candidate, str) and candidate.strip():
-                session_id = candidate
-        member = self.by_session.get(session_id or "")
-        if member is None or member.session is None:
-            return
-        # Answered in its own task: a slow handler (an approval waiting for its operator)
-        # must not stop the stream from reading other members' calls and turn ends.
-        self._spawn(self._respond(member, signal))
-
-    async def _respond(self, member: _Member, signal: AppServerSignal) -> None:
-        assert member.session is not None
-        self._dispatched(member, await member.session.handle.respond_to_signal(signal))
-
-    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
-        """Background work must not die silently: a failure (the gateway went away, say) is
-        noted; the turn's own wait then decides what happens to the turn."""
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.printer.note(f"tool-call path failed: {type(exc).__name__}: {exc}")
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(self._guarded(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _drain(self, member: _Member) -> None:
-        assert member.session is not None
-        for dispatched in await member.session.handle.drain_pending_calls():
-            self._dispatched(member, dispatched)
-
-    def _count_call(self, member: _Member, tool: str, key: str | None) -> None:
-        if key is not None:
-            if key in self._counted:
-                return
-            self._counted.add(key)
-        self.tool_calls += 1
-        self.printer.tool_call(member.name, tool)
-
-    def _dispatched(self, member: _Member, dispatched: RemoteSkillDispatch | None) -> None:
-        """A call answered without reaching our handler (the client refused its arguments,
-        or the tool is unknown) is still a handled tool call: count and print it once."""
-        if dispatched is None or dispatched.duplicate:
-            return
-        request_id = normalize_request_id(dispatched.request_id)
-        self._count_call(member, dispatched.tool, member.skills.key(request_id))
 
     def _changed(self) -> None:
         if self.options.on_change is not None:
@@ -265,10 +154,10 @@ class TeamRunner:
 
     # -- one turn --------------------------------------------------------------------------
 
-    def _timeout_for(self, member: _Member) -> float:
+    def _timeout_for(self, member: MemberState) -> float:
         return self.options.turn_timeout or member.spec.turn_timeout or self.team.turn_timeout
 
-    async def _await_turn(self, member: _Member, turn_id: str, limit: float) -> str:
+    async def _await_turn(self, member: MemberState, turn_id: str, limit: float) -> str:
         """The turn's final status, waiting out a gateway that is unreachable for a while (a
         restart): once it is back, the turn is found finished, or `interrupted` if the old
         gateway process died with it. Only the turn's deadline ends the wait."""
@@ -282,7 +171,7 @@ class TeamRunner:
                     raise WaitTimeoutError(f"turn {turn_id}: gateway unreachable") from None
                 await asyncio.sleep(GATEWAY_RETRY_SECONDS)
 
-    async def _await_turn_once(self, member: _Member, turn_id: str, limit: float) -> str:
+    async def _await_turn_once(self, member: MemberState, turn_id: str, limit: float) -> str:
         """The turn's final status: learned from the stream (`turn/completed`) when it covers
         the session, by polling otherwise; pending calls are drained meanwhile."""
         assert member.session is not None
@@ -298,7 +187,7 @@ class TeamRunner:
             while not completion.done():
                 if self.options.use_polling and (drain is None or drain.done()):
                     # In the background, for the same reason as signals are.
-                    drain = self._spawn(self._drain(member))
+                    drain = self.calls.spawn(self.calls.drain(member))
                 if self.team.policies.tool_call_deadline is not None:
                     await self._check_deadline(session_id, first_seen)
                 covered = self.options.use_stream and self.cm.turns.covers(session_id)
@@ -330,7 +219,7 @@ class TeamRunner:
             if now - since >= deadline:
                 raise _DeadlinePassed(str(row.get("tool")), deadline)
 
-    async def _finish_turn(self, member: _Member, slot: TurnSlot, turn_id: str) -> bool:
+    async def _finish_turn(self, member: MemberState, slot: TurnSlot, turn_id: str) -> bool:
         """Wait for a sent turn, print its line, settle its claims. True when it completed."""
         assert member.session is not None
         session_id = member.session.session_id
@@ -371,7 +260,7 @@ class TeamRunner:
         except TransportError:
             return -1
 
-    def _settle(self, member: _Member, slot: TurnSlot, *, ok: bool, lost: bool = False
+    def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False
                 ) -> None:
         for task in self.board.settle_turn(slot.token, ok=ok, lost=lost):
             if task.status == "dead":
@@ -381,7 +270,7 @@ class TeamRunner:
             member.active = None
         self._changed()
 
-    async def _run_turn(self, member: _Member, round_number: int) -> None:
+    async def _run_turn(self, member: MemberState, round_number: int) -> None:
         started = time.monotonic()
         ok = False
         try:
@@ -390,7 +279,7 @@ class TeamRunner:
             self.turn_log.append(TurnRecord(member.name, round_number, started,
                                             time.monotonic(), ok))
 
-    async def _send_turn(self, member: _Member, round_number: int) -> bool:
+    async def _send_turn(self, member: MemberState, round_number: int) -> bool:
         assert member.session is not None
         async with member.lock:
             slot = self.board.open_turn(member.name, round_number)
@@ -434,7 +323,7 @@ class TeamRunner:
         for name in self.members:
             self.board.requeue_stray_claims(name, set())
 
-    async def _unrecorded_turn(self, member: _Member) -> str | None:
+    async def _unrecorded_turn(self, member: MemberState) -> str | None:
         """A turn of the member's session that no slot knows: sent just before the crash."""
         assert member.session is not None
         detail = await self.cm.sessions.get(member.session.session_id)
@@ -448,13 +337,13 @@ class TeamRunner:
     # -- rounds ----------------------------------------------------------------------------
 
     def _facts(self, round_number: int) -> RunFacts:
-        return RunFacts(round=round_number, turns=self.turns, tool_calls=self.tool_calls)
+        return RunFacts(round=round_number, turns=self.turns, tool_calls=self.calls.count)
 
     def _limit_broken(self, round_number: int, upcoming_turns: int = 0) -> list[str]:
         """The limits (budget, max rounds) that going on would break, while the run has not
         completed. `upcoming_turns`: turns about to start (and not yet counted)."""
         facts = RunFacts(round=round_number, turns=self.turns + upcoming_turns,
-                         tool_calls=self.tool_calls)
+                         tool_calls=self.calls.count)
         broken = self.team.completion.broken_limits(self.board, facts)
         if broken and self.team.completion.holds(self.board, facts):
             return []
@@ -492,7 +381,7 @@ class TeamRunner:
         stop = asyncio.Event()
         stream_task: asyncio.Task[None] | None = None
         if self.options.use_stream:
-            self.cm.on_app_server_request("item.tool.call")(self._on_signal)
+            self.cm.on_app_server_request("item.tool.call")(self.calls.on_signal)
             stream_task = asyncio.create_task(self.cm.stream.run_forever(stop_event=stop))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
@@ -532,8 +421,7 @@ class TeamRunner:
             self.board.update_run(status=status, reason=reason)
         finally:
             stop.set()
-            for pending in list(self._tasks):
-                pending.cancel()
+            self.calls.cancel_all()
             if stream_task is not None:
                 stream_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -542,7 +430,7 @@ class TeamRunner:
         snapshot = self.board.snapshot(limit=12)
         self.printer.final(snapshot)
         return RunOutcome(self.board.run_id, status, reason, missing, last_round, self.turns,
-                          self.tool_calls, snapshot, list(self.turn_log))
+                          self.calls.count, snapshot, list(self.turn_log))
 
 
 class _DeadlinePassed(Exception):
