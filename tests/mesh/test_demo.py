@@ -156,3 +156,13 @@ class _Capture:
 
     def getvalue(self) -> str:
         return "".join(self.parts)
+
+
+def test_unreachable_gateway_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "CODEX_MANAGER_API_BASE": "http://127.0.0.1:9"}
+    proc = subprocess.run([TEAMMESH, "demo"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "teammesh: gateway error: TransportError" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "the run is kept; continue with: teammesh run --resume run-" in proc.stderr

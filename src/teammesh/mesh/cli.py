@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from teammesh.client import CodexManagerError
 from teammesh.mesh.board import UnknownRun, board_path, list_runs, open_board
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
@@ -25,6 +26,7 @@ from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
+EXIT_GATEWAY = 3
 
 
 def _positive_int(text: str) -> int:
@@ -139,7 +141,7 @@ def _ask_on_terminal() -> Any:
 
 
 def _execute(args: argparse.Namespace, team: Team) -> int:
-    from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
+    from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, launch, open_run_board
 
     spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
                       api_base=args.api_base, runtime=args.runtime,
@@ -165,6 +167,14 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
+    except CodexManagerError as exc:
+        # The gateway is unreachable or refused the team (bad credentials, say): say so
+        # plainly; the board keeps the run, which can be resumed once the gateway is right.
+        printer.note(f"teammesh: gateway error: {type(exc).__name__}: {exc}")
+        if args.board != MEMORY_BOARD:
+            printer.note(f"the run is kept; continue with: teammesh run --resume"
+                         f" {board.run_id}")
+        return EXIT_GATEWAY
     finally:
         board.close()
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
