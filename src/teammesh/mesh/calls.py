@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from teammesh.client import AsyncCodexManager
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.context import current_call
 from teammesh.client.remote_skills.dispatcher import normalize_request_id
@@ -28,6 +29,8 @@ class MemberState:
 
     spec: Member
     skills: MemberSkills
+    # The client of the gateway this member's session lives on (A4: one per endpoint).
+    cm: AsyncCodexManager
     session: MemberSession | None = None
     active: TurnSlot | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,12 +92,23 @@ class RunOutcome:
 
 class TeamRunner:
     def __init__(self, cm: AsyncCodexManager, team: Team, board: TeamBoard,
-                 options: RunOptions | None = None, printer: Printer | None = None) -> None:
+                 options: RunOptions | None = None, printer: Printer | None = None,
+                 clients: Mapping[str, AsyncCodexManager] | None = None) -> None:
         if board.roster != team.roster:
             raise ValueError(f"the board's team ({', '.join(board.roster)}) is not this team"
                              f" ({', '.join(team.roster)})")
         self.cm = cm
         self.team = team
+        # Federation (A4): a member with an `endpoint` has its session on that gateway; one
+        # client per endpoint (given, or opened here and closed at the end of the run).
+        self.clients: dict[str, AsyncCodexManager] = dict(clients or {})
+        self._own_clients: list[AsyncCodexManager] = []
+        for spec in team.members:
+            if spec.endpoint is not None and spec.endpoint not in self.clients:
+                client = AsyncCodexManager(base_url=spec.endpoint,
+                                           headers=cm.client_config.headers)
+                self.clients[spec.endpoint] = client
+                self._own_clients.append(client)
         self.board = board
         self.options = options or RunOptions()
         self.printer = printer or Printer()
@@ -124,7 +135,8 @@ class TeamRunner:
             turn_token=lambda: member.active.token if member.active else None,
             handoff_targets=spec.targets, handoff_guards=guards,
         )
-        member = MemberState(spec=spec, skills=skills)
+        client = self.clients[spec.endpoint] if spec.endpoint is not None else self.cm
+        member = MemberState(spec=spec, skills=skills, cm=client)
         return member
 
     async def _open_sessions(self, resume: bool) -> dict[str, bool]:
@@ -136,10 +148,10 @@ class TeamRunner:
             old = known.get(name)
             session = None
             if old is not None:
-                session = await attach_session(self.cm, old, self.calls.register_for(member))
+                session = await attach_session(member.cm, old, self.calls.register_for(member))
             reattached[name] = session is not None
             if session is None:
-                session = await create_session(self.cm, member.spec.session_kwargs(),
+                session = await create_session(member.cm, member.spec.session_kwargs(),
                                                f"team-{name}",
                                                self.calls.register_for(member))
                 self.board.set_session(name, session.session_id)
@@ -177,7 +189,7 @@ class TeamRunner:
         assert member.session is not None
         session_id = member.session.session_id
         seed_poll = self.options.sync_poll_interval
-        completion = asyncio.ensure_future(self.cm.wait.turn_completed(
+        completion = asyncio.ensure_future(member.cm.wait.turn_completed(
             session_id=session_id, turn_id=turn_id, timeout_seconds=limit,
             interval_seconds=seed_poll or (0.1 if not self.options.use_stream else 0.25),
             use_stream=self.options.use_stream and seed_poll is None))
@@ -189,8 +201,8 @@ class TeamRunner:
                     # In the background, for the same reason as signals are.
                     drain = self.calls.spawn(self.calls.drain(member))
                 if self.team.policies.tool_call_deadline is not None:
-                    await self._check_deadline(session_id, first_seen)
-                covered = self.options.use_stream and self.cm.turns.covers(session_id)
+                    await self._check_deadline(member, first_seen)
+                covered = self.options.use_stream and member.cm.turns.covers(session_id)
                 interval = (DRAIN_INTERVAL_WITH_STREAM if covered
                             else DRAIN_INTERVAL_WITHOUT_STREAM)
                 if self.team.policies.tool_call_deadline is not None:
@@ -203,12 +215,14 @@ class TeamRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await completion
 
-    async def _check_deadline(self, session_id: str, first_seen: dict[str, float]) -> None:
+    async def _check_deadline(self, member: MemberState, first_seen: dict[str, float]
+                              ) -> None:
         """Raise `_DeadlinePassed` when one of the session's tool calls has stayed unanswered
         longer than the team's tool-call deadline (measured from when we first saw it)."""
         deadline = self.team.policies.tool_call_deadline
         assert deadline is not None
-        listing = await self.cm.sessions.tool_calls(session_id)
+        assert member.session is not None
+        listing = await member.cm.sessions.tool_calls(member.session.session_id)
         rows = listing.get("data") if isinstance(listing, dict) else None
         now = time.monotonic()
         for row in rows if isinstance(rows, list) else []:
@@ -231,20 +245,20 @@ class TeamRunner:
                 f"tool call {passed.tool} unanswered after {passed.deadline:g} s; interrupting"
                 f" turn {turn_id}")
             with contextlib.suppress(Exception):
-                await self.cm.sessions.interrupt(session_id, turn_id)
+                await member.cm.sessions.interrupt(session_id, turn_id)
             self._settle(member, slot, ok=False)
             return False
         except WaitTimeoutError:
-            approvals = await self._count_listing(self.cm.sessions.approvals, session_id)
-            pending = await self._count_listing(self.cm.sessions.tool_calls, session_id)
+            approvals = await self._count_listing(member.cm.sessions.approvals, session_id)
+            pending = await self._count_listing(member.cm.sessions.tool_calls, session_id)
             self.printer.timeout(slot.round, member.name, turn_id, approvals, pending)
             # Timeout rule: stop the turn, and its claims go back to the queue.
             with contextlib.suppress(Exception):
-                await self.cm.sessions.interrupt(session_id, turn_id)
+                await member.cm.sessions.interrupt(session_id, turn_id)
             self._settle(member, slot, ok=False)
             return False
         try:
-            reply = assistant_reply_of(await self.cm.sessions.get(session_id), turn_id)
+            reply = assistant_reply_of(await member.cm.sessions.get(session_id), turn_id)
         except TransportError:  # the turn is over; only its reply text is out of reach
             reply = None
         self.printer.reply(slot.round, member.name, reply)
@@ -326,7 +340,7 @@ class TeamRunner:
     async def _unrecorded_turn(self, member: MemberState) -> str | None:
         """A turn of the member's session that no slot knows: sent just before the crash."""
         assert member.session is not None
-        detail = await self.cm.sessions.get(member.session.session_id)
+        detail = await member.cm.sessions.get(member.session.session_id)
         thread = detail.get("thread") if isinstance(detail, dict) else None
         turns = thread.get("turns") if isinstance(thread, dict) else None
         recorded = {s.turn_id for s in self.board.turns() if s.member == member.name}
@@ -379,10 +393,13 @@ class TeamRunner:
 
     async def run(self, *, resume: bool = False) -> RunOutcome:
         stop = asyncio.Event()
-        stream_task: asyncio.Task[None] | None = None
+        streams: list[asyncio.Task[None]] = []
         if self.options.use_stream:
-            self.cm.on_app_server_request("item.tool.call")(self.calls.on_signal)
-            stream_task = asyncio.create_task(self.cm.stream.run_forever(stop_event=stop))
+            # One listener per gateway (one for the whole team without federation); every
+            # one routes by session id to the same members.
+            for client in {id(m.cm): m.cm for m in self.members.values()}.values():
+                client.on_app_server_request("item.tool.call")(self.calls.on_signal)
+                streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
             # exactly once.
@@ -422,10 +439,13 @@ class TeamRunner:
         finally:
             stop.set()
             self.calls.cancel_all()
-            if stream_task is not None:
-                stream_task.cancel()
+            for stream in streams:
+                stream.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await stream_task
+                    await stream
+            for client in self._own_clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
         self._changed()
         snapshot = self.board.snapshot(limit=12)
         self.printer.final(snapshot)

@@ -44,6 +44,8 @@ class Member:
     model: str | None = None
     session: dict[str, Any] = field(default_factory=dict)
     turn_timeout: float | None = None
+    # The gateway this member's session lives on (federation); None: the run's gateway.
+    endpoint: str | None = None
 
     def render_prompt(self) -> str:
         if self.prompt is not None:

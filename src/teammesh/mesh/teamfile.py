@@ -29,6 +29,7 @@ from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
 
 BUILTIN_TEAM = "default_team.toml"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_ENDPOINT = re.compile(r"^https?://[^/\s]+$")
 
 _SESSION_KEYS: dict[str, tuple[str, ...] | None] = {
     "cwd": None,
@@ -40,7 +41,7 @@ _SESSION_KEYS: dict[str, tuple[str, ...] | None] = {
 _TOP_KEYS = {"team", "session", "members", "tasks", "policies", "completion"}
 _TEAM_KEYS = {"name", "rounds", "turn_timeout", "concurrency"}
 _MEMBER_KEYS = {"name", "role", "handoffs", "targets", "prompt", "steps", "constraints",
-                "model", "turn_timeout", "session"}
+                "model", "turn_timeout", "session", "endpoint"}
 _POLICY_KEYS = {"max_attempts", "max_chain", "max_bounces", "tool_call_deadline",
                 "approval_timeout",
                 "approvals"}
@@ -100,6 +101,12 @@ class _Reader:
         for i, name in enumerate(names):
             self.member_of(name, roster, f"{key}[{i}]")
         return names
+
+    def endpoint(self, value: object, key: str) -> str:
+        url = self.string(value, key).rstrip("/")
+        if not _ENDPOINT.match(url):
+            raise self.fail(key, "must be an http:// or https:// gateway URL (host[:port])")
+        return url
 
     def member_of(self, name: str, roster: tuple[str, ...], key: str) -> str:
         if name not in roster:
@@ -216,6 +223,8 @@ def _member(r: _Reader, raw: object, key: str, roster: tuple[str, ...],
         session=session,
         turn_timeout=(r.seconds(table["turn_timeout"], f"{key}.turn_timeout")
                       if "turn_timeout" in table else None),
+        endpoint=(r.endpoint(table["endpoint"], f"{key}.endpoint")
+                  if "endpoint" in table else None),
     )
 
 

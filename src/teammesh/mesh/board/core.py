@@ -98,9 +98,6 @@ class TeamBoard:
                 tx.put_record(ToolCallRecord(key, member, tool, copy.deepcopy(result)))
             return result
 
-    def _queued(self, tx: BoardTx, owner: str) -> list[TaskRecord]:
-        return tx.tasks(owner=owner, status="queued")
-
     # -- the five skills' board operations -------------------------------------------------
 
     def queue_work(
@@ -114,7 +111,7 @@ class TeamBoard:
             if owner in tx.completed():
                 return {
                     "queuedFor": owner, "queuedBy": by,
-                    "queueDepth": len(self._queued(tx, owner)),
+                    "queueDepth": tx.count_tasks(owner=owner, status="queued"),
                     "queued": False, "reason": "owner_completed",
                 }
             text = clean_text("task", task)
@@ -125,7 +122,7 @@ class TeamBoard:
                         parent_id=parent.id if parent else None)
             return {
                 "queuedFor": owner, "queuedBy": by,
-                "queueDepth": len(self._queued(tx, owner)),
+                "queueDepth": tx.count_tasks(owner=owner, status="queued"),
                 "task": text, "queued": True,
             }
 
@@ -138,12 +135,14 @@ class TeamBoard:
         def operation(tx: BoardTx) -> dict[str, Any]:
             if member in tx.completed():
                 return {"task": None, "queueDepth": 0, "reason": "member_completed"}
-            queued = self._queued(tx, member)
-            if not queued:
+            # Only the head is read: a claim costs the same with 10 or 10,000 tasks queued.
+            heads = tx.tasks(owner=member, status="queued", limit=1)
+            if not heads:
                 return {"task": None, "queueDepth": 0}
-            head = queued[0]
+            head = heads[0]
             tx.set_task(head.id, status="claimed", claim_token=token, attempts=head.attempts)
-            return {"task": head.text, "queueDepth": len(queued) - 1}
+            return {"task": head.text,
+                    "queueDepth": tx.count_tasks(owner=member, status="queued")}
 
         return self._mutate(key, member, "team_pull_work", operation)
 
@@ -251,7 +250,7 @@ class TeamBoard:
         attempt (failed/lost), or to the dead letters once attempts run out. Returns the
         tasks that went back or died."""
         with self._store.transaction(write=True) as tx:
-            slots = [s for s in tx.turns() if s.token == token]
+            slots = tx.turns(token=token)
             if not slots or slots[0].state != "open":
                 return []  # already settled: settling is idempotent
             tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"))
@@ -349,7 +348,7 @@ class TeamBoard:
 
     def queue_depth(self, member: str) -> int:
         with self._store.transaction(write=False) as tx:
-            return len(self._queued(tx, member))
+            return tx.count_tasks(owner=member, status="queued")
 
     def open_work(self) -> int:
         """Tasks still queued or claimed (claims are settled between rounds)."""

@@ -69,13 +69,21 @@ class _MemoryTx:
         self._s.sessions[member] = session_id
 
     def tasks(self, *, owner: str | None = None, status: TaskStatus | None = None,
-              claim_token: str | None = None) -> list[TaskRecord]:
-        return [
+              claim_token: str | None = None, limit: int | None = None
+              ) -> list[TaskRecord]:
+        found = [
             t for _, t in sorted(self._s.tasks.items())
             if (owner is None or t.owner == owner)
             and (status is None or t.status == status)
             and (claim_token is None or t.claim_token == claim_token)
         ]
+        return found if limit is None else found[:limit]
+
+    def count_tasks(self, *, owner: str | None = None,
+                    status: TaskStatus | None = None) -> int:
+        return sum(1 for t in self._s.tasks.values()
+                   if (owner is None or t.owner == owner)
+                   and (status is None or t.status == status))
 
     def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
                  parent_id: int | None) -> TaskRecord:
@@ -115,10 +123,15 @@ class _MemoryTx:
             state=slot.state if state is None else state,
         )
 
-    def turns(self, *, state: TurnState | None = None,
-              member: str | None = None) -> list[TurnSlot]:
+    def turns(self, *, state: TurnState | None = None, member: str | None = None,
+              token: str | None = None) -> list[TurnSlot]:
+        if token is not None:
+            slot = self._s.turns.get(token)
+            candidates = [slot] if slot is not None else []
+        else:
+            candidates = list(self._s.turns.values())
         return [
-            s for s in self._s.turns.values()
+            s for s in candidates
             if (state is None or s.state == state) and (member is None or s.member == member)
         ]
 

@@ -134,7 +134,8 @@ class _SqliteTx:
                         (session_id, self._run, member))
 
     def tasks(self, *, owner: str | None = None, status: TaskStatus | None = None,
-              claim_token: str | None = None) -> list[TaskRecord]:
+              claim_token: str | None = None, limit: int | None = None
+              ) -> list[TaskRecord]:
         sql = "SELECT * FROM tasks WHERE run_id = ?"
         args: list[Any] = []
         for column, value in (("owner", owner), ("status", status),
@@ -142,7 +143,21 @@ class _SqliteTx:
             if value is not None:
                 sql += f" AND {column} = ?"
                 args.append(value)
-        return [_task(r) for r in self._all(sql + " ORDER BY id", *args)]
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_task(r) for r in self._all(sql, *args)]
+
+    def count_tasks(self, *, owner: str | None = None,
+                    status: TaskStatus | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM tasks WHERE run_id = ?"
+        args: list[Any] = []
+        for column, value in (("owner", owner), ("status", status)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        return int(self._all(sql, *args)[0][0])
 
     def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
                  parent_id: int | None) -> TaskRecord:
@@ -193,10 +208,13 @@ class _SqliteTx:
             "UPDATE turns SET turn_id = COALESCE(?, turn_id), state = COALESCE(?, state)"
             " WHERE run_id = ? AND token = ?", (turn_id, state, self._run, token))
 
-    def turns(self, *, state: TurnState | None = None,
-              member: str | None = None) -> list[TurnSlot]:
+    def turns(self, *, state: TurnState | None = None, member: str | None = None,
+              token: str | None = None) -> list[TurnSlot]:
         sql = "SELECT * FROM turns WHERE run_id = ?"
         args: list[Any] = []
+        if token is not None:
+            sql += " AND token = ?"
+            args.append(token)
         if state is not None:
             sql += " AND state = ?"
             args.append(state)
