@@ -328,3 +328,37 @@ async def test_approval_timeout_is_a_no_the_agent_reads(tmp_path: Path) -> None:
     assert "no answer within 0.2s, declined" in docs_line
     assert [(a.state, a.answered_by) for a in board.approvals()] == [("declined", "deadline")]
     board.close()
+
+
+def test_approval_asked_on_the_terminal(tmp_path: Path) -> None:
+    """`answer = "ask"` with a terminal: the question appears on it, the operator's "y"
+    approves the handoff and the run completes."""
+    import pty
+    import select
+
+    team_file = tmp_path / "team.toml"
+    team_file.write_text(SEED.format(developer="") + (
+        '[[policies.approvals]]\nmember = "docs"\nowner = "reviewer"\nanswer = "ask"\n'),
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([TEAMMESH, "run", str(team_file), "--board", "memory",
+                             "--live", "off"], cwd=tmp_path, env=env, stdin=follower,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(follower)
+    assert proc.stderr is not None
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            ready, _, _ = select.select([proc.stderr], [], [], 30)
+            assert ready, seen
+            seen += os.read(proc.stderr.fileno(), 1024)
+        assert b"approve handoff docs -> reviewer?" in seen
+        os.write(leader, b"y\n")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    assert proc.returncode == 0, seen
+    assert "[tool-call] docs: team_queue_work" in out

@@ -134,8 +134,10 @@ def _ask_on_terminal() -> Any:
         return None
 
     def ask(question: str) -> bool:
-        answer = input(f"{question} [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+        # On stderr: stdout carries only the run's lines.
+        sys.stderr.write(f"{question} [y/N] ")
+        sys.stderr.flush()
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
 
     return ask
 
