@@ -19,6 +19,7 @@ BENCHMARKS = {
     "seed": "bench.seed_scenario",
     "scale": "bench.scale",
     "concurrency": "bench.concurrency",
+    "board": "bench.board_store",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -1,0 +1,148 @@
+"""6. Board store: claims and acknowledgements per second on the SQLite board, with N
+concurrent claimers — threads (one connection each) and processes — all claiming from one
+member's queue of T tasks, and a check of zero double claims.
+
+A claim is what a turn does: open a turn slot, then `team_pull_work` under that turn's token
+(two write transactions). An acknowledgement settles the turn `ok`, which marks its claim done
+(one write transaction). Claims run first (all claimers at once), then acknowledgements.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench.report import Config, Section
+from bench.stats import median
+from teammesh.mesh.board import create_board, open_board
+
+MEMBER = "worker"
+RUN_ID = "bench-board"
+
+
+class _Barrier(Protocol):
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def _claimer(path: str, index: int, start: _Barrier, middle: _Barrier, end: _Barrier,
+             sink: Callable[[list[str]], None]) -> None:
+    board = open_board(path, RUN_ID)
+    claimed: list[tuple[str, str]] = []  # (turn token, task text)
+    try:
+        start.wait()
+        attempt = 0
+        while True:
+            slot = board.open_turn(MEMBER, 1)
+            attempt += 1
+            result = board.pull_work(MEMBER, token=slot.token, key=f"c{index}:{attempt}")
+            if result.get("task") is None:
+                board.settle_turn(slot.token, ok=True)
+                break
+            claimed.append((slot.token, str(result["task"])))
+        middle.wait()
+        for token, _text in claimed:
+            board.settle_turn(token, ok=True)
+        end.wait()
+    finally:
+        board.close()
+    sink([text for _token, text in claimed])
+
+
+def _process_claimer(path: str, index: int, start: _Barrier, middle: _Barrier, end: _Barrier,
+                     results: Any) -> None:
+    _claimer(path, index, start, middle, end, results.put)
+
+
+def _prepare(directory: Path, tasks: int) -> str:
+    path = directory / "board.sqlite"
+    board = create_board(run_id=RUN_ID, team="bench", roster=(MEMBER,), path=path)
+    for number in range(tasks):
+        board.queue_work(MEMBER, f"task {number}", by="system", key=f"initial:{number}")
+    board.close()
+    return str(path)
+
+
+def _verify(path: str, claims: list[list[str]], tasks: int) -> int:
+    """Double claims found: the same task handed to two claims, or fewer/more claims than
+    tasks, or a task left not done on the board."""
+    every = [text for batch in claims for text in batch]
+    doubles = len(every) - len(set(every))
+    board = open_board(path, RUN_ID)
+    try:
+        records = board.tasks()
+    finally:
+        board.close()
+    not_done = sum(1 for t in records if t.status != "done")
+    if len(set(every)) != tasks or not_done:
+        raise RuntimeError(f"board lost work: {len(set(every))} of {tasks} claimed,"
+                           f" {not_done} not done")
+    return doubles
+
+
+def measure(kind: str, claimers: int, tasks: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="teammesh-bench-store-") as tmp:
+        path = _prepare(Path(tmp), tasks)
+        claims: list[list[str]] = []
+        workers: list[Any]
+        if kind == "threads":
+            start, middle, end = (threading.Barrier(claimers + 1) for _ in range(3))
+            lock = threading.Lock()
+
+            def sink(batch: list[str]) -> None:
+                with lock:
+                    claims.append(batch)
+
+            workers = [threading.Thread(target=_claimer,
+                                        args=(path, i, start, middle, end, sink))
+                       for i in range(claimers)]
+        else:
+            context = multiprocessing.get_context("spawn")
+            start, middle, end = (context.Barrier(claimers + 1) for _ in range(3))
+            queue = context.Queue()
+            workers = [context.Process(target=_process_claimer,
+                                       args=(path, i, start, middle, end, queue))
+                       for i in range(claimers)]
+        for worker in workers:
+            worker.start()
+        start.wait(timeout=120)
+        began = time.perf_counter()
+        middle.wait(timeout=600)
+        claimed = time.perf_counter()
+        end.wait(timeout=600)
+        acked = time.perf_counter()
+        if kind == "processes":
+            claims = [queue.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        doubles = _verify(path, claims, tasks)
+    return {"claims_per_s": tasks / (claimed - began), "acks_per_s": tasks / (acked - claimed),
+            "double_claims": doubles}
+
+
+async def run(cfg: Config) -> Section:
+    section = Section("board", "6. board store (SQLite)")
+    tasks = cfg.pick(2000, 60)
+    repeats = cfg.pick(3, 1)
+    detail: dict[str, list[dict[str, float]]] = {}
+    doubles_total = 0
+    for kind in ("threads", "processes"):
+        for claimers in cfg.pick((1, 4, 8), (1, 2)):
+            runs = [measure(kind, claimers, tasks) for _ in range(repeats)]
+            detail[f"{kind}-{claimers}"] = runs
+            doubles_total += sum(int(r["double_claims"]) for r in runs)
+            section.add(f"{claimers} {kind}: claims/s", median([r["claims_per_s"] for r in runs]),
+                        "claims/s", runs=len(runs))
+            section.add(f"{claimers} {kind}: acks/s", median([r["acks_per_s"] for r in runs]),
+                        "acks/s", runs=len(runs))
+    section.add("double claims (all runs)", doubles_total, "", runs=sum(map(len,
+                detail.values())), target="0", met=doubles_total == 0)
+    section.notes.append(f"{tasks} tasks in one member's queue; a claim = open turn + pull"
+                         " (2 write transactions), an ack = settle the turn ok (1); WAL,"
+                         " synchronous=NORMAL, BEGIN IMMEDIATE. PostgreSQL: no store yet.")
+    section.detail = detail
+    return section
