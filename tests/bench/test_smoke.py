@@ -1,0 +1,49 @@
+"""`python -m bench --smoke`: every benchmark end to end at tiny sizes, and well-formed output
+(markdown + JSON with machine, versions, date; every figure a positive number)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board"}
+
+
+@pytest.mark.timeout(300)
+def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    document = json.loads((tmp_path / "latest.json").read_text())
+    assert document["smoke"] is True
+    assert document["date"].endswith("UTC")
+    machine = document["machine"]
+    assert machine["cpu"] and machine["cores"] >= 1 and machine["memory_gib"] > 0
+    versions = document["versions"]
+    for name in ("python", "teammesh", "starlette", "uvicorn", "websockets", "httpx"):
+        assert versions[name] and versions[name] != "absent", name
+    assert {s["key"] for s in document["sections"]} == SECTIONS
+    for section in document["sections"]:
+        assert section["figures"], section["key"]
+        for figure in section["figures"]:
+            value = figure["value"]
+            label = f"{section['key']}: {figure['name']}"
+            assert isinstance(value, float) and math.isfinite(value), label
+            if figure["name"].startswith("double claims"):
+                assert value == 0, label  # the one figure that must be zero
+            else:
+                assert value > 0, label
+            assert figure["runs"] >= 1, label
+            assert figure["met"] in (True, False, None), label
+    markdown = (tmp_path / "latest.md").read_text()
+    assert markdown.startswith("# teammesh benchmarks (smoke sizes)")
+    assert "| benchmark | figure | value | target | verdict | runs |" in markdown
+    assert markdown.count("\n| ") >= sum(len(s["figures"]) for s in document["sections"])
+    # The printed table carries the same figures.
+    assert "1. tool-call round trip" in proc.stdout and "6. board store" in proc.stdout
