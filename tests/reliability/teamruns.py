@@ -28,6 +28,7 @@ class BoardFacts:
     artifacts: tuple[tuple[str, str, str], ...]  # (member, kind, summary), in log order
     completed: tuple[str, ...]
     records: int  # exactly-once tool-call records
+    record_keys: tuple[str, ...] = ()
 
     @property
     def lost_tasks(self) -> int:
@@ -56,10 +57,10 @@ def board_facts(board_file: Path, run_id: str | None = None) -> BoardFacts:
         tasks = tuple((t.owner, t.queued_by, t.status, t.text) for t in board.tasks())
         artifacts = tuple((a.member, a.kind, a.summary) for a in board.artifacts())
         completed = tuple(sorted(board.completed()))
-        records = len(board.records())
+        keys = tuple(r.key for r in board.records())
     finally:
         board.close()
-    return BoardFacts(run_id, info.status, tasks, artifacts, completed, records)
+    return BoardFacts(run_id, info.status, tasks, artifacts, completed, len(keys), keys)
 
 
 def run_args(board_file: Path, api_base: str, *extra: str) -> list[str]:
