@@ -199,3 +199,29 @@ def test_resume_of_an_unknown_run_is_refused(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "no board file at" in proc.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_second_runner_on_a_live_run_is_refused(tmp_path: Path, gateway: str) -> None:
+    board_file = tmp_path / "board.sqlite"
+    common = ["--board", str(board_file), "--api-base", gateway]
+    first = subprocess.Popen([TEAMMESH, "run", *common], cwd=tmp_path, env=_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert first.stdout is not None
+    try:
+        assert _readline(first.stdout, 30)  # the run is going
+        (run,) = list_runs(board_file)
+        second = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, *common],
+                                cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 2
+        assert f"teammesh: {run.run_id}: run is being run by process {first.pid}" in (
+            second.stderr)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    # The holder died: the lock went with it, and the run resumes at once.
+    resumed = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, *common],
+                             cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from teammesh.client import CodexManagerError
-from teammesh.mesh.board import UnknownRun, board_path, list_runs, open_board
+from teammesh.mesh.board import TeamBoard, UnknownRun, board_path, list_runs, open_board
+from teammesh.mesh.board.lock import RunBusy, RunLock
+from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, board_file, launch, open_run_board
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
@@ -143,8 +145,6 @@ def _ask_on_terminal() -> Any:
 
 
 def _execute(args: argparse.Namespace, team: Team) -> int:
-    from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, launch, open_run_board
-
     spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
                       api_base=args.api_base, runtime=args.runtime,
                       gateway_dir=args.gateway_dir)
@@ -153,6 +153,24 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
     except (UnknownRun, ValueError) as exc:
         print(f"teammesh: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    file = board_file(spec, board.run_id)
+    lock = RunLock(file, board.run_id) if file is not None else None
+    try:
+        if lock is not None:
+            lock.acquire()
+    except RunBusy as exc:
+        board.close()
+        print(f"teammesh: {board.run_id}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _go(args, team, spec, board)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard) -> int:
+    """The run itself, its board open and locked."""
     printer = Printer()
     live_on = args.live == "on" or (args.live == "auto" and sys.stdout.isatty())
     options = RunOptions(rounds=args.rounds, turn_timeout=args.turn_timeout,

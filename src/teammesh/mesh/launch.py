@@ -46,6 +46,13 @@ def resolve_api_base(explicit: str | None) -> str | None:
     return env or None
 
 
+def board_file(spec: LaunchSpec, run_id: str) -> Path | None:
+    """Where the run's board lives (None: in memory)."""
+    if spec.board == MEMORY_BOARD:
+        return None
+    return Path(spec.board) if spec.board else board_path(run_id)
+
+
 def open_run_board(spec: LaunchSpec) -> TeamBoard:
     team = spec.team
     if spec.resume is not None:
@@ -57,10 +64,8 @@ def open_run_board(spec: LaunchSpec) -> TeamBoard:
                              f" the team given is {', '.join(team.roster)}")
         return board
     run_id = new_run_id()
-    path: Path | None = None  # memory
-    if spec.board != MEMORY_BOARD:
-        path = Path(spec.board) if spec.board else board_path(run_id)
-    return create_board(run_id=run_id, team=team.name, roster=team.roster, path=path,
+    return create_board(run_id=run_id, team=team.name, roster=team.roster,
+                        path=board_file(spec, run_id),
                         max_attempts=team.policies.max_attempts, team_text=team.text)
 
 
