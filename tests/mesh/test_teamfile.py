@@ -132,3 +132,19 @@ def test_team_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
     assert load_team(path).name == "crew"
     path.write_text('[team]\nname = "alpha"\n' + BASE, encoding="utf-8")
     assert load_team(path).name == "alpha"
+
+
+def test_quality_check_by_module_path(tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text(BASE + '[completion]\nquality = "tests.mesh.quality_checks:no_todo"\n',
+                    encoding="utf-8")
+    team = load_team(path)
+    assert team.completion.description == "quality: tests.mesh.quality_checks:no_todo"
+    path.write_text(BASE + '[completion]\nquality = "tests.mesh.quality_checks:nothing"\n',
+                    encoding="utf-8")
+    with pytest.raises(TeamFileError, match="cannot load quality check"):
+        load_team(path)
+    path.write_text(BASE + '[completion]\nquality = "tests.mesh.quality_checks:LIMIT"\n',
+                    encoding="utf-8")
+    with pytest.raises(TeamFileError, match="is not callable"):
+        load_team(path)

@@ -5,6 +5,7 @@ not silently fall back to a default). The reference of every key is in `docs/mes
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -162,10 +163,21 @@ def _flag(make: Callable[[], crit.Criterion]) -> Callable[..., crit.Criterion]:
 
 
 def _quality(r: _Reader, arg: object, key: str, roster: tuple[str, ...]) -> crit.Criterion:
+    """A built-in check by name, or `package.module:function` (a callable taking the board
+    and returning the list of what is missing)."""
     name = r.string(arg, key)
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
+        try:
+            found = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise r.fail(key, f"cannot load quality check {name!r}: {exc}") from None
+        if not callable(found):
+            raise r.fail(key, f"quality check {name!r} is not callable")
+        return crit.quality(name, found)
     if name not in crit.QUALITY_CHECKS:
         raise r.fail(key, f"unknown quality check {name!r} (known: "
-                     f"{', '.join(sorted(crit.QUALITY_CHECKS))})")
+                     f"{', '.join(sorted(crit.QUALITY_CHECKS))}, or module:function)")
     return crit.quality(name)
 
 
