@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,14 @@ def _ask_on_terminal() -> Any:
     if not sys.stdin.isatty():
         return None
 
+    one_at_a_time = threading.Lock()  # concurrent members: one question on screen at once
+
     def ask(question: str) -> bool:
-        # On stderr: stdout carries only the run's lines.
-        sys.stderr.write(f"{question} [y/N] ")
-        sys.stderr.flush()
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
+        with one_at_a_time:
+            # On stderr: stdout carries only the run's lines.
+            sys.stderr.write(f"{question} [y/N] ")
+            sys.stderr.flush()
+            return sys.stdin.readline().strip().lower() in ("y", "yes")
 
     return ask
 
