@@ -86,7 +86,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("team_file", nargs="?", default=None,
                      help="team file (default: the built-in team)")
     run.add_argument("--resume", default=None, metavar="RUN_ID",
-                     help="continue this run (same team file, same board)")
+                     help="continue this run (its team file is kept on its board)")
     _run_arguments(run)
     run.set_defaults(func=_run)
 
