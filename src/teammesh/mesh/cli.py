@@ -149,6 +149,10 @@ def _ask_on_terminal() -> Any:
 
 
 def _execute(args: argparse.Namespace, team: Team) -> int:
+    if args.no_stream and args.no_polling:
+        print("teammesh: --no-stream and --no-polling leave no way to receive tool calls",
+              file=sys.stderr)
+        return EXIT_USAGE
     spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
                       api_base=args.api_base, runtime=args.runtime,
                       gateway_dir=args.gateway_dir)
