@@ -166,3 +166,17 @@ def test_unreachable_gateway_is_a_clear_error(tmp_path: Path) -> None:
     assert "teammesh: gateway error: TransportError" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "the run is kept; continue with: teammesh run --resume run-" in proc.stderr
+
+
+@pytest.mark.parametrize("flags", [["--no-stream"], ["--no-polling"],
+                                   ["--no-stream", "--no-polling"]])
+def test_demo_path_flags(tmp_path: Path, flags: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
+    proc = subprocess.run([TEAMMESH, "demo", "--board", "memory", *flags], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=90)
+    if len(flags) == 2:
+        assert proc.returncode == 2
+        assert "leave no way to receive tool calls" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    check_seed_output(proc.stdout.splitlines())
