@@ -79,6 +79,7 @@ def test_sigkill_then_resume(tmp_path: Path, gateway: str, kill_after: int) -> N
     (run,) = list_runs(board_file)
     board = open_board(board_file, run.run_id)
     before = board.artifacts()
+    open_at_kill = board.open_turns()
     board.close()
 
     resumed = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, *common],
@@ -111,7 +112,8 @@ def test_sigkill_then_resume(tmp_path: Path, gateway: str, kill_after: int) -> N
     assert info.status == "complete"
     requeued = sum(t.attempts for t in tasks)
     print(f"\nkill after {kill_after} line(s): {len(before)} artifact(s) before the kill,"
-          f" {len(tasks)} tasks, requeued claims {requeued}, duplicates 0")
+          f" {len(open_at_kill)} turn(s) open at the kill, {len(tasks)} tasks,"
+          f" requeued claims {requeued}, duplicates 0")
 
 
 @pytest.mark.timeout(300)
