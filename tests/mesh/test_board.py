@@ -151,3 +151,15 @@ def test_run_state_and_sessions(board: TeamBoard) -> None:
     assert (info.status, info.round, info.reason, info.roster) == (
         "complete", 3, "reviewer done", ("developer", "docs", "reviewer"))
     assert board.sessions() == {"docs": "sess-1"}
+
+
+def test_a_failed_write_transaction_leaves_nothing(board: TeamBoard) -> None:
+    store = board._store
+    with pytest.raises(RuntimeError), store.transaction(write=True) as tx:
+        tx.add_task(owner="docs", text="half", queued_by="x", chain=("docs",),
+                    parent_id=None)
+        tx.add_artifact(member="docs", kind="k", summary="s")
+        raise RuntimeError("crash in the middle")
+    assert board.tasks() == [] and board.artifacts() == []
+    board.queue_work("docs", "whole", by=SYSTEM_MEMBER)
+    assert [t.text for t in board.tasks()] == ["whole"]

@@ -227,3 +227,25 @@ def test_a_second_runner_on_a_live_run_is_refused(tmp_path: Path, gateway: str) 
                              cwd=tmp_path, env=_env(), capture_output=True, text=True,
                              timeout=120)
     assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kill_after", [3, 9])
+def test_resume_websocket_only(tmp_path: Path, gateway: str, kill_after: int) -> None:
+    """A call the killed runner saw but never answered is not signalled again: a resumed
+    runner without polling still answers it (one drain at recovery) and completes."""
+    board_file = tmp_path / "board.sqlite"
+    common = ["--board", str(board_file), "--api-base", gateway, "--turn-timeout", "20"]
+    runner = subprocess.Popen([TEAMMESH, "run", *common], cwd=tmp_path, env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert runner.stdout is not None
+    for _ in range(kill_after):
+        assert _readline(runner.stdout, 30)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+    (run,) = list_runs(board_file)
+    resumed = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, "--no-polling",
+                              *common], cwd=tmp_path, env=_env(), capture_output=True,
+                             text=True, timeout=120)
+    assert resumed.returncode == 0, (resumed.stdout, resumed.stderr)
+    assert "timeout waiting for turn" not in resumed.stdout

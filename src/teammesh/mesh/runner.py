@@ -332,6 +332,9 @@ class TeamRunner:
                 continue
             self.board.set_turn_id(slot.token, turn_id)
             member.active = slot
+            # A call the old runner saw but never answered will not be signalled again:
+            # answer what is pending once, whatever the dispatch paths of this run.
+            self.calls.spawn(self.calls.drain(member))
             async with member.lock:
                 await self._finish_turn(member, slot, turn_id)
         for name in self.members:
