@@ -23,6 +23,7 @@ from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.teamfile import load_team
 
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
+GOVERNED = Path(__file__).resolve().parents[2] / "teams" / "governed.toml"
 
 BOUNCE_STEPS = '''steps = [
   "Call team_pull_work once.",
@@ -362,3 +363,11 @@ def test_approval_asked_on_the_terminal(tmp_path: Path) -> None:
         os.close(leader)
     assert proc.returncode == 0, seen
     assert "[tool-call] docs: team_queue_work" in out
+
+
+@pytest.mark.anyio
+async def test_governed_team_file_completes_under_all_its_criteria(tmp_path: Path) -> None:
+    outcome, board, _ = await _run(tmp_path, GOVERNED.read_text(encoding="utf-8"))
+    assert outcome.complete, outcome.missing
+    assert outcome.reason == "completion criteria hold"
+    board.close()

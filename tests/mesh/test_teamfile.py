@@ -148,3 +148,9 @@ def test_quality_check_by_module_path(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(TeamFileError, match="is not callable"):
         load_team(path)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "teams").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_team_file_loads(path: Path) -> None:
+    team = load_team(path)
+    assert team.roster and team.tasks
