@@ -707,6 +707,12 @@ class Hub(RuntimeSink):
                 await runtime.interrupt_turn(session.id, active.id)
             except Exception:
                 log.warning("interrupt on delete failed for %s", session.id, exc_info=True)
+        if runtime is not None:
+            # Only the tombstone stays: the runtime's copy of the conversation goes too.
+            try:
+                await runtime.forget_thread(session.id)
+            except Exception:
+                log.warning("forget on delete failed for %s", session.id, exc_info=True)
         self._expire(lambda r: r.thread_id == session.id)
         session.turns = []
         session.transcript = type(session.transcript)()

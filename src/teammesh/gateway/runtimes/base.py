@@ -146,3 +146,8 @@ class Runtime(abc.ABC):
     def health(self) -> JsonObject:
         """Informational block for `GET /api/health` (`codex: {running, pid, initialized}`)."""
         return {"running": True, "pid": None, "initialized": True}
+
+    async def forget_thread(self, thread_id: str) -> None:
+        """The thread was deleted (its turn, if any, already interrupted): drop whatever the
+        runtime keeps for it. A runtime that keeps nothing per thread need not override."""
+        return None

@@ -157,6 +157,10 @@ class LlmRuntime(Runtime):
         else:
             thread.config = config
 
+    async def forget_thread(self, thread_id: str) -> None:
+        # A turn still winding down keeps its own reference until it ends.
+        self._threads.pop(thread_id, None)
+
     def _thread(self, thread_id: str) -> _Thread:
         thread = self._threads.get(thread_id)
         if thread is None:
