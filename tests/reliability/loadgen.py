@@ -54,8 +54,8 @@ def _parse(stamp: str | None) -> float | None:
 
 
 async def run_load(base_url: str, sessions: int, seconds: float, *,
-                   delete_after: bool = True, headers: dict[str, str] | None = None
-                   ) -> LoadResult:
+                   delete_after: bool = True, headers: dict[str, str] | None = None,
+                   max_turns: int | None = None) -> LoadResult:
     result = LoadResult(sessions, seconds)
     async with AsyncCodexManager(base_url=base_url, headers=headers) as cm:
         handles: dict[str, AsyncRemoteSkillSession] = {}
@@ -110,7 +110,9 @@ async def run_load(base_url: str, sessions: int, seconds: float, *,
                         result.errors.append(f"sweep: {exc!r}")
 
         async def session_loop(handle: AsyncRemoteSkillSession, deadline: float) -> None:
-            while time.monotonic() < deadline:
+            done = 0
+            while time.monotonic() < deadline and (max_turns is None or done < max_turns):
+                done += 1
                 try:
                     accepted = await handle.send(PROMPT, inject_skills=False)
                     status = await cm.wait.turn_completed(
