@@ -40,7 +40,7 @@ from teammesh.mesh.teamfile import TeamFileError, load_team
 
 from .procs import run_command
 
-EXAMPLES_PER_MODE = 40
+EXAMPLES_PER_MODE = 32
 ENVELOPE_STATUSES = {"error", "not_found", "conflict", "reconciled", "no_active_turn",
                      "deleted"}
 

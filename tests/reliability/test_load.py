@@ -17,7 +17,7 @@ from .loadgen import run_load
 from .procs import GatewayProcess, ProcessStats, percentile
 
 SESSIONS = 64
-SECONDS = 5.0
+SECONDS = 4.0
 ROUNDS = 3
 FD_SLACK = 8
 RSS_SLACK_MIB = 24.0

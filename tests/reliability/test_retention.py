@@ -16,7 +16,7 @@ from teammesh.gateway.embedded import start_gateway
 
 from .loadgen import run_load
 
-SESSIONS = 24
+SESSIONS = 12
 TURNS = 3
 ROUNDS = 3
 # A deleted session's tombstone (ids, title, timestamps, controls) is well under this.
