@@ -161,9 +161,13 @@ class AsyncWaitApi:
             if use_stream and (status := self.tracker.completed_status(session_id, turn_id)):
                 return status
             attempts += 1
-            status = turn_status_of(await self._sessions.get(session_id), turn_id)
-            if status is not None and is_terminal_status(status):
-                return status
+            # While a stream covers the session its event is the first check: a GET returns
+            # the whole session (its transcript grows every turn), so one per turn made long
+            # runs quadratic (bench: scale). The fallback poll still follows one pause later.
+            if attempts > 1 or not (use_stream and self.tracker.covers(session_id)):
+                status = turn_status_of(await self._sessions.get(session_id), turn_id)
+                if status is not None and is_terminal_status(status):
+                    return status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WaitTimeoutError(
