@@ -67,8 +67,9 @@ def test_quality_checks(board: TeamBoard) -> None:
     summaries = crit.quality("non_empty_summaries")
     assert summaries.holds(board, FACTS)
     board.publish_artifact("docs", "documentation", "ok")
+    short = board.artifacts()[-1]
     assert summaries.missing(board, FACTS) == [
-        "artifact 5 by docs has a too-short summary"]
+        f"artifact {short.id} by docs has a too-short summary"]
 
 
 def _task(chain: tuple[str, ...]) -> TaskRecord:

@@ -15,11 +15,14 @@ import contextlib
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teammesh.client import CodexManagerError
-from teammesh.mesh.board import TeamBoard, UnknownRun, board_path, list_runs, open_board
+from teammesh.mesh.board import TeamBoard, UnknownRun, board_path, is_dsn, open_board, runs_on
 from teammesh.mesh.board.lock import RunBusy, RunLock
+
+if TYPE_CHECKING:
+    from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, board_file, launch, open_run_board
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
@@ -106,8 +109,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _team_of_run(args: argparse.Namespace) -> Team:
     """`--resume` without a file: the team file kept on the run's board."""
-    path = Path(args.board) if args.board else board_path(args.resume)
-    board = open_board(path, args.resume)
+    location = args.board if is_dsn(args.board) else (
+        Path(args.board) if args.board else board_path(args.resume))
+    board = open_board(location, args.resume)
     try:
         text = board.info().team_text
     finally:
@@ -161,8 +165,7 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
     except (UnknownRun, ValueError) as exc:
         print(f"teammesh: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    file = board_file(spec, board.run_id)
-    lock = RunLock(file, board.run_id) if file is not None else None
+    lock = _run_lock(board_file(spec, board.run_id), board.run_id)
     try:
         if lock is not None:
             lock.acquire()
@@ -175,6 +178,18 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
     finally:
         if lock is not None:
             lock.release()
+
+
+def _run_lock(location: str | Path | None, run_id: str) -> RunLock | PgRunLock | None:
+    """One runner per run: a file lock beside a SQLite board, an advisory lock in
+    PostgreSQL."""
+    if location is None:
+        return None  # a board in memory lives and dies with this process
+    if is_dsn(location):
+        from teammesh.mesh.board.postgres import PgRunLock as PostgresLock
+
+        return PostgresLock(str(location), run_id)
+    return RunLock(location, run_id)
 
 
 def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard) -> int:
@@ -221,12 +236,13 @@ def _board_show(args: argparse.Namespace) -> int:
             print("teammesh board show: give a RUN_ID (or --board FILE to list its runs)",
                   file=sys.stderr)
             return EXIT_USAGE
-        for info in list_runs(args.board):
+        for info in runs_on(args.board):
             print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
         return 0
-    path = Path(args.board) if args.board else board_path(args.run_id)
+    location = args.board if is_dsn(args.board) else (
+        Path(args.board) if args.board else board_path(args.run_id))
     try:
-        board = open_board(path, args.run_id)
+        board = open_board(location, args.run_id)
     except UnknownRun as exc:
         print(f"teammesh board show: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,6 +17,7 @@ from teammesh.mesh.board import (
     TeamBoard,
     board_path,
     create_board,
+    is_dsn,
     new_run_id,
     open_board,
 )
@@ -46,18 +47,22 @@ def resolve_api_base(explicit: str | None) -> str | None:
     return env or None
 
 
-def board_file(spec: LaunchSpec, run_id: str) -> Path | None:
-    """Where the run's board lives (None: in memory)."""
+def board_file(spec: LaunchSpec, run_id: str) -> str | Path | None:
+    """Where the run's board lives: a SQLite file, a PostgreSQL URL, or None (memory)."""
     if spec.board == MEMORY_BOARD:
         return None
+    if is_dsn(spec.board):
+        return spec.board
     return Path(spec.board) if spec.board else board_path(run_id)
 
 
 def open_run_board(spec: LaunchSpec) -> TeamBoard:
     team = spec.team
     if spec.resume is not None:
-        board = open_board(Path(spec.board) if spec.board else board_path(spec.resume),
-                           spec.resume)
+        location = board_file(spec, spec.resume)
+        if location is None:
+            raise ValueError("a board in memory cannot be resumed")
+        board = open_board(location, spec.resume)
         if board.roster != team.roster:
             board.close()
             raise ValueError(f"run {spec.resume} was a team of {', '.join(board.roster)};"
