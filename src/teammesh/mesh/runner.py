@@ -195,14 +195,20 @@ class TeamRunner:
             use_stream=self.options.use_stream and seed_poll is None))
         drain: asyncio.Task[None] | None = None
         first_seen: dict[str, float] = {}
+        first = True
         try:
             while not completion.done():
-                if self.options.use_polling and (drain is None or drain.done()):
+                covered = self.options.use_stream and member.cm.turns.covers(session_id)
+                # While the stream covers the session it delivers the calls; the fallback
+                # drain starts one interval in (bench: an immediate GET + racing POSTs per
+                # turn were 40% of the runner's time at 32 members).
+                if self.options.use_polling and (drain is None or drain.done()) and not (
+                        first and covered):
                     # In the background, for the same reason as signals are.
                     drain = self.calls.spawn(self.calls.drain(member))
+                first = False
                 if self.team.policies.tool_call_deadline is not None:
                     await self._check_deadline(member, first_seen)
-                covered = self.options.use_stream and member.cm.turns.covers(session_id)
                 interval = (DRAIN_INTERVAL_WITH_STREAM if covered
                             else DRAIN_INTERVAL_WITHOUT_STREAM)
                 if self.team.policies.tool_call_deadline is not None:
