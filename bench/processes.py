@@ -31,10 +31,14 @@ def rss_bytes(pid: int, field: str = "VmRSS") -> int:
 class _Child:
     """A `python -m MODULE` child that prints one `... listening on URL` line first."""
 
-    def __init__(self, module: str, args: list[str], log_path: Path) -> None:
+    def __init__(self, module: str, args: list[str], log_path: Path,
+                 profile_to: Path | None = None) -> None:
         self._log: IO[str] = log_path.open("w")
+        # Profiled: pyinstrument runs the module and writes its text report at exit.
+        profiler = (["-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile_to)]
+                    if profile_to is not None else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args], cwd=ROOT, stdin=subprocess.PIPE,
+            [sys.executable, *profiler, "-m", module, *args], cwd=ROOT, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -65,7 +69,7 @@ class _Child:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write("quit\n")
                 self.proc.stdin.close()
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=60)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(timeout=15)
@@ -75,12 +79,12 @@ class _Child:
 class GatewayProcess(_Child):
     """`bench.probe_gateway` in a child process, on its own temporary data dir."""
 
-    def __init__(self, runtime: str = "playbook") -> None:
+    def __init__(self, runtime: str = "playbook", profile_to: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="teammesh-bench-gw-")
         tmp = Path(self._tmp.name)
         super().__init__("bench.probe_gateway",
                          ["--data-dir", str(tmp / "data"), "--runtime", runtime],
-                         tmp / "gateway.log")
+                         tmp / "gateway.log", profile_to)
 
     def dump(self) -> dict[str, Any]:
         """The probe's samples since the last dump."""
