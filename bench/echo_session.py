@@ -39,12 +39,16 @@ async def open_echo_session(cm: AsyncCodexManager) -> AsyncRemoteSkillSession:
 @contextlib.asynccontextmanager
 async def streaming(cm: AsyncCodexManager, handles: dict[str, AsyncRemoteSkillSession]
                     ) -> AsyncIterator[None]:
-    """One stream for the client; tool calls go to their session's dispatcher by id."""
+    """One stream for the client; each tool call goes to its session's dispatcher by id, in
+    its own task (as the runner does), so the stream keeps reading meanwhile."""
+    running: set[asyncio.Task[Any]] = set()
 
     async def on_call(signal: AppServerSignal, context: Any = None) -> None:
         handle = handles.get(signal.session_id or "")
         if handle is not None:
-            await handle.respond_to_signal(signal)
+            task = asyncio.ensure_future(handle.respond_to_signal(signal))
+            running.add(task)
+            task.add_done_callback(running.discard)
 
     cm.on_app_server_request("item.tool.call")(on_call)
     stop = asyncio.Event()

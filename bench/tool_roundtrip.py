@@ -5,7 +5,9 @@ HTTP endpoint on the same libraries (`bench.floor_server`), in the same run, int
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -72,6 +74,9 @@ async def run(cfg: Config) -> Section:
                         "floor_p99_ms": percentile(base, 99) * 1e3,
                         "ratio": ratio(median(ours), median(base)),
                     })
+        throughput_sessions, throughput_calls = cfg.pick((32, 20), (4, 5))
+        throughput = [await echo_throughput(gateway, throughput_sessions, throughput_calls)
+                      for _ in range(cfg.pick(3, 1))]
     n = len(runs)
     med = median([r["median_ms"] for r in runs])
     rat = median([r["ratio"] for r in runs])
@@ -83,9 +88,30 @@ async def run(cfg: Config) -> Section:
     section.add("floor p99", median([r["floor_p99_ms"] for r in runs]), "ms", runs=n)
     section.add("median / floor median", rat, "×", runs=n, target=f"≤ {TARGET_RATIO:g}×",
                 met=rat <= TARGET_RATIO)
+    section.add(f"throughput, {throughput_sessions} sessions at once", median(throughput),
+                "calls/s", runs=len(throughput))
     section.notes.append(f"{turns * calls} sequential calls per run ({turns} turns × {calls}"
                          " calls of a remote skill returning a small dict), websocket path"
                          " only; floor runs interleaved with ours against a second server"
-                         " process.")
+                         " process. Throughput: every session runs one turn of"
+                         f" {throughput_calls} echo calls at the same time (no runner, no"
+                         " board): the dispatch path's capacity.")
     section.detail["runs"] = runs
     return section
+
+
+async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int) -> float:
+    """Tool calls per second with `sessions` sessions each running one turn of `calls`
+    echo calls at the same time: the dispatch path alone (no runner, no board)."""
+    async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+        handles = [await open_echo_session(cm) for _ in range(sessions)]
+        by_id = {h.session_id: h for h in handles}
+        async with streaming(cm, by_id):
+            for handle in handles:
+                await wait_covered(cm, handle.session_id)
+            prompt = echo_prompt(calls)
+            started = time.perf_counter()
+            await asyncio.gather(*(run_turn(cm, h, prompt) for h in handles))
+            wall = time.perf_counter() - started
+    gateway.dump()
+    return sessions * calls / wall
