@@ -28,7 +28,7 @@ from teammesh.gateway.embedded import GatewayThread, InsecureBindError, start_ga
 from teammesh.mesh.board import TeamBoard, create_board
 from teammesh.mesh.skills import MemberSkills
 
-from .procs import TEAMMESH, GatewayProcess, runner_env
+from .procs import TEAMMESH, GatewayProcess, readline, runner_env
 from .teamruns import RUN_TIMEOUT, board_facts, run_args
 
 
@@ -222,31 +222,33 @@ def test_the_token_never_appears_in_gateway_or_runner_logs(tmp_path: Path) -> No
     # The token reaches the gateway by environment (TEAMMESH_TOKEN), not argv, so it is not
     # in the process table either; debug logging on, so every logger speaks.
     gateway_env = runner_env(TEAMMESH_TOKEN=token)
-    proc = subprocess.Popen(
-        [TEAMMESH, "serve", "--port", "0", "--data-dir", str(tmp_path / "gateway"),
-         "--log-level", "debug"], stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
-        env=gateway_env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("teammesh gateway listening on "), line
-        base_url = line.strip().rsplit(" ", 1)[1]
-        # Refused callers, including one presenting a near miss of the token.
-        with httpx.Client(base_url=base_url, timeout=10) as http:
-            assert http.get("/api/sessions").status_code == 401
-            assert http.get("/api/sessions", headers={"Authorization": f"Bearer {token}x"}
-                            ).status_code == 401
-        # A whole team run with the token, through the client's environment variable.
-        board_file = tmp_path / "board.sqlite"
-        result = subprocess.run(
-            [TEAMMESH, *run_args(board_file, base_url)], cwd=tmp_path,
-            env=runner_env(CODEX_MANAGER_BEARER_TOKEN=token), capture_output=True, text=True,
-            timeout=RUN_TIMEOUT, check=False)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert board_facts(board_file).status == "complete"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with log.open("w", encoding="utf-8") as log_file:
+        proc = subprocess.Popen(
+            [TEAMMESH, "serve", "--port", "0", "--data-dir", str(tmp_path / "gateway"),
+             "--log-level", "debug"], stdout=subprocess.PIPE, stderr=log_file, text=True,
+            env=gateway_env)
+        try:
+            assert proc.stdout is not None
+            line = readline(proc.stdout, 30)
+            assert line.startswith("teammesh gateway listening on "), line
+            base_url = line.strip().rsplit(" ", 1)[1]
+            # Refused callers, including one presenting a near miss of the token.
+            with httpx.Client(base_url=base_url, timeout=10) as http:
+                assert http.get("/api/sessions").status_code == 401
+                assert http.get("/api/sessions",
+                                headers={"Authorization": f"Bearer {token}x"}
+                                ).status_code == 401
+            # A whole team run with the token, through the client's environment variable.
+            board_file = tmp_path / "board.sqlite"
+            result = subprocess.run(
+                [TEAMMESH, *run_args(board_file, base_url)], cwd=tmp_path,
+                env=runner_env(CODEX_MANAGER_BEARER_TOKEN=token), capture_output=True,
+                text=True, timeout=RUN_TIMEOUT, check=False)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert board_facts(board_file).status == "complete"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     logs = {"gateway log": log.read_text(encoding="utf-8"),
             "runner stdout": result.stdout, "runner stderr": result.stderr}
     assert logs["gateway log"].strip(), "debug logging produced nothing: the check is empty"
