@@ -33,10 +33,12 @@ from schemathesis import GenerationMode
 
 from teammesh.client import AsyncCodexManager
 from teammesh.client.remote_skills.context import current_call
+from teammesh.gateway.app import ROUTES
 from teammesh.gateway.embedded import GatewayThread, start_gateway
 from teammesh.mesh.board import TeamBoard, create_board
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.teamfile import TeamFileError, load_team
+from teammesh.wire import MAX_BODY_BYTES
 
 from .procs import run_command
 
@@ -180,6 +182,61 @@ def test_json_and_unicode_edge_cases_never_5xx(tmp_path: Path) -> None:
         assert http.get(f"/api/sessions/{session_id}").status_code == 200
     print(f"\nJSON/Unicode edge cases: {tried} requests, {len(failures)} failures")
     assert failures == [], failures
+
+
+@pytest.mark.timeout(60)
+def test_malformed_wrong_typed_huge_bodies_and_unknown_ids_on_every_route(
+    tmp_path: Path,
+) -> None:
+    """Every route the app declares, not a sample: unknown ids are 404, malformed
+    JSON 400, wrong types 400 `invalid_request` with issues, 2 MiB bodies 413 whether
+    declared or streamed — all in the envelope, never a 5xx."""
+    json_type = {"content-type": "application/json"}
+    huge = b'{"text": "' + b"x" * (2 * MAX_BODY_BYTES) + b'"}'
+
+    def streamed() -> Any:
+        yield b'{"text": "'
+        for _ in range(2 * MAX_BODY_BYTES // 65536):
+            yield b"y" * 65536
+        yield b'"}'
+
+    wrong_types = b'{"text": 5, "title": [], "decision": 7, "turnId": {}, "model": 1,' \
+                  b' "cwd": false, "dynamicTools": "x", "result": null, "response": 3}'
+    tried: collections.Counter[str] = collections.Counter()
+    with GatewayThread(data_dir=tmp_path) as gateway, \
+            httpx.Client(base_url=gateway.base_url, timeout=30) as http:
+        session_id = http.post("/api/sessions", json={}).json()["session"]["sessionId"]
+        for method, path, _ in ROUTES:
+            unknown = (path.replace("{session_id}", "no-such-session")
+                       .replace("{request_id}", "987654").replace("{approval_id}", "987654"))
+            if "{" in path:
+                response = http.request(method, unknown, json={"text": "t", "title": "t",
+                                                                "decision": "accept",
+                                                                "result": "r"})
+                tried["unknown id"] += 1
+                # Listings of unknown sessions answer an empty list (upstream's behaviour).
+                assert response.status_code in (200, 404), (method, unknown, response.text)
+                assert envelope_problem(response) is None or response.status_code == 200
+            if method != "POST":
+                continue
+            # A real session: session routes look the session up before reading the body.
+            target = unknown.replace("no-such-session", session_id)
+            for name, body, want in (("malformed", b'{"text": ', {400}),
+                                     ("wrong types", wrong_types, {400}),
+                                     ("huge", huge, {413}),
+                                     ("huge streamed", None, {413})):
+                content = streamed() if body is None else body
+                response = http.post(target, content=content, headers=json_type)
+                tried[name] += 1
+                assert response.status_code in want, (name, target, response.status_code)
+                assert envelope_problem(response) is None, (name, target, response.text)
+        # The issues name the fields.
+        response = http.post(f"/api/sessions/{session_id}/messages", content=wrong_types,
+                             headers=json_type)
+        assert response.status_code == 400 and response.json()["code"] == "invalid_request"
+        assert any(issue["path"] == ["text"] for issue in response.json()["issues"])
+        assert http.get("/api/health").status_code == 200
+    print(f"\nevery route: {dict(tried)} — no 5xx, all enveloped")
 
 
 # --- tool arguments through the gateway ----------------------------------------------------------
