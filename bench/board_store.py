@@ -1,4 +1,5 @@
-"""6. Board store: claims and acknowledgements per second on the SQLite board, with N
+"""6. Board store: claims and acknowledgements per second on the SQLite board and on the
+PostgreSQL board (a throwaway local server, when its binaries are installed), with N
 concurrent claimers — threads (one connection each) and processes — all claiming from one
 member's queue of T tasks, and a check of zero double claims.
 
@@ -13,25 +14,26 @@ import multiprocessing
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from bench.postgres_server import postgres_dsn
 from bench.report import Config, Section
 from bench.stats import median
 from teammesh.mesh.board import create_board, open_board
 
 MEMBER = "worker"
-RUN_ID = "bench-board"
 
 
 class _Barrier(Protocol):
     def wait(self, timeout: float | None = None) -> int: ...
 
 
-def _claimer(path: str, index: int, start: _Barrier, middle: _Barrier, end: _Barrier,
-             sink: Callable[[list[str]], None]) -> None:
-    board = open_board(path, RUN_ID)
+def _claimer(location: str, run_id: str, index: int, start: _Barrier, middle: _Barrier,
+             end: _Barrier, sink: Callable[[list[str]], None]) -> None:
+    board = open_board(location, run_id)
     claimed: list[tuple[str, str]] = []  # (turn token, task text)
     try:
         start.wait()
@@ -53,26 +55,24 @@ def _claimer(path: str, index: int, start: _Barrier, middle: _Barrier, end: _Bar
     sink([text for _token, text in claimed])
 
 
-def _process_claimer(path: str, index: int, start: _Barrier, middle: _Barrier, end: _Barrier,
-                     results: Any) -> None:
-    _claimer(path, index, start, middle, end, results.put)
+def _process_claimer(location: str, run_id: str, index: int, start: _Barrier,
+                     middle: _Barrier, end: _Barrier, results: Any) -> None:
+    _claimer(location, run_id, index, start, middle, end, results.put)
 
 
-def _prepare(directory: Path, tasks: int) -> str:
-    path = directory / "board.sqlite"
-    board = create_board(run_id=RUN_ID, team="bench", roster=(MEMBER,), path=path)
+def _prepare(location: str, run_id: str, tasks: int) -> None:
+    board = create_board(run_id=run_id, team="bench", roster=(MEMBER,), path=location)
     for number in range(tasks):
         board.queue_work(MEMBER, f"task {number}", by="system", key=f"initial:{number}")
     board.close()
-    return str(path)
 
 
-def _verify(path: str, claims: list[list[str]], tasks: int) -> int:
+def _verify(location: str, run_id: str, claims: list[list[str]], tasks: int) -> int:
     """Double claims found: the same task handed to two claims, or fewer/more claims than
     tasks, or a task left not done on the board."""
     every = [text for batch in claims for text in batch]
     doubles = len(every) - len(set(every))
-    board = open_board(path, RUN_ID)
+    board = open_board(location, run_id)
     try:
         records = board.tasks()
     finally:
@@ -84,9 +84,13 @@ def _verify(path: str, claims: list[list[str]], tasks: int) -> int:
     return doubles
 
 
-def measure(kind: str, claimers: int, tasks: int) -> dict[str, float]:
+def measure(kind: str, claimers: int, tasks: int, dsn: str | None = None
+            ) -> dict[str, float]:
+    """One run on a fresh board: a new SQLite file, or a new run in the PostgreSQL database."""
     with tempfile.TemporaryDirectory(prefix="teammesh-bench-store-") as tmp:
-        path = _prepare(Path(tmp), tasks)
+        location = dsn or str(Path(tmp) / "board.sqlite")
+        run_id = f"bench-{uuid.uuid4().hex[:12]}"
+        _prepare(location, run_id, tasks)
         claims: list[list[str]] = []
         workers: list[Any]
         if kind == "threads":
@@ -98,14 +102,14 @@ def measure(kind: str, claimers: int, tasks: int) -> dict[str, float]:
                     claims.append(batch)
 
             workers = [threading.Thread(target=_claimer,
-                                        args=(path, i, start, middle, end, sink))
+                                        args=(location, run_id, i, start, middle, end, sink))
                        for i in range(claimers)]
         else:
             context = multiprocessing.get_context("spawn")
             start, middle, end = (context.Barrier(claimers + 1) for _ in range(3))
             queue = context.Queue()
             workers = [context.Process(target=_process_claimer,
-                                       args=(path, i, start, middle, end, queue))
+                                       args=(location, run_id, i, start, middle, end, queue))
                        for i in range(claimers)]
         for worker in workers:
             worker.start()
@@ -119,30 +123,44 @@ def measure(kind: str, claimers: int, tasks: int) -> dict[str, float]:
             claims = [queue.get(timeout=60) for _ in workers]
         for worker in workers:
             worker.join(timeout=60)
-        doubles = _verify(path, claims, tasks)
+        doubles = _verify(location, run_id, claims, tasks)
     return {"claims_per_s": tasks / (claimed - began), "acks_per_s": tasks / (acked - claimed),
             "double_claims": doubles}
 
 
 async def run(cfg: Config) -> Section:
-    section = Section("board", "6. board store (SQLite)")
-    tasks = cfg.pick(2000, 60)
+    section = Section("board", "6. board store")
+    # PostgreSQL is an order slower per transaction: fewer tasks keep its runs as long.
+    sizes = {"SQLite": cfg.pick(2000, 60), "PostgreSQL": cfg.pick(500, 60)}
     repeats = cfg.pick(3, 1)
     detail: dict[str, list[dict[str, float]]] = {}
     doubles_total = 0
-    for kind in ("threads", "processes"):
-        for claimers in cfg.pick((1, 4, 8), (1, 2)):
-            runs = [measure(kind, claimers, tasks) for _ in range(repeats)]
-            detail[f"{kind}-{claimers}"] = runs
-            doubles_total += sum(int(r["double_claims"]) for r in runs)
-            section.add(f"{claimers} {kind}: claims/s", median([r["claims_per_s"] for r in runs]),
-                        "claims/s", runs=len(runs))
-            section.add(f"{claimers} {kind}: acks/s", median([r["acks_per_s"] for r in runs]),
-                        "acks/s", runs=len(runs))
-    section.add("double claims (all runs)", doubles_total, "", runs=sum(map(len,
-                detail.values())), target="0", met=doubles_total == 0)
-    section.notes.append(f"{tasks} tasks in one member's queue; a claim = open turn + pull"
-                         " (2 write transactions), an ack = settle the turn ok (1); WAL,"
-                         " synchronous=NORMAL, BEGIN IMMEDIATE. PostgreSQL: no store yet.")
+    with postgres_dsn() as dsn:
+        stores: list[tuple[str, str | None]] = [("SQLite", None)]
+        if dsn is not None:
+            stores.append(("PostgreSQL", dsn))
+        else:
+            section.notes.append("PostgreSQL: server binaries or psycopg not installed,"
+                                 " not measured.")
+        for store, location in stores:
+            for kind in ("threads", "processes"):
+                for claimers in cfg.pick((1, 4, 8), (1, 2)):
+                    runs = [measure(kind, claimers, sizes[store], location)
+                            for _ in range(repeats)]
+                    detail[f"{store}-{kind}-{claimers}"] = runs
+                    doubles_total += sum(int(r["double_claims"]) for r in runs)
+                    label = f"{store}, {claimers} {kind}"
+                    section.add(f"{label}: claims/s",
+                                median([r["claims_per_s"] for r in runs]), "claims/s",
+                                runs=len(runs))
+                    section.add(f"{label}: acks/s", median([r["acks_per_s"] for r in runs]),
+                                "acks/s", runs=len(runs))
+    section.add("double claims (all runs)", doubles_total, "",
+                runs=sum(map(len, detail.values())), target="0", met=doubles_total == 0)
+    section.notes.append(f"{sizes['SQLite']} (SQLite) or {sizes['PostgreSQL']} (PostgreSQL)"
+                         " tasks in one member's queue; a claim = open turn + pull"
+                         " (2 write transactions), an ack = settle the turn ok (1). SQLite:"
+                         " WAL, synchronous=NORMAL, BEGIN IMMEDIATE. PostgreSQL: a local"
+                         " throwaway server (fsync off), per-run advisory lock per write.")
     section.detail = detail
     return section

@@ -1,0 +1,73 @@
+"""A throwaway PostgreSQL server for the board benchmark, from the machine's PostgreSQL
+binaries: a temporary data dir, a free loopback port, trust auth, fsync off (the benchmark
+measures the store's locking and round trips, not the disk). None when not installed."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _binary(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def postgres_dsn() -> Iterator[str | None]:
+    initdb, postgres = _binary("initdb"), _binary("postgres")
+    try:
+        import psycopg
+    except ImportError:
+        psycopg = None  # type: ignore[assignment]
+    if initdb is None or postgres is None or psycopg is None:
+        yield None
+        return
+    as_user: list[str] = []
+    data = Path(tempfile.mkdtemp(prefix="teammesh-bench-pg-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        account = pwd.getpwnam("postgres")
+        os.chown(data, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
+    server = subprocess.Popen(
+        [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(data),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                psycopg.connect(dsn, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield dsn
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=20)
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
