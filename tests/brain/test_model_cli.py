@@ -25,7 +25,7 @@ def test_model_serve_prints_its_address_and_serves() -> None:
         reply = httpx.post(f"{base_url}/v1/responses", timeout=10,
                            json={"model": "playbook", "input": "You are the tester. Hello."})
         assert reply.status_code == 200
-        assert reply.json()["output"][0]["content"][0]["text"] == "tester: nothing to do."
+        assert reply.json()["output"][0]["content"][0]["text"] == "nothing to do."
     finally:
         process.terminate()
         process.wait(timeout=10)

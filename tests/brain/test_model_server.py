@@ -99,7 +99,7 @@ async def test_codex_sample_round_trip_streaming() -> None:
         assert "".join(data["delta"] for kind, data in events if kind.endswith("delta")) == text
         assert all(data["item_id"] == message["id"] for kind, data in events
                    if kind.endswith("delta"))
-        assert text.splitlines()[0] == "assistant: called team_read_board."
+        assert text.splitlines()[0] == "called team_read_board."
         assert "BOARD[main]: #1 fix login (alice)" in text
 
 
@@ -170,7 +170,7 @@ def test_member_turn_over_http_non_streaming() -> None:
     assert names == ["team_pull_work", "team_publish_artifact", "team_queue_work",
                      "team_queue_work", "team_mark_done"]
     assert final.splitlines()[0] == (
-        "developer: published implementation, queued docs and reviewer handoffs, marked done."
+        "published implementation, queued docs and reviewer handoffs, marked done."
     )
 
 
@@ -205,7 +205,7 @@ async def test_openai_sdk_reads_the_stream_and_the_json() -> None:
         assert kinds == ["response.created", "response.output_item.added",
                          "response.output_item.done", "response.completed"]
         response = await client.responses.create(model="playbook", input="You are the tester.")
-        assert response.output_text == "tester: nothing to do."
+        assert response.output_text == "nothing to do."
         assert response.usage is not None and response.usage.total_tokens > 0
         await client.close()
 
@@ -245,7 +245,7 @@ async def test_chat_completions_round_trip_with_the_openai_sdk() -> None:
                 finish = chunk.choices[0].finish_reason or finish
             usage = chunk.usage or usage
         assert finish == "stop" and usage is not None
-        assert text.splitlines()[0] == "assistant: called team_read_board."
+        assert text.splitlines()[0] == "called team_read_board."
         assert "team_read_board returned: BOARD: empty" in text
         async with httpx.AsyncClient(timeout=10) as http:
             bad = await http.post(f"{server.base_url}/v1/chat/completions",

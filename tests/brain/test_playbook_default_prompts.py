@@ -44,7 +44,7 @@ def test_developer_with_task_publishes_hands_off_and_marks_done() -> None:
     _assert_schema_valid(tools, calls)
     first_line = message.splitlines()[0]
     assert first_line == (
-        "developer: published implementation, queued docs and reviewer handoffs, marked done."
+        "published implementation, queued docs and reviewer handoffs, marked done."
     )
 
 
@@ -55,7 +55,7 @@ def test_null_task_reads_board_and_replies_idle(member: str) -> None:
                                  spec_responder(None))
     assert [c.name for c in calls] == ["team_pull_work", "team_read_board"]
     assert calls[1].arguments == {}  # `limit` is optional: omitted
-    assert message.splitlines()[0] == f"{member}: idle, no task queued, read the board."
+    assert message.splitlines()[0] == "idle, no task queued, read the board."
     assert "Board: queues developer=0, docs=0, reviewer=0" in message
 
 
@@ -70,7 +70,7 @@ def test_docs_with_task_hands_off_to_reviewer_only() -> None:
     assert calls[2].arguments["owner"] == "reviewer"
     _assert_schema_valid(tools, calls)
     assert message.splitlines()[0] == (
-        "docs: published documentation, queued reviewer handoff, marked done."
+        "published documentation, queued reviewer handoff, marked done."
     )
 
 
@@ -84,7 +84,7 @@ def test_reviewer_with_task_reviews_reads_board_and_closes_loop() -> None:
     assert calls[1].arguments["kind"] == "review"
     _assert_schema_valid(tools, calls)
     assert message.splitlines()[0] == (
-        "reviewer: published review, read the board, marked done."
+        "published review, read the board, marked done."
     )
 
 

@@ -37,7 +37,7 @@ def test_explicit_json_call_uses_exactly_those_arguments_on_a_builtin_tool() -> 
     tools = [EXEC, *team_tools()]
     calls, message, _ = run_turn(prompt, tools, lambda call: ("exit code 0", True))
     assert [(c.name, c.arguments) for c in calls] == [("exec_command", args)]
-    assert message.splitlines()[0] == "tester: called exec_command."
+    assert message.splitlines()[0] == "called exec_command."
 
 
 def test_explicit_call_of_a_tool_outside_the_catalog_is_skipped_and_noted() -> None:
@@ -59,7 +59,7 @@ def test_refused_call_is_reported_once_and_never_retried() -> None:
                                  respond)
     assert [c.name for c in calls].count("team_queue_work") == 2
     first = message.splitlines()[0]
-    assert first.startswith("developer: published implementation, team_queue_work refused (")
+    assert first.startswith("published implementation, team_queue_work refused (")
     assert "queued reviewer handoff" in first and first.endswith("marked done.")
 
 
@@ -100,13 +100,13 @@ def test_prompt_without_steps_calls_a_named_tool_once_then_replies() -> None:
     calls, message, _ = run_turn("Please run team_read_board and tell me what is on it.",
                                  tools, spec_responder(None))
     assert [c.name for c in calls] == ["team_read_board"]
-    assert message.splitlines()[0] == "assistant: read the board."
+    assert message.splitlines()[0] == "read the board."
 
 
 def test_prompt_without_steps_or_tools_replies_at_once() -> None:
     calls, message, _ = run_turn("Hello there.", team_tools(), spec_responder(None))
     assert calls == []
-    assert message == "assistant: nothing to do."
+    assert message == "nothing to do."
 
 
 def test_paraphrased_steps_and_prohibitions() -> None:
@@ -125,7 +125,7 @@ def test_paraphrased_steps_and_prohibitions() -> None:
     ]
     assert calls[2].arguments["owner"] == "reviewer"
     calls, message, _ = run_turn(prompt, tools, spec_responder(None))
-    assert message.startswith("docs: idle")
+    assert message.startswith("idle")
     assert [c.name for c in calls] == ["team_pull_work", "team_read_board"]
 
 
@@ -157,7 +157,7 @@ def test_generic_six_member_roster_follows_its_handoff_graph() -> None:
         for call in calls:
             spec = next(t for t in tools if t.name == call.name)
             assert schema_errors(call.arguments, spec.input_schema) == []
-        assert message.startswith(f"{member}: published "), message
+        assert message.startswith("published "), message
 
 
 def test_arguments_respect_schema_bounds_and_required_unknowns() -> None:
@@ -246,7 +246,7 @@ def test_artifact_kind_follows_the_role_for_other_members() -> None:
         if kind == member:
             assert publish.arguments["summary"] == (
                 f"The {member} completed its work for: ship feature Y.")
-            assert message.startswith(f"{member}: published the {member} artifact, ")
+            assert message.startswith(f"published the {member} artifact, ")
 
 
 DESIGN_WORDING = {
@@ -281,15 +281,15 @@ def test_the_design_wording_of_the_steps_is_understood() -> None:
         calls, message, _ = run_turn(prompt, team_tools(), spec_responder(None))
         # The null branch is the idle branch, with or without an explicit "reply".
         assert [c.name for c in calls] == ["team_pull_work", "team_read_board"], member
-        assert message.splitlines()[0] == f"{member}: idle, no task queued, read the board."
+        assert message.splitlines()[0] == "idle, no task queued, read the board."
 
 
 def test_identity_comes_only_from_you_are_the_name() -> None:
     _, message, _ = run_turn("You are a helpful assistant. Hello.", team_tools(),
                              spec_responder(None))
-    assert message == "assistant: nothing to do."
+    assert message == "nothing to do."
     _, message, _ = run_turn("You are the qa-lead. Hello.", team_tools(), spec_responder(None))
-    assert message == "qa-lead: nothing to do."
+    assert message == "nothing to do."
 
 
 def test_a_kind_of_task_is_not_mistaken_for_a_member() -> None:

@@ -85,7 +85,7 @@ async def test_ping_pong_is_detected_and_stopped(tmp_path: Path) -> None:
     outcome, board, lines = await _run(tmp_path, text)
     assert outcome.complete and outcome.rounds == 2
     assert lines[-3] == (
-        "[round 2] alice: alice: published the alice artifact, team_queue_work refused"
+        "[round 2] alice: published the alice artifact, team_queue_work refused"
         " (ping-pong between alice and bob detected: alice > bob > alice > bob (3 handoffs"
         " back and forth, max…).")
     assert [t.chain for t in board.tasks()] == [

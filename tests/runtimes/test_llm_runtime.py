@@ -183,7 +183,7 @@ async def test_tool_call_round_trip_through_the_gateway(stack: Stack, model: str
         assert len(usages) == 2
         assert all(u["last"]["totalTokens"] > 0 for u in usages)
         assert usages[1]["total"]["totalTokens"] == sum(u["last"]["totalTokens"] for u in usages)
-        assert reply.splitlines()[0] == "assistant: called team_echo."
+        assert reply.splitlines()[0] == "called team_echo."
         assert "team_echo returned: echo: 7" in reply
 
 
@@ -218,7 +218,7 @@ async def test_member_turn_runs_the_default_prompt(stack: Stack) -> None:
             "docs", "reviewer"]
         reply = await _assistant_reply(http, session_id, turn_id)
         assert reply.splitlines()[0] == (
-            "developer: published implementation, queued docs and reviewer handoffs, "
+            "published implementation, queued docs and reviewer handoffs, "
             "marked done.")
 
 

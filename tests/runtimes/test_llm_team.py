@@ -23,10 +23,10 @@ SEED_CALLS = {
                  "team_mark_done"],
 }
 REPLIES = {
-    "developer": "developer: published implementation, queued docs and reviewer handoffs, "
+    "developer": "published implementation, queued docs and reviewer handoffs, "
                  "marked done.",
-    "docs": "docs: published documentation, queued reviewer handoff, marked done.",
-    "reviewer": "reviewer: published review, read the board, marked done.",
+    "docs": "published documentation, queued reviewer handoff, marked done.",
+    "reviewer": "published review, read the board, marked done.",
 }
 
 

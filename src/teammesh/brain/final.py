@@ -48,7 +48,6 @@ def _join_names(names: Sequence[str]) -> str:
 
 def compose_final_message(
     *,
-    member: str,
     records: Sequence[CallRecord],
     task: str | None,
     pulled: bool,
@@ -114,5 +113,7 @@ def compose_final_message(
     if pulled and task is not None:
         details.insert(0, f"Task: {short(task, 200)}")
     unique = list(dict.fromkeys(p for p in phrases if p))  # "read the board" once, not twice
-    first = f"{member}: " + ", ".join(unique) + "."
+    # The runner already prefixes the member's name (`[round N] developer: ...`), so the
+    # status itself starts with the action: `[round 1] developer: published implementation, ...`.
+    first = ", ".join(unique) + "."
     return "\n".join([first, *details])

@@ -221,7 +221,6 @@ def decide(conversation: Sequence[ConversationItem], tools: Sequence[ToolSpec]) 
         return Action(tool_calls=[call])
     return Action(
         message=compose_final_message(
-            member=member,
             records=records,
             task=planner.task,
             pulled=planner.pulled,
