@@ -183,6 +183,15 @@ class TeamRunner:
                     raise WaitTimeoutError(f"turn {turn_id}: gateway unreachable") from None
                 await asyncio.sleep(GATEWAY_RETRY_SECONDS)
 
+    async def _wait_for_gateway(self, limit: float) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                await self.cm.system.health()
+                return
+            except TransportError:
+                await asyncio.sleep(GATEWAY_RETRY_SECONDS)
+
     async def _await_turn_once(self, member: MemberState, turn_id: str, limit: float) -> str:
         """The turn's final status: learned from the stream (`turn/completed`) when it covers
         the session, by polling otherwise; pending calls are drained meanwhile."""
@@ -310,6 +319,10 @@ class TeamRunner:
                 accepted = await member.session.handle.send(prompt, inject_skills=False)
             except Exception as exc:  # the gateway refused or is unreachable
                 self.printer.turn_problem(round_number, member.name, f"send failed: {exc}")
+                if isinstance(exc, TransportError):
+                    # Unreachable (restarting): wait until it answers again, or the next
+                    # rounds would all fail the same way within a second.
+                    await self._wait_for_gateway(self._timeout_for(member))
                 self._settle(member, slot, ok=False)
                 return False
             turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
