@@ -148,6 +148,10 @@ def soak(minutes: float, seed: int, think_ms: int) -> int:
                     facts = _run(workdir, proxy.base_url, fault, rng, gateway)
                     problem = _check(facts, reference, fault)
                     repeats, lost = facts.duplicates_against(reference), facts.lost_tasks
+                    if repeats and problem is None:
+                        problem_note = "; ".join(" / ".join(x)[:60]
+                                                 for x in facts.extras_against(reference))
+                        print(f"  run {number} repeated: {problem_note}")
                 except Exception as exc:  # a failed run is reported, the soak goes on
                     problem = f"{type(exc).__name__}: {exc}"
                 _delete_sessions(workdir / "board.sqlite", gateway.base_url)

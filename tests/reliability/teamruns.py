@@ -35,16 +35,20 @@ class BoardFacts:
         """Tasks a finished run left behind: queued, claimed or dead-lettered."""
         return sum(1 for t in self.tasks if t[2] not in ("done", "cleared"))
 
-    def duplicates_against(self, reference: BoardFacts) -> int:
-        """Mutations applied more often than in the reference run: extra artifacts and
-        extra queued tasks (counted per identical record)."""
-        extra = 0
+    def extras_against(self, reference: BoardFacts) -> list[tuple[str, ...]]:
+        """Mutations applied more often than in the reference run: extra artifacts and extra
+        queued tasks (per identical record; tasks compared without their status)."""
+        extra: list[tuple[str, ...]] = []
         for mine, theirs in ((self.artifacts, reference.artifacts),
                              (tuple(t[:2] + t[3:] for t in self.tasks),
                               tuple(t[:2] + t[3:] for t in reference.tasks))):
-            have, want = collections.Counter(mine), collections.Counter(theirs)
-            extra += sum(max(0, n - want[key]) for key, n in have.items())
+            want = collections.Counter(theirs)
+            for key, n in collections.Counter(mine).items():
+                extra.extend([key] * max(0, n - want[key]))
         return extra
+
+    def duplicates_against(self, reference: BoardFacts) -> int:
+        return len(self.extras_against(reference))
 
 
 def board_facts(board_file: Path, run_id: str | None = None) -> BoardFacts:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .procs import GatewayProcess, start_runner
+from .procs import GatewayProcess, readline, start_runner
 from .teamruns import RUN_TIMEOUT, board_facts, run_args
 
 THINK_MS = 250  # a turn lasts a few seconds: a kill reliably lands inside one
@@ -122,3 +122,37 @@ def test_gateway_sigkill_mid_turn_then_restart_keeps_sessions_and_the_run_comple
     print(f"runner survived {KILLS} gateway kills: run {facts.run_id} complete,"
           f" tasks lost {facts.lost_tasks}, artifacts {len(facts.artifacts)}"
           f" ({repeated} repeated by a retried turn)")
+
+
+@pytest.mark.timeout(120)
+def test_gateway_down_when_the_next_turn_is_sent_costs_one_round_not_the_run(
+    tmp_path: Path,
+) -> None:
+    """The gateway dies between two turns and stays down for a while: the runner's next send
+    fails, and it must wait for the gateway rather than spend every remaining round in an
+    instant (found by the soak: 9 rounds gone in 0.7 s, run incomplete)."""
+    gateway = GatewayProcess(tmp_path / "gateway", think_ms=20).start()
+    board_file = tmp_path / "board.sqlite"
+    runner = start_runner(run_args(board_file, gateway.base_url), cwd=tmp_path)
+    assert runner.stdout is not None
+    seen: list[str] = []
+    try:
+        while not seen or not seen[-1].startswith("[round 1] developer:"):
+            line = readline(runner.stdout, 30)
+            assert line, seen
+            seen.append(line)
+        gateway.kill()  # the docs turn is about to be sent
+        time.sleep(DOWN_SECONDS * 2)
+        gateway.start()
+        out, err = runner.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait(timeout=10)
+        gateway.stop()
+    output = "".join(seen) + out
+    assert runner.returncode == 0, output + err
+    facts = board_facts(board_file)
+    assert facts.status == "complete" and facts.lost_tasks == 0
+    print(f"\ngateway down {DOWN_SECONDS * 2:.0f}s between turns: run complete;"
+          f" {output.count('send failed')} send(s) failed and waited out")
