@@ -23,6 +23,7 @@ from teammesh.mesh.board.lock import RunBusy, RunLock
 
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
+from teammesh.mesh.embedded_runtime import ModelChoice
 from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, board_file, launch, open_run_board
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
@@ -60,7 +61,16 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="embedded gateway runtime spec (playbook, playbook?think_ms=200,"
                              " codex, llm?model=...)")
     parser.add_argument("--gateway-dir", default=None,
-                        help="embedded gateway data dir (default: a temporary directory)")
+                        help="embedded gateway data dir (default: a temporary directory;"
+                             " for codex one under .teammesh/)")
+    parser.add_argument("--model", default=None,
+                        help="codex/llm: the model (default: the playbook brain of a model"
+                             " server started for the run)")
+    parser.add_argument("--model-base-url", default=None,
+                        help="codex/llm: a Responses-API endpoint to use instead of starting"
+                             " a model server")
+    parser.add_argument("--model-api-key-env", default=None,
+                        help="codex/llm: environment variable holding the model's API key")
     parser.add_argument("--rounds", type=_positive_int, default=None,
                         help="round limit (default: the team's, 9)")
     parser.add_argument("--turn-timeout", type=_positive_float, default=None,
@@ -159,7 +169,9 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
         return EXIT_USAGE
     spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
                       api_base=args.api_base, runtime=args.runtime,
-                      gateway_dir=args.gateway_dir)
+                      gateway_dir=args.gateway_dir,
+                      model=ModelChoice(model=args.model, base_url=args.model_base_url,
+                                        api_key_env=args.model_api_key_env))
     try:
         board = open_run_board(spec)
     except (UnknownRun, ValueError) as exc:

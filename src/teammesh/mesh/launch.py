@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from teammesh.client import AsyncCodexManager
@@ -20,6 +19,12 @@ from teammesh.mesh.board import (
     is_dsn,
     new_run_id,
     open_board,
+)
+from teammesh.mesh.embedded_runtime import (
+    ModelChoice,
+    gateway_data_dir,
+    model_server_for,
+    runtime_settings,
 )
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
@@ -37,6 +42,8 @@ class LaunchSpec:
     api_base: str | None = None
     runtime: str = "playbook"  # the embedded gateway's default runtime
     gateway_dir: str | None = None  # the embedded gateway's data dir (default: a temp dir)
+    # codex / llm: the model (default: the playbook brain on a model server started here)
+    model: ModelChoice = field(default_factory=ModelChoice)
 
 
 def resolve_api_base(explicit: str | None) -> str | None:
@@ -82,11 +89,14 @@ async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
         return
     from teammesh.gateway.embedded import start_gateway
 
-    with contextlib.ExitStack() as stack:
-        data_dir = spec.gateway_dir or stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="teammesh-gateway-"))
-        async with start_gateway(data_dir=data_dir, runtime=spec.runtime) as gateway:
-            yield gateway.base_url
+    # Order matters on the way out: the gateway (and its codex app-server) stops before the
+    # model server it talks to, and both before the data dir goes.
+    with gateway_data_dir(spec.runtime, spec.gateway_dir) as data_dir:
+        async with model_server_for(spec.runtime, spec.model) as model_server:
+            settings = runtime_settings(spec.runtime, data_dir, spec.model, model_server)
+            async with start_gateway(data_dir=data_dir, runtime=spec.runtime,
+                                     settings=settings) as gateway:
+                yield gateway.base_url
 
 
 async def launch(spec: LaunchSpec, board: TeamBoard, options: RunOptions,
