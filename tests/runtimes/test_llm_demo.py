@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from teammesh.mesh.embedded_runtime import ModelChoice, needs_model_server
 from tests.mesh.test_demo import check_seed_output
+
+from teammesh.mesh.embedded_runtime import ModelChoice, needs_model_server
 
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 REPLIES = {
