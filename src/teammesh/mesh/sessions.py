@@ -1,11 +1,6 @@
 """Member sessions: created with their skills (the only time dynamic tools are accepted), or
-re-attached after a runner restart.
-
-Re-attaching needs the handlers bound again to a session that already holds its tools. The
-client has no public call for that (`remote_skills.session(id)` returns a locked, empty
-catalog), so `attach_session` fills the bound registry from a draft exactly as
-`create_session` does after its POST — the one place mesh reaches past the client's facade.
-"""
+re-attached after a runner restart (`remote_skills.attach_session` binds the handlers again
+to a session that already holds its tools)."""
 
 from __future__ import annotations
 
@@ -35,14 +30,7 @@ async def attach_session(cm: AsyncCodexManager, session_id: str,
     """The member's existing session with its handlers bound again, or None when the gateway
     no longer has it (a gateway restarted without its data, or the session was deleted)."""
     try:
-        detail = await cm.sessions.get(session_id)
+        handle = await cm.remote_skills.attach_session(session_id, register=register)
     except CodexManagerError:
         return None
-    session = detail.get("session") if isinstance(detail, dict) else None
-    if not isinstance(session, dict) or detail.get("status") == "deleted":
-        return None
-    draft = cm.remote_skills.new_draft()
-    register(draft)
-    handle = cm.remote_skills.session(session_id)
-    handle.registry.skills = dict(draft.registry.skills)
     return MemberSession(session_id, handle)

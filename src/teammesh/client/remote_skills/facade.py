@@ -1,4 +1,5 @@
-"""`cm.remote_skills`: create sessions with their skills, bind handles, clean up."""
+"""`cm.remote_skills`: create sessions with their skills, bind handles, re-attach handlers to
+an existing session (after a restart), clean up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from teammesh.client._bridge import LoopThread
+from teammesh.client.errors import GoneError, RequestDetails
 from teammesh.client.remote_skills.models import RemoteSkillLifecycle
 from teammesh.client.remote_skills.registry import CATALOG_LOCKED_ERROR, SkillRegistry
 from teammesh.client.remote_skills.session import AsyncRemoteSkillSession, RemoteSkillSession
@@ -28,6 +30,16 @@ def _session_id_of(created: Any) -> str:
 
 def _deleted(response: Any) -> bool:
     return isinstance(response, dict) and response.get("status") in ("ok", "deleted")
+
+
+def _check_attachable(session_id: str, detail: Any) -> None:
+    """`sessions.get` answers a deleted session with its 410 body rather than raising."""
+    if isinstance(detail, dict) and detail.get("status") == "deleted":
+        raise GoneError(
+            f"session {session_id} was deleted; its handlers cannot be attached",
+            RequestDetails("remote_skills.attach_session", "GET",
+                           f"/sessions/{session_id}", 410, detail),
+        )
 
 
 class AsyncRemoteSkillsFacade:
@@ -64,11 +76,7 @@ class AsyncRemoteSkillsFacade:
         if tools and create_kwargs.get("dynamic_tools") is None:
             create_kwargs["dynamic_tools"] = tools
         created = await self.client.sessions.create(**create_kwargs)
-        session_id = _session_id_of(created)
-        bound = self.session(session_id)
-        bound.registry.skills = dict(draft.registry.skills)
-        bound.registry.catalog_locked = True
-        return created, bound
+        return created, self.bind_draft(_session_id_of(created), draft)
 
     async def create_session(
         self,
@@ -82,6 +90,38 @@ class AsyncRemoteSkillsFacade:
             if inspect.isawaitable(result):
                 await result
         return await self.create_from_draft(draft, **create_kwargs)
+
+    def bind_draft(
+        self, session_id: str, draft: AsyncRemoteSkillSession
+    ) -> AsyncRemoteSkillSession:
+        """The bound handle of `session_id`, its catalog replaced by the draft's skills."""
+        bound = self.session(session_id)
+        bound.registry.skills = dict(draft.registry.skills)
+        bound.registry.catalog_locked = True
+        return bound
+
+    async def attach_session(
+        self,
+        session_id: str,
+        *,
+        register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
+    ) -> AsyncRemoteSkillSession:
+        """Bind handlers to a session that already exists, e.g. after the program that
+        created it restarted: `register` fills a draft as for `create_session`, and the
+        draft's skills become the session's handlers (replacing any bound before).
+
+        Nothing is sent to the session: its dynamic tools were fixed when it was created
+        (the only time the gateway accepts them), so register the same skills it was
+        created with; a skill the session does not list is never called. Raises
+        `NotFoundError` for an unknown session and `GoneError` for a deleted one."""
+        detail = await self.client.sessions.get(session_id)
+        _check_attachable(session_id, detail)
+        draft = self.new_draft()
+        if register is not None:
+            result = register(draft)
+            if inspect.isawaitable(result):
+                await result
+        return self.bind_draft(session_id, draft)
 
     async def close_session(
         self,
@@ -160,6 +200,28 @@ class RemoteSkillsFacade:
                 )
         created, bound = self._bridge.run(self.inner.create_from_draft(draft, **create_kwargs))
         return created, RemoteSkillSession(bound, self._bridge)
+
+    def attach_session(
+        self,
+        session_id: str,
+        *,
+        register: Callable[[RemoteSkillSession], Any] | None = None,
+    ) -> RemoteSkillSession:
+        """The sync twin of `AsyncRemoteSkillsFacade.attach_session`; `register` must be
+        sync."""
+        detail = self._bridge.run(self.inner.client.sessions.get(session_id))
+        _check_attachable(session_id, detail)
+        draft = self.inner.new_draft()
+        if register is not None:
+            result = register(RemoteSkillSession(draft, self._bridge))
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(
+                    "remote_skills.attach_session register callback must be sync; "
+                    "use AsyncCodexManager"
+                )
+        return RemoteSkillSession(self.inner.bind_draft(session_id, draft), self._bridge)
 
     def close_session(
         self,
