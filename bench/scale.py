@@ -15,6 +15,7 @@ import subprocess
 import sys
 from typing import Any
 
+from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
 from bench.environment import ROOT
 from bench.processes import GatewayProcess
 from bench.report import Config, Section
@@ -78,6 +79,27 @@ async def _idle_sessions(count: int) -> float:
     return (after - before) / count
 
 
+async def _worked_sessions(count: int) -> float:
+    """Bytes of gateway memory per session that has run one turn (two tool calls, a reply)
+    and is now idle: its transcript, turn record and the runtime's conversation included."""
+    with GatewayProcess() as gateway:
+        async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+            warm = await open_echo_session(cm)
+            handles = {warm.session_id: warm}
+            async with streaming(cm, handles):
+                await wait_covered(cm, warm.session_id)
+                await run_turn(cm, warm, echo_prompt(2))
+                gateway.dump()
+                before = gateway.rss()
+                for _ in range(count):
+                    handle = await open_echo_session(cm)
+                    handles[handle.session_id] = handle
+                    await run_turn(cm, handle, echo_prompt(2))
+                    gateway.dump()  # the probe's own samples are not the session's cost
+                after = gateway.rss()
+    return (after - before) / count
+
+
 async def run(cfg: Config) -> Section:
     section = Section("scale", "4. scale")
     points: list[dict[str, Any]] = []
@@ -131,9 +153,14 @@ async def run(cfg: Config) -> Section:
     section.add(f"memory per idle session ({counts[-1]} sessions)", idle, "KiB",
                 runs=len(largest), target=f"≤ {TARGET_SESSION_KIB:g} KiB",
                 met=idle <= TARGET_SESSION_KIB)
+    worked = [await _worked_sessions(counts[-1]) / 1024 for _ in range(repeats)]
+    section.add(f"memory per idle session after one turn ({counts[-1]} sessions)",
+                median(worked), "KiB", runs=len(worked),
+                target=f"≤ {TARGET_SESSION_KIB:g} KiB", met=median(worked) <= TARGET_SESSION_KIB)
     section.notes.append("Each task = one turn (claim + publish = 2 tool calls); all members"
                          " run at once; fresh gateway and runner processes per point; peak ="
                          " the kernel's VmHWM. Scaled down for the time budget: 5,000 tasks"
                          " only at 32 members, and points above 100 tasks run once.")
-    section.detail = {"points": points, "idle_sessions": per_session}
+    section.detail = {"points": points, "idle_sessions": per_session,
+                      "worked_sessions_kib": worked}
     return section
