@@ -28,16 +28,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def postgres_dsn() -> Iterator[str | None]:
-    initdb, postgres = _binary("initdb"), _binary("postgres")
-    try:
-        import psycopg
-    except ImportError:
-        psycopg = None  # type: ignore[assignment]
-    if initdb is None or postgres is None or psycopg is None:
-        yield None
-        return
+def _start(initdb: str, postgres: str) -> tuple[subprocess.Popen[bytes], Path, str]:
     as_user: list[str] = []
     data = Path(tempfile.mkdtemp(prefix="teammesh-bench-pg-"))
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
@@ -51,18 +42,43 @@ def postgres_dsn() -> Iterator[str | None]:
         [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(data),
          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    return server, data, f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
+def _wait_ready(server: subprocess.Popen[bytes], dsn: str) -> bool:
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(dsn, connect_timeout=2).close()
+            return True
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                return False
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def postgres_dsn() -> Iterator[str | None]:
+    """The DSN of a fresh local server, or None when PostgreSQL (or psycopg) is missing or
+    the server does not come up: the board benchmark then measures SQLite only."""
+    initdb, postgres = _binary("initdb"), _binary("postgres")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                psycopg.connect(dsn, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield dsn
+        import psycopg  # noqa: F401 - only whether it is installed
+    except ImportError:
+        yield None
+        return
+    if initdb is None or postgres is None:
+        yield None
+        return
+    try:
+        server, data, dsn = _start(initdb, postgres)
+    except (OSError, KeyError, subprocess.SubprocessError):
+        yield None
+        return
+    try:
+        yield dsn if _wait_ready(server, dsn) else None
     finally:
         server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
