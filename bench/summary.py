@@ -29,5 +29,23 @@ def summary(path: Path) -> str:
     return "\n".join(lines)
 
 
+def scale_growth(path: Path) -> str:
+    """How the scale points grow: one row per (members, tasks)."""
+    document = json.loads(path.read_text())
+    lines = ["| members | tasks | tool calls/s | makespan | ms/task | gateway peak | runner peak"
+             " | runs |", "|---|---|---|---|---|---|---|---|"]
+    for section in document["sections"]:
+        for point in section["detail"].get("points", []) if section["key"] == "scale" else []:
+            lines.append(
+                f"| {point['members']} | {point['tasks']:,} | {fmt(point['calls_per_s'])} |"
+                f" {fmt(point['makespan_s'])} s | {fmt(point['ms_per_task'])} |"
+                f" {fmt(point['gateway_peak_mib'])} MiB | {fmt(point['runner_peak_mib'])} MiB |"
+                f" {point['runs']} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(summary(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT))
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    print(summary(source))
+    print()
+    print(scale_growth(source))
