@@ -43,11 +43,29 @@ def turn_completion(event: StreamEvent) -> tuple[str, str, str] | None:
     return thread_id, turn_id, status if isinstance(status, str) and status else "completed"
 
 
+def final_reply(event: StreamEvent) -> str | None:
+    """The last non-blank `agentMessage` text among a `turn/completed` event's items, stripped
+    (what `assistant_reply_of` finds in the transcript); None when the event carries none
+    (codex may send `items: []`)."""
+    params = event.payload.get("params") if isinstance(event.payload, dict) else None
+    turn = params.get("turn") if isinstance(params, dict) else None
+    items = turn.get("items") if isinstance(turn, dict) else None
+    for item in reversed(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("type") == "agentMessage":
+            text = item.get("text")
+            if isinstance(text, str) and text.strip():
+                return text.strip()
+    return None
+
+
 class TurnTracker:
     def __init__(self, capacity: int = 4096) -> None:
         self._lock = threading.Lock()
         self._capacity = capacity
         self._completed: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # The final reply each completion event carried, so a caller that wants the reply
+        # need not GET the whole session (whose transcript grows every turn).
+        self._replies: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._waiters: dict[
             tuple[str, str], list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]]
         ] = {}
@@ -72,11 +90,16 @@ class TurnTracker:
             return
         thread_id, turn_id, status = completion
         key = (thread_id, turn_id)
+        reply = final_reply(event)
         with self._lock:
             self._completed[key] = status
             self._completed.move_to_end(key)
             while len(self._completed) > self._capacity:
                 self._completed.popitem(last=False)
+            if reply is not None:
+                self._replies[key] = reply
+                while len(self._replies) > self._capacity:
+                    self._replies.popitem(last=False)
             waiters = self._waiters.pop(key, [])
         for loop, future in waiters:
             loop.call_soon_threadsafe(_set_result, future, status)
@@ -91,6 +114,11 @@ class TurnTracker:
     def completed_status(self, session_id: str, turn_id: str) -> str | None:
         with self._lock:
             return self._completed.get((session_id, turn_id))
+
+    def reply(self, session_id: str, turn_id: str) -> str | None:
+        """The turn's final assistant text as its completion event carried it, if it did."""
+        with self._lock:
+            return self._replies.get((session_id, turn_id))
 
     async def wait(self, session_id: str, turn_id: str, timeout_seconds: float) -> str | None:
         """The turn's final status as soon as the stream reports it; `None` when the timeout

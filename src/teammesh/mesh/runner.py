@@ -272,10 +272,14 @@ class TeamRunner:
                 await member.cm.sessions.interrupt(session_id, turn_id)
             self._settle(member, slot, ok=False)
             return False
-        try:
-            reply = assistant_reply_of(await member.cm.sessions.get(session_id), turn_id)
-        except TransportError:  # the turn is over; only its reply text is out of reach
-            reply = None
+        # The completion event usually carries the reply; else read it from the session (a
+        # GET whose transcript grows every turn: bench/scale's last per-task growth).
+        reply = member.cm.turns.reply(session_id, turn_id)
+        if reply is None:
+            try:
+                reply = assistant_reply_of(await member.cm.sessions.get(session_id), turn_id)
+            except TransportError:  # the turn is over; only its reply text is out of reach
+                reply = None
         self.printer.reply(slot.round, member.name, reply)
         ok = status.strip().lower() in ("completed", "complete")
         self._settle(member, slot, ok=ok)
