@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO, cast
 
 from teammesh.client import AsyncCodexManager
 from teammesh.mesh.board import SYSTEM_MEMBER, TaskRecord, create_board, new_run_id
@@ -44,8 +46,8 @@ async def run_team(base_url: str, team: Team, options: RunOptions) -> TimedRun:
                              max_attempts=team.policies.max_attempts)
         try:
             async with AsyncCodexManager(base_url=base_url) as cm:
-                runner = TeamRunner(cm, team, board, options,
-                                    Printer(out=_Discard(), notes=_Discard()))  # type: ignore[arg-type]
+                quiet = cast(TextIO, _Discard())
+                runner = TeamRunner(cm, team, board, options, Printer(out=quiet, notes=quiet))
                 started = time.perf_counter()
                 outcome = await runner.run()
                 wall = time.perf_counter() - started
@@ -59,13 +61,14 @@ async def run_team(base_url: str, team: Team, options: RunOptions) -> TimedRun:
     return TimedRun(wall, outcome, dict(calls), tasks)
 
 
-def sync_gaps(probe: dict[str, list[list[object]]]) -> list[float]:
+def sync_gaps(probe: dict[str, Any]) -> list[float]:
     """Each turn's start (at the runtime) minus the latest turn completion before it: how
     long the runner took to proceed after a turn ended. The first turn has no gap."""
-    ends = sorted(float(e[2]) for e in probe["turn_ends"])  # type: ignore[arg-type]
+    ends = sorted(float(end[2]) for end in probe["turn_ends"])
+    starts = sorted(float(start[1]) for start in probe["turn_starts"])
     gaps = []
-    for _thread, started in sorted(probe["turn_starts"], key=lambda s: float(s[1])):  # type: ignore[arg-type]
-        before = [e for e in ends if e < float(started)]  # type: ignore[arg-type]
+    for started in starts:
+        before = bisect.bisect_left(ends, started)
         if before:
-            gaps.append(float(started) - before[-1])  # type: ignore[arg-type]
+            gaps.append(started - ends[before - 1])
     return gaps
