@@ -48,6 +48,7 @@ class Subscriber:
             # Too slow to keep up: mark it; the writer closes the socket when it sees None.
             self.overflowed = True
             log.warning("websocket subscriber fell behind; disconnecting it")
+            self._end_now()
 
     def close(self) -> None:
         """Wake the writer so it ends."""
@@ -55,6 +56,15 @@ class Subscriber:
             self.queue.put_nowait(None)
         except asyncio.QueueFull:
             self.overflowed = True
+            self._end_now()
+
+    def _end_now(self) -> None:
+        # The queue is full, so None cannot follow it: drop what is queued (the client
+        # reconnects and catches up over HTTP anyway) and end with None, or the writer would
+        # drain the backlog and then wait forever on a socket that stays open and silent.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class FanOut:
