@@ -19,11 +19,14 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from teammesh.client import AsyncCodexManager
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.context import current_call
 from teammesh.client.remote_skills.session import AsyncRemoteSkillSession
+from teammesh.gateway.embedded import start_gateway
+from teammesh.gateway.fanout import MAX_QUEUED_FRAMES
 from teammesh.mesh.board import create_board
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, TeamRunner
@@ -203,3 +206,57 @@ async def test_team_run_through_a_faulty_stream_ends_like_an_undisturbed_one(
     assert faulty[0] == "complete"
     assert faulty[1] == reference[1]
     assert proxy.counts.stream_cuts >= 1
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(60)
+async def test_a_subscriber_too_far_behind_is_closed_1013_and_the_client_reconnects(
+    tmp_path: Path,
+) -> None:
+    """A burst larger than a socket's queue (the gateway publishes synchronously, so its
+    writer cannot drain in between) must end that socket with 1013 so the client reconnects —
+    not leave it open and silent after the backlog (found here: it stayed open)."""
+    burst = MAX_QUEUED_FRAMES + 10
+    async with start_gateway(data_dir=tmp_path) as gateway, \
+            AsyncCodexManager(base_url=gateway.base_url) as cm:
+        url = gateway.base_url.replace("http://", "ws://") + "/api/stream"
+        async with connect(url, max_queue=None) as raw:
+            assert json.loads(await asyncio.wait_for(raw.recv(), 10))["type"] == "ready"
+            for n in range(burst):
+                gateway.hub.fanout.publish("reliability_probe", None, {"n": n})
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(raw.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+        seen: list[int] = []
+
+        @cm.on_event("reliability_probe")
+        def probe(event: Any, context: Any = None) -> None:
+            seen.append(event.payload["n"])
+
+        stop = asyncio.Event()
+        streaming = asyncio.ensure_future(cm.stream.run_forever(stop_event=stop))
+        try:
+            async def until(condition: Any) -> None:
+                while not condition():  # noqa: ASYNC110 — a counter the client owns
+                    await asyncio.sleep(0.02)
+
+            async def probe_arrives(n: int) -> None:
+                async def keep_publishing() -> None:
+                    while n not in seen:
+                        gateway.hub.fanout.publish("reliability_probe", None, {"n": n})
+                        await asyncio.sleep(0.1)
+                await asyncio.wait_for(keep_publishing(), 15)
+
+            await probe_arrives(-1)  # the client's stream is up
+            for n in range(burst):
+                gateway.hub.fanout.publish("reliability_probe", None, {"n": n})
+            await asyncio.wait_for(until(lambda: cm.stream.reconnect_count >= 1), 15)
+            await probe_arrives(-2)  # and events flow again after the reconnect
+        finally:
+            stop.set()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(streaming, 5)
+    print(f"\nslow subscriber: closed with 1013 after a {burst}-frame burst; the client"
+          f" reconnected ({cm.stream.reconnect_count}x) and events flowed again")
