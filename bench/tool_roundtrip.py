@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
 import httpx
+import psutil
 from websockets.asyncio.client import connect
 
 from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
@@ -88,8 +90,13 @@ async def run(cfg: Config) -> Section:
     section.add("floor p99", median([r["floor_p99_ms"] for r in runs]), "ms", runs=n)
     section.add("median / floor median", rat, "×", runs=n, target=f"≤ {TARGET_RATIO:g}×",
                 met=rat <= TARGET_RATIO)
-    section.add(f"throughput, {throughput_sessions} sessions at once", median(throughput),
-                "calls/s", runs=len(throughput))
+    section.add(f"throughput, {throughput_sessions} sessions at once",
+                median([t["calls_per_s"] for t in throughput]), "calls/s",
+                runs=len(throughput))
+    section.add("throughput: client CPU per call", median([t["client_cpu_ms"] for t in throughput]),
+                "ms", runs=len(throughput))
+    section.add("throughput: gateway CPU per call", median([t["gateway_cpu_ms"] for t in throughput]),
+                "ms", runs=len(throughput))
     section.notes.append(f"{turns * calls} sequential calls per run ({turns} turns × {calls}"
                          " calls of a remote skill returning a small dict), websocket path"
                          " only; floor runs interleaved with ours against a second server"
@@ -97,12 +104,16 @@ async def run(cfg: Config) -> Section:
                          f" {throughput_calls} echo calls at the same time (no runner, no"
                          " board): the dispatch path's capacity.")
     section.detail["runs"] = runs
+    section.detail["throughput"] = throughput
     return section
 
 
-async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int) -> float:
+async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int
+                          ) -> dict[str, float]:
     """Tool calls per second with `sessions` sessions each running one turn of `calls`
-    echo calls at the same time: the dispatch path alone (no runner, no board)."""
+    echo calls at the same time: the dispatch path alone (no runner, no board); and the CPU
+    each side spent per call meanwhile."""
+    gateway_process = psutil.Process(gateway.pid)
     async with AsyncCodexManager(base_url=gateway.base_url) as cm:
         handles = [await open_echo_session(cm) for _ in range(sessions)]
         by_id = {h.session_id: h for h in handles}
@@ -110,8 +121,14 @@ async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int) ->
             for handle in handles:
                 await wait_covered(cm, handle.session_id)
             prompt = echo_prompt(calls)
+            gateway_cpu = sum(gateway_process.cpu_times()[:2])
+            client_cpu = sum(os.times()[:2])
             started = time.perf_counter()
             await asyncio.gather(*(run_turn(cm, h, prompt) for h in handles))
             wall = time.perf_counter() - started
+            client_cpu = sum(os.times()[:2]) - client_cpu
+            gateway_cpu = sum(gateway_process.cpu_times()[:2]) - gateway_cpu
     gateway.dump()
-    return sessions * calls / wall
+    total = sessions * calls
+    return {"calls_per_s": total / wall, "client_cpu_ms": client_cpu / total * 1e3,
+            "gateway_cpu_ms": gateway_cpu / total * 1e3}
