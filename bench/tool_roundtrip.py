@@ -93,10 +93,10 @@ async def run(cfg: Config) -> Section:
     section.add(f"throughput, {throughput_sessions} sessions at once",
                 median([t["calls_per_s"] for t in throughput]), "calls/s",
                 runs=len(throughput))
-    section.add("throughput: client CPU per call", median([t["client_cpu_ms"] for t in throughput]),
-                "ms", runs=len(throughput))
-    section.add("throughput: gateway CPU per call", median([t["gateway_cpu_ms"] for t in throughput]),
-                "ms", runs=len(throughput))
+    for side in ("client", "gateway"):
+        section.add(f"throughput: {side} CPU per call",
+                    median([t[f"{side}_cpu_ms"] for t in throughput]), "ms",
+                    runs=len(throughput))
     section.notes.append(f"{turns * calls} sequential calls per run ({turns} turns × {calls}"
                          " calls of a remote skill returning a small dict), websocket path"
                          " only; floor runs interleaved with ours against a second server"
