@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config(smoke=args.smoke, repeats=args.repeats or (2 if args.smoke else 5))
     out = args.out or DEFAULT_OUT
     env = environment.describe()
+    load_before = os.getloadavg()[0]
     sections: list[Section] = []
     for key in args.only or list(BENCHMARKS):
         started = time.perf_counter()
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             section.seconds = round(time.perf_counter() - started, 1)
         sections += found
         print(f"  {key}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    # Other work on the machine moves latency figures: say how busy it was.
+    load_after = os.getloadavg()[0]
+    env["machine"]["load_average_1m"] = f"{load_before:.2f} at start, {load_after:.2f} at end"
     print(report.text_table(sections))
     md_path, json_path = report.write(out, sections, env, cfg.smoke)
     print(f"\nwritten: {md_path} and {json_path}")

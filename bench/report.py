@@ -97,7 +97,7 @@ def markdown(sections: list[Section], env: dict[str, Any], smoke: bool) -> str:
         "",
         f"- date: {env['date']}",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
-        f" {machine['os']}",
+        f" {machine['os']}; load average (1 min) {machine.get('load_average_1m', 'unknown')}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "- every figure is a median over the runs given; every ratio is measured in the same"
         " run as its floor",
