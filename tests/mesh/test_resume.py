@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from teammesh.mesh.board import list_runs, open_board
+from teammesh.mesh.board import EffectRecord, list_runs, open_board
 
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 # Kill after this many lines of the runner's stdout (0: as soon as it announced the run).
@@ -123,7 +123,8 @@ def test_resume_when_the_embedded_gateway_died_too(tmp_path: Path,
                                                     same_gateway_dir: bool) -> None:
     """`teammesh run` with its own embedded gateway: the kill takes the gateway down with the
     runner. On resume the sessions are re-attached if the gateway's data survived, or made
-    anew; the turn that was running is lost and its claim goes back to the queue."""
+    anew; the turn that was running is lost and its claim goes back to the queue, and the
+    retry repeats none of the lost attempt's effects."""
     board_file = tmp_path / "board.sqlite"
     first = ["--board", str(board_file), "--gateway-dir", str(tmp_path / "gw1"),
              "--runtime", "playbook?think_ms=60"]
@@ -153,12 +154,36 @@ def test_resume_when_the_embedded_gateway_died_too(tmp_path: Path,
     assert [s.state for s in turns if s.member == "docs"] in (["lost", "ok"], ["failed", "ok"])
     (docs_task,) = [t for t in tasks if t.owner == "docs"]
     assert (docs_task.status, docs_task.attempts) == ("done", 1)
+    # The lost turn had published before the kill; its retry made the same calls again
+    # and the board answered them from the first attempt: zero duplicate artifacts, zero
+    # duplicate handoffs.
     kinds = collections.Counter((a.member, a.kind) for a in artifacts)
-    # The lost turn had published before the kill; its retry publishes again (at-least-once
-    # for a turn that died with its gateway). Nothing else is repeated.
-    assert kinds[("developer", "implementation")] == 1
-    assert kinds[("docs", "documentation")] == 2
-    assert kinds[("reviewer", "review")] == 1
+    assert kinds == {(m, k): 1 for m, k in [
+        ("developer", "implementation"), ("developer", "completion_note"),
+        ("docs", "documentation"), ("docs", "completion_note"),
+        ("reviewer", "review"), ("reviewer", "completion_note")]}
+    handoffs = collections.Counter((t.queued_by, t.owner, t.text) for t in tasks)
+    assert all(count == 1 for count in handoffs.values()), handoffs
+    assert sorted((t.queued_by, t.owner) for t in tasks) == [
+        ("developer", "docs"), ("developer", "reviewer"), ("docs", "reviewer"),
+        ("system", "developer")]
+    # The retry did repeat calls of the first attempt (else this would prove nothing).
+    assert any(e.member == "docs" for e in effects_used_twice(board_file, run.run_id))
+
+
+def effects_used_twice(board_file: Path, run_id: str) -> list[EffectRecord]:
+    """The effects both attempts of a claim made: the second use of each."""
+    board = open_board(board_file, run_id)
+    try:
+        seen: set[str] = set()
+        repeated = []
+        for effect in board.effects():
+            if effect.key in seen:
+                repeated.append(effect)
+            seen.add(effect.key)
+        return repeated
+    finally:
+        board.close()
 
 
 @pytest.mark.timeout(300)

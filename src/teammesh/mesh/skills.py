@@ -3,7 +3,10 @@
 The member's identity is bound here, never read from the call's arguments. Every call is keyed
 on the board by `<session id>:<request id>`, so a replayed call (same request id, by websocket
 or by polling, before or after a runner restart) returns the recorded result and changes
-nothing. Refusals come back as `success: false` with the reason, and leave the board as it was.
+nothing. The member's turn token goes with every call too: the board also keys the effects of
+a call made under a claim by the claimed task, so a retried attempt of the claim repeats none
+(`TeamBoard` in `board/core.py`). Refusals come back as `success: false` with the reason,
+and leave the board as it was.
 """
 
 from __future__ import annotations
@@ -158,10 +161,12 @@ class MemberSkills:
             return board.queue_work(owner, args["task"], by=member, key=key,
                                     token=self.turn_token())
         if tool == PUBLISH_ARTIFACT:
-            return board.publish_artifact(member, args["kind"], args["summary"], key=key)
+            return board.publish_artifact(member, args["kind"], args["summary"], key=key,
+                                          token=self.turn_token())
         if tool == READ_BOARD:
             return board.read_board(member, args.get("limit", DEFAULT_READ_LIMIT), key=key)
-        return board.mark_done(member, args.get("note", ""), key=key)
+        return board.mark_done(member, args.get("note", ""), key=key,
+                               token=self.turn_token())
 
     def _check_handoff(self, owner: str) -> None:
         if owner not in self.board.roster:

@@ -6,7 +6,7 @@ import secrets
 import time
 from pathlib import Path
 
-from teammesh.mesh.board.core import TeamBoard, clean_text
+from teammesh.mesh.board.core import TeamBoard, clean_text, effect_key
 from teammesh.mesh.board.memory import MemoryStore
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
@@ -14,6 +14,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalRecord,
     Artifact,
     BoardRefusal,
+    EffectRecord,
     RunInfo,
     TaskRecord,
     ToolCallRecord,
@@ -30,6 +31,7 @@ __all__ = [
     "ApprovalRecord",
     "Artifact",
     "BoardRefusal",
+    "EffectRecord",
     "MemoryStore",
     "RunInfo",
     "SqliteStore",
@@ -41,6 +43,7 @@ __all__ = [
     "board_path",
     "clean_text",
     "create_board",
+    "effect_key",
     "is_dsn",
     "list_runs",
     "new_run_id",

@@ -5,11 +5,21 @@ lost goes back to the queue with one more attempt; after `max_attempts` it becom
 dead letter. `mark_done` completes the member's open claims and clears its queue (the seed's
 semantics). Every mutation a tool call makes is recorded under the call's key in the same
 transaction, so replaying the call returns the recorded result and changes nothing.
+
+A retried attempt of a claim (its turn was lost, say with the gateway that ran it) is a new
+turn with new request ids, so request keys cannot see that it repeats the first attempt. For
+that, the effects a call has while its turn holds a claim (an artifact, a handoff, a
+completion note) are also recorded under an *effect key*: the claimed task, the member, the
+tool, the call's canonical arguments and the occurrence of that same call within the attempt
+(`effect_key`). The first attempt to make a call applies it; a later attempt making the same
+call gets the recorded result and changes nothing; a different call still applies.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -22,6 +32,7 @@ from teammesh.mesh.board.protocol import (
     BoardRefusal,
     BoardStore,
     BoardTx,
+    EffectRecord,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -61,6 +72,15 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def effect_key(task_id: int, member: str, tool: str, arguments: dict[str, Any],
+               occurrence: int) -> str:
+    """The key of one board effect of a claimed task, the same in every attempt of the claim
+    (the run is the store's). Arguments are hashed: the key stays short whatever they hold."""
+    canonical = json.dumps(arguments, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("ascii")).hexdigest()[:32]
+    return f"task{task_id}:{member}:{tool}:{digest}:{occurrence}"
+
+
 class TeamBoard:
     """The board of one run. Thread-safe and process-safe as far as its store is."""
 
@@ -98,6 +118,37 @@ class TeamBoard:
                 tx.put_record(ToolCallRecord(key, member, tool, copy.deepcopy(result)))
             return result
 
+    def _claim_in_turn(self, tx: BoardTx, member: str, token: str | None
+                       ) -> TaskRecord | None:
+        """The task `member` claimed in the turn `token` (its latest), if any: the scope of
+        the turn's effects. Done counts too (`mark_done` may already have completed it)."""
+        if token is None:
+            return None
+        mine = [t for t in tx.tasks(owner=member, claim_token=token)
+                if t.status in ("claimed", "done")]
+        return mine[-1] if mine else None
+
+    def _once_per_claim(
+        self, tx: BoardTx, member: str, token: str | None, tool: str,
+        arguments: dict[str, Any], apply: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """`apply()` unless an earlier attempt of the claimed task made this same call (the
+        same occurrence of it): then its recorded result, and nothing changes. Outside a
+        claim, `apply()` as is."""
+        task = self._claim_in_turn(tx, member, token)
+        if task is None or token is None:
+            return apply()
+        occurrence = 1
+        while True:
+            key = effect_key(task.id, member, tool, arguments, occurrence)
+            uses = tx.effect_uses(key)
+            if not any(use.token == token for use in uses):
+                break
+            occurrence += 1  # this attempt already made this call: the next occurrence
+        result = copy.deepcopy(uses[0].result) if uses else apply()
+        tx.put_effect(EffectRecord(key, token, member, tool, copy.deepcopy(result)))
+        return result
+
     # -- the five skills' board operations -------------------------------------------------
 
     def queue_work(
@@ -115,16 +166,21 @@ class TeamBoard:
                     "queued": False, "reason": "owner_completed",
                 }
             text = clean_text("task", task)
-            parent = self._current_claim(tx, by, token)
-            chain = (*parent.chain, owner) if parent else (
-                (owner,) if by == SYSTEM_MEMBER else (by, owner))
-            tx.add_task(owner=owner, text=text, queued_by=by, chain=chain,
-                        parent_id=parent.id if parent else None)
-            return {
-                "queuedFor": owner, "queuedBy": by,
-                "queueDepth": tx.count_tasks(owner=owner, status="queued"),
-                "task": text, "queued": True,
-            }
+
+            def handoff() -> dict[str, Any]:
+                parent = self._current_claim(tx, by, token)
+                chain = (*parent.chain, owner) if parent else (
+                    (owner,) if by == SYSTEM_MEMBER else (by, owner))
+                tx.add_task(owner=owner, text=text, queued_by=by, chain=chain,
+                            parent_id=parent.id if parent else None)
+                return {
+                    "queuedFor": owner, "queuedBy": by,
+                    "queueDepth": tx.count_tasks(owner=owner, status="queued"),
+                    "task": text, "queued": True,
+                }
+
+            return self._once_per_claim(tx, by, token, "team_queue_work",
+                                        {"owner": owner, "task": text}, handoff)
 
         return self._mutate(key, by, "team_queue_work", operation)
 
@@ -147,19 +203,26 @@ class TeamBoard:
         return self._mutate(key, member, "team_pull_work", operation)
 
     def publish_artifact(self, member: str, kind: object, summary: object, *,
-                         key: str | None = None) -> dict[str, Any]:
+                         key: str | None = None, token: str | None = None
+                         ) -> dict[str, Any]:
         self._check_member(member)
         clean_kind = clean_text("kind", kind)
         clean_summary = clean_text("summary", summary)
 
         def operation(tx: BoardTx) -> dict[str, Any]:
-            artifact = tx.add_artifact(member=member, kind=clean_kind, summary=clean_summary)
-            return {"artifactCount": tx.artifact_count(), "artifact": artifact.public()}
+            def publish() -> dict[str, Any]:
+                artifact = tx.add_artifact(member=member, kind=clean_kind,
+                                           summary=clean_summary)
+                return {"artifactCount": tx.artifact_count(), "artifact": artifact.public()}
+
+            return self._once_per_claim(tx, member, token, "team_publish_artifact",
+                                        {"kind": clean_kind, "summary": clean_summary},
+                                        publish)
 
         return self._mutate(key, member, "team_publish_artifact", operation)
 
-    def mark_done(self, member: str, note: object = "", *, key: str | None = None
-                  ) -> dict[str, Any]:
+    def mark_done(self, member: str, note: object = "", *, key: str | None = None,
+                  token: str | None = None) -> dict[str, Any]:
         self._check_member(member)
         if not isinstance(note, str):
             raise BoardRefusal("note must be a string")
@@ -167,6 +230,17 @@ class TeamBoard:
             clean_text("note", note)  # it becomes an artifact: the same rules apply
 
         def operation(tx: BoardTx) -> dict[str, Any]:
+            if note.strip():
+                # Only the note is once per claim: completing the member, its claims and its
+                # queue always applies (and is the same again), so a retried attempt that
+                # marks done still completes the task it claimed.
+                def add_note() -> dict[str, Any]:
+                    tx.add_artifact(member=member, kind="completion_note",
+                                    summary=note.strip())
+                    return {}
+
+                self._once_per_claim(tx, member, token, "team_mark_done",
+                                     {"note": note.strip()}, add_note)
             tx.set_completed(member)
             for task in tx.tasks(owner=member):
                 if task.status == "queued":
@@ -176,8 +250,6 @@ class TeamBoard:
                     # The member declares its work finished: its claims are done.
                     tx.set_task(task.id, status="done", claim_token=task.claim_token,
                                 attempts=task.attempts)
-            if note.strip():
-                tx.add_artifact(member=member, kind="completion_note", summary=note.strip())
             return {"completed": sorted(tx.completed())}
 
         return self._mutate(key, member, "team_mark_done", operation)
@@ -341,6 +413,11 @@ class TeamBoard:
     def records(self) -> list[ToolCallRecord]:
         with self._store.transaction(write=False) as tx:
             return tx.records()
+
+    def effects(self) -> list[EffectRecord]:
+        """Every attempt's use of every once-per-claim effect, first use first."""
+        with self._store.transaction(write=False) as tx:
+            return tx.effects()
 
     def completed(self) -> list[str]:
         with self._store.transaction(write=False) as tx:

@@ -15,6 +15,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalRecord,
     ApprovalState,
     Artifact,
+    EffectRecord,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -34,6 +35,7 @@ class _State:
     artifacts: list[Artifact] = field(default_factory=list)
     turns: dict[str, TurnSlot] = field(default_factory=dict)
     records: dict[str, ToolCallRecord] = field(default_factory=dict)
+    effects: list[EffectRecord] = field(default_factory=list)
     approvals: dict[int, ApprovalRecord] = field(default_factory=dict)
     next_task_id: int = 1
 
@@ -158,6 +160,15 @@ class _MemoryTx:
 
     def records(self) -> list[ToolCallRecord]:
         return list(self._s.records.values())
+
+    def effect_uses(self, key: str) -> list[EffectRecord]:
+        return [e for e in self._s.effects if e.key == key]
+
+    def put_effect(self, record: EffectRecord) -> None:
+        self._s.effects.append(record)
+
+    def effects(self) -> list[EffectRecord]:
+        return list(self._s.effects)
 
 
 class MemoryStore:

@@ -22,6 +22,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalRecord,
     ApprovalState,
     Artifact,
+    EffectRecord,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -66,6 +67,10 @@ CREATE TABLE IF NOT EXISTS teammesh_tool_calls (
     run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL,
     tool TEXT NOT NULL, result TEXT NOT NULL, seq BIGSERIAL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (run_id, request_key));
+CREATE TABLE IF NOT EXISTS teammesh_effects (
+    run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
+    member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL, seq BIGSERIAL,
+    PRIMARY KEY (run_id, effect_key, token));
 """
 
 
@@ -255,6 +260,27 @@ class _PostgresTx:
         rows = self._all("SELECT * FROM teammesh_tool_calls WHERE run_id = %s ORDER BY seq")
         return [ToolCallRecord(r["request_key"], r["member"], r["tool"],
                                json.loads(r["result"])) for r in rows]
+
+    def effect_uses(self, key: str) -> list[EffectRecord]:
+        rows = self._all("SELECT * FROM teammesh_effects WHERE run_id = %s AND effect_key = %s"
+                         " ORDER BY seq", key)
+        return [_effect(r) for r in rows]
+
+    def put_effect(self, record: EffectRecord) -> None:
+        self._c.execute(
+            "INSERT INTO teammesh_effects (run_id, effect_key, token, member, tool, result)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (self._run, record.key, record.token, record.member, record.tool,
+             json.dumps(record.result, sort_keys=True)))
+
+    def effects(self) -> list[EffectRecord]:
+        return [_effect(r) for r in
+                self._all("SELECT * FROM teammesh_effects WHERE run_id = %s ORDER BY seq")]
+
+
+def _effect(row: Row) -> EffectRecord:
+    return EffectRecord(row["effect_key"], row["token"], row["member"], row["tool"],
+                        json.loads(row["result"]))
 
 
 def _task(row: Row) -> TaskRecord:

@@ -102,6 +102,19 @@ class ToolCallRecord:
     result: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class EffectRecord:
+    """One use of a board effect by one attempt of a claimed task (see `core.effect_key`):
+    the first attempt to make a call applies it; a retried attempt that makes the same call
+    finds the result recorded under the same key and records its own use of it."""
+
+    key: str
+    token: str  # the turn (attempt) that used the effect
+    member: str
+    tool: str
+    result: dict[str, Any]
+
+
 class BoardTx(Protocol):
     """One transaction on one run's records. Everything read and written through one `BoardTx`
     is atomic: a write transaction holds the store's write lock from its first statement."""
@@ -154,6 +167,12 @@ class BoardTx(Protocol):
     def get_record(self, key: str) -> ToolCallRecord | None: ...
     def put_record(self, record: ToolCallRecord) -> None: ...
     def records(self) -> list[ToolCallRecord]: ...
+
+    # -- effects: exactly once across attempts of a claim --
+    # Every attempt's use of `key`, first use first.
+    def effect_uses(self, key: str) -> list[EffectRecord]: ...
+    def put_effect(self, record: EffectRecord) -> None: ...
+    def effects(self) -> list[EffectRecord]: ...
 
 
 class BoardStore(Protocol):

@@ -21,6 +21,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalRecord,
     ApprovalState,
     Artifact,
+    EffectRecord,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -63,6 +64,10 @@ CREATE TABLE IF NOT EXISTS tool_calls (
     tool TEXT NOT NULL, result TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (run_id, request_key));
+CREATE TABLE IF NOT EXISTS effects (
+    run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
+    member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (run_id, effect_key, token));
 """
 
 
@@ -261,6 +266,28 @@ class _SqliteTx:
         rows = self._all("SELECT * FROM tool_calls WHERE run_id = ? ORDER BY rowid")
         return [ToolCallRecord(r["request_key"], r["member"], r["tool"],
                                json.loads(r["result"])) for r in rows]
+
+    def effect_uses(self, key: str) -> list[EffectRecord]:
+        rows = self._c.execute(
+            "SELECT * FROM effects WHERE run_id = ? AND effect_key = ? ORDER BY rowid",
+            (self._run, key)).fetchall()
+        return [_effect(r) for r in rows]
+
+    def put_effect(self, record: EffectRecord) -> None:
+        self._c.execute(
+            "INSERT INTO effects (run_id, effect_key, token, member, tool, result)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (self._run, record.key, record.token, record.member, record.tool,
+             json.dumps(record.result, sort_keys=True)))
+
+    def effects(self) -> list[EffectRecord]:
+        return [_effect(r) for r in
+                self._all("SELECT * FROM effects WHERE run_id = ? ORDER BY rowid")]
+
+
+def _effect(row: sqlite3.Row) -> EffectRecord:
+    return EffectRecord(row["effect_key"], row["token"], row["member"], row["tool"],
+                        json.loads(row["result"]))
 
 
 class SqliteStore:
