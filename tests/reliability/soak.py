@@ -37,6 +37,7 @@ FD_GROWTH_LIMIT = 8  # open fds may wobble by a few (pooled connections), not cl
 STREAM_ONLY = "stream faults only"
 RUNNER_KILL = "runner SIGKILL + resume"
 GATEWAY_KILL = "gateway SIGKILL + restart"
+SLOW_RESUME_SECONDS = 8.0  # a resume normally takes 1-4 s; show what a slow one printed
 
 
 @dataclass
@@ -66,8 +67,12 @@ def _run(workdir: Path, api_base: str, fault: str, rng: random.Random,
         runner.send_signal(signal.SIGKILL)
         runner.wait(timeout=10)
         (info,) = list_runs(board_file)
+        began = time.monotonic()
         resumed = run_command(run_args(board_file, api_base, "--resume", info.run_id),
                               cwd=workdir, timeout=RUN_TIMEOUT)
+        if time.monotonic() - began > SLOW_RESUME_SECONDS:
+            print(f"  slow resume ({time.monotonic() - began:.1f}s):\n"
+                  + (resumed.stderr + resumed.stdout)[-1500:])
         if resumed.returncode != 0:
             raise RuntimeError(f"resume exited {resumed.returncode}: {resumed.stderr[-300:]}")
     else:
