@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,21 +33,17 @@ from teammesh.gateway.runtimes.base import (
     Runtime,
     RuntimeFailure,
     RuntimeSink,
-    ServerRequestReply,
     ThreadConfig,
     ThreadInfo,
     TurnOptions,
 )
 from teammesh.gateway.runtimes.llm_model import resolve_model
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed, notify_thread_started
 
 MODEL_PROVIDER = "llm"
 # Model requests per turn before the turn fails (a model that never stops calling tools).
 MAX_MODEL_REQUESTS = 64
-
-
-class _TurnFailed(Exception):
-    """The turn ends `failed` with this message."""
 
 
 @dataclass
@@ -60,40 +55,6 @@ class _Thread:
     task: asyncio.Task[None] | None = None
     interrupted: bool = False
     token_total: dict[str, int] = field(default_factory=dict)
-
-
-def answer_text(reply: ServerRequestReply) -> tuple[str, bool, list[JsonObject] | None]:
-    """What the model sees from a tool-call answer (the text of its content items, as codex
-    passes it), plus the success flag and the items for the dynamicToolCall item."""
-    if reply.error is not None:
-        return "dynamic tool request failed", False, None
-    result = reply.result
-    if not isinstance(result, dict):
-        return json.dumps(result), True, None
-    success = result.get("success")
-    ok = success if isinstance(success, bool) else True
-    items = result.get("contentItems")
-    if isinstance(items, list):
-        texts: list[str] = []
-        for item in items:
-            if isinstance(item, dict) and item.get("type") == "inputText":
-                texts.append(str(item.get("text", "")))
-            elif isinstance(item, dict) and item.get("type") == "inputImage":
-                texts.append(f"[image] {item.get('imageUrl', '')}")
-        return "\n".join(texts), ok, [i for i in items if isinstance(i, dict)]
-    if isinstance(result.get("output"), str):
-        return str(result["output"]), ok, None
-    return json.dumps(result), ok, None
-
-
-def text_deltas(text: str, words_per_delta: int = 6) -> list[str]:
-    """A few deltas whose concatenation is the text."""
-    words = text.split(" ")
-    deltas = []
-    for start in range(0, len(words), words_per_delta):
-        piece = " ".join(words[start : start + words_per_delta])
-        deltas.append(piece + (" " if start + words_per_delta < len(words) else ""))
-    return deltas or [""]
 
 
 class LlmRuntime(Runtime):
@@ -140,12 +101,7 @@ class LlmRuntime(Runtime):
         thread = _Thread(id=str(uuid.uuid4()), config=config)
         self._threads[thread.id] = thread
         created_at = int(time.time())
-        self.sink.notify(
-            "thread/started",
-            {"thread": {"id": thread.id, "preview": "", "modelProvider": MODEL_PROVIDER,
-                        "createdAt": created_at, "updatedAt": created_at, "cwd": config.cwd,
-                        "source": "appServer", "status": {"type": "idle"}, "turns": []}},
-        )
+        notify_thread_started(self.sink, thread.id, MODEL_PROVIDER, config.cwd, created_at)
         return ThreadInfo(
             id=thread.id, model_provider=MODEL_PROVIDER, cwd=config.cwd, created_at=created_at
         )
@@ -204,39 +160,18 @@ class LlmRuntime(Runtime):
     async def _run_turn(
         self, thread: _Thread, turn_id: str, text: str, model: Any, tools: list[DynamicTool]
     ) -> None:
-        base = {"threadId": thread.id, "turnId": turn_id}
-        sink = self.sink
-        sink.notify(
-            "turn/started",
-            {"threadId": thread.id, "turn": {"id": turn_id, "status": "inProgress",
-                                             "items": [], "error": None}},
-        )
-        status, error, final_items = "completed", None, []
-        try:
-            user_item = {
-                "type": "userMessage",
-                "id": str(uuid.uuid4()),
-                "content": [{"type": "text", "text": text, "text_elements": []}],
-            }
-            sink.notify("item/started", {**base, "item": user_item})
-            sink.notify("item/completed", {**base, "item": user_item})
-            final_items = [await self._agent_loop(thread, base, text, model, tools)]
-        except asyncio.CancelledError:
-            if not thread.interrupted:
-                raise  # runtime stopping: abandon silently, the hub marks the turn
-            status = "interrupted"
-        except _TurnFailed as exc:
-            status, error = "failed", _error(str(exc))
-        except Exception as exc:  # a model or provider error ends the turn, never hangs it
-            status, error = "failed", _error(f"{type(exc).__name__}: {exc}")
-        sink.notify(
-            "turn/completed",
-            {"threadId": thread.id,
-             "turn": {"id": turn_id, "status": status, "items": final_items, "error": error}},
+        events = TurnEvents(self.sink, thread.id, turn_id)
+
+        async def body() -> list[JsonObject]:
+            return [await self._agent_loop(thread, events, text, model, tools)]
+
+        await events.run(
+            text, body, lambda: thread.interrupted, lambda exc: f"{type(exc).__name__}: {exc}"
         )
 
     async def _agent_loop(
-        self, thread: _Thread, base: JsonObject, text: str, model: Any, tools: list[DynamicTool]
+        self, thread: _Thread, events: TurnEvents, text: str, model: Any,
+        tools: list[DynamicTool],
     ) -> JsonObject:
         """Run the agent, streaming each text part of each model response as an agentMessage
         item (live deltas, as codex does); returns the final agentMessage item."""
@@ -244,7 +179,7 @@ class LlmRuntime(Runtime):
         from pydantic_ai.usage import UsageLimits
 
         agent: Agent[None, str] = Agent(
-            model, tools=[self._remote_tool(base, tool) for tool in tools], output_type=str
+            model, tools=[self._remote_tool(events, tool) for tool in tools], output_type=str
         )
         last: JsonObject | None = None
         async with agent.iter(
@@ -255,16 +190,16 @@ class LlmRuntime(Runtime):
             async for node in run:
                 if Agent.is_model_request_node(node):
                     before = _token_counts(run.usage)
-                    async with node.stream(run.ctx) as events:
-                        last = await self._stream_text(base, events) or last
-                    self._report_usage(thread, base, before, _token_counts(run.usage))
+                    async with node.stream(run.ctx) as stream:
+                        last = await self._stream_text(events, stream) or last
+                    self._report_usage(thread, events.base, before, _token_counts(run.usage))
             result = run.result
         if result is None:
-            raise _TurnFailed("the model run ended without a result")
+            raise TurnFailed("the model run ended without a result")
         thread.history = list(result.all_messages())
         output = str(result.output)
         if last is None or last["text"] != output:
-            last = self._emit_message(base, output)
+            last = events.agent_message(output)
         return last
 
     def _report_usage(
@@ -281,7 +216,7 @@ class LlmRuntime(Runtime):
                                     "modelContextWindow": None}},
         )
 
-    async def _stream_text(self, base: JsonObject, events: Any) -> JsonObject | None:
+    async def _stream_text(self, events: TurnEvents, stream: Any) -> JsonObject | None:
         """Relay one model response's text parts; returns the last completed message item."""
         from pydantic_ai.messages import (
             PartDeltaEvent,
@@ -298,24 +233,17 @@ class LlmRuntime(Runtime):
             item_id, pieces = open_items[index]
             if piece:
                 pieces.append(piece)
-                self.sink.notify("item/agentMessage/delta",
-                                 {**base, "itemId": item_id, "delta": piece})
+                events.message_delta(item_id, piece)
 
         def complete(index: int, text: str | None = None) -> JsonObject:
             item_id, pieces = open_items.pop(index)
-            item = {"type": "agentMessage", "id": item_id,
-                    "text": text if text is not None else "".join(pieces)}
-            self.sink.notify("item/completed", {**base, "item": item})
-            return item
+            return events.message_completed(item_id, text if text is not None else "".join(pieces))
 
-        async for event in events:
+        async for event in stream:
             if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
                 if event.index in open_items:
                     continue  # a replacement of a part already announced
-                item_id = f"msg_{uuid.uuid4().hex[:16]}"
-                open_items[event.index] = (item_id, [])
-                self.sink.notify("item/started", {**base, "item": {
-                    "type": "agentMessage", "id": item_id, "text": ""}})
+                open_items[event.index] = (events.message_started(), [])
                 delta(event.index, event.part.content)
             elif (isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta)
                   and event.index in open_items):
@@ -327,82 +255,22 @@ class LlmRuntime(Runtime):
             last = complete(index)
         return last
 
-    def _remote_tool(self, base: JsonObject, tool: DynamicTool) -> Any:
+    def _remote_tool(self, events: TurnEvents, tool: DynamicTool) -> Any:
         """A pydantic-ai tool whose call is answered by the gateway's client."""
         from pydantic_ai import RunContext, Tool
 
         async def call_remote(ctx: RunContext[None], **arguments: Any) -> str:
             call_id = ctx.tool_call_id or f"call_{uuid.uuid4().hex[:16]}"
-            return await self._tool_call(base, call_id, tool.name, arguments)
+            text, _ = await events.tool_call(
+                call_id, tool.name, arguments, self._settings.tool_call_deadline_s
+            )
+            return text
 
         schema = tool.input_schema or {"type": "object", "properties": {}}
         return Tool.from_schema(
             call_remote, name=tool.name, description=tool.description, json_schema=schema,
             takes_ctx=True,
         )
-
-    async def _tool_call(
-        self, base: JsonObject, call_id: str, name: str, arguments: JsonObject
-    ) -> str:
-        item: JsonObject = {
-            "type": "dynamicToolCall",
-            "id": call_id,
-            "namespace": None,
-            "tool": name,
-            "arguments": arguments,
-            "status": "inProgress",
-            "contentItems": None,
-            "success": None,
-        }
-        self.sink.notify("item/started", {**base, "item": item})
-        answered: asyncio.Future[ServerRequestReply] = asyncio.get_running_loop().create_future()
-
-        async def reply(answer: ServerRequestReply) -> None:
-            if answered.done():
-                raise RuntimeFailure(-32600, f"tool call {call_id} is no longer waiting")
-            answered.set_result(answer)
-
-        started = time.monotonic()
-        self.sink.server_request(
-            "item/tool/call",
-            {**base, "callId": call_id, "namespace": None, "tool": name, "arguments": arguments},
-            reply,
-        )
-        deadline = self._settings.tool_call_deadline_s
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(answered), deadline)
-        except (asyncio.CancelledError, TimeoutError) as exc:
-            answered.cancel()
-            self.sink.notify(
-                "item/completed",
-                {**base, "item": {**item, "status": "failed", "success": False,
-                                  "durationMs": int((time.monotonic() - started) * 1000)}},
-            )
-            if isinstance(exc, TimeoutError):
-                raise _TurnFailed(
-                    f"tool call {name} was not answered within {deadline:g} s"
-                ) from None
-            raise
-        text, success, content_items = answer_text(answer)
-        self.sink.notify(
-            "item/completed",
-            {**base, "item": {**item, "status": "completed" if success else "failed",
-                              "contentItems": content_items, "success": success,
-                              "durationMs": int((time.monotonic() - started) * 1000)}},
-        )
-        return text
-
-    def _emit_message(self, base: JsonObject, text: str) -> JsonObject:
-        item_id = f"msg_{uuid.uuid4().hex[:16]}"
-        self.sink.notify(
-            "item/started", {**base, "item": {"type": "agentMessage", "id": item_id, "text": ""}}
-        )
-        for delta in text_deltas(text):
-            self.sink.notify("item/agentMessage/delta", {**base, "itemId": item_id,
-                                                          "delta": delta})
-        item = {"type": "agentMessage", "id": item_id, "text": text}
-        self.sink.notify("item/completed", {**base, "item": item})
-        return item
 
 
 def _token_counts(usage: Any) -> dict[str, int]:
@@ -417,10 +285,6 @@ def _token_counts(usage: Any) -> dict[str, int]:
     }
     counts["totalTokens"] = counts["inputTokens"] + counts["outputTokens"]
     return counts
-
-
-def _error(message: str) -> JsonObject:
-    return {"message": message, "codexErrorInfo": None, "additionalDetails": None}
 
 
 def build(settings: RuntimeSettings) -> Runtime:
