@@ -8,28 +8,16 @@ database shared by many runs (the shape a PostgreSQL store would keep).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
 
-from teammesh.mesh.board.protocol import (
-    DEFAULT_MAX_ATTEMPTS,
-    ApprovalRecord,
-    ApprovalState,
-    Artifact,
-    EffectRecord,
-    RunInfo,
-    RunStatus,
-    TaskRecord,
-    TaskStatus,
-    ToolCallRecord,
-    TurnSlot,
-    TurnState,
-)
+from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
+from teammesh.mesh.board.sql import SqlTx, UnknownRun, run_info
+
+__all__ = ["SqliteStore", "UnknownRun", "list_runs"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,223 +59,10 @@ CREATE TABLE IF NOT EXISTS effects (
 """
 
 
-class UnknownRun(LookupError):
-    pass
-
-
-def _task(row: sqlite3.Row) -> TaskRecord:
-    return TaskRecord(
-        id=row["id"], owner=row["owner"], text=row["text"], queued_by=row["queued_by"],
-        status=row["status"], attempts=row["attempts"], claim_token=row["claim_token"],
-        chain=tuple(json.loads(row["chain"])), parent_id=row["parent_id"],
-    )
-
-
-def _run_info(row: sqlite3.Row) -> RunInfo:
-    return RunInfo(row["run_id"], row["team"], tuple(json.loads(row["roster"])),
-                   row["status"], row["round"], row["reason"], row["max_attempts"],
-                   row["team_text"])
-
-
-def _turn(row: sqlite3.Row) -> TurnSlot:
-    return TurnSlot(token=row["token"], member=row["member"], round=row["round"],
-                    turn_id=row["turn_id"], state=row["state"])
-
-
-class _SqliteTx:
-    def __init__(self, conn: sqlite3.Connection, run_id: str) -> None:
-        self._c = conn
-        self._run = run_id
-
-    def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return self._c.execute(sql, (self._run, *args)).fetchall()
-
-    def run(self) -> RunInfo:
-        row = self._c.execute("SELECT * FROM runs WHERE run_id = ?", (self._run,)).fetchone()
-        if row is None:
-            raise UnknownRun(self._run)
-        return _run_info(row)
-
-    def update_run(self, *, status: RunStatus | None = None, round: int | None = None,
-                   reason: str | None = None) -> None:
-        self._c.execute(
-            "UPDATE runs SET status = COALESCE(?, status), round = COALESCE(?, round),"
-            " reason = COALESCE(?, reason), updated_at = CURRENT_TIMESTAMP WHERE run_id = ?",
-            (status, round, reason, self._run),
-        )
-
-    def completed(self) -> list[str]:
-        rows = self._all("SELECT member FROM members WHERE run_id = ? AND completed_seq"
-                         " IS NOT NULL ORDER BY completed_seq")
-        return [r["member"] for r in rows]
-
-    def set_completed(self, member: str) -> None:
-        self._c.execute(
-            "UPDATE members SET completed_seq = (SELECT COALESCE(MAX(completed_seq), 0) + 1"
-            " FROM members WHERE run_id = ?) WHERE run_id = ? AND member = ?"
-            " AND completed_seq IS NULL",
-            (self._run, self._run, member),
-        )
-
-    def sessions(self) -> dict[str, str]:
-        rows = self._all("SELECT member, session_id FROM members WHERE run_id = ?"
-                         " AND session_id IS NOT NULL")
-        return {r["member"]: r["session_id"] for r in rows}
-
-    def set_session(self, member: str, session_id: str) -> None:
-        self._c.execute("UPDATE members SET session_id = ? WHERE run_id = ? AND member = ?",
-                        (session_id, self._run, member))
-
-    def tasks(self, *, owner: str | None = None, status: TaskStatus | None = None,
-              claim_token: str | None = None, limit: int | None = None
-              ) -> list[TaskRecord]:
-        sql = "SELECT * FROM tasks WHERE run_id = ?"
-        args: list[Any] = []
-        for column, value in (("owner", owner), ("status", status),
-                              ("claim_token", claim_token)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                args.append(value)
-        sql += " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [_task(r) for r in self._all(sql, *args)]
-
-    def count_tasks(self, *, owner: str | None = None,
-                    status: TaskStatus | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM tasks WHERE run_id = ?"
-        args: list[Any] = []
-        for column, value in (("owner", owner), ("status", status)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                args.append(value)
-        return int(self._all(sql, *args)[0][0])
-
-    def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
-                 parent_id: int | None) -> TaskRecord:
-        cur = self._c.execute(
-            "INSERT INTO tasks (run_id, owner, text, queued_by, status, chain, parent_id)"
-            " VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-            (self._run, owner, text, queued_by, json.dumps(list(chain)), parent_id),
-        )
-        return TaskRecord(cast(int, cur.lastrowid), owner, text, queued_by, "queued", 0, None,
-                          chain, parent_id)
-
-    def set_task(self, task_id: int, *, status: TaskStatus, claim_token: str | None,
-                 attempts: int) -> None:
-        self._c.execute(
-            "UPDATE tasks SET status = ?, claim_token = ?, attempts = ? WHERE id = ?"
-            " AND run_id = ?", (status, claim_token, attempts, task_id, self._run))
-
-    def add_artifact(self, *, member: str, kind: str, summary: str) -> Artifact:
-        cur = self._c.execute(
-            "INSERT INTO artifacts (run_id, member, kind, summary) VALUES (?, ?, ?, ?)",
-            (self._run, member, kind, summary))
-        return Artifact(cast(int, cur.lastrowid), member, kind, summary)
-
-    def artifacts(self, *, last: int | None = None) -> list[Artifact]:
-        if last is None:
-            rows = self._all("SELECT * FROM artifacts WHERE run_id = ? ORDER BY id")
-        else:
-            rows = self._all("SELECT * FROM (SELECT * FROM artifacts WHERE run_id = ?"
-                             " ORDER BY id DESC LIMIT ?) ORDER BY id", last)
-        return [Artifact(r["id"], r["member"], r["kind"], r["summary"]) for r in rows]
-
-    def artifact_count(self) -> int:
-        row = self._c.execute("SELECT COUNT(*) FROM artifacts WHERE run_id = ?",
-                              (self._run,)).fetchone()
-        return int(row[0])
-
-    def add_turn(self, slot: TurnSlot) -> None:
-        self._c.execute(
-            "INSERT INTO turns (run_id, token, member, round, turn_id, state, seq) VALUES"
-            " (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns"
-            " WHERE run_id = ?))",
-            (self._run, slot.token, slot.member, slot.round, slot.turn_id, slot.state,
-             self._run))
-
-    def update_turn(self, token: str, *, turn_id: str | None = None,
-                    state: TurnState | None = None) -> None:
-        self._c.execute(
-            "UPDATE turns SET turn_id = COALESCE(?, turn_id), state = COALESCE(?, state)"
-            " WHERE run_id = ? AND token = ?", (turn_id, state, self._run, token))
-
-    def turns(self, *, state: TurnState | None = None, member: str | None = None,
-              token: str | None = None) -> list[TurnSlot]:
-        sql = "SELECT * FROM turns WHERE run_id = ?"
-        args: list[Any] = []
-        if token is not None:
-            sql += " AND token = ?"
-            args.append(token)
-        if state is not None:
-            sql += " AND state = ?"
-            args.append(state)
-        if member is not None:
-            sql += " AND member = ?"
-            args.append(member)
-        return [_turn(r) for r in self._all(sql + " ORDER BY seq", *args)]
-
-    def add_approval(self, *, key: str | None, member: str, tool: str,
-                     question: str) -> ApprovalRecord:
-        cur = self._c.execute(
-            "INSERT INTO approvals (run_id, request_key, member, tool, question, state)"
-            " VALUES (?, ?, ?, ?, ?, 'pending')", (self._run, key, member, tool, question))
-        return ApprovalRecord(cast(int, cur.lastrowid), key, member, tool, question,
-                              "pending", "")
-
-    def set_approval(self, approval_id: int, *, state: ApprovalState,
-                     answered_by: str) -> None:
-        self._c.execute("UPDATE approvals SET state = ?, answered_by = ? WHERE id = ?"
-                        " AND run_id = ?", (state, answered_by, approval_id, self._run))
-
-    def approvals(self) -> list[ApprovalRecord]:
-        rows = self._all("SELECT * FROM approvals WHERE run_id = ? ORDER BY id")
-        return [ApprovalRecord(r["id"], r["request_key"], r["member"], r["tool"],
-                               r["question"], r["state"], r["answered_by"]) for r in rows]
-
-    def get_record(self, key: str) -> ToolCallRecord | None:
-        row = self._c.execute(
-            "SELECT * FROM tool_calls WHERE run_id = ? AND request_key = ?",
-            (self._run, key)).fetchone()
-        if row is None:
-            return None
-        return ToolCallRecord(row["request_key"], row["member"], row["tool"],
-                              json.loads(row["result"]))
-
-    def put_record(self, record: ToolCallRecord) -> None:
-        self._c.execute(
-            "INSERT INTO tool_calls (run_id, request_key, member, tool, result)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (self._run, record.key, record.member, record.tool,
-             json.dumps(record.result, sort_keys=True)))
-
-    def records(self) -> list[ToolCallRecord]:
-        rows = self._all("SELECT * FROM tool_calls WHERE run_id = ? ORDER BY rowid")
-        return [ToolCallRecord(r["request_key"], r["member"], r["tool"],
-                               json.loads(r["result"])) for r in rows]
-
-    def effect_uses(self, key: str) -> list[EffectRecord]:
-        rows = self._c.execute(
-            "SELECT * FROM effects WHERE run_id = ? AND effect_key = ? ORDER BY rowid",
-            (self._run, key)).fetchall()
-        return [_effect(r) for r in rows]
-
-    def put_effect(self, record: EffectRecord) -> None:
-        self._c.execute(
-            "INSERT INTO effects (run_id, effect_key, token, member, tool, result)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (self._run, record.key, record.token, record.member, record.tool,
-             json.dumps(record.result, sort_keys=True)))
-
-    def effects(self) -> list[EffectRecord]:
-        return [_effect(r) for r in
-                self._all("SELECT * FROM effects WHERE run_id = ? ORDER BY rowid")]
-
-
-def _effect(row: sqlite3.Row) -> EffectRecord:
-    return EffectRecord(row["effect_key"], row["token"], row["member"], row["tool"],
-                        json.loads(row["result"]))
+class _SqliteTx(SqlTx):
+    PARAM = "?"
+    PREFIX = ""
+    ORDER = "rowid"
 
 
 class SqliteStore:
@@ -313,13 +88,8 @@ class SqliteStore:
                max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> SqliteStore:
         store = cls(path, run_id)
         with store.transaction(write=True) as tx:
-            tx._c.execute(
-                "INSERT INTO runs (run_id, team, roster, status, round, reason, max_attempts,"
-                " team_text) VALUES (?, ?, ?, 'running', 0, '', ?, ?)",
-                (run_id, team, json.dumps(list(roster)), max_attempts, team_text))
-            tx._c.executemany(
-                "INSERT INTO members (run_id, member) VALUES (?, ?)",
-                [(run_id, m) for m in roster])
+            tx.create_run(team=team, roster=roster, max_attempts=max_attempts,
+                          team_text=team_text)
         return store
 
     @classmethod
@@ -365,4 +135,4 @@ def list_runs(path: str | Path) -> list[RunInfo]:
         rows = conn.execute("SELECT * FROM runs ORDER BY created_at").fetchall()
     finally:
         conn.close()
-    return [_run_info(r) for r in rows]
+    return [run_info(r) for r in rows]
