@@ -145,6 +145,29 @@ class AsyncRemoteSkillSession:
         sync_runtime_on_exit: bool = False,
         ignore_sync_errors: bool = True,
     ) -> AsyncIterator[RemoteSkill]:
+        with self.registered(
+            name,
+            handler,
+            description=description,
+            input_schema=input_schema,
+            output_schema=output_schema,
+            sync_runtime_on_exit=sync_runtime_on_exit,
+        ) as skill:
+            yield skill
+
+    @contextmanager
+    def registered(
+        self,
+        name: str,
+        handler: Callable[..., Any],
+        *,
+        description: str | None = None,
+        input_schema: dict[str, Any] | None = None,
+        output_schema: dict[str, Any] | None = None,
+        sync_runtime_on_exit: bool = False,
+    ) -> Iterator[RemoteSkill]:
+        """The skill registered for the block, dropped after it: what `using` does, in a
+        plain (sync) context manager so the async and sync handles share it."""
         if sync_runtime_on_exit:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
         skill = self.register(
@@ -494,19 +517,15 @@ class RemoteSkillSession:
         sync_runtime_on_exit: bool = False,
         ignore_sync_errors: bool = True,
     ) -> Iterator[RemoteSkill]:
-        if sync_runtime_on_exit:
-            raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        skill = self.register(
+        with self.inner.registered(
             name,
             handler,
             description=description,
             input_schema=input_schema,
             output_schema=output_schema,
-        )
-        try:
+            sync_runtime_on_exit=sync_runtime_on_exit,
+        ) as skill:
             yield skill
-        finally:
-            self.registry.skills.pop(skill.name, None)
 
     def dynamic_tools(self) -> ToolList:
         return self.inner.dynamic_tools()
