@@ -43,6 +43,25 @@ class _ClientSurface:
     sessions: SessionsApi
     stream: AsyncEventStream | SyncEventStream
 
+    @classmethod
+    def from_env(cls) -> Self:
+        return cls._from_config(ClientConfig.from_env())
+
+    @classmethod
+    def from_profile(cls, profile: str | None = None) -> Self:
+        return cls._from_config(ClientConfig.from_profile(profile))
+
+    @classmethod
+    def _from_config(cls, config: ClientConfig) -> Self:
+        # Both clients take these keywords; typed as a factory since the base has no __init__.
+        factory: Callable[..., Self] = cls
+        return factory(
+            base_url=config.base_url,
+            api_prefix=config.api_prefix,
+            timeout_seconds=config.timeout_seconds,
+            headers=config.headers,
+        )
+
     def session(self, session_id: str) -> SessionScope:
         return SessionScope(self.sessions, session_id)
 
@@ -139,26 +158,6 @@ class AsyncCodexManager(_ClientSurface):
         self.remote_skills = AsyncRemoteSkillsFacade(self)
         self.plugins = PluginRegistry(plugins)
         self._plugins_started = False
-
-    @classmethod
-    def from_env(cls) -> Self:
-        config = ClientConfig.from_env()
-        return cls(
-            base_url=config.base_url,
-            api_prefix=config.api_prefix,
-            timeout_seconds=config.timeout_seconds,
-            headers=config.headers,
-        )
-
-    @classmethod
-    def from_profile(cls, profile: str | None = None) -> Self:
-        config = ClientConfig.from_profile(profile)
-        return cls(
-            base_url=config.base_url,
-            api_prefix=config.api_prefix,
-            timeout_seconds=config.timeout_seconds,
-            headers=config.headers,
-        )
 
     async def start_plugins(self, client: Any = None) -> None:
         """Register and start plugins (done by `async with`; idempotent)."""
@@ -266,26 +265,6 @@ class CodexManager(_ClientSurface):
                 headers=headers,
                 allow_statuses=allow_statuses,
             )
-        )
-
-    @classmethod
-    def from_env(cls) -> Self:
-        config = ClientConfig.from_env()
-        return cls(
-            base_url=config.base_url,
-            api_prefix=config.api_prefix,
-            timeout_seconds=config.timeout_seconds,
-            headers=config.headers,
-        )
-
-    @classmethod
-    def from_profile(cls, profile: str | None = None) -> Self:
-        config = ClientConfig.from_profile(profile)
-        return cls(
-            base_url=config.base_url,
-            api_prefix=config.api_prefix,
-            timeout_seconds=config.timeout_seconds,
-            headers=config.headers,
         )
 
     def close(self) -> None:
