@@ -9,6 +9,21 @@ from teammesh.client.api._base import DomainApi, omit_none, seg, tool_list
 from teammesh.wire import ApprovalPolicy, Effort, FilesystemSandbox, NetworkAccess
 
 
+def _settings_body(
+    approval_policy: ApprovalPolicy | None,
+    network_access: NetworkAccess | None,
+    filesystem_sandbox: FilesystemSandbox | None,
+    dynamic_tools: Sequence[Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """The per-session settings a create and a message both carry, in wire names."""
+    return omit_none(
+        approvalPolicy=approval_policy,
+        networkAccess=network_access,
+        filesystemSandbox=filesystem_sandbox,
+        dynamicTools=tool_list(dynamic_tools),
+    )
+
+
 class SessionsApi(DomainApi):
     def list(
         self,
@@ -40,13 +55,8 @@ class SessionsApi(DomainApi):
         filesystem_sandbox: FilesystemSandbox | None = None,
         dynamic_tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Any:
-        body = omit_none(
-            cwd=cwd,
-            model=model,
-            approvalPolicy=approval_policy,
-            networkAccess=network_access,
-            filesystemSandbox=filesystem_sandbox,
-            dynamicTools=tool_list(dynamic_tools),
+        body = omit_none(cwd=cwd, model=model) | _settings_body(
+            approval_policy, network_access, filesystem_sandbox, dynamic_tools
         )
         return self._request("sessions.create", "POST", "/sessions", json_body=body)
 
@@ -89,14 +99,8 @@ class SessionsApi(DomainApi):
         filesystem_sandbox: FilesystemSandbox | None = None,
         dynamic_tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Any:
-        body = omit_none(
-            text=text,
-            model=model,
-            effort=effort,
-            approvalPolicy=approval_policy,
-            networkAccess=network_access,
-            filesystemSandbox=filesystem_sandbox,
-            dynamicTools=tool_list(dynamic_tools),
+        body = omit_none(text=text, model=model, effort=effort) | _settings_body(
+            approval_policy, network_access, filesystem_sandbox, dynamic_tools
         )
         return self._request(
             "sessions.send_message",
