@@ -189,15 +189,7 @@ class RemoteSkillsFacade:
         **create_kwargs: Any,
     ) -> tuple[Any, RemoteSkillSession]:
         draft = self.inner.new_draft()
-        if register is not None:
-            result = register(RemoteSkillSession(draft, self._bridge))
-            if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise TypeError(
-                    "remote_skills.create_session register callback must be sync; "
-                    "use AsyncCodexManager"
-                )
+        self._run_register(register, draft, "create_session")
         created, bound = self._bridge.run(self.inner.create_from_draft(draft, **create_kwargs))
         return created, RemoteSkillSession(bound, self._bridge)
 
@@ -212,16 +204,27 @@ class RemoteSkillsFacade:
         detail = self._bridge.run(self.inner.client.sessions.get(session_id))
         _check_attachable(session_id, detail)
         draft = self.inner.new_draft()
-        if register is not None:
-            result = register(RemoteSkillSession(draft, self._bridge))
-            if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise TypeError(
-                    "remote_skills.attach_session register callback must be sync; "
-                    "use AsyncCodexManager"
-                )
+        self._run_register(register, draft, "attach_session")
         return RemoteSkillSession(self.inner.bind_draft(session_id, draft), self._bridge)
+
+    def _run_register(
+        self,
+        register: Callable[[RemoteSkillSession], Any] | None,
+        draft: AsyncRemoteSkillSession,
+        operation: str,
+    ) -> None:
+        """Let the caller's `register` callback fill the draft catalog. The sync facade never
+        awaits it, so an async callback is refused (its coroutine closed, not leaked)."""
+        if register is None:
+            return
+        result = register(RemoteSkillSession(draft, self._bridge))
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise TypeError(
+                f"remote_skills.{operation} register callback must be sync; "
+                "use AsyncCodexManager"
+            )
 
     def close_session(
         self,
