@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
-from teammesh.mesh.board.sql import SqlTx, UnknownRun, run_info
+from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
 
 DSN_PREFIXES = ("postgresql://", "postgres://")
 _SCHEMA_LOCK = 0x7EA3_3E5B  # serialises schema creation by concurrent first users
@@ -73,7 +73,7 @@ class _PostgresTx(SqlTx):
     ORDER = "seq"
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """One run's board in a PostgreSQL database (tables created on first use)."""
 
     def __init__(self, dsn: str, run_id: str) -> None:
@@ -90,25 +90,15 @@ class PostgresStore:
                max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = ""
                ) -> PostgresStore:
         store = cls(dsn, run_id)
-        with store.transaction(write=True) as tx:
-            tx.create_run(team=team, roster=roster, max_attempts=max_attempts,
-                          team_text=team_text)
+        store._start_run(team=team, roster=roster, max_attempts=max_attempts,
+                         team_text=team_text)
         return store
 
     @classmethod
     def open(cls, dsn: str, *, run_id: str) -> PostgresStore:
         store = cls(dsn, run_id)
-        try:
-            with store.transaction(write=False) as tx:
-                tx.run()
-        except UnknownRun:
-            store.close()
-            raise UnknownRun(f"run {run_id} is not on the board {redact(dsn)}") from None
+        store._require_run(str(redact(dsn)))
         return store
-
-    @property
-    def run_id(self) -> str:
-        return self._run_id
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_PostgresTx]:
@@ -118,10 +108,6 @@ class PostgresStore:
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                                    (f"teammesh:{self._run_id}",))
             yield _PostgresTx(self._conn, self._run_id)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def list_pg_runs(dsn: str) -> list[RunInfo]:

@@ -9,7 +9,9 @@ into the dialect's form. Transactions and locking stay with each store.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
 from teammesh.mesh.board.protocol import (
@@ -274,3 +276,43 @@ class SqlTx:
     def effects(self) -> list[EffectRecord]:
         return [_effect(r) for r in
                 self._all("SELECT * FROM {p}effects WHERE run_id = ? ORDER BY {order}")]
+
+
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+class SqlStore:
+    """What the SQL stores share around their transactions: starting a run, checking an
+    existing one, closing. A subclass opens `_conn`, sets `_run_id` and `_lock`, and
+    provides `transaction` (its dialect's way of locking a run's writes)."""
+
+    _conn: _Closeable
+    _run_id: str
+    _lock: threading.RLock
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[SqlTx]:
+        raise NotImplementedError
+
+    def _start_run(self, *, team: str, roster: tuple[str, ...], max_attempts: int,
+                   team_text: str) -> None:
+        with self.transaction(write=True) as tx:
+            tx.create_run(team=team, roster=roster, max_attempts=max_attempts,
+                          team_text=team_text)
+
+    def _require_run(self, board: str) -> None:
+        """Raise `UnknownRun` (naming `board`, closed) when the board lacks this run."""
+        try:
+            with self.transaction(write=False) as tx:
+                tx.run()
+        except UnknownRun:
+            self.close()
+            raise UnknownRun(f"run {self._run_id} is not on the board {board}") from None
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
-from teammesh.mesh.board.sql import SqlTx, UnknownRun, run_info
+from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
 
 __all__ = ["SqliteStore", "UnknownRun", "list_runs"]
 
@@ -65,7 +65,7 @@ class _SqliteTx(SqlTx):
     ORDER = "rowid"
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """One run's board in a SQLite file (created on first use, WAL mode)."""
 
     def __init__(self, path: str | Path, run_id: str) -> None:
@@ -74,8 +74,8 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are opened explicitly below. One connection per
         # store, guarded by a lock, so threads of one process share it safely.
-        self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
-                                     check_same_thread=False)
+        self._conn: sqlite3.Connection = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -87,9 +87,8 @@ class SqliteStore:
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
                max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> SqliteStore:
         store = cls(path, run_id)
-        with store.transaction(write=True) as tx:
-            tx.create_run(team=team, roster=roster, max_attempts=max_attempts,
-                          team_text=team_text)
+        store._start_run(team=team, roster=roster, max_attempts=max_attempts,
+                         team_text=team_text)
         return store
 
     @classmethod
@@ -98,17 +97,8 @@ class SqliteStore:
         if not Path(path).exists():
             raise UnknownRun(f"no board file at {path}")
         store = cls(path, run_id)
-        try:
-            with store.transaction(write=False) as tx:
-                tx.run()
-        except UnknownRun:
-            store.close()
-            raise UnknownRun(f"run {run_id} is not on the board {path}") from None
+        store._require_run(str(path))
         return store
-
-    @property
-    def run_id(self) -> str:
-        return self._run_id
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_SqliteTx]:
@@ -121,10 +111,6 @@ class SqliteStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def list_runs(path: str | Path) -> list[RunInfo]:
