@@ -17,49 +17,28 @@ from pathlib import Path
 import pytest
 
 from teammesh.mesh.board import (
-    SYSTEM_MEMBER,
     UnknownRun,
-    create_board,
     open_board,
     runs_on,
 )
 from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.board.postgres import PgRunLock, redact
 
-ROSTER = ("developer", "docs", "reviewer")
-TASKS = 60
+from .claimers import TASKS, claim_all, seed
+
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 
 
 def _seed(dsn: str) -> str:
     run_id = f"run-{uuid.uuid4().hex[:10]}"
-    board = create_board(run_id=run_id, team="t", roster=ROSTER, path=dsn)
-    for n in range(TASKS):
-        board.queue_work("docs", f"task {n}", by=SYSTEM_MEMBER)
-    board.close()
+    seed(dsn, run_id)
     return run_id
-
-
-def _claim_all(dsn: str, run_id: str, worker: str, out: list[str] | None = None) -> list[str]:
-    board = open_board(dsn, run_id)
-    claimed: list[str] = []
-    n = 0
-    while True:
-        n += 1
-        result = board.pull_work("docs", token=worker, key=f"{worker}:{n}")
-        if result["task"] is None:
-            break
-        claimed.append(result["task"])
-    board.close()
-    if out is not None:
-        out.extend(claimed)
-    return claimed
 
 
 def test_concurrent_thread_claimers(postgres_dsn: str) -> None:
     run_id = _seed(postgres_dsn)
     results: list[list[str]] = [[] for _ in range(4)]
-    threads = [threading.Thread(target=_claim_all,
+    threads = [threading.Thread(target=claim_all,
                                 args=(postgres_dsn, run_id, f"w{i}", results[i]))
                for i in range(4)]
     for t in threads:
@@ -74,7 +53,7 @@ def test_concurrent_process_claimers(postgres_dsn: str) -> None:
     run_id = _seed(postgres_dsn)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
-        results = pool.starmap(_claim_all, [(postgres_dsn, run_id, f"p{i}") for i in range(3)])
+        results = pool.starmap(claim_all, [(postgres_dsn, run_id, f"p{i}") for i in range(3)])
     everything = [task for claimed in results for task in claimed]
     assert sorted(everything) == sorted(f"task {n}" for n in range(TASKS))
 

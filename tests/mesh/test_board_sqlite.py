@@ -10,38 +10,16 @@ from pathlib import Path
 import pytest
 
 from teammesh.mesh.board import (
-    SYSTEM_MEMBER,
     UnknownRun,
-    create_board,
     list_runs,
     open_board,
 )
 
-ROSTER = ("developer", "docs", "reviewer")
-TASKS = 60
+from .claimers import TASKS, claim_all, seed
 
 
 def _seed(path: Path) -> None:
-    board = create_board(run_id="r1", team="t", roster=ROSTER, path=path)
-    for n in range(TASKS):
-        board.queue_work("docs", f"task {n}", by=SYSTEM_MEMBER)
-    board.close()
-
-
-def _claim_all(path: str, worker: str, out: list[str] | None = None) -> list[str]:
-    board = open_board(path, "r1")
-    claimed: list[str] = []
-    n = 0
-    while True:
-        n += 1
-        result = board.pull_work("docs", token=worker, key=f"{worker}:{n}")
-        if result["task"] is None:
-            break
-        claimed.append(result["task"])
-    board.close()
-    if out is not None:
-        out.extend(claimed)
-    return claimed
+    seed(path, "r1")
 
 
 def test_reopen_keeps_everything(tmp_path: Path) -> None:
@@ -71,7 +49,7 @@ def test_concurrent_thread_claimers_never_double_claim(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite"
     _seed(path)
     results: list[list[str]] = [[] for _ in range(4)]
-    threads = [threading.Thread(target=_claim_all, args=(str(path), f"w{i}", results[i]))
+    threads = [threading.Thread(target=claim_all, args=(str(path), "r1", f"w{i}", results[i]))
                for i in range(4)]
     for t in threads:
         t.start()
@@ -87,7 +65,7 @@ def test_concurrent_process_claimers_never_double_claim(tmp_path: Path) -> None:
     _seed(path)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
-        results = pool.starmap(_claim_all, [(str(path), f"p{i}") for i in range(3)],
+        results = pool.starmap(claim_all, [(str(path), "r1", f"p{i}") for i in range(3)],
                                chunksize=1)
     everything = [task for claimed in results for task in claimed]
     assert sorted(everything) == sorted(f"task {n}" for n in range(TASKS))
