@@ -15,42 +15,20 @@ from typing import Any
 from teammesh.brain.responses_input import (
     BadRequest,
     ParsedRequest,
-    is_context_wrapper,
+    call_arguments,
+    content_text,
+    message_item,
 )
 from teammesh.brain.responses_output import text_chunks
 from teammesh.brain.types import (
     Action,
-    AssistantMessage,
     ConversationItem,
     ToolCall,
     ToolOutput,
     ToolSpec,
-    UserMessage,
 )
 
 JsonObject = dict[str, Any]
-
-
-def _text(content: Any, *, drop_wrappers: bool) -> str:
-    if isinstance(content, str):
-        return "" if drop_wrappers and is_context_wrapper(content) else content
-    parts: list[str] = []
-    if isinstance(content, list):
-        for part in content:
-            text = part.get("text") if isinstance(part, dict) else None
-            if isinstance(text, str) and not (drop_wrappers and is_context_wrapper(text)):
-                parts.append(text)
-    return "\n".join(parts)
-
-
-def _arguments(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
-    except json.JSONDecodeError:
-        return {"input": raw}
-    return value if isinstance(value, dict) else {"input": value}
 
 
 def _conversation(messages: list[Any]) -> list[ConversationItem]:
@@ -59,22 +37,17 @@ def _conversation(messages: list[Any]) -> list[ConversationItem]:
         if not isinstance(message, dict):
             continue
         role = message.get("role")
-        if role == "user":
-            text = _text(message.get("content"), drop_wrappers=True)
-            if text.strip():
-                items.append(UserMessage(text))
-        elif role == "assistant":
-            text = _text(message.get("content"), drop_wrappers=False)
-            if text.strip():
-                items.append(AssistantMessage(text))
+        if (text_item := message_item(role, message.get("content"))) is not None:
+            items.append(text_item)
+        if role == "assistant":
             for call in message.get("tool_calls") or []:
                 function = call.get("function") if isinstance(call, dict) else None
                 if isinstance(function, dict):
                     items.append(ToolCall(str(call.get("id", "")), str(function.get("name", "")),
-                                          _arguments(function.get("arguments"))))
+                                          call_arguments(function.get("arguments"))))
         elif role == "tool":
             items.append(ToolOutput(str(message.get("tool_call_id", "")),
-                                    _text(message.get("content"), drop_wrappers=False)))
+                                    content_text(message.get("content"), drop_wrappers=False)))
         # system / developer: the harness's instructions, not for the brain
     return items
 

@@ -48,7 +48,7 @@ def is_context_wrapper(text: str) -> bool:
     return bool(_WRAPPED.fullmatch(stripped)) or stripped.startswith(_HARNESS_PREFIXES)
 
 
-def _content_text(content: Any, *, drop_wrappers: bool) -> str:
+def content_text(content: Any, *, drop_wrappers: bool) -> str:
     if isinstance(content, str):
         return "" if drop_wrappers and is_context_wrapper(content) else content
     parts: list[str] = []
@@ -63,7 +63,9 @@ def _content_text(content: Any, *, drop_wrappers: bool) -> str:
     return "\n".join(parts)
 
 
-def _arguments(raw: Any) -> dict[str, Any]:
+def call_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's arguments (an object, or JSON text of one) as a dict; anything else
+    is kept under `input` rather than refused."""
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, str) and raw.strip():
@@ -79,8 +81,21 @@ def _output_text(raw: Any) -> str:
     if isinstance(raw, str):
         return raw
     if isinstance(raw, list):
-        return _content_text(raw, drop_wrappers=False)
+        return content_text(raw, drop_wrappers=False)
     return "" if raw is None else json.dumps(raw)
+
+
+def message_item(role: Any, content: Any) -> ConversationItem | None:
+    """A user or assistant message as the brain sees it: None for an empty one, a user
+    message that only wraps harness context, or any other role (developer / system messages
+    are the harness's instructions, not for the brain)."""
+    if role == "user":
+        text = content_text(content, drop_wrappers=True)
+        return UserMessage(text) if text.strip() else None
+    if role == "assistant":
+        text = content_text(content, drop_wrappers=False)
+        return AssistantMessage(text) if text.strip() else None
+    return None
 
 
 def conversation_from_input(raw_input: Any) -> list[ConversationItem]:
@@ -94,20 +109,14 @@ def conversation_from_input(raw_input: Any) -> list[ConversationItem]:
             continue
         kind = item.get("type", "message")
         if kind == "message":
-            role = item.get("role")
-            if role == "user":
-                text = _content_text(item.get("content"), drop_wrappers=True)
-                if text.strip():
-                    items.append(UserMessage(text))
-            elif role == "assistant":
-                text = _content_text(item.get("content"), drop_wrappers=False)
-                if text.strip():
-                    items.append(AssistantMessage(text))
-            # developer / system messages are the harness's instructions: not for the brain
+            message = message_item(item.get("role"), item.get("content"))
+            if message is not None:
+                items.append(message)
         elif kind in ("function_call", "custom_tool_call"):
             call_id = item.get("call_id") or item.get("id") or ""
             raw_args = item.get("arguments", item.get("input"))
-            items.append(ToolCall(str(call_id), str(item.get("name", "")), _arguments(raw_args)))
+            name = str(item.get("name", ""))
+            items.append(ToolCall(str(call_id), name, call_arguments(raw_args)))
         elif kind in ("function_call_output", "custom_tool_call_output"):
             call_id = str(item.get("call_id", ""))
             items.append(ToolOutput(call_id, _output_text(item.get("output"))))
