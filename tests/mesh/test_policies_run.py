@@ -79,6 +79,24 @@ async def _run(tmp_path: Path, text: str, *, ask: Asker | None = None,
     return outcome, board, printer.lines
 
 
+async def _run_with_absent_operator(
+        tmp_path: Path, text: str, *, answer: bool, deadline: float | None = None,
+        turn_timeout: float | None = 30) -> tuple[RunOutcome, TeamBoard, list[str]]:
+    """`_run` with an operator who is asked but only answers `answer` once the run is over
+    (the 20 s wait is released then), so every question meets a deadline first."""
+    release = threading.Event()
+
+    def absent(question: str) -> bool:
+        release.wait(20)
+        return answer
+
+    try:
+        return await _run(tmp_path, text, ask=absent, deadline=deadline,
+                          turn_timeout=turn_timeout)
+    finally:
+        release.set()
+
+
 @pytest.mark.anyio
 async def test_ping_pong_is_detected_and_stopped(tmp_path: Path) -> None:
     text = PING_PONG + "[policies]\nmax_bounces = 2\n[completion]\nqueues_empty = true\n"
@@ -171,16 +189,8 @@ async def test_failed_turns_requeue_then_dead_letter(tmp_path: Path) -> None:
         '[[policies.approvals]]\ntool = "team_publish_artifact"\nanswer = "ask"\n'
         "[policies]\nmax_attempts = 2\n"
         "[completion]\nall_of = [{ member_done = \"reviewer\" }, { no_dead_letters = true }]\n")
-    release = threading.Event()
-
-    def absent(question: str) -> bool:
-        release.wait(20)
-        return False
-
-    try:
-        outcome, board, _ = await _run(tmp_path, text, ask=absent, deadline=0.3)
-    finally:
-        release.set()
+    outcome, board, _ = await _run_with_absent_operator(tmp_path, text, answer=False,
+                                                        deadline=0.3)
     assert not outcome.complete
     (task,) = board.dead_letters()
     assert (task.owner, task.attempts) == ("developer", 2)
@@ -256,16 +266,8 @@ async def test_turn_timeout_prints_counts_interrupts_and_requeues(tmp_path: Path
     text = text.replace("[[tasks]]", "[team]\nrounds = 1\n[[tasks]]", 1)
     text += '[[policies.approvals]]\ntool = "team_pull_work"\nmember = "reviewer"\n'
     text += 'answer = "ask"\n'
-    release = threading.Event()
-
-    def absent(question: str) -> bool:
-        release.wait(20)
-        return False
-
-    try:
-        outcome, board, lines = await _run(tmp_path, text, ask=absent, turn_timeout=None)
-    finally:
-        release.set()
+    outcome, board, lines = await _run_with_absent_operator(tmp_path, text, answer=False,
+                                                            turn_timeout=None)
     timeout_at = next(i for i, line in enumerate(lines) if "timeout waiting for turn" in line)
     assert lines[timeout_at].startswith("[round 1] reviewer: timeout waiting for turn ")
     assert lines[timeout_at + 1:timeout_at + 3] == [
@@ -285,16 +287,7 @@ async def test_tool_call_deadline_interrupts_and_requeues(tmp_path: Path) -> Non
     text = SEED.format(developer="") + (
         '[[policies.approvals]]\ntool = "team_publish_artifact"\nmember = "docs"\n'
         'answer = "ask"\n[policies]\nmax_attempts = 2\ntool_call_deadline = 0.4\n')
-    release = threading.Event()
-
-    def absent(question: str) -> bool:
-        release.wait(20)
-        return False
-
-    try:
-        outcome, board, lines = await _run(tmp_path, text, ask=absent)
-    finally:
-        release.set()
+    outcome, board, lines = await _run_with_absent_operator(tmp_path, text, answer=False)
     # The default criteria (reviewer done, queues empty) do not ask for no dead letters.
     assert outcome.complete
     problems = [line for line in lines if "unanswered" in line]
@@ -314,16 +307,7 @@ async def test_approval_timeout_is_a_no_the_agent_reads(tmp_path: Path) -> None:
     text = SEED.format(developer="") + (
         '[[policies.approvals]]\nmember = "docs"\nowner = "reviewer"\nanswer = "ask"\n'
         "[policies]\napproval_timeout = 0.2\n")
-    release = threading.Event()
-
-    def absent(question: str) -> bool:
-        release.wait(20)
-        return True
-
-    try:
-        outcome, board, lines = await _run(tmp_path, text, ask=absent)
-    finally:
-        release.set()
+    outcome, board, lines = await _run_with_absent_operator(tmp_path, text, answer=True)
     assert outcome.complete
     docs_line = next(line for line in lines if line.startswith("[round 1] docs:"))
     assert "no answer within 0.2s, declined" in docs_line
