@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,21 +54,43 @@ def _decide(parsed: ParsedRequest) -> Action | Response:
         return _error(500, f"playbook brain error: {type(exc).__name__}: {exc}", "server_error")
 
 
+async def _read_and_decide(
+    request: Request, parse: Callable[[Any], ParsedRequest], think_ms: int
+) -> tuple[bytes, Any, ParsedRequest, Action] | Response:
+    """Read and parse the body, wait the simulated model latency and ask the brain: the raw
+    body, its JSON, the parsed request and the action — or the error response to send."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null")
+        parsed = parse(body)
+    except json.JSONDecodeError as exc:
+        return _error(400, f"the request body is not JSON: {exc.msg}")
+    except BadRequest as exc:
+        return _error(400, str(exc))
+    if think_ms > 0:
+        await asyncio.sleep(think_ms / 1000)
+    action = _decide(parsed)
+    if isinstance(action, Response):
+        return action
+    return raw, body, parsed, action
+
+
+def _event_stream(frames: list[bytes]) -> StreamingResponse:
+    async def stream() -> AsyncIterator[bytes]:
+        for frame in frames:
+            yield frame
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )
+
+
 def create_app(think_ms: int = 0) -> Starlette:
     async def responses(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw or b"null")
-            parsed = parse_request(body)
-        except json.JSONDecodeError as exc:
-            return _error(400, f"the request body is not JSON: {exc.msg}")
-        except BadRequest as exc:
-            return _error(400, str(exc))
-        if think_ms > 0:
-            await asyncio.sleep(think_ms / 1000)
-        action = _decide(parsed)
-        if isinstance(action, Response):
-            return action
+        decided = await _read_and_decide(request, parse_request, think_ms)
+        if isinstance(decided, Response):
+            return decided
+        raw, _, parsed, action = decided
         items = output_items(action, parsed.namespaces)
         usage_block = usage(len(raw), sum(len(json.dumps(item)) for item in items))
         response_id = new_response_id()
@@ -78,45 +100,21 @@ def create_app(think_ms: int = 0) -> Starlette:
                 response_object(response_id, parsed.model, "completed", items, usage_block,
                                 created)
             )
-        frames = [sse_frame(e) for e in sse_events(response_id, parsed.model, items,
-                                                  usage_block, created)]
-
-        async def stream() -> AsyncIterator[bytes]:
-            for frame in frames:
-                yield frame
-
-        return StreamingResponse(
-            stream(),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
+        return _event_stream(
+            [sse_frame(e) for e in sse_events(response_id, parsed.model, items, usage_block,
+                                              created)]
         )
 
     async def chat_completions(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw or b"null")
-            parsed = parse_chat_request(body)
-        except json.JSONDecodeError as exc:
-            return _error(400, f"the request body is not JSON: {exc.msg}")
-        except BadRequest as exc:
-            return _error(400, str(exc))
-        if think_ms > 0:
-            await asyncio.sleep(think_ms / 1000)
-        action = _decide(parsed)
-        if isinstance(action, Response):
-            return action
+        decided = await _read_and_decide(request, parse_chat_request, think_ms)
+        if isinstance(decided, Response):
+            return decided
+        raw, body, parsed, action = decided
         if not parsed.stream:
             return JSONResponse(chat_completion(action, parsed.model, len(raw)))
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        frames = list(chat_chunks(action, parsed.model, len(raw), include_usage))
-
-        async def stream() -> AsyncIterator[bytes]:
-            for frame in frames:
-                yield frame
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache"})
+        return _event_stream(list(chat_chunks(action, parsed.model, len(raw), include_usage)))
 
     async def models(_: Request) -> Response:
         return JSONResponse(
