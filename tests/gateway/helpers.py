@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+
+from teammesh.gateway.embedded import RunningGateway, start_gateway
+from teammesh.gateway.runtimes.base import ReplyFn, ServerRequestReply
 
 # A tool the playbook brain calls when the prompt names it (no numbered steps needed).
 WEATHER_TOOL = {
@@ -23,6 +29,28 @@ WEATHER_TOOL = {
 WEATHER_PROMPT = "Please use lookup_weather and tell me the answer."
 
 STEP_TIMEOUT = 10.0
+
+
+@asynccontextmanager
+async def gateway_and_http(
+    data_dir: Path, **gateway_options: Any
+) -> AsyncIterator[tuple[RunningGateway, httpx.AsyncClient]]:
+    """A real gateway on a free loopback port and an HTTP client bound to it."""
+    async with (
+        start_gateway(data_dir=data_dir, **gateway_options) as gateway,
+        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
+    ):
+        yield gateway, http
+
+
+def recording_reply(replies: list[ServerRequestReply]) -> ReplyFn:
+    """A runtime reply callback (as a test playing the runtime passes it to the hub's
+    `server_request`) that keeps every answer in `replies`."""
+
+    async def reply(answer: ServerRequestReply) -> None:
+        replies.append(answer)
+
+    return reply
 
 
 def ws_url(base_url: str, thread_id: str | None = None) -> str:

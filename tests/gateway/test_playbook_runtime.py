@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.base import ServerRequestReply
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.wire import TOOL_CALL_SIGNAL
@@ -18,9 +16,11 @@ from teammesh.wire import TOOL_CALL_SIGNAL
 from .helpers import (
     assistant_reply,
     create_session,
+    gateway_and_http,
     next_frame,
     open_stream,
     pending_tool_calls,
+    recording_reply,
     send,
     tool_reply,
     turn_status,
@@ -49,10 +49,7 @@ PROMPT = (
 
 
 async def test_numbered_steps_make_ordered_calls(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path, runtime="playbook?think_ms=1") as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path, runtime="playbook?think_ms=1") as (gateway, http):
         socket = await open_stream(gateway.base_url)
         session_id = await create_session(http, dynamicTools=TEAM_TOOLS)
         turn_id = await send(http, session_id, PROMPT)
@@ -83,10 +80,7 @@ async def test_numbered_steps_make_ordered_calls(tmp_path: Path) -> None:
 
 async def test_unanswered_call_fails_the_turn_after_the_deadline(tmp_path: Path) -> None:
     settings = RuntimeSettings(data_dir=tmp_path, tool_call_deadline_s=0.2)
-    async with (
-        start_gateway(data_dir=tmp_path, settings=settings) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path, settings=settings) as (_gateway, http):
         session_id = await create_session(http)
         turn_id = await send(http, session_id)
         [row] = await pending_tool_calls(http, session_id)
@@ -99,10 +93,7 @@ async def test_unanswered_call_fails_the_turn_after_the_deadline(tmp_path: Path)
 
 
 async def test_runtime_exit_expires_requests_and_interrupts_turns(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         socket = await open_stream(gateway.base_url)
         session_id = await create_session(http)
         turn_id = await send(http, session_id)
@@ -121,16 +112,11 @@ async def test_runtime_exit_expires_requests_and_interrupts_turns(tmp_path: Path
 
 
 async def test_oversized_signal_is_not_streamed_but_stays_pollable(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url)
         replies: list[ServerRequestReply] = []
-
-        async def reply(answer: ServerRequestReply) -> None:
-            replies.append(answer)
+        reply = recording_reply(replies)
 
         huge = {"blob": "z" * (1024 * 1024)}
         params = {

@@ -12,18 +12,18 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.base import ServerRequestReply
 from teammesh.wire import TOOL_CALL_SIGNAL
 
 from .helpers import (
     STEP_TIMEOUT,
     create_session,
+    gateway_and_http,
     open_stream,
     pending_tool_calls,
+    recording_reply,
     send,
     tool_reply,
     turn_status,
@@ -54,10 +54,7 @@ async def _until(predicate: Any) -> None:
 
 
 async def test_concurrent_duplicate_is_409_and_runtime_gets_one_reply(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url)
         release = asyncio.Event()
@@ -99,10 +96,7 @@ async def test_concurrent_duplicate_is_409_and_runtime_gets_one_reply(tmp_path: 
 
 
 async def test_reply_failure_is_500_and_back_to_pending(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         attempts: list[ServerRequestReply] = []
 
@@ -126,10 +120,7 @@ async def test_reply_failure_is_500_and_back_to_pending(tmp_path: Path) -> None:
 
 
 async def test_unknown_and_malformed_request_ids_are_404(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (_gateway, http):
         for raw in ("999999", "abc", "007", "-1"):
             response = await http.post(f"/api/tool-calls/{raw}/response", json={})
             assert response.status_code == 404
@@ -141,10 +132,7 @@ async def test_unknown_and_malformed_request_ids_are_404(tmp_path: Path) -> None
 
 
 async def test_request_ids_are_unique_integers(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url)
 
@@ -166,10 +154,7 @@ async def test_request_ids_are_unique_integers(tmp_path: Path) -> None:
 
 
 async def test_interrupt_expires_the_pending_call(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url, thread_id=session_id)
         turn_id = await send(http, session_id)
@@ -218,16 +203,11 @@ async def test_interrupt_expires_the_pending_call(tmp_path: Path) -> None:
 
 
 async def test_approval_round_trip(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url)
         replies: list[ServerRequestReply] = []
-
-        async def reply(answer: ServerRequestReply) -> None:
-            replies.append(answer)
+        reply = recording_reply(replies)
 
         params = {
             "threadId": session_id,
@@ -275,16 +255,11 @@ async def test_approval_round_trip(tmp_path: Path) -> None:
 
 
 async def test_tool_input_round_trip_and_unsupported_requests(tmp_path: Path) -> None:
-    async with (
-        start_gateway(data_dir=tmp_path) as gateway,
-        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
-    ):
+    async with gateway_and_http(tmp_path) as (gateway, http):
         session_id = await create_session(http)
         socket = await open_stream(gateway.base_url)
         replies: list[ServerRequestReply] = []
-
-        async def reply(answer: ServerRequestReply) -> None:
-            replies.append(answer)
+        reply = recording_reply(replies)
 
         params = {
             "threadId": session_id,
