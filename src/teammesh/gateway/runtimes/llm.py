@@ -20,9 +20,7 @@ later turn continues the conversation; `resume_thread` after a restart starts it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,15 +29,13 @@ from teammesh.gateway.runtimes.base import (
     DynamicTool,
     JsonObject,
     Runtime,
-    RuntimeFailure,
-    RuntimeSink,
     ThreadConfig,
-    ThreadInfo,
     TurnOptions,
 )
+from teammesh.gateway.runtimes.in_process import InProcessRuntime, InProcessThread
 from teammesh.gateway.runtimes.llm_model import resolve_model
 from teammesh.gateway.runtimes.registry import RuntimeSettings
-from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed, notify_thread_started
+from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed
 
 MODEL_PROVIDER = "llm"
 # Model requests per turn before the turn fails (a model that never stops calling tools).
@@ -47,44 +43,24 @@ MAX_MODEL_REQUESTS = 64
 
 
 @dataclass
-class _Thread:
-    id: str
-    config: ThreadConfig
+class _Thread(InProcessThread):
     history: list[Any] = field(default_factory=list)  # pydantic-ai ModelMessage objects
-    turn_id: str | None = None
-    task: asyncio.Task[None] | None = None
-    interrupted: bool = False
     token_total: dict[str, int] = field(default_factory=dict)
 
 
-class LlmRuntime(Runtime):
+class LlmRuntime(InProcessRuntime[_Thread]):
     name = "llm"
+    model_provider = MODEL_PROVIDER
 
     def __init__(self, settings: RuntimeSettings) -> None:
-        self._settings = settings
-        self._sink: RuntimeSink | None = None
-        self._threads: dict[str, _Thread] = {}
+        super().__init__(settings)
         self._models: dict[str, Any] = {}
 
-    @property
-    def sink(self) -> RuntimeSink:
-        if self._sink is None:
-            raise RuntimeFailure(-32600, "runtime not started")
-        return self._sink
-
-    async def start(self, sink: RuntimeSink) -> None:
-        self._sink = sink
+    def _new_thread(self, thread_id: str, config: ThreadConfig) -> _Thread:
+        return _Thread(id=thread_id, config=config)
 
     async def stop(self) -> None:
-        tasks = [t.task for t in self._threads.values() if t.task is not None]
-        for thread in self._threads.values():
-            thread.task = None
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._threads.clear()
+        await super().stop()
         models, self._models = list(self._models.values()), {}
         for model in models:  # close the HTTP clients the cached models hold
             close = getattr(getattr(model, "client", None), "close", None)
@@ -92,53 +68,13 @@ class LlmRuntime(Runtime):
                 with contextlib.suppress(Exception):
                     await close()
 
-    def health(self) -> JsonObject:
-        return {"running": True, "pid": None, "initialized": self._sink is not None}
-
-    # --- threads -------------------------------------------------------------------------
-
-    async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
-        thread = _Thread(id=str(uuid.uuid4()), config=config)
-        self._threads[thread.id] = thread
-        created_at = int(time.time())
-        notify_thread_started(self.sink, thread.id, MODEL_PROVIDER, config.cwd, created_at)
-        return ThreadInfo(
-            id=thread.id, model_provider=MODEL_PROVIDER, cwd=config.cwd, created_at=created_at
-        )
-
-    async def resume_thread(self, thread_id: str, config: ThreadConfig) -> None:
-        thread = self._threads.get(thread_id)
-        if thread is None:
-            self._threads[thread_id] = _Thread(id=thread_id, config=config)
-        else:
-            thread.config = config
-
-    async def forget_thread(self, thread_id: str) -> None:
-        # A turn still winding down keeps its own reference until it ends.
-        self._threads.pop(thread_id, None)
-
-    def _thread(self, thread_id: str) -> _Thread:
-        thread = self._threads.get(thread_id)
-        if thread is None:
-            raise RuntimeFailure(-32600, f"thread not found: {thread_id}")
-        return thread
-
-    # --- turns ---------------------------------------------------------------------------
-
     async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
-        thread = self._thread(thread_id)
-        if thread.task is not None and not thread.task.done():
-            raise RuntimeFailure(-32600, "turn is already in progress")
-        if options.dynamic_tools is not None:
-            thread.config.dynamic_tools = options.dynamic_tools
+        thread = self._begin_turn(thread_id, options)
         model = self._model(options.model or thread.config.model or self._settings.model)
-        turn_id = str(uuid.uuid4())
-        thread.turn_id = turn_id
-        thread.interrupted = False
-        thread.task = asyncio.get_running_loop().create_task(
-            self._run_turn(thread, turn_id, text, model, list(thread.config.dynamic_tools))
+        tools = list(thread.config.dynamic_tools)
+        return self._launch(
+            thread, lambda turn_id: self._run_turn(thread, turn_id, text, model, tools)
         )
-        return turn_id
 
     def _model(self, name: str | None) -> Any:
         """One model object (and so one HTTP client and its connections) per model string:
@@ -149,13 +85,6 @@ class LlmRuntime(Runtime):
                 name, self._settings.model_base_url, self._settings.model_api_key_env
             )
         return self._models[key]
-
-    async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
-        thread = self._thread(thread_id)
-        if thread.turn_id != turn_id or thread.task is None or thread.task.done():
-            return  # nothing running under that id: interrupting is idempotent
-        thread.interrupted = True
-        thread.task.cancel()
 
     async def _run_turn(
         self, thread: _Thread, turn_id: str, text: str, model: Any, tools: list[DynamicTool]
