@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
+
+from .stack import Stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +47,10 @@ def codex_data_dir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the module's gateway (`stack` is the fixture each module defines)."""
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        yield client

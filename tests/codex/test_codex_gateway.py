@@ -6,17 +6,15 @@ One model server and one gateway (so one app-server) serve the whole module.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from teammesh.brain.server import ModelServerThread
-from teammesh.gateway.embedded import GatewayThread
-from teammesh.gateway.runtimes.registry import RuntimeSettings
 
+from .stack import Stack, codex_stack
 from .wire_helpers import (
     ECHO_TOOL,
     EventStream,
@@ -31,32 +29,13 @@ from .wire_helpers import (
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
 
 
-@dataclass
-class Stack:
-    base_url: str
-    workspace: Path
-
-
 @pytest.fixture(scope="module")
 def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    workspace = codex_data_dir / "workspace"
-    workspace.mkdir()
-    settings = RuntimeSettings(
-        data_dir=codex_data_dir / "gateway",
-        codex_bin=str(codex_bin),
-    )
-    with ModelServerThread() as model:
-        settings.model_base_url = f"{model.base_url}/v1"
-        with GatewayThread(
-            data_dir=codex_data_dir / "gateway", runtime="codex", settings=settings
-        ) as gateway:
-            yield Stack(base_url=gateway.base_url, workspace=workspace)
-
-
-@pytest.fixture
-async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
-        yield client
+    with (
+        ModelServerThread() as model,
+        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
+    ):
+        yield stack
 
 
 async def test_health_reports_the_running_app_server(http: httpx.AsyncClient) -> None:

@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from teammesh.brain.server import ModelServerThread
-from teammesh.gateway.embedded import GatewayThread, start_gateway
+from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
+from .stack import Stack, codex_stack
 from .wire_helpers import (
     ECHO_TOOL,
     EventStream,
@@ -35,12 +35,6 @@ pytestmark = [pytest.mark.codex, pytest.mark.anyio]
 TOOL_CALL_DEADLINE_S = 3.0
 
 
-@dataclass
-class Stack:
-    base_url: str
-    workspace: Path
-
-
 @pytest.fixture(scope="module")
 def model_url() -> Iterator[str]:
     with ModelServerThread() as model:
@@ -49,24 +43,9 @@ def model_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def stack(codex_bin: Path, codex_data_dir: Path, model_url: str) -> Iterator[Stack]:
-    workspace = codex_data_dir / "workspace"
-    workspace.mkdir()
-    settings = RuntimeSettings(
-        data_dir=codex_data_dir / "gateway",
-        codex_bin=str(codex_bin),
-        model_base_url=model_url,
-        tool_call_deadline_s=TOOL_CALL_DEADLINE_S,
-    )
-    with GatewayThread(
-        data_dir=codex_data_dir / "gateway", runtime="codex", settings=settings
-    ) as gateway:
-        yield Stack(base_url=gateway.base_url, workspace=workspace)
-
-
-@pytest.fixture
-async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
-        yield client
+    with codex_stack(codex_bin, codex_data_dir, model_base_url=model_url,
+                     tool_call_deadline_s=TOOL_CALL_DEADLINE_S) as stack:
+        yield stack
 
 
 async def app_server_pid(http: httpx.AsyncClient) -> int:

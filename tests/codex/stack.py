@@ -1,0 +1,33 @@
+"""One real gateway on the codex runtime (so one real app-server) for a test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from teammesh.gateway.embedded import GatewayThread
+from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+
+@dataclass
+class Stack:
+    base_url: str
+    workspace: Path
+
+
+@contextmanager
+def codex_stack(codex_bin: Path, data_dir: Path, **settings: Any) -> Iterator[Stack]:
+    """The gateway keeps its state in `data_dir/gateway`; `data_dir/workspace` is the
+    sessions' working directory. `settings` are further `RuntimeSettings` fields."""
+    workspace = data_dir / "workspace"
+    workspace.mkdir()
+    runtime_settings = RuntimeSettings(
+        data_dir=data_dir / "gateway", codex_bin=str(codex_bin), **settings
+    )
+    with GatewayThread(
+        data_dir=data_dir / "gateway", runtime="codex", settings=runtime_settings
+    ) as gateway:
+        yield Stack(base_url=gateway.base_url, workspace=workspace)
