@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -244,28 +244,10 @@ class CodexManager(_ClientSurface):
             self._bridge.close()
             raise
 
-    def _request(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        allow_statuses: Collection[int] | None = None,
-    ) -> Any:
-        return self._bridge.run(
-            self.core.pipeline.request(
-                operation,
-                method,
-                path,
-                query=query,
-                json_body=json_body,
-                headers=headers,
-                allow_statuses=allow_statuses,
-            )
-        )
+    def _request(self, *args: Any, **kwargs: Any) -> Any:
+        # A `Requester` (its signature is declared once, in `api._base`): the async
+        # pipeline's request, run to completion on the private loop.
+        return self._bridge.run(self.core.pipeline.request(*args, **kwargs))
 
     def close(self) -> None:
         if self._bridge.closed:
