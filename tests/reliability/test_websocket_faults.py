@@ -33,20 +33,11 @@ from teammesh.mesh.runner import RunOptions, TeamRunner
 from teammesh.mesh.teamfile import builtin_team
 
 from .faultproxy import FaultPlan, FaultProxy
+from .loadgen import CITIES, PROMPT, WEATHER_SCHEMA
 from .procs import GatewayProcess
 
 SESSIONS = 6
 TURNS = 4
-CITIES = ("Oslo", "Lima", "Rome", "Pune")
-PROMPT = "Process for this turn:\n" + "".join(
-    f'{n}. Call lookup_weather with {{"city": "{city}"}}.\n' for n, city in enumerate(CITIES, 1)
-) + f"{len(CITIES) + 1}. Reply with the weather."
-WEATHER_SCHEMA = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}},
-    "required": ["city"],
-    "additionalProperties": False,
-}
 DRAIN_EVERY = 0.2
 TURN_TIMEOUT = 30.0
 
