@@ -189,6 +189,35 @@ _BODY_ERRORS = {"_400": "ErrorEnvelope", "_413": "ErrorEnvelope", "_415": "Error
 _SESSION_GONE = {"_404": "NotFound", "_410": "DeletedSession"}
 
 
+def _session_post(summary: str, body: str, **responses: str) -> dict[str, Any]:
+    """A POST on one session: a body, and 404/410 when the session is unknown or deleted."""
+    return {
+        "post": _op(
+            summary,
+            _responses(**responses, **_SESSION_GONE, **_BODY_ERRORS),
+            body=body,
+            params=_SID,
+        )
+    }
+
+
+def _pending_list(summary: str) -> dict[str, Any]:
+    """A session's pending server requests of one kind (410 once the session is deleted)."""
+    return {"get": _op(summary, _responses(_200="PendingList", _410="DeletedSession"), params=_SID)}
+
+
+def _answer(summary: str, body: str, param: str, **responses: str) -> dict[str, Any]:
+    """A POST answering one pending server request, named by `param` in the path."""
+    return {
+        "post": _op(
+            summary,
+            _responses(**responses, **_BODY_ERRORS),
+            body=body,
+            params=[_path_param(param)],
+        )
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     _, defs = models_json_schema(
@@ -228,75 +257,39 @@ def openapi_document() -> dict[str, Any]:
             ),
             "delete": _op("Delete a session", _responses(_200="Ok", **_SESSION_GONE), params=_SID),
         },
-        "/api/sessions/{sessionId}/rename": {
-            "post": _op(
-                "Rename",
-                _responses(_200="Ok", **_SESSION_GONE, **_BODY_ERRORS),
-                body="RenameBody",
-                params=_SID,
-            )
-        },
-        "/api/sessions/{sessionId}/messages": {
-            "post": _op(
-                "Start a turn",
-                _responses(_202="Accepted", _409="ErrorEnvelope", **_SESSION_GONE, **_BODY_ERRORS),
-                body="SendMessageBody",
-                params=_SID,
-            )
-        },
-        "/api/sessions/{sessionId}/interrupt": {
-            "post": _op(
-                "Interrupt the active turn",
-                _responses(_200="Ok", _409="Conflict", **_SESSION_GONE, **_BODY_ERRORS),
-                body="InterruptBody",
-                params=_SID,
-            )
-        },
-        "/api/sessions/{sessionId}/approvals": {
-            "get": _op(
-                "Pending approvals",
-                _responses(_200="PendingList", _410="DeletedSession"),
-                params=_SID,
-            )
-        },
-        "/api/sessions/{sessionId}/tool-input": {
-            "get": _op(
-                "Pending tool input",
-                _responses(_200="PendingList", _410="DeletedSession"),
-                params=_SID,
-            )
-        },
-        "/api/sessions/{sessionId}/tool-calls": {
-            "get": _op(
-                "Pending dynamic tool calls",
-                _responses(_200="PendingList", _410="DeletedSession"),
-                params=_SID,
-            )
-        },
-        "/api/approvals/{approvalId}/decision": {
-            "post": _op(
-                "Decide an approval",
-                _responses(_200="Ok", _404="NotFound", _409="Conflict", **_BODY_ERRORS),
-                body="ApprovalDecisionBody",
-                params=[_path_param("approvalId")],
-            )
-        },
-        "/api/tool-calls/{requestId}/response": {
-            "post": _op(
-                "Answer a dynamic tool call",
-                _responses(_200="Ok", _404="NotFound", _409="Conflict", **_BODY_ERRORS),
-                body="ToolCallResponseBody",
-                params=[_path_param("requestId")],
-            )
-        },
-        "/api/tool-input/{requestId}/decision": {
-            "post": _op(
-                "Answer a tool user-input request",
-                _responses(_200="Ok", _404="NotFound", **_BODY_ERRORS),
-                body="ToolInputDecisionBody",
-                params=[_path_param("requestId")],
-            )
-        },
+        "/api/sessions/{sessionId}/rename": _session_post("Rename", "RenameBody", _200="Ok"),
+        "/api/sessions/{sessionId}/messages": _session_post(
+            "Start a turn", "SendMessageBody", _202="Accepted", _409="ErrorEnvelope"
+        ),
+        "/api/sessions/{sessionId}/interrupt": _session_post(
+            "Interrupt the active turn", "InterruptBody", _200="Ok", _409="Conflict"
+        ),
+        "/api/sessions/{sessionId}/approvals": _pending_list("Pending approvals"),
+        "/api/sessions/{sessionId}/tool-input": _pending_list("Pending tool input"),
+        "/api/sessions/{sessionId}/tool-calls": _pending_list("Pending dynamic tool calls"),
+        "/api/approvals/{approvalId}/decision": _answer(
+            "Decide an approval",
+            "ApprovalDecisionBody",
+            "approvalId",
+            _200="Ok",
+            _404="NotFound",
+            _409="Conflict",
+        ),
+        "/api/tool-calls/{requestId}/response": _answer(
+            "Answer a dynamic tool call",
+            "ToolCallResponseBody",
+            "requestId",
+            _200="Ok",
+            _404="NotFound",
+            _409="Conflict",
+        ),
+        "/api/tool-input/{requestId}/decision": _answer(
+            "Answer a tool user-input request",
+            "ToolInputDecisionBody",
+            "requestId",
+            _200="Ok",
+            _404="NotFound",
+        ),
         "/api/stream": {
             "get": {
                 "summary": "Websocket event stream (upgrade); frames {type, threadId, payload}",
