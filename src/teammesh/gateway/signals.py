@@ -14,15 +14,24 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _first(obj: Any, keys: tuple[str, ...]) -> str | None:
+    """The first non-empty string among `obj[key]` for `keys`; None unless `obj` is a dict."""
+    if not isinstance(obj, dict):
+        return None
+    for key in keys:
+        if found := _str(obj.get(key)):
+            return found
+    return None
+
+
+_TURN_KEYS = ("id", "turnId", "turn_id")
+
+
 def context_thread_id(params: Any) -> str | None:
     """params `threadId`, else `conversationId`, else `thread.id`."""
     if not isinstance(params, dict):
         return None
-    for key in ("threadId", "conversationId"):
-        if found := _str(params.get(key)):
-            return found
-    thread = params.get("thread")
-    return _str(thread.get("id")) if isinstance(thread, dict) else None
+    return _first(params, ("threadId", "conversationId")) or _first(params.get("thread"), ("id",))
 
 
 def context_turn_id(params: Any) -> str | None:
@@ -30,25 +39,13 @@ def context_turn_id(params: Any) -> str | None:
     parentTurnId,parent_turn_id}` / `item.turn.*`; None when absent."""
     if not isinstance(params, dict):
         return None
-    for key in ("turnId", "turn_id"):
-        if found := _str(params.get(key)):
-            return found
-    turn = params.get("turn")
-    if isinstance(turn, dict):
-        for key in ("id", "turnId", "turn_id"):
-            if found := _str(turn.get(key)):
-                return found
     item = params.get("item")
-    if isinstance(item, dict):
-        for key in ("turnId", "turn_id", "parentTurnId", "parent_turn_id"):
-            if found := _str(item.get(key)):
-                return found
-        nested = item.get("turn")
-        if isinstance(nested, dict):
-            for key in ("id", "turnId", "turn_id"):
-                if found := _str(nested.get(key)):
-                    return found
-    return None
+    return (
+        _first(params, ("turnId", "turn_id"))
+        or _first(params.get("turn"), _TURN_KEYS)
+        or _first(item, ("turnId", "turn_id", "parentTurnId", "parent_turn_id"))
+        or _first(item.get("turn") if isinstance(item, dict) else None, _TURN_KEYS)
+    )
 
 
 def signal_payload(
