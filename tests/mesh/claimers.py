@@ -3,6 +3,7 @@ pulls until the queue is empty (a module-level function, so spawned processes ca
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from teammesh.mesh.board import SYSTEM_MEMBER, create_board, open_board
@@ -33,3 +34,16 @@ def claim_all(board_path: str, run_id: str, worker: str,
     if out is not None:
         out.extend(claimed)
     return claimed
+
+
+def claim_in_threads(board_path: str, run_id: str, workers: int = 4) -> list[str]:
+    """Every task claimed by `workers` threads (each with its own connection), racing."""
+    results: list[list[str]] = [[] for _ in range(workers)]
+    threads = [threading.Thread(target=claim_all,
+                                args=(board_path, run_id, f"w{i}", results[i]))
+               for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return [task for claimed in results for task in claimed]

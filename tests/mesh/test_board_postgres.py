@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from teammesh.mesh.board import (
 from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.board.postgres import PgRunLock, redact
 
-from .claimers import TASKS, claim_all, seed
+from .claimers import TASKS, claim_all, claim_in_threads, seed
 
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 
@@ -37,15 +36,7 @@ def _seed(dsn: str) -> str:
 
 def test_concurrent_thread_claimers(postgres_dsn: str) -> None:
     run_id = _seed(postgres_dsn)
-    results: list[list[str]] = [[] for _ in range(4)]
-    threads = [threading.Thread(target=claim_all,
-                                args=(postgres_dsn, run_id, f"w{i}", results[i]))
-               for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    everything = [task for claimed in results for task in claimed]
+    everything = claim_in_threads(postgres_dsn, run_id)
     assert sorted(everything) == sorted(f"task {n}" for n in range(TASKS))
 
 

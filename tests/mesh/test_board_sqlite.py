@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from teammesh.mesh.board import (
     open_board,
 )
 
-from .claimers import TASKS, claim_all, seed
+from .claimers import TASKS, claim_all, claim_in_threads, seed
 
 
 def _seed(path: Path) -> None:
@@ -48,14 +47,7 @@ def test_unknown_run_or_file(tmp_path: Path) -> None:
 def test_concurrent_thread_claimers_never_double_claim(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite"
     _seed(path)
-    results: list[list[str]] = [[] for _ in range(4)]
-    threads = [threading.Thread(target=claim_all, args=(str(path), "r1", f"w{i}", results[i]))
-               for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    everything = [task for claimed in results for task in claimed]
+    everything = claim_in_threads(str(path), "r1")
     assert sorted(everything) == sorted(f"task {n}" for n in range(TASKS))
     assert len(set(everything)) == TASKS
 
