@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from teammesh.gateway.embedded import GatewayThread
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+
+from .wire_helpers import ECHO_TOOL, create_session
 
 
 @dataclass
@@ -31,3 +35,10 @@ def codex_stack(codex_bin: Path, data_dir: Path, **settings: Any) -> Iterator[St
         data_dir=data_dir / "gateway", runtime="codex", settings=runtime_settings
     ) as gateway:
         yield Stack(base_url=gateway.base_url, workspace=workspace)
+
+
+async def echo_session(http: httpx.AsyncClient, stack: Stack) -> str:
+    """A session in the stack's workspace that offers the echo tool and asks no approvals."""
+    return await create_session(
+        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
+    )

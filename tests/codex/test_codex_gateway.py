@@ -14,7 +14,7 @@ import pytest
 
 from teammesh.brain.server import ModelServerThread
 
-from .stack import Stack, codex_stack
+from .stack import Stack, codex_stack, echo_session
 from .wire_helpers import (
     ECHO_TOOL,
     EventStream,
@@ -154,9 +154,7 @@ async def test_approval_round_trip(http: httpx.AsyncClient, stack: Stack, decisi
 async def test_interrupt_while_a_tool_call_is_unanswered(
     http: httpx.AsyncClient, stack: Stack
 ) -> None:
-    session_id = await create_session(
-        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
-    )
+    session_id = await echo_session(http, stack)
     async with EventStream(stack.base_url, session_id) as events:
         turn_id = await send_message(http, session_id, echo_prompt(1))
         signal = await events.event("app_server.request.item.tool.call")

@@ -18,7 +18,7 @@ from teammesh.brain.server import ModelServerThread
 from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
-from .stack import Stack, codex_stack
+from .stack import Stack, codex_stack, echo_session
 from .wire_helpers import (
     ECHO_TOOL,
     EventStream,
@@ -59,9 +59,7 @@ async def app_server_pid(http: httpx.AsyncClient) -> int:
 async def test_unanswered_tool_call_is_interrupted_at_its_deadline(
     http: httpx.AsyncClient, stack: Stack
 ) -> None:
-    session_id = await create_session(
-        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
-    )
+    session_id = await echo_session(http, stack)
     async with EventStream(stack.base_url, session_id) as events:
         turn_id = await send_message(http, session_id, echo_prompt(3))
         signal_frame = await events.event("app_server.request.item.tool.call")
@@ -77,12 +75,8 @@ async def test_unanswered_tool_call_is_interrupted_at_its_deadline(
 async def test_app_server_crash_mid_turn(http: httpx.AsyncClient, stack: Stack) -> None:
     # Two sessions: one that has run a turn (it has a rollout to resume from) and one that
     # only exists (codex must re-create it under the same id).
-    busy = await create_session(
-        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
-    )
-    idle = await create_session(
-        http, cwd=str(stack.workspace), approvalPolicy="never", dynamicTools=[ECHO_TOOL]
-    )
+    busy = await echo_session(http, stack)
+    idle = await echo_session(http, stack)
     old_pid = await app_server_pid(http)
 
     async with EventStream(stack.base_url, busy) as events:
