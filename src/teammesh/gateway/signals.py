@@ -85,25 +85,50 @@ def request_kind(method: str) -> str | None:
     return None
 
 
+def _pending_row(
+    request_key: tuple[str, str],
+    method: str,
+    thread_id: str | None,
+    turn_id: str | None,
+    params: JsonObject,
+    at: str,
+    fields: JsonObject,
+) -> JsonObject:
+    """A pending request's public row: its id (under the kind's key), where it came from,
+    the kind's own `fields`, then the raw params, creation time and status."""
+    key, request_id = request_key
+    return {
+        key: request_id,
+        "method": method,
+        "threadId": thread_id,
+        "turnId": turn_id,
+        **fields,
+        "details": params,
+        "createdAt": at,
+        "status": "pending",
+    }
+
+
 def tool_call_row(
     request_id: str, thread_id: str | None, turn_id: str | None, params: JsonObject, at: str
 ) -> JsonObject:
     tool = params.get("tool")
     call_id = _str(params.get("callId"))
-    return {
-        "requestId": request_id,
-        "method": TOOL_CALL_METHOD,
-        "threadId": thread_id,
-        "turnId": turn_id,
-        "itemId": _str(params.get("itemId")) or call_id,
-        "callId": call_id,
-        "tool": tool,
-        "arguments": params.get("arguments"),
-        "summary": f"Tool call requested: {tool}",
-        "details": params,
-        "createdAt": at,
-        "status": "pending",
-    }
+    return _pending_row(
+        ("requestId", request_id),
+        TOOL_CALL_METHOD,
+        thread_id,
+        turn_id,
+        params,
+        at,
+        {
+            "itemId": _str(params.get("itemId")) or call_id,
+            "callId": call_id,
+            "tool": tool,
+            "arguments": params.get("arguments"),
+            "summary": f"Tool call requested: {tool}",
+        },
+    )
 
 
 def _approval_summary(method: str, params: JsonObject) -> str:
@@ -127,17 +152,18 @@ def approval_row(
     params: JsonObject,
     at: str,
 ) -> JsonObject:
-    return {
-        "approvalId": request_id,
-        "method": method,
-        "threadId": thread_id,
-        "turnId": turn_id,
-        "itemId": _str(params.get("itemId")) or _str(params.get("callId")),
-        "summary": _approval_summary(method, params),
-        "details": params,
-        "createdAt": at,
-        "status": "pending",
-    }
+    return _pending_row(
+        ("approvalId", request_id),
+        method,
+        thread_id,
+        turn_id,
+        params,
+        at,
+        {
+            "itemId": _str(params.get("itemId")) or _str(params.get("callId")),
+            "summary": _approval_summary(method, params),
+        },
+    )
 
 
 def _questions(params: JsonObject) -> list[JsonObject]:
@@ -175,18 +201,19 @@ def tool_input_row(
 ) -> JsonObject:
     questions = _questions(params)
     plural = "" if len(questions) == 1 else "s"
-    return {
-        "requestId": request_id,
-        "method": method,
-        "threadId": thread_id,
-        "turnId": turn_id,
-        "itemId": _str(params.get("itemId")),
-        "summary": f"Tool input required ({len(questions)} question{plural})",
-        "questions": questions,
-        "details": params,
-        "createdAt": at,
-        "status": "pending",
-    }
+    return _pending_row(
+        ("requestId", request_id),
+        method,
+        thread_id,
+        turn_id,
+        params,
+        at,
+        {
+            "itemId": _str(params.get("itemId")),
+            "summary": f"Tool input required ({len(questions)} question{plural})",
+            "questions": questions,
+        },
+    )
 
 
 _NEW_STYLE_APPROVALS = {"item/commandExecution/requestApproval", "item/fileChange/requestApproval"}
