@@ -1,6 +1,7 @@
-"""A throwaway PostgreSQL server for the board benchmark, from the machine's PostgreSQL
-binaries: a temporary data dir, a free loopback port, trust auth, fsync off (the benchmark
-measures the store's locking and round trips, not the disk). None when not installed."""
+"""A throwaway PostgreSQL server for the board benchmark and the board tests, from the
+machine's PostgreSQL binaries: a temporary data dir, a free loopback port, trust auth, fsync
+off (they measure the store's locking and round trips, not the disk). None when not
+installed."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(initdb: str, postgres: str) -> tuple[subprocess.Popen[bytes], Path, str]:
+def _start(
+    initdb: str, postgres: str, max_connections: int
+) -> tuple[subprocess.Popen[bytes], Path, str]:
     as_user: list[str] = []
     data = Path(tempfile.mkdtemp(prefix="teammesh-bench-pg-"))
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
@@ -40,7 +43,8 @@ def _start(initdb: str, postgres: str) -> tuple[subprocess.Popen[bytes], Path, s
                     "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
     server = subprocess.Popen(
         [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(data),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"],
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+         "-c", f"max_connections={max_connections}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return server, data, f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
@@ -60,7 +64,7 @@ def _wait_ready(server: subprocess.Popen[bytes], dsn: str) -> bool:
 
 
 @contextlib.contextmanager
-def postgres_dsn() -> Iterator[str | None]:
+def postgres_dsn(max_connections: int = 100) -> Iterator[str | None]:
     """The DSN of a fresh local server, or None when PostgreSQL (or psycopg) is missing or
     the server does not come up: the board benchmark then measures SQLite only."""
     initdb, postgres = _binary("initdb"), _binary("postgres")
@@ -73,7 +77,7 @@ def postgres_dsn() -> Iterator[str | None]:
         yield None
         return
     try:
-        server, data, dsn = _start(initdb, postgres)
+        server, data, dsn = _start(initdb, postgres, max_connections)
     except (OSError, KeyError, subprocess.SubprocessError):
         yield None
         return
