@@ -22,6 +22,9 @@ import psutil
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 LISTENING = "teammesh gateway listening on "
 START_TIMEOUT = 30.0
+# A gateway behind a loopback proxy (FaultProxy) sees the proxy's port in Host: answer
+# 127.0.0.1 on any port.
+PROXIED = ["--allow-host", "127.0.0.1"]
 
 
 def runner_env(**extra: str) -> dict[str, str]:

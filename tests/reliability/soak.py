@@ -30,7 +30,7 @@ import httpx
 from teammesh.mesh.board import list_runs, open_board
 
 from .faultproxy import FaultPlan, FaultProxy
-from .procs import GatewayProcess, ProcessStats, readline, run_command, slope, start_runner
+from .procs import PROXIED, GatewayProcess, ProcessStats, readline, run_command, slope, start_runner
 from .teamruns import RUN_TIMEOUT, BoardFacts, board_facts, run_args
 
 FD_GROWTH_LIMIT = 8  # open fds may wobble by a few (pooled connections), not climb
@@ -133,7 +133,7 @@ def soak(minutes: float, seed: int, think_ms: int) -> int:
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory(prefix="teammesh-soak-") as tmp:
         root = Path(tmp)
-        gateway = GatewayProcess(root / "gateway", think_ms=think_ms).start()
+        gateway = GatewayProcess(root / "gateway", think_ms=think_ms, extra=PROXIED).start()
         proxy = FaultProxy(gateway.port, FaultPlan(cut_after=(0.2, 1.5), delay=(0.0, 0.05),
                                                    seed=seed)).start()
         try:

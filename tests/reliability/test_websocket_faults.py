@@ -34,7 +34,7 @@ from teammesh.mesh.teamfile import builtin_team
 
 from .faultproxy import FaultPlan, FaultProxy
 from .loadgen import CITIES, PROMPT, WEATHER_SCHEMA
-from .procs import GatewayProcess
+from .procs import PROXIED, GatewayProcess
 
 SESSIONS = 6
 TURNS = 4
@@ -88,7 +88,7 @@ async def test_cut_and_delayed_stream_every_call_answered_exactly_once(tmp_path:
     handler_runs: collections.Counter[tuple[str, str]] = collections.Counter()
     by_path: collections.Counter[str] = collections.Counter()
     plan = FaultPlan(cut_after=(0.1, 0.8), delay=(0.0, 0.12), seed=3)
-    with GatewayProcess(tmp_path / "gateway", think_ms=50) as gateway, \
+    with GatewayProcess(tmp_path / "gateway", think_ms=50, extra=PROXIED) as gateway, \
             FaultProxy(gateway.port, plan) as proxy:
         observer = Observer(gateway.base_url)
         watching = asyncio.ensure_future(observer.run())
@@ -187,7 +187,7 @@ async def test_team_run_through_a_faulty_stream_ends_like_an_undisturbed_one(
             board.close()
 
     plan = FaultPlan(cut_after=(0.1, 0.6), delay=(0.0, 0.1), seed=11)
-    with GatewayProcess(tmp_path / "gateway", think_ms=20) as gateway:
+    with GatewayProcess(tmp_path / "gateway", think_ms=20, extra=PROXIED) as gateway:
         reference = await run(gateway.base_url, "reference")
         with FaultProxy(gateway.port, plan) as proxy:
             faulty = await run(proxy.base_url, "faulty")

@@ -33,6 +33,8 @@ from teammesh.gateway.http_io import (
 from teammesh.gateway.hub import Hub, Outcome
 from teammesh.gateway.openapi import openapi_document
 from teammesh.gateway.stream import stream_endpoint
+from teammesh.serving.limits import ServerLimits
+from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.wire import (
     ApprovalDecisionBody,
     CreateSessionBody,
@@ -209,11 +211,21 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-def build_app(hub: Hub, *, token: str | None = None) -> ASGIApp:
+def build_app(
+    hub: Hub,
+    *,
+    token: str | None = None,
+    guard: GuardPolicy | None = None,
+    limits: ServerLimits | None = None,
+) -> ASGIApp:
+    """The gateway app. `guard` (the Host/Origin policy of the bound address) runs first,
+    before the token check, so a page in a browser gets nowhere even with no token set."""
     routes: list[Any] = [
         Route(path, _endpoint(handler), methods=[method]) for method, path, handler in ROUTES
     ]
     routes.append(WebSocketRoute("/api/stream", stream_endpoint))
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
     app.state.hub = hub
-    return BearerAuth(app, token)
+    app.state.limits = limits or ServerLimits()
+    authed = BearerAuth(app, token)
+    return authed if guard is None else HostOriginGuard(authed, guard)

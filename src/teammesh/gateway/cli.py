@@ -17,6 +17,7 @@ from typing import Any
 
 from teammesh.gateway.embedded import InsecureBindError, check_bind, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.serving.cli_args import add_guard_arguments, guard_kwargs
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +52,7 @@ def register(subparsers: Any) -> None:
         help="seconds to wait for a tool-call answer before the turn fails",
     )
     parser.add_argument("--log-level", default="warning", help="python log level")
+    add_guard_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -59,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_bind(args.host, token)
     except InsecureBindError as exc:
+        print(f"teammesh serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        guard_kwargs(args)  # a bad --allow-host / --allow-origin / limit fails here
+    except ValueError as exc:
         print(f"teammesh serve: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -94,6 +101,7 @@ async def _serve(
         port=args.port,
         token=token,
         settings=settings,
+        **guard_kwargs(args),
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
         closed = loop.create_task(gateway.wait_closed())

@@ -8,6 +8,9 @@
 
 Both bind the socket before serving, so `base_url` carries the real port even with
 `port=0`. Binding a non-loopback host without a token is refused (`InsecureBindError`).
+Requests whose Host or Origin is not the gateway's own are refused (`allow_hosts` /
+`allow_origins` add names; see `teammesh.serving.origin_guard`), and `limits` bounds what
+one client can make the gateway hold (`teammesh.serving.limits.ServerLimits`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ipaddress
 import logging
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,10 @@ from teammesh.gateway.app import build_app
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.store import Store
+from teammesh.serving.http_protocol import uvicorn_options
+from teammesh.serving.limits import ServerLimits
+from teammesh.serving.origin_guard import GuardPolicy
+from teammesh.serving.quiet_server import QuietServer
 
 log = logging.getLogger("teammesh.gateway")
 
@@ -54,7 +61,7 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-class _Server(uvicorn.Server):
+class _Server(QuietServer):
     """uvicorn without its signal handling: the embedding program (or our CLI) owns signals."""
 
     @contextlib.contextmanager
@@ -107,8 +114,13 @@ async def start_gateway(
     port: int = 0,
     token: str | None = None,
     settings: RuntimeSettings | None = None,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+    limits: ServerLimits | None = None,
 ) -> AsyncIterator[RunningGateway]:
     check_bind(host, token)
+    GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
+    limits = limits or ServerLimits()
     data_path = Path(data_dir)
     if settings is None:
         settings = RuntimeSettings(data_dir=data_path)
@@ -124,17 +136,19 @@ async def start_gateway(
         store.close()
         sock.close()
         raise
+    guard = GuardPolicy.for_listener(host, sock.getsockname()[1], allow_hosts, allow_origins)
     config = uvicorn.Config(
-        build_app(hub, token=token),
+        build_app(hub, token=token, guard=guard, limits=limits),
         log_level="warning",
         access_log=False,
         lifespan="off",
-        ws="websockets-sansio",
+        # ws: the websockets-sansio protocol, from uvicorn_options (quiet handshake refusals)
         ws_max_size=1024 * 1024,
         # No permessage-deflate: frames are small and compressing them costs more latency
         # (on both ends) than it saves on loopback. Clients negotiate it away transparently.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=2,
+        **uvicorn_options(limits),
     )
     server = _Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
@@ -168,8 +182,12 @@ class GatewayThread:
         port: int = 0,
         token: str | None = None,
         settings: RuntimeSettings | None = None,
+        allow_hosts: Sequence[str] = (),
+        allow_origins: Sequence[str] = (),
+        limits: ServerLimits | None = None,
     ) -> None:
         check_bind(host, token)
+        GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
         self._kwargs: dict[str, Any] = dict(
             data_dir=data_dir,
             runtime=runtime,
@@ -177,6 +195,9 @@ class GatewayThread:
             port=port,
             token=token,
             settings=settings,
+            allow_hosts=allow_hosts,
+            allow_origins=allow_origins,
+            limits=limits,
         )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

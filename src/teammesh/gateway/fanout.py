@@ -4,6 +4,11 @@ Publishing is synchronous and never awaits: the hub calls it while it holds no l
 not yield between registering a pending request and announcing it. Each event is serialised
 once; every subscriber gets the same text in publish order through its own bounded queue,
 drained by the socket's writer task.
+
+A queue is bounded in frames and in bytes (the memory its texts hold, `sys.getsizeof`, O(1)):
+a frame cap alone let a subscriber that stops reading pin 10 000 large frames. Past either
+bound the subscriber is dropped and its socket closed with 1013; its client reconnects and
+catches up over HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +27,9 @@ log = logging.getLogger("teammesh.gateway.fanout")
 # Frames must stay under the websockets client's default 1 MiB limit (wire §6.8).
 MAX_FRAME_BYTES = MAX_BODY_BYTES - 1024
 # A socket that falls this far behind is disconnected (the client reconnects) rather than
-# letting its queue grow without bound.
+# letting its queue grow without bound. Defaults; `ServerLimits` sets them per gateway.
 MAX_QUEUED_FRAMES = 10_000
+MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
 
 def dumps(value: Any) -> str:
@@ -34,36 +41,44 @@ class Subscriber:
     """One websocket connection's delivery state."""
 
     thread_filter: str | None = None
-    queue: asyncio.Queue[str | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=MAX_QUEUED_FRAMES)
-    )
+    max_frames: int = MAX_QUEUED_FRAMES
+    max_bytes: int = MAX_QUEUED_BYTES
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    queued_bytes: int = 0
     overflowed: bool = False
 
-    def offer(self, text: str) -> None:
+    def offer(self, text: str, size: int | None = None) -> None:
+        """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if size is None:
+            size = sys.getsizeof(text)
+        if self.queue.qsize() >= self.max_frames or self.queued_bytes + size > self.max_bytes:
             # Too slow to keep up: mark it; the writer closes the socket when it sees None.
             self.overflowed = True
             log.warning("websocket subscriber fell behind; disconnecting it")
             self._end_now()
+            return
+        self.queued_bytes += size
+        self.queue.put_nowait(text)
+
+    async def next(self) -> str | None:
+        """The next text to write; None when the socket must end."""
+        text = await self.queue.get()
+        if text is not None:
+            self.queued_bytes -= sys.getsizeof(text)
+        return text
 
     def close(self) -> None:
         """Wake the writer so it ends."""
-        try:
-            self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            self._end_now()
+        self.queue.put_nowait(None)
 
     def _end_now(self) -> None:
-        # The queue is full, so None cannot follow it: drop what is queued (the client
-        # reconnects and catches up over HTTP anyway) and end with None, or the writer would
-        # drain the backlog and then wait forever on a socket that stays open and silent.
+        # Drop what is queued (the client reconnects and catches up over HTTP anyway) and
+        # end with None at once, instead of making the writer drain the backlog first.
         while not self.queue.empty():
             self.queue.get_nowait()
+        self.queued_bytes = 0
         self.queue.put_nowait(None)
 
 
@@ -105,10 +120,11 @@ class FanOut:
             self.dropped_oversized += 1
             log.warning("dropped oversized %s frame (%d bytes)", event_type, len(text))
             return
+        size = sys.getsizeof(text)
         for subscriber in tuple(self._subscribers):
             wanted = subscriber.thread_filter
             if broadcast or wanted is None or wanted == thread_id:
-                subscriber.offer(text)
+                subscriber.offer(text, size)
 
     def close_all(self) -> None:
         for subscriber in tuple(self._subscribers):

@@ -3,6 +3,10 @@
 Bodies are read with a hard cap (413 past 1 MiB, checked while streaming, never buffered
 beyond it); content type and JSON syntax problems are `request_failed` (400/415); schema
 problems are the `invalid_request` envelope with zod-like `issues`.
+
+A body is JSON only under the media type `application/json` exactly (`serving.media_type`):
+anything else, including `text/plain; charset=application/json`, is 415 even when the body
+is empty, so a web page's preflight-free POST never reaches a route.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from teammesh.serving.media_type import json_media_type_problem
 from teammesh.wire import MAX_BODY_BYTES
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,6 +50,9 @@ INTERNAL_ERROR = {"status": "error", "code": "internal_error", "message": "inter
 
 async def read_json(request: Request) -> Any:
     """The parsed JSON body, or `None` when there is no body at all."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None and (problem := json_media_type_problem(content_type)):
+        raise request_failed(415, problem)  # before reading: a page's body is never read
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -59,15 +67,14 @@ async def read_json(request: Request) -> Any:
             raise request_failed(413, "Request body is too large")
         chunks.append(chunk)
     raw = b"".join(chunks)
-    content_type = request.headers.get("content-type")
+    if content_type is None:
+        if not raw:
+            return None  # no body at all: the route's defaults
+        raise request_failed(415, "Unsupported Media Type: (none); send application/json")
     if not raw:
-        if content_type is not None and "application/json" in content_type.lower():
-            raise request_failed(
-                400, "Body cannot be empty when content-type is set to 'application/json'"
-            )
-        return None
-    if content_type is None or "application/json" not in content_type.lower():
-        raise request_failed(415, f"Unsupported Media Type: {content_type or '(none)'}")
+        raise request_failed(
+            400, "Body cannot be empty when content-type is set to 'application/json'"
+        )
     try:
         parsed = json.loads(raw, parse_constant=_reject_constant)
         # `"\udfff"` is valid JSON but no Unicode text: nothing could store, log or echo

@@ -3,6 +3,8 @@
 On accept the server sends `{"type":"ready","threadId":<filter or null>}`; clients may send
 `subscribe` (set the thread filter), `unsubscribe` (clear it) and `ping` (→ `pong`); anything
 else gets `{"type":"error","message":"invalid websocket command"}` and the socket stays open.
+That includes a frame too large to be a command (over `ws_command_bytes`, answered unparsed)
+and one nested too deeply for `json.loads` (its RecursionError is caught, not raised).
 Control frames go through the same queue as events, so each socket sees one ordered stream.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
+from teammesh.serving.limits import ServerLimits
 
 log = logging.getLogger("teammesh.gateway.stream")
 
@@ -28,7 +31,7 @@ def _command(text: str, subscriber: Subscriber) -> str | None:
     """Apply one client command; the control frame to answer with, if any."""
     try:
         command: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return INVALID
     if not isinstance(command, dict):
         return INVALID
@@ -49,7 +52,7 @@ def _command(text: str, subscriber: Subscriber) -> str | None:
 async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
     try:
         while True:
-            text = await subscriber.queue.get()
+            text = await subscriber.next()
             if text is None:
                 if subscriber.overflowed:
                     await websocket.close(code=1013)  # try again later: reconnect
@@ -62,9 +65,12 @@ async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
 
 async def stream_endpoint(websocket: WebSocket) -> None:
     fanout: FanOut = websocket.app.state.hub.fanout
+    limits: ServerLimits = getattr(websocket.app.state, "limits", None) or ServerLimits()
     initial = websocket.query_params.get("threadId") or None
     await websocket.accept()
-    subscriber = Subscriber(thread_filter=initial)
+    subscriber = Subscriber(
+        thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes
+    )
     subscriber.offer(dumps({"type": "ready", "threadId": initial}))
     fanout.subscribe(subscriber)
     writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
@@ -76,11 +82,17 @@ async def stream_endpoint(websocket: WebSocket) -> None:
             text = message.get("text")
             if text is None:
                 data = message.get("bytes") or b""
+                if len(data) > limits.ws_command_bytes:
+                    subscriber.offer(INVALID)
+                    continue
                 try:
                     text = data.decode("utf-8")
                 except UnicodeDecodeError:
                     subscriber.offer(INVALID)
                     continue
+            elif len(text) > limits.ws_command_bytes:  # characters: never more than bytes
+                subscriber.offer(INVALID)
+                continue
             answer = _command(text, subscriber)
             if answer is not None:
                 subscriber.offer(answer)

@@ -1,0 +1,57 @@
+"""uvicorn's server, without its signal handling and with bounded accept-error logging.
+
+When the process runs out of descriptors, asyncio's accept loop reports "socket.accept()
+out of system resource" through the event loop's exception handler, with a traceback, on
+every retry; under a connection flood that fills a disk. While a server runs, that one
+message goes through a `RateLimitedLog` (one line per 10 s with a count); every other
+exception goes to the handler that was there before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from teammesh.serving.log_limit import RateLimitedLog
+
+log = logging.getLogger("teammesh.serving")
+ACCEPT_ERROR = "socket.accept() out of system resource"
+
+
+@contextlib.contextmanager
+def limited_accept_errors(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    previous = loop.get_exception_handler()
+    limited = RateLimitedLog(log)
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == ACCEPT_ERROR:
+            limited.warning("%s: %s", ACCEPT_ERROR, context.get("exception"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    try:
+        yield
+    finally:
+        if loop.get_exception_handler() is handler:  # not replaced meanwhile
+            loop.set_exception_handler(previous)
+
+
+class QuietServer(uvicorn.Server):
+    """Signals stay with the embedding program (or our CLI); accept errors are rate-limited."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        with limited_accept_errors(asyncio.get_running_loop()):
+            await super().serve(sockets=sockets)
