@@ -179,7 +179,9 @@ async def test_models_route_and_structured_errors() -> None:
     async with start_model_server() as server, httpx.AsyncClient(timeout=10) as http:
         models = await http.get(f"{server.base_url}/v1/models")
         assert models.status_code == 200 and models.json()["data"][0]["id"] == "playbook"
-        bad = await http.post(f"{server.base_url}/v1/responses", content=b"{not json")
+        json_type = {"content-type": "application/json"}
+        bad = await http.post(f"{server.base_url}/v1/responses", content=b"{not json",
+                              headers=json_type)
         assert bad.status_code == 400
         assert bad.json()["error"]["type"] == "invalid_request_error"
         wrong = await http.post(f"{server.base_url}/v1/responses", json={"input": 5})

@@ -7,9 +7,11 @@ import asyncio
 import sys
 from typing import Any
 
-import uvicorn
-
-from teammesh.brain.server import create_app, url_host
+from teammesh.brain.server import ModelServerError, bind, guarded_app, server_config, url_host
+from teammesh.serving.cli_args import add_guard_arguments, guard_kwargs
+from teammesh.serving.limits import ServerLimits
+from teammesh.serving.listener import bound_port
+from teammesh.serving.quiet_server import QuietServer
 
 
 def register(subparsers: Any) -> None:
@@ -23,6 +25,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--think-ms", type=int, default=0, help="simulated model latency per request (ms)"
     )
+    add_guard_arguments(serve)
     serve.set_defaults(func=_serve)
 
     def _help(_: argparse.Namespace) -> int:
@@ -32,21 +35,23 @@ def register(subparsers: Any) -> None:
     model.set_defaults(func=_help)
 
 
-async def _run(host: str, port: int, think_ms: int) -> None:
-    config = uvicorn.Config(
-        create_app(think_ms), host=host, port=port, log_level="warning", lifespan="off",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            return
-        await asyncio.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    print(f"teammesh model server listening on http://{url_host(host)}:{bound}", flush=True)
-    await task
+async def _run(host: str, port: int, think_ms: int, guard: dict[str, Any]) -> None:
+    sock = bind(host, port)  # first: the Host/Origin guard needs the real port
+    try:
+        limits: ServerLimits = guard["limits"]
+        app = guarded_app(sock, host, think_ms, guard["allow_hosts"], guard["allow_origins"])
+        server = QuietServer(server_config(app, limits))  # uvicorn's own signal handling
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                await task
+                return
+            await asyncio.sleep(0.01)
+        print(f"teammesh model server listening on http://{url_host(host)}:{bound_port(sock)}",
+              flush=True)
+        await task
+    finally:
+        sock.close()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,7 +59,15 @@ def _serve(args: argparse.Namespace) -> int:
         print("teammesh model serve: --think-ms must be >= 0", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_run(args.host, args.port, args.think_ms))
+        guard = guard_kwargs(args)
+    except ValueError as exc:
+        print(f"teammesh model serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run(args.host, args.port, args.think_ms, guard))
+    except ModelServerError as exc:
+        print(f"teammesh model serve: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

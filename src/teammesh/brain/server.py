@@ -4,26 +4,33 @@ The offline model for the codex and llm runtimes: `POST /v1/responses` (SSE when
 `stream: true`, JSON otherwise), `POST /v1/chat/completions` (the same brain for clients of
 OpenAI-compatible servers) and `GET /v1/models`. Each request is one `decide` call,
 optionally delayed by `think_ms` to simulate model latency.
+
+Guarded like the gateway (`teammesh.serving`): the socket is bound first so the Host/Origin
+guard knows the real port; a foreign Host or Origin is refused (403, OpenAI-shaped error
+with code `forbidden_host` / `forbidden_origin`); a body is JSON only under
+`application/json` (415 otherwise) and at most `MAX_REQUEST_BYTES` (413); the connection
+bounds of `ServerLimits` apply.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from teammesh.brain.chat_completions import chat_chunks, chat_completion, parse_chat_request
 from teammesh.brain.playbook import decide
@@ -37,13 +44,46 @@ from teammesh.brain.responses_output import (
     usage,
 )
 from teammesh.brain.types import Action
+from teammesh.serving.http_protocol import uvicorn_options
+from teammesh.serving.limits import ServerLimits
+from teammesh.serving.listener import bind_listener, bound_port
+from teammesh.serving.media_type import json_media_type_problem
+from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
+from teammesh.serving.quiet_server import EmbeddedServer
 
 MODEL_ID = "playbook"
+# A long codex conversation is a few MB of JSON; far more is not a model request.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 log = logging.getLogger("teammesh.brain.server")
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+
+
+def _guard_error_body(code: str, message: str) -> bytes:
+    """The guard's refusals in the OpenAI error shape the clients of this server read."""
+    return json.dumps(
+        {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    ).encode()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decide(parsed: ParsedRequest) -> Action | Response:
@@ -59,7 +99,15 @@ async def _read_and_decide(
 ) -> tuple[bytes, Any, ParsedRequest, Action] | Response:
     """Read and parse the body, wait the simulated model latency and ask the brain: the raw
     body, its JSON, the parsed request and the action — or the error response to send."""
-    raw = await request.body()
+    problem = json_media_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        return _error(415, problem)
+    try:
+        raw = await _read_body(request)
+    except _TooLarge:
+        return _error(413, f"the request body is over {MAX_REQUEST_BYTES} bytes")
+    except ClientDisconnect:
+        return _error(400, "client disconnected")
     try:
         body = json.loads(raw or b"null")
         parsed = parse(body)
@@ -67,6 +115,8 @@ async def _read_and_decide(
         return _error(400, f"the request body is not JSON: {exc.msg}")
     except BadRequest as exc:
         return _error(400, str(exc))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, nesting too deep
+        return _error(400, f"the request body is not JSON: {type(exc).__name__}")
     if think_ms > 0:
         await asyncio.sleep(think_ms / 1000)
     action = _decide(parsed)
@@ -156,64 +206,114 @@ class RunningModelServer:
         return f"http://{url_host(self.host)}:{self.port}"
 
 
-def _bound_port(server: uvicorn.Server) -> int:
-    for listener in server.servers:
-        for sock in listener.sockets:
-            return int(sock.getsockname()[1])
-    raise RuntimeError("the model server has no listening socket")
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handling: the embedding program owns its signals (a
-    Ctrl-C must reach the test or tool that started the server, not stop it quietly)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _uvicorn_server(host: str, port: int, think_ms: int) -> uvicorn.Server:
-    config = uvicorn.Config(
-        create_app(think_ms), host=host, port=port, log_level="warning", lifespan="off",
-        access_log=False,
-    )
-    return _EmbeddedServer(config)
-
-
 class ModelServerError(RuntimeError):
     """The model server could not start (e.g. the port is taken)."""
 
 
-async def _serve(server: uvicorn.Server, host: str, port: int) -> None:
+def bind(host: str, port: int) -> socket.socket:
     try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits the process when it cannot bind: not here
-        raise ModelServerError(f"the model server could not listen on {host}:{port}") from exc
+        return bind_listener(host, port)
+    except OSError as exc:
+        raise ModelServerError(f"the model server could not listen on {host}:{port}: {exc}"
+                               ) from exc
+
+
+def guarded_app(
+    sock: socket.socket,
+    host: str,
+    think_ms: int = 0,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> ASGIApp:
+    """The app behind the Host/Origin guard of the address `sock` is bound to."""
+    policy = GuardPolicy.for_listener(host, bound_port(sock), allow_hosts, allow_origins)
+    return HostOriginGuard(create_app(think_ms), policy, error_body=_guard_error_body)
+
+
+def server_config(app: ASGIApp, limits: ServerLimits | None = None) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False,
+        **uvicorn_options(limits or ServerLimits()),
+    )
+
+
+@dataclass
+class _Embedded:
+    server: uvicorn.Server
+    sock: socket.socket
+    host: str
+
+    @classmethod
+    def create(
+        cls,
+        host: str,
+        port: int,
+        think_ms: int,
+        allow_hosts: Sequence[str],
+        allow_origins: Sequence[str],
+        limits: ServerLimits | None,
+    ) -> _Embedded:
+        GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
+        sock = bind(host, port)
+        try:
+            app = guarded_app(sock, host, think_ms, allow_hosts, allow_origins)
+            return cls(EmbeddedServer(server_config(app, limits)), sock, host)
+        except BaseException:
+            sock.close()
+            raise
+
+    @property
+    def running(self) -> RunningModelServer:
+        return RunningModelServer(self.host, bound_port(self.sock))
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.sock])
 
 
 @asynccontextmanager
 async def start_model_server(
-    host: str = "127.0.0.1", port: int = 0, think_ms: int = 0
+    host: str = "127.0.0.1",
+    port: int = 0,
+    think_ms: int = 0,
+    *,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+    limits: ServerLimits | None = None,
 ) -> AsyncIterator[RunningModelServer]:
-    server = _uvicorn_server(host, port, think_ms)
-    task = asyncio.create_task(_serve(server, host, port))
-    while not server.started:
-        if task.done():
-            task.result()  # raises the startup error
-            raise ModelServerError("the model server stopped during startup")
-        await asyncio.sleep(0.01)
+    embedded = _Embedded.create(host, port, think_ms, allow_hosts, allow_origins, limits)
+    server = embedded.server
     try:
-        yield RunningModelServer(host, _bound_port(server))
+        task = asyncio.create_task(embedded.serve())
+        while not server.started:
+            if task.done():
+                task.result()  # raises the startup error
+                raise ModelServerError("the model server stopped during startup")
+            await asyncio.sleep(0.01)
+        try:
+            yield embedded.running
+        finally:
+            server.should_exit = True
+            await task
     finally:
-        server.should_exit = True
-        await task
+        embedded.sock.close()
 
 
 class ModelServerThread:
     """The model server on its own event loop in a background thread (sync twin)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, think_ms: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        think_ms: int = 0,
+        *,
+        allow_hosts: Sequence[str] = (),
+        allow_origins: Sequence[str] = (),
+        limits: ServerLimits | None = None,
+    ) -> None:
         self._host, self._port, self._think_ms = host, port, think_ms
+        self._guard = (allow_hosts, allow_origins, limits)
+        self._embedded: _Embedded | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._running: RunningModelServer | None = None
@@ -226,12 +326,13 @@ class ModelServerThread:
         return self._running.base_url
 
     def start(self, timeout: float = 10.0) -> ModelServerThread:
-        self._server = _uvicorn_server(self._host, self._port, self._think_ms)
-        server = self._server
+        embedded = _Embedded.create(self._host, self._port, self._think_ms, *self._guard)
+        self._embedded, self._server = embedded, embedded.server
+        server = embedded.server
 
         def run() -> None:
             try:
-                asyncio.run(_serve(server, self._host, self._port))
+                asyncio.run(embedded.serve())
             except BaseException as exc:  # surfaced to the starting thread
                 self._error = exc
 
@@ -244,7 +345,7 @@ class ModelServerThread:
             if time.monotonic() > deadline:
                 raise TimeoutError("the model server did not start in time")
             time.sleep(0.01)
-        self._running = RunningModelServer(self._host, _bound_port(server))
+        self._running = embedded.running
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -252,6 +353,8 @@ class ModelServerThread:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._embedded is not None:
+            self._embedded.sock.close()
         self._running = None
 
     def __enter__(self) -> ModelServerThread:

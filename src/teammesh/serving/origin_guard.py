@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -46,6 +47,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Sec-Fetch-Site values a browser sends for requests it did not get from another site.
 _OWN_FETCH_SITES = (b"same-origin", b"none")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")  # DNS names and IPv4 literals
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ def split_host(value: str) -> tuple[str, int | None] | None:
     else:
         name, colon, port_text = value.partition(":")
         rest = colon + port_text
-    if not name:
-        return None
+        if not _HOST_NAME.fullmatch(name):
+            return None
     if not rest:
         return name, None
     digits = rest[1:]
@@ -154,7 +156,7 @@ class GuardPolicy:
         extra: set[tuple[str, int | None]] = set()
         for entry in allow_hosts:
             parsed = split_host(entry)
-            if parsed is None or "/" in entry:
+            if parsed is None:
                 raise ValueError(f"not a host name (name or name:port): {entry!r}")
             extra.add(parsed)
         origins = set()

@@ -1,4 +1,4 @@
-"""uvicorn's server, without its signal handling and with bounded accept-error logging.
+"""uvicorn's server with bounded accept-error logging (and, embedded, without its signals).
 
 When the process runs out of descriptors, asyncio's accept loop reports "socket.accept()
 out of system resource" through the event loop's exception handler, with a traceback, on
@@ -46,12 +46,17 @@ def limited_accept_errors(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
 
 
 class QuietServer(uvicorn.Server):
-    """Signals stay with the embedding program (or our CLI); accept errors are rate-limited."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    """uvicorn's server with accept errors rate-limited while it serves."""
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         with limited_accept_errors(asyncio.get_running_loop()):
             await super().serve(sockets=sockets)
+
+
+class EmbeddedServer(QuietServer):
+    """... without uvicorn's signal handling: the embedding program owns its signals (a
+    Ctrl-C must reach the test or tool that started the server, not stop it quietly)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
