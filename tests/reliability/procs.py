@@ -8,6 +8,7 @@ Everything binds 127.0.0.1 and every wait is bounded.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -54,6 +55,7 @@ class GatewayProcess:
     log_path: Path | None = None
     log_level: str = "warning"
     extra: list[str] = field(default_factory=list)
+    fd_limit: int | None = None  # soft RLIMIT_NOFILE of the gateway process (ulimit -n)
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     starts: int = 0
@@ -80,7 +82,8 @@ class GatewayProcess:
         while True:
             self.proc = subprocess.Popen(
                 args, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
-                text=True, env=runner_env())
+                text=True, env=runner_env(),
+                preexec_fn=self._limit_fds if self.fd_limit is not None else None)
             assert self.proc.stdout is not None
             line = readline(self.proc.stdout, START_TIMEOUT)
             if line.startswith(LISTENING):
@@ -94,6 +97,11 @@ class GatewayProcess:
         self.port = int(line.strip().rsplit(":", 1)[1])
         self.starts += 1
         return self
+
+    def _limit_fds(self) -> None:
+        if self.fd_limit is not None:
+            _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, hard))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash."""
