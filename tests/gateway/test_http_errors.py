@@ -101,6 +101,17 @@ async def test_framework_errors_are_structured(tmp_path: Path) -> None:
             415,
         )
         assert "text/plain" in message
+        # The media type itself must be application/json: no substring match, no other
+        # charset, not even for an empty body (a CORS-simple POST from any web page).
+        for content_type in ("text/plain; charset=application/json",
+                             "application/json; charset=iso-8859-1", "application/jsonp"):
+            for body in (b"{}", b""):
+                _failed(await http.post("/api/sessions", content=body,
+                                        headers={"content-type": content_type}), 415)
+        ok = await http.post("/api/sessions", content=b"{}",
+                             headers={"content-type": "Application/Json; Charset=UTF-8"})
+        assert ok.status_code == 200
+        _failed(await http.post("/api/sessions", content=b"{}"), 415)  # a body needs a type
         message = _failed(await http.get("/api/nope"), 404)
         assert message == "Route GET:/api/nope not found"
         _failed(await http.get("/"), 404)
