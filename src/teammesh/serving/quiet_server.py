@@ -22,6 +22,7 @@ from teammesh.serving.log_limit import RateLimitedLog
 
 log = logging.getLogger("teammesh.serving")
 ACCEPT_ERROR = "socket.accept() out of system resource"
+_START_SERVING = "_start_serving("  # asyncio's accept (re)start callback
 
 
 @contextlib.contextmanager
@@ -32,6 +33,10 @@ def limited_accept_errors(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if context.get("message") == ACCEPT_ERROR:
             limited.warning("%s: %s", ACCEPT_ERROR, context.get("exception"))
+        elif _START_SERVING in repr(context.get("handle")):
+            # Each failed accept schedules a retry; retries still pending when the server
+            # closes its socket each fail again ("Invalid file descriptor"): the same flood.
+            limited.warning("accept retry failed: %s", context.get("exception"))
         elif previous is not None:
             previous(loop, context)
         else:
