@@ -810,6 +810,15 @@ class Hub(RuntimeSink):
                 approval=controls.approval_policy,
                 sandbox=controls.filesystem_sandbox,
                 network=controls.network_access,
+                inherited=frozenset(
+                    name
+                    for name, asked in (
+                        ("approval", body.approvalPolicy),
+                        ("sandbox", body.filesystemSandbox),
+                        ("network", body.networkAccess),
+                    )
+                    if asked is None
+                ),
             )
         except PolicyRefusal as refusal:
             return Outcome(refusal.status, refusal.body)

@@ -75,8 +75,11 @@ class RuntimePool:
 
     async def _make_room(self, spec: str) -> None:
         """Reserve a slot for `spec` (synchronously, so concurrent starts cannot overshoot):
-        evict an idle runtime when the pool is full, else refuse."""
-        if self.max_runtimes is None or self.live_count < self.max_runtimes:
+        evict an idle runtime when the pool is full, else refuse. The default runtime always
+        has its slot: client choices share the other `max_runtimes - 1`."""
+        others = sum(1 for key in (*self._runtimes, *self._starting) if key != self.default_spec)
+        if (spec == self.default_spec or self.max_runtimes is None
+                or others < self.max_runtimes - 1):
             self._starting.add(spec)
             return
         idle = next((key for key in self._runtimes

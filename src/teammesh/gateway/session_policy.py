@@ -286,6 +286,15 @@ class SessionPolicy:
                 continue
             self._client_option(name, option, raw)
 
+    def qualified_model(self, model: str | None) -> str | None:
+        """`runtime:model` for a client model string that names a model, else None (no
+        checks: for an operator listing the models its own team file names)."""
+        if not model:
+            return None
+        name, options, model_name = self._split(model)
+        model_name = options.get("model") or model_name
+        return f"{name}:{model_name}" if model_name else None
+
     @staticmethod
     def _check_model_name(model: str) -> None:
         if not _MODEL_NAME.fullmatch(model):
@@ -312,8 +321,8 @@ class SessionPolicy:
         if self.ceiling.allow_models:
             if any(fnmatch.fnmatchcase(qualified, p) for p in self.ceiling.allow_models):
                 return
-            raise _forbidden("model", f"model {qualified!r} is not allowed: the ceiling "
-                             f"admits {', '.join(self.ceiling.allow_models)} "
+            raise _forbidden("model", f"model outside the ceiling: asked {qualified}, the "
+                             f"ceiling admits {', '.join(self.ceiling.allow_models)} "
                              "(teammesh serve --allow-model)")
         if runtime != "llm" or settings.model_base_url:
             return
@@ -322,28 +331,34 @@ class SessionPolicy:
         if sep and model.startswith(provider + ":"):
             return
         which = f"the {provider!r} provider" if sep else "no hosted provider"
-        raise _forbidden("model", f"model {qualified!r} is not allowed: with no model "
-                         f"endpoint the operator's model fixes {which} "
+        raise _forbidden("model", f"model outside the ceiling: asked {qualified}; with no "
+                         f"model endpoint the operator's model fixes {which} "
                          "(teammesh serve --allow-model PATTERN admits more)")
 
     # --- rule 2: the ceiling --------------------------------------------------------------
 
     def check_controls(self, approval: str, sandbox: str, network: str, *,
-                       verb: str = "asked") -> None:
+                       inherited: frozenset[str] = frozenset()) -> None:
+        """`inherited` names the controls the session already had (not asked just now)."""
         ceiling = self.ceiling
+
+        def verb(control: str) -> str:
+            return "the session has" if control in inherited else "asked"
+
         if SANDBOX_ORDER.index(sandbox) > SANDBOX_ORDER.index(ceiling.max_sandbox):
-            raise _forbidden("sandbox", f"filesystem sandbox above the ceiling: {verb} "
+            raise _forbidden("sandbox", f"filesystem sandbox above the ceiling: "
+                             f"{verb('sandbox')} "
                              f"{sandbox}, the ceiling is {ceiling.max_sandbox} "
                              "(teammesh serve --max-sandbox)")
         allowed = ceiling.allowed_approvals()
         if approval not in allowed:
             raise _forbidden("approval_policy", f"approval policy outside the ceiling: "
-                             f"{verb} {approval}, the ceiling admits "
+                             f"{verb('approval')} {approval}, the ceiling admits "
                              f"{', '.join(sorted(allowed))} "
                              "(teammesh serve --allow-approval-policy)")
         if network == "enabled" and not ceiling.allow_network:
-            raise _forbidden("network", f"network access above the ceiling: {verb} "
-                             "enabled, the ceiling is restricted (teammesh serve "
+            raise _forbidden("network", f"network access above the ceiling: "
+                             f"{verb('network')} enabled, the ceiling is restricted (teammesh serve "
                              "--allow-network)")
 
     def resolve_cwd(self, cwd: str | None, *, verb: str = "asked") -> str:
@@ -371,10 +386,12 @@ class SessionPolicy:
         return Admission(runtime, self.resolve_cwd(cwd), approval, sandbox, network)
 
     def admit_turn(self, *, runtime_key: str, cwd: str, model: str | None,
-                   approval: str, sandbox: str, network: str) -> str | None:
-        """Check a message's effective controls (its overrides over the session's) and
-        return the turn's model. A session persisted under a wider ceiling is refused too."""
+                   approval: str, sandbox: str, network: str,
+                   inherited: frozenset[str] = frozenset()) -> str | None:
+        """Check a message's effective controls (its overrides over the session's; the
+        session's own are `inherited`) and return the turn's model. A session persisted
+        under a wider ceiling is refused too."""
         self.check_key(runtime_key)
-        self.check_controls(approval, sandbox, network)
+        self.check_controls(approval, sandbox, network, inherited=inherited)
         self.resolve_cwd(cwd, verb="the session has")
         return self.turn_model(parse_spec(runtime_key)[0], model)
