@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import pytest
@@ -209,10 +211,12 @@ async def test_before_hook_may_rewrite_the_call(gateway: GatewayThread) -> None:
 
         @cm.before("sessions.create")
         def force_cwd(call: RequestCall) -> None:
-            call.json_body = {**(call.json_body or {}), "cwd": "/rewritten"}
+            call.json_body = {**(call.json_body or {}), "cwd": "src"}
 
+        # "original" does not exist; the rewritten cwd does, inside the gateway's directory
+        # (the default cwd ceiling), and comes back resolved.
         created = await cm.sessions.create(cwd="original")
-        assert created["session"]["cwd"] == "/rewritten"
+        assert created["session"]["cwd"] == os.path.realpath("src")
 
 
 class CountingRetry:
