@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import pytest
@@ -206,7 +205,12 @@ async def test_hooks_and_middleware(gateway: GatewayThread) -> None:
             cm.use_middleware(object())
 
 
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
 async def test_before_hook_may_rewrite_the_call(gateway: GatewayThread) -> None:
+    rewritten = _real("src")
     async with AsyncCodexManager(base_url=gateway.base_url) as cm:
 
         @cm.before("sessions.create")
@@ -216,7 +220,7 @@ async def test_before_hook_may_rewrite_the_call(gateway: GatewayThread) -> None:
         # "original" does not exist; the rewritten cwd does, inside the gateway's directory
         # (the default cwd ceiling), and comes back resolved.
         created = await cm.sessions.create(cwd="original")
-        assert created["session"]["cwd"] == os.path.realpath("src")
+        assert created["session"]["cwd"] == rewritten
 
 
 class CountingRetry:

@@ -21,6 +21,10 @@ from .helpers import create_session, gateway_and_http, send
 pytestmark = pytest.mark.anyio
 
 
+def _real(path: Path) -> str:
+    return os.path.realpath(path)
+
+
 def _children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
@@ -98,7 +102,8 @@ async def test_thirty_distinct_specs_keep_the_pool_bounded(tmp_path: Path) -> No
     async with gateway_and_http(tmp_path / "gw") as (gateway, http):
         statuses: list[int] = []
         for think in range(1, 31):
-            response = await http.post("/api/sessions", json={"model": f"playbook?think_ms={think}"})
+            model = f"playbook?think_ms={think}"
+            response = await http.post("/api/sessions", json={"model": model})
             statuses.append(response.status_code)
             if response.status_code == 503:
                 body = response.json()
@@ -181,13 +186,14 @@ async def test_within_the_ceiling_is_admitted_and_defaults_are_inside(tmp_path: 
 async def test_a_wider_ceiling_admits_what_it_names(tmp_path: Path) -> None:
     ceiling = SessionCeiling(max_sandbox="danger-full-access", allow_network=True,
                              cwd_roots=(str(tmp_path),))
+    resolved = _real(tmp_path)
     async with gateway_and_http(tmp_path / "gw", ceiling=ceiling) as (_, http):
         session_id = await create_session(
             http, cwd=str(tmp_path), filesystemSandbox="danger-full-access",
             approvalPolicy="on-request", networkAccess="enabled",
         )
         detail = (await http.get(f"/api/sessions/{session_id}")).json()
-        assert detail["session"]["cwd"] == os.path.realpath(tmp_path)
+        assert detail["session"]["cwd"] == resolved
     narrow = SessionCeiling(approval_policies=("untrusted",), cwd_roots=(str(tmp_path),))
     async with gateway_and_http(tmp_path / "gw2", ceiling=narrow) as (_, http):
         created = await http.post("/api/sessions", json={"cwd": str(tmp_path)})
@@ -204,6 +210,7 @@ async def test_cwd_escapes_are_refused(tmp_path: Path) -> None:
     (root / "link-out").symlink_to(tmp_path / "outside")
     (root / "link-in").symlink_to(root / "inside")
     ceiling = SessionCeiling(cwd_roots=(str(root),))
+    inside = _real(root / "inside")
     async with gateway_and_http(tmp_path / "gw", ceiling=ceiling) as (_, http):
         for cwd in (str(root / ".." / "outside"), str(root / "link-out"), "/",
                     str(root) + "-sibling", "."):
@@ -212,10 +219,8 @@ async def test_cwd_escapes_are_refused(tmp_path: Path) -> None:
         assert missing.status_code == 400 and missing.json()["code"] == "invalid_request"
         created = await http.post("/api/sessions", json={"cwd": str(root / "link-in")})
         assert created.status_code == 200
-        assert created.json()["session"]["cwd"] == os.path.realpath(root / "inside")
-        assert (await http.get("/api/sessions")).json()["data"][0]["cwd"] == str(
-            Path(os.path.realpath(root / "inside"))
-        )
+        assert created.json()["session"]["cwd"] == inside
+        assert (await http.get("/api/sessions")).json()["data"][0]["cwd"] == inside
 
 
 async def test_a_session_persisted_under_a_wider_ceiling_is_refused_later(

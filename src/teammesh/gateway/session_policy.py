@@ -358,8 +358,8 @@ class SessionPolicy:
                              "(teammesh serve --allow-approval-policy)")
         if network == "enabled" and not ceiling.allow_network:
             raise _forbidden("network", f"network access above the ceiling: "
-                             f"{verb('network')} enabled, the ceiling is restricted (teammesh serve "
-                             "--allow-network)")
+                             f"{verb('network')} enabled, the ceiling is restricted "
+                             "(teammesh serve --allow-network)")
 
     def resolve_cwd(self, cwd: str | None, *, verb: str = "asked") -> str:
         """The session's working directory, symlinks and `..` resolved (relative to the
