@@ -215,8 +215,9 @@ async def test_cwd_escapes_are_refused(tmp_path: Path) -> None:
         for cwd in (str(root / ".." / "outside"), str(root / "link-out"), "/",
                     str(root) + "-sibling", "."):
             _forbidden(await http.post("/api/sessions", json={"cwd": cwd}), "cwd")
-        missing = await http.post("/api/sessions", json={"cwd": str(root / "nope")})
-        assert missing.status_code == 400 and missing.json()["code"] == "invalid_request"
+        for bad in (str(root / "nope"), str(root) + "/a\u0000b"):
+            missing = await http.post("/api/sessions", json={"cwd": bad})
+            assert missing.status_code == 400 and missing.json()["code"] == "invalid_request"
         created = await http.post("/api/sessions", json={"cwd": str(root / "link-in")})
         assert created.status_code == 200
         assert created.json()["session"]["cwd"] == inside

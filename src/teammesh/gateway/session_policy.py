@@ -364,7 +364,10 @@ class SessionPolicy:
     def resolve_cwd(self, cwd: str | None, *, verb: str = "asked") -> str:
         """The session's working directory, symlinks and `..` resolved (relative to the
         gateway's directory), inside one of the ceiling's roots and existing."""
-        path = os.path.realpath(os.path.join(self.workspace_root, cwd or "."))
+        try:
+            path = os.path.realpath(os.path.join(self.workspace_root, cwd or "."))
+        except ValueError:  # an embedded NUL byte: no such path can exist
+            raise _invalid("cwd", "working directory is not a valid path") from None
         if not any(is_within(path, root) for root in self.cwd_roots):
             raise _forbidden("cwd", f"working directory outside the ceiling: {verb} "
                              f"{path}, the ceiling admits {', '.join(self.cwd_roots)} "
