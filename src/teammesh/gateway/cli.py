@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from teammesh.gateway.ceiling_cli import add_ceiling_arguments, ceiling_from_args
 from teammesh.gateway.embedded import InsecureBindError, check_bind, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
@@ -51,6 +52,7 @@ def register(subparsers: Any) -> None:
         help="seconds to wait for a tool-call answer before the turn fails",
     )
     parser.add_argument("--log-level", default="warning", help="python log level")
+    add_ceiling_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -94,6 +96,7 @@ async def _serve(
         port=args.port,
         token=token,
         settings=settings,
+        ceiling=ceiling_from_args(args),
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
         closed = loop.create_task(gateway.wait_closed())

@@ -28,6 +28,7 @@ import uvicorn
 from teammesh.gateway.app import build_app
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.session_policy import SessionCeiling
 from teammesh.gateway.store import Store
 
 log = logging.getLogger("teammesh.gateway")
@@ -107,6 +108,7 @@ async def start_gateway(
     port: int = 0,
     token: str | None = None,
     settings: RuntimeSettings | None = None,
+    ceiling: SessionCeiling | None = None,
 ) -> AsyncIterator[RunningGateway]:
     check_bind(host, token)
     data_path = Path(data_dir)
@@ -119,7 +121,7 @@ async def start_gateway(
         sock.close()
         raise
     try:
-        hub = Hub(store, default_runtime=runtime, settings=settings)
+        hub = Hub(store, default_runtime=runtime, settings=settings, ceiling=ceiling)
     except BaseException:
         store.close()
         sock.close()
@@ -168,6 +170,7 @@ class GatewayThread:
         port: int = 0,
         token: str | None = None,
         settings: RuntimeSettings | None = None,
+        ceiling: SessionCeiling | None = None,
     ) -> None:
         check_bind(host, token)
         self._kwargs: dict[str, Any] = dict(
@@ -177,6 +180,7 @@ class GatewayThread:
             port=port,
             token=token,
             settings=settings,
+            ceiling=ceiling,
         )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

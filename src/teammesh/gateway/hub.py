@@ -30,7 +30,7 @@ from teammesh.gateway.pending import (
     RequestKind,
     RequestState,
 )
-from teammesh.gateway.runtime_pool import RuntimePool, select_runtime
+from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
 from teammesh.gateway.runtimes.base import (
     DynamicTool,
     JsonObject,
@@ -44,6 +44,7 @@ from teammesh.gateway.runtimes.base import (
 )
 from teammesh.gateway.runtimes.registry import RuntimeSettings, UnknownRuntimeError
 from teammesh.gateway.session import Controls, Session
+from teammesh.gateway.session_policy import PolicyRefusal, SessionCeiling, SessionPolicy
 from teammesh.gateway.signals import (
     approval_result,
     approval_row,
@@ -150,12 +151,26 @@ class Hub(RuntimeSink):
         default_runtime: str = "playbook",
         settings: RuntimeSettings | None = None,
         workspace_root: str | None = None,
+        ceiling: SessionCeiling | None = None,
     ) -> None:
         self.store = store
         self.fanout = FanOut()
         self.settings = settings or RuntimeSettings()
-        self.runtimes = RuntimePool(default_runtime, self.settings, self._sink_for)
         self.workspace_root = workspace_root or os.getcwd()
+        # What clients may ask of a session: session_policy.py (options and the ceiling).
+        self.policy = SessionPolicy(
+            ceiling or SessionCeiling(),
+            default_spec=default_runtime,
+            settings=self.settings,
+            workspace_root=self.workspace_root,
+        )
+        self.runtimes = RuntimePool(
+            default_runtime,
+            self.settings,
+            self._sink_for,
+            max_runtimes=self.policy.ceiling.max_runtimes,
+            in_use=self._runtime_in_use,
+        )
         self._sessions: dict[str, Session] = {}
         self._pending = PendingRegistry()
         self._ids = RequestIds(store.request_id_ceiling(), store.reserve_request_ids)
@@ -188,6 +203,12 @@ class Hub(RuntimeSink):
 
     def _sink_for(self, runtime_key: str) -> RuntimeSink:
         return _BoundSink(self, runtime_key)
+
+    def _runtime_in_use(self, runtime_key: str) -> bool:
+        return any(
+            s.runtime_key == runtime_key and s.deleted_at is None
+            for s in self._sessions.values()
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -616,12 +637,24 @@ class Hub(RuntimeSink):
         return None
 
     async def create_session(self, body: CreateSessionBody) -> Outcome:
-        spec, model = select_runtime(body.model, self.runtimes.default_spec)
+        try:
+            admitted = self.policy.admit_create(
+                model=body.model,
+                cwd=body.cwd,
+                approval=body.approvalPolicy,
+                sandbox=body.filesystemSandbox,
+                network=body.networkAccess,
+            )
+        except PolicyRefusal as refusal:
+            return Outcome(refusal.status, refusal.body)
+        spec, model = admitted.runtime.key, admitted.runtime.model
         try:
             self.runtimes.validate(spec)
             runtime = await self.runtimes.get(spec)
         except UnknownRuntimeError as exc:
             return _error(400, "invalid_request", str(exc))
+        except RuntimeLimitError as exc:
+            return _error(503, "runtime_limit", str(exc))
         except ImportError as exc:
             return _error(501, "method_not_supported", f"runtime {spec!r} is unavailable: {exc}")
         except Exception as exc:
@@ -629,13 +662,13 @@ class Hub(RuntimeSink):
             return map_runtime_error(exc, "thread/start", "")
         controls = Controls(
             model=model,
-            approval_policy=body.approvalPolicy or DEFAULT_APPROVAL_POLICY,
-            network_access=body.networkAccess or DEFAULT_NETWORK_ACCESS,
-            filesystem_sandbox=body.filesystemSandbox or DEFAULT_SANDBOX,
+            approval_policy=admitted.approval_policy,
+            network_access=admitted.network_access,
+            filesystem_sandbox=admitted.filesystem_sandbox,
         )
         tools = [tool.to_wire() for tool in body.dynamicTools or []]
         config = ThreadConfig(
-            cwd=body.cwd or self.workspace_root,
+            cwd=admitted.cwd,
             model=model,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
@@ -769,8 +802,28 @@ class Hub(RuntimeSink):
             if body.dynamicTools is not None
             else session.dynamic_tools
         )
+        try:
+            turn_model = self.policy.admit_turn(
+                runtime_key=session.runtime_key,
+                cwd=session.cwd,
+                model=body.model,
+                approval=controls.approval_policy,
+                sandbox=controls.filesystem_sandbox,
+                network=controls.network_access,
+                inherited=frozenset(
+                    name
+                    for name, asked in (
+                        ("approval", body.approvalPolicy),
+                        ("sandbox", body.filesystemSandbox),
+                        ("network", body.networkAccess),
+                    )
+                    if asked is None
+                ),
+            )
+        except PolicyRefusal as refusal:
+            return Outcome(refusal.status, refusal.body)
         options = TurnOptions(
-            model=self._turn_model(session, body.model),
+            model=turn_model,
             effort=body.effort,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
@@ -779,7 +832,10 @@ class Hub(RuntimeSink):
         )
         method = "thread/resume"
         try:
-            runtime = await self.runtimes.get(session.runtime_key)
+            try:
+                runtime = await self.runtimes.get(session.runtime_key)
+            except RuntimeLimitError as exc:
+                return _error(503, "runtime_limit", str(exc))
             if not session.attached:
                 config = session.thread_config()
                 config.dynamic_tools = options.dynamic_tools or config.dynamic_tools
@@ -799,12 +855,6 @@ class Hub(RuntimeSink):
         self._save(self.store.save_session, session)
         self._save(self.store.save_turn, session.id, turn)
         return Outcome(202, {"status": "accepted", "sessionId": session.id, "turnId": turn_id})
-
-    def _turn_model(self, session: Session, model: str | None) -> str | None:
-        if model is None:
-            return None
-        spec, rest = select_runtime(model, self.runtimes.default_spec)
-        return rest if spec == session.runtime_key else model
 
     async def interrupt(self, session_id: str, body: InterruptBody) -> Outcome:
         found = self.lookup(session_id)

@@ -25,6 +25,7 @@ from teammesh.mesh.embedded_runtime import (
     gateway_data_dir,
     model_server_for,
     runtime_settings,
+    team_ceiling,
 )
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
@@ -94,8 +95,9 @@ async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
     with gateway_data_dir(spec.runtime, spec.gateway_dir) as data_dir:
         async with model_server_for(spec.runtime, spec.model) as model_server:
             settings = runtime_settings(spec.runtime, data_dir, spec.model, model_server)
+            ceiling = team_ceiling(spec.team, spec.runtime, settings)
             async with start_gateway(data_dir=data_dir, runtime=spec.runtime,
-                                     settings=settings) as gateway:
+                                     settings=settings, ceiling=ceiling) as gateway:
                 yield gateway.base_url
 
 
