@@ -50,6 +50,13 @@ def register(subparsers: Any) -> None:
         default=None,
         help="seconds to wait for a tool-call answer before the turn fails",
     )
+    parser.add_argument(
+        "--durability",
+        choices=("normal", "full"),
+        default="normal",
+        help="normal: survives a process crash; full: also a power loss (fsync at every "
+        "commit, see docs/reliability.md for the cost) (default normal)",
+    )
     parser.add_argument("--log-level", default="warning", help="python log level")
     parser.set_defaults(func=run)
 
@@ -94,6 +101,7 @@ async def _serve(
         port=args.port,
         token=token,
         settings=settings,
+        durability=args.durability,
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
         closed = loop.create_task(gateway.wait_closed())

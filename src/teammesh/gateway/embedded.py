@@ -107,6 +107,7 @@ async def start_gateway(
     port: int = 0,
     token: str | None = None,
     settings: RuntimeSettings | None = None,
+    durability: str = "normal",
 ) -> AsyncIterator[RunningGateway]:
     check_bind(host, token)
     data_path = Path(data_dir)
@@ -115,6 +116,8 @@ async def start_gateway(
     sock = _bind(host, port)  # first: a busy port fails before any state is opened
     try:
         store = Store(data_path)
+        if durability != "normal":
+            store.set_durability(durability)
     except BaseException:
         sock.close()
         raise
@@ -168,6 +171,7 @@ class GatewayThread:
         port: int = 0,
         token: str | None = None,
         settings: RuntimeSettings | None = None,
+        durability: str = "normal",
     ) -> None:
         check_bind(host, token)
         self._kwargs: dict[str, Any] = dict(
@@ -177,6 +181,7 @@ class GatewayThread:
             port=port,
             token=token,
             settings=settings,
+            durability=durability,
         )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS transcript (
 
 DB_FILE = "gateway.sqlite3"
 _REQUEST_ID_KEY = "request_id_ceiling"
+_PROBE_KEY = "write_probe"
+# `--durability`: normal survives a process crash (WAL, synchronous=NORMAL); full also
+# survives a power loss (fsync at every commit). See docs/reliability.md for the cost.
+DURABILITY_PRAGMAS = {"normal": "NORMAL", "full": "FULL"}
 
 
 def _dump(value: Any) -> str:
@@ -61,6 +65,20 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def set_durability(self, durability: str) -> None:
+        """`normal` (the default) or `full` (fsync at commit)."""
+        if durability not in DURABILITY_PRAGMAS:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY_PRAGMAS)}")
+        self._db.execute(f"PRAGMA synchronous={DURABILITY_PRAGMAS[durability]}")
+
+    def probe_write(self, stamp: str) -> None:
+        """One tiny write, to learn whether the store accepts writes again."""
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (_PROBE_KEY, stamp),
+        )
 
     # --- request ids ---------------------------------------------------------------------
 
