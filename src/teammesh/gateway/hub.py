@@ -143,6 +143,9 @@ class _BoundSink(RuntimeSink):
     def runtime_exited(self, reason: str) -> None:
         self._hub._on_runtime_exit(self._key, reason)
 
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._hub._on_thread_state(thread_id, state)
+
 
 class Hub(RuntimeSink):
     def __init__(
@@ -235,6 +238,15 @@ class Hub(RuntimeSink):
 
     def runtime_exited(self, reason: str) -> None:
         self._on_runtime_exit(self.runtimes.default_spec, reason)
+
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._on_thread_state(thread_id, state)
+
+    def _on_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        session = self._sessions.get(thread_id)
+        if session is None or session.deleted_at is not None:
+            return  # a deleted session keeps nothing
+        self._save(self.store.save_thread_state, thread_id, state)
 
     # ===== the one event path ===============================================================
 
@@ -829,6 +841,7 @@ class Hub(RuntimeSink):
             if not session.attached:
                 config = session.thread_config()
                 config.dynamic_tools = options.dynamic_tools or config.dynamic_tools
+                config.state = self.store.load_thread_state(session.id)
                 await runtime.resume_thread(session.id, config)
                 session.attached = True
             method = "turn/start"
