@@ -37,6 +37,7 @@ from teammesh.gateway.runtimes.base import (
 from teammesh.gateway.runtimes.in_process import InProcessRuntime, InProcessThread
 from teammesh.gateway.runtimes.llm_history import restore_history, saved_history
 from teammesh.gateway.runtimes.llm_model import resolve_model
+from teammesh.gateway.runtimes.model_failure import model_failure
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed
 
@@ -95,7 +96,12 @@ class LlmRuntime(InProcessRuntime[_Thread]):
         events = TurnEvents(self.sink, thread.id, turn_id)
 
         async def body() -> list[JsonObject]:
-            return [await self._agent_loop(thread, events, text, model, tools)]
+            try:
+                return [await self._agent_loop(thread, events, text, model, tools)]
+            except TurnFailed:
+                raise
+            except Exception as exc:  # the model call failed: say why, in codex's terms
+                raise model_failure(exc) from exc
 
         await events.run(
             text, body, lambda: thread.interrupted, lambda exc: f"{type(exc).__name__}: {exc}"
