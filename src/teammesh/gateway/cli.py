@@ -51,6 +51,13 @@ def register(subparsers: Any) -> None:
         default=None,
         help="seconds to wait for a tool-call answer before the turn fails",
     )
+    parser.add_argument(
+        "--durability",
+        choices=("normal", "full"),
+        default="normal",
+        help="normal: survives a process crash; full: also a power loss (fsync at every "
+        "commit, see docs/reliability.md for the cost) (default normal)",
+    )
     parser.add_argument("--log-level", default="warning", help="python log level")
     add_ceiling_arguments(parser)
     parser.set_defaults(func=run)
@@ -97,6 +104,7 @@ async def _serve(
         token=token,
         settings=settings,
         ceiling=ceiling_from_args(args),
+        durability=args.durability,
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
         closed = loop.create_task(gateway.wait_closed())

@@ -109,6 +109,7 @@ async def start_gateway(
     token: str | None = None,
     settings: RuntimeSettings | None = None,
     ceiling: SessionCeiling | None = None,
+    durability: str = "normal",
 ) -> AsyncIterator[RunningGateway]:
     check_bind(host, token)
     data_path = Path(data_dir)
@@ -117,6 +118,8 @@ async def start_gateway(
     sock = _bind(host, port)  # first: a busy port fails before any state is opened
     try:
         store = Store(data_path)
+        if durability != "normal":
+            store.set_durability(durability)
     except BaseException:
         sock.close()
         raise
@@ -171,6 +174,7 @@ class GatewayThread:
         token: str | None = None,
         settings: RuntimeSettings | None = None,
         ceiling: SessionCeiling | None = None,
+        durability: str = "normal",
     ) -> None:
         check_bind(host, token)
         self._kwargs: dict[str, Any] = dict(
@@ -181,6 +185,7 @@ class GatewayThread:
             token=token,
             settings=settings,
             ceiling=ceiling,
+            durability=durability,
         )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

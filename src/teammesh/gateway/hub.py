@@ -14,6 +14,7 @@ resolved (404 from then on); the runtime's `reply` runs once per accepted answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -56,6 +57,7 @@ from teammesh.gateway.signals import (
     tool_input_row,
 )
 from teammesh.gateway.store import Store
+from teammesh.gateway.store_health import StoreHealth, refusal
 from teammesh.gateway.transcript import Entry, entry_for_item
 from teammesh.wire import (
     BROADCAST_ALIASES,
@@ -142,6 +144,9 @@ class _BoundSink(RuntimeSink):
     def runtime_exited(self, reason: str) -> None:
         self._hub._on_runtime_exit(self._key, reason)
 
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._hub._on_thread_state(thread_id, state)
+
 
 class Hub(RuntimeSink):
     def __init__(
@@ -154,6 +159,7 @@ class Hub(RuntimeSink):
         ceiling: SessionCeiling | None = None,
     ) -> None:
         self.store = store
+        self.store_health = StoreHealth()
         self.fanout = FanOut()
         self.settings = settings or RuntimeSettings()
         self.workspace_root = workspace_root or os.getcwd()
@@ -216,11 +222,28 @@ class Hub(RuntimeSink):
         task.add_done_callback(self._tasks.discard)
 
     def _save(self, write: Callable[..., None], *args: Any) -> None:
-        # A failing disk must not break a runtime callback or a turn in flight.
+        # A failing disk must not break a runtime callback or a turn in flight; it is
+        # remembered (health says degraded) until a write succeeds again.
         try:
             write(*args)
-        except Exception:
-            log.exception("store write failed")
+        except Exception as exc:
+            log.warning("store write failed: %s", exc)
+            self.store_health.failed(exc)
+        else:
+            self.store_health.succeeded()
+
+    def _write_first(self, write: Callable[..., None], *args: Any) -> Outcome | None:
+        """A write an HTTP answer depends on, made before the answer and before the change
+        is applied in memory: None when written, else the 507/503 to answer instead."""
+        try:
+            write(*args)
+        except Exception as exc:
+            log.warning("store write failed, request refused: %s", exc)
+            self.store_health.failed(exc)
+            status, body = refusal(exc)
+            return Outcome(status, body)
+        self.store_health.succeeded()
+        return None
 
     def _save_entries(self, session: Session, entries: list[Entry]) -> None:
         pairs = [(session.transcript.position(e), e) for e in entries]
@@ -236,6 +259,15 @@ class Hub(RuntimeSink):
 
     def runtime_exited(self, reason: str) -> None:
         self._on_runtime_exit(self.runtimes.default_spec, reason)
+
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._on_thread_state(thread_id, state)
+
+    def _on_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        session = self._sessions.get(thread_id)
+        if session is None or session.deleted_at is not None:
+            return  # a deleted session keeps nothing
+        self._save(self.store.save_thread_state, thread_id, state)
 
     # ===== the one event path ===============================================================
 
@@ -692,8 +724,12 @@ class Hub(RuntimeSink):
             dynamic_tools=tools,
             attached=True,
         )
+        refused = self._write_first(self.store.save_session, session)
+        if refused is not None:  # not written: the session never existed
+            with contextlib.suppress(Exception):
+                await runtime.forget_thread(session.id)
+            return refused
         self._sessions[session.id] = session
-        self._save(self.store.save_session, session)
         return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 
     def list_sessions(self, *, archived: bool, cursor: str | None, limit: int) -> Outcome:
@@ -733,8 +769,13 @@ class Hub(RuntimeSink):
         session = found
         active = session.active_turn
         runtime = self.runtimes.peek(session.runtime_key)
-        # Mark it deleted first: anything the runtime emits from here on is dropped.
+        # Mark it deleted first: anything the runtime emits from here on is dropped. The
+        # tombstone is written before anything else happens; unwritten, nothing is deleted.
         session.deleted_at = iso_now()
+        refused = self._write_first(self.store.save_session, session)
+        if refused is not None:
+            session.deleted_at = None
+            return refused
         if active is not None and runtime is not None and session.attached:
             try:
                 await runtime.interrupt_turn(session.id, active.id)
@@ -767,9 +808,13 @@ class Hub(RuntimeSink):
         found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
+        before = (found.title, found.updated_at)
         found.title = body.title
         found.updated_at = now_s()
-        self._save(self.store.save_session, found)
+        refused = self._write_first(self.store.save_session, found)
+        if refused is not None:  # unwritten: the old title stays, in memory too
+            found.title, found.updated_at = before
+            return refused
         return Outcome(200, {"status": "ok", "session": found.summary()})
 
     async def send_message(self, session_id: str, body: SendMessageBody) -> Outcome:
@@ -830,6 +875,19 @@ class Hub(RuntimeSink):
             network_access=controls.network_access,
             dynamic_tools=_tools(tools) if body.dynamicTools is not None else None,
         )
+        # The session record with its new controls is written before the turn starts: a
+        # store that refuses it refuses the message, and no turn runs unrecorded.
+        before = (session.controls, session.dynamic_tools, session.materialized,
+                  session.updated_at)
+        session.controls = controls
+        session.dynamic_tools = tools
+        session.materialized = True
+        session.updated_at = now_s()
+        refused = self._write_first(self.store.save_session, session)
+        (session.controls, session.dynamic_tools, session.materialized,
+         session.updated_at) = before
+        if refused is not None:
+            return refused
         method = "thread/resume"
         try:
             try:
@@ -839,21 +897,27 @@ class Hub(RuntimeSink):
             if not session.attached:
                 config = session.thread_config()
                 config.dynamic_tools = options.dynamic_tools or config.dynamic_tools
+                config.state = self.store.load_thread_state(session.id)
                 await runtime.resume_thread(session.id, config)
                 session.attached = True
             method = "turn/start"
             turn_id = await runtime.start_turn(session.id, body.text, options)
         except Exception as exc:
             log.warning("%s failed for %s", method, session.id, exc_info=True)
+            self._save(self.store.save_session, session)  # the old controls again
             return map_runtime_error(exc, method, session.id)
-        # Persist the new controls and tools only after a successful start (as upstream).
+        # The new controls and tools apply only after a successful start (as upstream).
         session.controls = controls
         session.dynamic_tools = tools
         session.materialized = True
         session.updated_at = now_s()
         turn = session.ensure_turn(turn_id, now_ms())
-        self._save(self.store.save_session, session)
-        self._save(self.store.save_turn, session.id, turn)
+        refused = self._write_first(self.store.save_turn, session.id, turn)
+        if refused is not None:
+            # The turn started but cannot be recorded: stop it rather than acknowledge it.
+            with contextlib.suppress(Exception):
+                await runtime.interrupt_turn(session.id, turn_id)
+            return refused
         return Outcome(202, {"status": "accepted", "sessionId": session.id, "turnId": turn_id})
 
     async def interrupt(self, session_id: str, body: InterruptBody) -> Outcome:
@@ -891,9 +955,11 @@ class Hub(RuntimeSink):
             if runtime is not None
             else {"running": False, "pid": None, "initialized": False}
         )
+        store = self._store_status()
         return {
-            "status": "ok",
+            "status": "ok" if store["writable"] else "degraded",
             "service": "api",
+            "store": store,
             "codex": codex,
             "orchestratorQueue": {"enabled": False},
             "auth": {
@@ -903,6 +969,16 @@ class Hub(RuntimeSink):
             },
             "timestamp": iso_now(),
         }
+
+    def _store_status(self) -> JsonObject:
+        """While writes fail, each health check probes once, so space that returns is seen
+        even when nothing else writes."""
+        if self.store_health.reason is not None:
+            self._save(self.store.probe_write, iso_now())
+        reason = self.store_health.reason
+        if reason is None:
+            return {"writable": True}
+        return {"writable": False, "reason": reason, "failedWrites": self.store_health.failures}
 
     # For tests and embedding: a read-only view.
     def session(self, session_id: str) -> Session | None:

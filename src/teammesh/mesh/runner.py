@@ -29,6 +29,12 @@ from teammesh.mesh.policies import ApprovalGate, Asker, guards_for
 from teammesh.mesh.sessions import attach_session, create_session
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.mesh.turn_failures import (
+    TurnFailure,
+    backoff_seconds,
+    failure_of_turn,
+    refused_turn,
+)
 
 # While the stream covers a session, pending calls are still drained now and then (a lost
 # frame must not stall a turn); without a stream, they are drained often.
@@ -119,6 +125,9 @@ class TeamRunner:
         self.calls = ToolCalls(board, self.printer,
                                ApprovalGate(team.policies.approvals, board, self.options.ask,
                                             team.policies.approval_timeout), self._changed)
+        # A failure that will recur (configuration) stops the run: set, no new turn starts.
+        self.stopped_by: str | None = None
+        self._failures_in_a_row: dict[str, int] = {}
         self.members: dict[str, MemberState] = {}
         for spec in team.members:
             self.members[spec.name] = self._bind(spec)
@@ -280,10 +289,34 @@ class TeamRunner:
                 reply = assistant_reply_of(await member.cm.sessions.get(session_id), turn_id)
             except TransportError:  # the turn is over; only its reply text is out of reach
                 reply = None
-        self.printer.reply(slot.round, member.name, reply)
         ok = status.strip().lower() in ("completed", "complete")
-        self._settle(member, slot, ok=ok)
+        failure = None
+        if status.strip().lower() == "failed":
+            with contextlib.suppress(TransportError):
+                failure = failure_of_turn(await member.cm.sessions.get(session_id), turn_id)
+        if failure is None:
+            self.printer.reply(slot.round, member.name, reply)
+            self._settle(member, slot, ok=ok)
+        else:
+            await self._turn_failed(member, slot, failure, charge=True)
         return ok
+
+    async def _turn_failed(self, member: MemberState, slot: TurnSlot, failure: TurnFailure,
+                           *, charge: bool) -> None:
+        """Print why the turn failed; stop the run if it will recur, else back off."""
+        self.printer.turn_problem(slot.round, member.name, f"turn failed: {failure.message}"
+                                  if not failure.message.startswith("turn not accepted")
+                                  else failure.message)
+        self._settle(member, slot, ok=False, charge=charge and not failure.recurring)
+        if failure.recurring:
+            if self.stopped_by is None:
+                self.stopped_by = (f"{member.name}: {failure.message} (this will fail the same"
+                                   " way on every retry: fix the configuration, then"
+                                   f" `teammesh run --resume {self.board.run_id}`)")
+            return
+        count = self._failures_in_a_row.get(member.name, 0) + 1
+        self._failures_in_a_row[member.name] = count
+        await asyncio.sleep(backoff_seconds(count))
 
     @staticmethod
     async def _count_listing(listing: Callable[[str], Any], session_id: str) -> int:
@@ -293,9 +326,12 @@ class TeamRunner:
         except TransportError:
             return -1
 
-    def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False
-                ) -> None:
-        for task in self.board.settle_turn(slot.token, ok=ok, lost=lost):
+    def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False,
+                charge: bool = False) -> None:
+        if ok:
+            self._failures_in_a_row.pop(member.name, None)
+        for task in self.board.settle_turn(slot.token, ok=ok, lost=lost,
+                                           charge_queue_head=charge):
             if task.status == "dead":
                 self.printer.note(f"dead letter: task {task.id} for {task.owner} gave up"
                                   f" after {task.attempts} attempts: {task.text}")
@@ -330,6 +366,10 @@ class TeamRunner:
                 self._settle(member, slot, ok=False)
                 return False
             turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
+            refused = refused_turn(accepted)
+            if refused is not None and not (isinstance(turn_id, str) and turn_id.strip()):
+                await self._turn_failed(member, slot, refused, charge=True)
+                return False
             if not isinstance(turn_id, str) or not turn_id.strip():
                 status = accepted.get("status") if isinstance(accepted, dict) else accepted
                 self.printer.turn_problem(round_number, member.name,
@@ -398,6 +438,8 @@ class TeamRunner:
         try:
             while True:
                 for name in self.team.roster:
+                    if self.stopped_by is not None:
+                        break
                     if len(running) >= self.concurrency or self._limit_broken(
                             round_number, upcoming_turns=1):
                         break
@@ -453,6 +495,8 @@ class TeamRunner:
                 self._changed()
                 progressed = await self._round(round_number)
                 last_round = round_number
+                if self.stopped_by is not None:
+                    break
                 if not progressed:
                     reason = "a round made no progress"
                     break
@@ -461,6 +505,8 @@ class TeamRunner:
             status: RunStatus = "complete" if not missing else "incomplete"
             if status == "complete":
                 reason = "completion criteria hold"
+            elif self.stopped_by is not None:
+                status, reason = "failed", f"stopped early: {self.stopped_by}"
             self.board.update_run(status=status, reason=reason)
         finally:
             stop.set()
