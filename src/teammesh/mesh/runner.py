@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
+from teammesh.client.config import ClientConfig
 from teammesh.client.replies import assistant_reply_of
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
@@ -105,8 +106,10 @@ class TeamRunner:
         self._own_clients: list[AsyncCodexManager] = []
         for spec in team.members:
             if spec.endpoint is not None and spec.endpoint not in self.clients:
+                # The environment's credentials, not `cm`'s: those may be the token of this
+                # run's own embedded gateway, which no other gateway should ever see.
                 client = AsyncCodexManager(base_url=spec.endpoint,
-                                           headers=cm.client_config.headers)
+                                           headers=ClientConfig.from_env().headers)
                 self.clients[spec.endpoint] = client
                 self._own_clients.append(client)
         self.board = board
