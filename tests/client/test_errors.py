@@ -97,4 +97,3 @@ def test_submission_classification(
         assert verdict.error == (
             "tool call response rejected by codex-manager with status=error, code=x, message=boom"
         )
-
