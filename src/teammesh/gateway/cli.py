@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from teammesh.cli_checks import port_number, unusable_dir
 from teammesh.gateway.embedded import InsecureBindError, check_bind, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
@@ -26,7 +27,8 @@ def register(subparsers: Any) -> None:
         description="Serve agent sessions over codex-manager's HTTP + websocket API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3001, help="port (0 = pick a free one)")
+    parser.add_argument("--port", type=port_number, default=3001,
+                        help="port (0 = pick a free one)")
     parser.add_argument("--data-dir", default=".teammesh/gateway", help="SQLite state directory")
     parser.add_argument(
         "--runtime",
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     data_dir = Path(args.data_dir)
+    problem = unusable_dir(data_dir)  # said as such, not as "cannot listen"
+    if problem is not None:
+        print(f"teammesh serve: data dir {problem}", file=sys.stderr)
+        return 2
     settings = RuntimeSettings(
         data_dir=data_dir,
         think_ms=args.think_ms,

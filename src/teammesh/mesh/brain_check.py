@@ -66,6 +66,20 @@ def check_models(team: Team, runtime: str, choice: ModelChoice, *, embedded: boo
                 + (", or --model with a provider's model string" if name == "llm" else ""))
 
 
+def check_runtime_available(runtime: str, *, embedded: bool) -> None:
+    """Raise `ModelRefused` when the embedded gateway's runtime cannot run here (no codex
+    binary): said before the run starts, not as a 500 from its first session."""
+    name, options = parse_spec(runtime)
+    if not embedded or name != "codex":
+        return
+    from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
+
+    try:
+        find_codex_binary(options.get("codex_bin") or None)
+    except CodexBinaryNotFound as exc:
+        raise ModelRefused(f"--runtime codex: {exc}") from None
+
+
 def brains(team: Team, runtime: str, choice: ModelChoice, api_base: str | None
            ) -> list[MemberBrain]:
     name, options = parse_spec(runtime)

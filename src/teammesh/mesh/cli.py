@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from teammesh.cli_checks import unusable_dir
 from teammesh.client import CodexManagerError
 from teammesh.mesh.board import (
     BadRunId,
@@ -37,7 +38,12 @@ from teammesh.mesh.board import (
     runs_on,
 )
 from teammesh.mesh.board.lock import RunBusy, RunLock
-from teammesh.mesh.brain_check import ModelRefused, brain_line, check_models
+from teammesh.mesh.brain_check import (
+    ModelRefused,
+    brain_line,
+    check_models,
+    check_runtime_available,
+)
 from teammesh.mesh.gateway_errors import gateway_message, refused_at_start
 from teammesh.mesh.run_config import (
     DEFAULT_RUNTIME,
@@ -101,11 +107,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-api-key-env", default=None,
                         help="codex/llm: environment variable holding the model's API key")
     parser.add_argument("--rounds", type=_positive_int, default=None,
-                        help="round limit (default: the team's, 9)")
+                        help="round limit (default: the team's, 9; on --resume the run's)")
     parser.add_argument("--turn-timeout", type=_positive_float, default=None,
-                        help="seconds per turn (default: the team's, 120)")
+                        help="seconds per turn (default: the team's, 120; on --resume the run's)")
     parser.add_argument("--concurrency", type=_positive_int, default=None,
-                        help="members' turns run at the same time (default: the team's, 1)")
+                        help="members' turns run at the same time (default: the team's, 1;"
+                             " on --resume the run's)")
     parser.add_argument("--no-stream", action="store_true",
                         help="no websocket: tool calls and turn ends by polling only")
     parser.add_argument("--no-polling", action="store_true",
@@ -214,6 +221,11 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
         spec = _spec(team, args, config)
         # Refused before a new run's board exists: nothing is left behind.
         check_models(team, config.runtime, spec.model, embedded=config.api_base is None)
+        check_runtime_available(config.runtime, embedded=config.api_base is None)
+        problem = (unusable_dir(config.gateway_dir)
+                   if config.gateway_dir and config.api_base is None else None)
+        if problem is not None:
+            raise ModelRefused(f"--gateway-dir: {problem}")
         if board is None:
             board = open_run_board(spec)
             board.update_meta(launch=config.stored())

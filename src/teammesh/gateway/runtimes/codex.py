@@ -36,6 +36,7 @@ from teammesh.gateway.runtimes.base import (
     Runtime,
     RuntimeFailure,
     RuntimeSink,
+    RuntimeUnavailable,
     ServerRequestReply,
     ThreadConfig,
     ThreadInfo,
@@ -263,7 +264,7 @@ class CodexRuntime(Runtime):
         try:
             binary = find_codex_binary(self._settings.codex_bin)
         except CodexBinaryNotFound as exc:
-            raise RuntimeFailure(INTERNAL_ERROR, str(exc)) from exc
+            raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
         home = prepare_codex_home(self._settings.data_dir, self._provider)
         if self._generation:
             self.restarts += 1
