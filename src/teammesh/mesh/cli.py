@@ -169,7 +169,7 @@ def _team_of_run(args: argparse.Namespace) -> Team:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.resume is not None:
-            check_run_id(args.resume)  # it names a file under the runs folder
+            check_run_id(args.resume, names_file=args.board is None)
         if args.team_file:
             team = load_team(args.team_file)
         elif args.resume:
@@ -244,9 +244,9 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
         if lock is not None:
             lock.acquire()
     except (RunBusy, OSError) as exc:
-        holder = _holder(board) if isinstance(exc, RunBusy) else ""
+        said = (_holder(board) if isinstance(exc, RunBusy) else "") or str(exc)
         board.close()
-        print(f"teammesh: {board.run_id}: {exc}{holder}", file=sys.stderr)
+        print(f"teammesh: {board.run_id}: {said}", file=sys.stderr)
         return EXIT_USAGE
     try:
         board.update_meta(runner={"pid": os.getpid(), "host": socket.gethostname(),
@@ -271,8 +271,8 @@ def _holder(board: TeamBoard) -> str:
     runner = board.info().meta.get("runner")
     if not isinstance(runner, dict) or "pid" not in runner:
         return ""
-    return (f" (process {runner.get('pid')} on {runner.get('host', '?')},"
-            f" since {runner.get('since', '?')} UTC)")
+    return (f"run is being run by process {runner.get('pid')} on {runner.get('host', '?')}"
+            f" (since {runner.get('since', '?')} UTC)")
 
 
 def _run_lock(location: str | Path | None, run_id: str) -> RunLock | PgRunLock | None:
@@ -359,7 +359,7 @@ def _board_show(args: argparse.Namespace) -> int:
             for info in runs_on(args.board):
                 print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
             return 0
-        check_run_id(args.run_id)
+        check_run_id(args.run_id, names_file=args.board is None)
         location = args.board if is_dsn(args.board) else (
             Path(args.board) if args.board else board_path(args.run_id))
         board = open_board(location, args.run_id)

@@ -319,12 +319,12 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
                 raise r.fail(f"tasks[{i}].{required}", "is required")
         owner = r.member_of(r.string(entry["owner"], f"tasks[{i}].owner"), roster,
                             f"tasks[{i}].owner")
-        text = r.string(entry["text"], f"tasks[{i}].text")
+        task_text = r.string(entry["text"], f"tasks[{i}].text")
         try:  # the board's own rule for task text, checked before any run exists
-            text = clean_text("task", text)
+            task_text = clean_text("task", task_text)
         except BoardRefusal as exc:
             raise r.fail(f"tasks[{i}].text", str(exc)) from None
-        tasks.append(InitialTask(owner, text))
+        tasks.append(InitialTask(owner, task_text))
 
     closer = "reviewer" if "reviewer" in roster else roster[-1]
     completion = (_criterion(r, top["completion"], "completion", roster)

@@ -59,9 +59,12 @@ __all__ = [
 ]
 
 
-# Exactly what `new_run_id()` makes. A run id names a file under the runs folder, so a
-# given one is checked against it: no separators, no `..`, nothing else.
+# Exactly what `new_run_id()` makes. A run id without `--board` names a file under the runs
+# folder, so it must have this shape: no separators, no `..`, nothing else.
 RUN_ID_PATTERN = re.compile(r"run-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+# On a board named by `--board` a run id is only a key (runs made through the library may
+# carry their own ids): still plain, short, and never a path.
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 class BadRunId(ValueError):
@@ -72,9 +75,11 @@ def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def check_run_id(run_id: str) -> str:
-    """`run_id` if it has the shape `new_run_id()` makes; else `BadRunId`."""
-    if not RUN_ID_PATTERN.fullmatch(run_id):
+def check_run_id(run_id: str, *, names_file: bool = True) -> str:
+    """`run_id` if it has the shape `new_run_id()` makes (or, when it does not name a file,
+    a plain key without `..`); else `BadRunId`."""
+    pattern = RUN_ID_PATTERN if names_file else _KEY_PATTERN
+    if not pattern.fullmatch(run_id) or ".." in run_id:
         shown = run_id.encode("unicode_escape").decode("ascii")[:80]
         raise BadRunId(f"not a run id: {shown!r} (run ids look like run-20250101-120000-1a2b3c)")
     return run_id
