@@ -167,9 +167,54 @@ def _team_of_run(args: argparse.Namespace) -> Team:
 
 
 def _run(args: argparse.Namespace) -> int:
+    held: RunLock | PgRunLock | None = None
     try:
         if args.resume is not None:
             check_run_id(args.resume, names_file=args.board is None)
+            # The lock before the first read of the board: reached through a hard link,
+            # SQLite would read the board through another write-ahead log (it keys the log
+            # by file name) and see a live run's rows stale, or not at all.
+            held = _lock_before_reading(args)
+        return _run_locked(args, held)
+    except RunBusy as exc:
+        print(f"teammesh: {args.resume}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (BadRunId, OSError) as exc:
+        print(f"teammesh run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _lock_before_reading(args: argparse.Namespace) -> RunLock | PgRunLock | None:
+    location = board_file(LaunchSpec(team=builtin_team(), board=args.board), args.resume)
+    if location is None or (not is_dsn(location) and not Path(location).is_file()):
+        return None  # no board file: the open that follows says so
+    lock = _run_lock(location, args.resume)
+    if lock is None:
+        return None
+    try:
+        lock.acquire()
+    except RunBusy:
+        raise RunBusy(_holder_at(location, args.resume) or "run is being run by another"
+                      " runner") from None
+    return lock
+
+
+def _holder_at(location: str | Path, run_id: str) -> str:
+    try:
+        board = open_board(location, run_id)
+    except Exception:  # a view through another name may not see the run yet
+        return ""
+    try:
+        return _holder(board)
+    finally:
+        board.close()
+
+
+def _run_locked(args: argparse.Namespace, held: RunLock | PgRunLock | None) -> int:
+    try:
         if args.team_file:
             team = load_team(args.team_file)
         elif args.resume:
@@ -185,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     except TeamFileError as exc:
         print(f"teammesh run: invalid team file: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return _execute(args, team)
+    return _execute(args, team, held)
 
 
 def _ask_on_terminal() -> Any:
@@ -204,7 +249,9 @@ def _ask_on_terminal() -> Any:
     return ask
 
 
-def _execute(args: argparse.Namespace, team: Team) -> int:
+def _execute(args: argparse.Namespace, team: Team,
+             held: RunLock | PgRunLock | None = None) -> int:
+    """Open (or create) the run's board, lock it (unless `held` already is its lock), run."""
     if args.no_stream and args.no_polling:
         print("teammesh: --no-stream and --no-polling leave no way to receive tool calls",
               file=sys.stderr)
@@ -239,7 +286,7 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
         print(f"{what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     location = board_file(spec, board.run_id)
-    lock = _run_lock(location, board.run_id)
+    lock = _run_lock(location, board.run_id) if held is None else None
     try:
         if lock is not None:
             lock.acquire()
