@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from typing import Any
 
 import uvicorn
 
 from teammesh.brain.server import create_app, url_host
+from teammesh.cli_checks import port_number
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +21,7 @@ def register(subparsers: Any) -> None:
         "serve", help="serve the playbook brain over the OpenAI Responses API"
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
-    serve.add_argument("--port", type=int, default=0, help="port (0: pick a free one)")
+    serve.add_argument("--port", type=port_number, default=0, help="port (0: pick a free one)")
     serve.add_argument(
         "--think-ms", type=int, default=0, help="simulated model latency per request (ms)"
     )
@@ -33,12 +35,15 @@ def register(subparsers: Any) -> None:
 
 
 async def _run(host: str, port: int, think_ms: int) -> None:
+    # Bound here, not by uvicorn: a busy port is an OSError we can tell in one line (uvicorn
+    # would log it and call sys.exit).
+    sock = socket.create_server((host, port), family=_family(host))
     config = uvicorn.Config(
         create_app(think_ms), host=host, port=port, log_level="warning", lifespan="off",
         access_log=False,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             await task
@@ -57,4 +62,12 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(_run(args.host, args.port, args.think_ms))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        print(f"teammesh model serve: cannot listen on {args.host}:{args.port}:"
+              f" {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

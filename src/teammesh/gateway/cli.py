@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from teammesh.cli_checks import port_number, unusable_dir
 from teammesh.gateway.ceiling_cli import add_ceiling_arguments, ceiling_from_args
 from teammesh.gateway.embedded import InsecureBindError, check_bind, is_loopback, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
@@ -34,7 +35,8 @@ def register(subparsers: Any) -> None:
         description="Serve agent sessions over codex-manager's HTTP + websocket API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3001, help="port (0 = pick a free one)")
+    parser.add_argument("--port", type=port_number, default=3001,
+                        help="port (0 = pick a free one)")
     parser.add_argument("--data-dir", default=".teammesh/gateway", help="SQLite state directory")
     parser.add_argument(
         "--runtime",
@@ -98,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     refusal = _refusal(args, given)
     if refusal is not None:
         print(f"teammesh serve: {refusal}", file=sys.stderr)
+        return 2
+    problem = unusable_dir(data_dir)  # said as such, not as "cannot listen"
+    if problem is not None:
+        print(f"teammesh serve: data dir {problem}", file=sys.stderr)
         return 2
     token = given
     if token is None and not args.no_token:

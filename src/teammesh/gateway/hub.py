@@ -39,6 +39,7 @@ from teammesh.gateway.runtimes.base import (
     Runtime,
     RuntimeFailure,
     RuntimeSink,
+    RuntimeUnavailable,
     ServerRequestReply,
     ThreadConfig,
     TurnOptions,
@@ -689,6 +690,9 @@ class Hub(RuntimeSink):
             return _error(503, "runtime_limit", str(exc))
         except ImportError as exc:
             return _error(501, "method_not_supported", f"runtime {spec!r} is unavailable: {exc}")
+        except RuntimeUnavailable as exc:  # e.g. no codex binary: the operator's to fix
+            log.warning("runtime %s is unavailable: %s", spec, exc.message)
+            return _error(503, "runtime_unavailable", exc.message)
         except Exception as exc:
             log.exception("runtime %s failed to start", spec)
             return map_runtime_error(exc, "thread/start", "")

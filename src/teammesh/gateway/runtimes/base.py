@@ -122,6 +122,11 @@ class RuntimeFailure(Exception):
         self.message = message
 
 
+class RuntimeUnavailable(RuntimeFailure):
+    """The runtime cannot run on this machine as configured (its binary is missing): a
+    503 with the reason, not a 500 with a traceback. Nothing is wrong with the request."""
+
+
 class Runtime(abc.ABC):
     """An agent runtime. One instance serves many threads."""
 

@@ -36,6 +36,7 @@ from teammesh.gateway.runtimes.base import (
     Runtime,
     RuntimeFailure,
     RuntimeSink,
+    RuntimeUnavailable,
     ServerRequestReply,
     ThreadConfig,
     ThreadInfo,
@@ -43,6 +44,7 @@ from teammesh.gateway.runtimes.base import (
 )
 from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
 from teammesh.gateway.runtimes.codex_config import (
+    CodexConfigError,
     app_server_argv,
     child_env,
     prepare_codex_home,
@@ -104,9 +106,12 @@ class CodexRuntime(Runtime):
     def __init__(self, settings: RuntimeSettings) -> None:
         self._settings = settings
         # Checked now so a gateway with no model provider fails at start, not at first turn.
-        self._provider = provider_options(
-            settings.model_base_url, settings.model_api_key_env, settings.model
-        )
+        try:
+            self._provider = provider_options(
+                settings.model_base_url, settings.model_api_key_env, settings.model
+            )
+        except CodexConfigError as exc:  # the operator's setup: a 503 that says so
+            raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
         self._sink: RuntimeSink | None = None
         self._process: AppServerProcess | None = None
         self._generation = 0
@@ -265,7 +270,7 @@ class CodexRuntime(Runtime):
         try:
             binary = find_codex_binary(self._settings.codex_bin)
         except CodexBinaryNotFound as exc:
-            raise RuntimeFailure(INTERNAL_ERROR, str(exc)) from exc
+            raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
         home = prepare_codex_home(self._settings.data_dir, self._provider)
         if self._generation:
             self.restarts += 1

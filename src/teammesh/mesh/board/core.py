@@ -402,6 +402,13 @@ class TeamBoard:
         with self._store.transaction(write=True) as tx:
             tx.update_run(status=status, round=round, reason=reason)
 
+    def update_meta(self, **changes: Any) -> dict[str, Any]:
+        """Merge top-level keys into the run's metadata (`RunInfo.meta`); returns it."""
+        with self._store.transaction(write=True) as tx:
+            meta = {**copy.deepcopy(tx.run().meta), **copy.deepcopy(changes)}
+            tx.set_meta(meta)
+            return meta
+
     def sessions(self) -> dict[str, str]:
         with self._store.transaction(write=False) as tx:
             return tx.sessions()
