@@ -129,7 +129,8 @@ def test_model_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
 
 def test_a_missing_codex_binary_is_a_503_not_a_500(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [TEAMMESH, "serve", "--port", "0", "--data-dir", str(tmp_path / "gw"), "--runtime",
+        [TEAMMESH, "serve", "--no-token", "--port", "0", "--data-dir", str(tmp_path / "gw"),
+         "--runtime",
          "codex", "--model-base-url", "http://127.0.0.1:9/v1"],
         cwd=tmp_path, env=_env(TEAMMESH_CODEX_BIN=str(tmp_path / "no-codex")),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
