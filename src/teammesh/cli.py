@@ -2,27 +2,69 @@
 
     teammesh serve         the gateway (codex-manager wire)       -> teammesh.gateway.cli
     teammesh model serve   the playbook brain over Responses API  -> teammesh.brain.cli
-    teammesh demo | run | board show                              -> teammesh.mesh.cli
+    teammesh demo | run | board show | runs                       -> teammesh.mesh.cli
+
+Here also what every command shares: `--version`, defaults shown in `--help`, and no
+traceback for a user's mistake. The areas answer the mistakes they know with one line and
+exit 2; what still escapes them (a full disk, a file that vanished) is told in one line
+with exit 1, and a closed stdout (`teammesh demo | head`) ends the output quietly.
+`TEAMMESH_DEBUG=1` shows the traceback of whatever escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 # Each module exposes `register(subparsers)`; a registered subcommand sets `func` on its
 # parser, returning the process exit code.
 _AREAS = ("teammesh.gateway.cli", "teammesh.brain.cli", "teammesh.mesh.cli")
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends `(default: X)` to an option's help, unless it has no meaningful default
+    (None, False) or its help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS)
+                or (action.option_strings == [] and action.nargs in ("?", "*"))):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser shows its defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _version() -> str:
+    try:
+        return version("teammesh")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="teammesh",
         description="A team of AI agents coordinating through remote skills on a shared board.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"teammesh {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       parser_class=_Parser)
     for module_name in _AREAS:
         try:
             module = importlib.import_module(module_name)
@@ -34,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """stdout's reader went away: send the rest (and Python's final flush) nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _fail(text: str) -> int:
+    try:
+        print(f"teammesh: {text}", file=sys.stderr)
+    except OSError:
+        pass
+    return EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -41,7 +101,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    code = func(args)
+    if os.environ.get("TEAMMESH_DEBUG"):
+        return int(func(args) or 0)
+    try:
+        code = func(args)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except (OSError, sqlite3.Error) as exc:
+        return _fail(f"{exc}")
+    except Exception as exc:  # a bug, not a mistake: still one line, with a way to see more
+        return _fail(f"internal error: {type(exc).__name__}: {exc}"
+                     " (TEAMMESH_DEBUG=1 shows the traceback)")
     return int(code or 0)
 
 

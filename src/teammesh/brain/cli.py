@@ -7,10 +7,11 @@ import asyncio
 import sys
 from typing import Any
 
-from teammesh.brain.server import ModelServerError, bind, guarded_app, server_config, url_host
+from teammesh.brain.server import guarded_app, server_config, url_host
+from teammesh.cli_checks import port_number
 from teammesh.serving.cli_args import add_guard_arguments, guard_kwargs
 from teammesh.serving.limits import ServerLimits
-from teammesh.serving.listener import bound_port
+from teammesh.serving.listener import bind_listener, bound_port
 from teammesh.serving.quiet_server import QuietServer
 
 
@@ -21,7 +22,7 @@ def register(subparsers: Any) -> None:
         "serve", help="serve the playbook brain over the OpenAI Responses API"
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
-    serve.add_argument("--port", type=int, default=0, help="port (0: pick a free one)")
+    serve.add_argument("--port", type=port_number, default=0, help="port (0: pick a free one)")
     serve.add_argument(
         "--think-ms", type=int, default=0, help="simulated model latency per request (ms)"
     )
@@ -36,7 +37,9 @@ def register(subparsers: Any) -> None:
 
 
 async def _run(host: str, port: int, think_ms: int, guard: dict[str, Any]) -> None:
-    sock = bind(host, port)  # first: the Host/Origin guard needs the real port
+    # Bound here, not by uvicorn: a busy port is an OSError we can tell in one line (uvicorn
+    # would log it and call sys.exit), and the Host/Origin guard needs the real port.
+    sock = bind_listener(host, port)
     try:
         limits: ServerLimits = guard["limits"]
         app = guarded_app(sock, host, think_ms, guard["allow_hosts"], guard["allow_origins"])
@@ -65,9 +68,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(_run(args.host, args.port, args.think_ms, guard))
-    except ModelServerError as exc:
-        print(f"teammesh model serve: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        print(f"teammesh model serve: cannot listen on {args.host}:{args.port}:"
+              f" {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0

@@ -31,6 +31,7 @@ import uvicorn
 from teammesh.gateway.app import build_app
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.session_policy import SessionCeiling
 from teammesh.gateway.store import Store
 from teammesh.serving.http_protocol import uvicorn_options
 from teammesh.serving.limits import ServerLimits
@@ -114,6 +115,8 @@ async def start_gateway(
     port: int = 0,
     token: str | None = None,
     settings: RuntimeSettings | None = None,
+    ceiling: SessionCeiling | None = None,
+    durability: str = "normal",
     allow_hosts: Sequence[str] = (),
     allow_origins: Sequence[str] = (),
     limits: ServerLimits | None = None,
@@ -127,11 +130,13 @@ async def start_gateway(
     sock = _bind(host, port)  # first: a busy port fails before any state is opened
     try:
         store = Store(data_path)
+        if durability != "normal":
+            store.set_durability(durability)
     except BaseException:
         sock.close()
         raise
     try:
-        hub = Hub(store, default_runtime=runtime, settings=settings)
+        hub = Hub(store, default_runtime=runtime, settings=settings, ceiling=ceiling)
     except BaseException:
         store.close()
         sock.close()
@@ -182,6 +187,8 @@ class GatewayThread:
         port: int = 0,
         token: str | None = None,
         settings: RuntimeSettings | None = None,
+        ceiling: SessionCeiling | None = None,
+        durability: str = "normal",
         allow_hosts: Sequence[str] = (),
         allow_origins: Sequence[str] = (),
         limits: ServerLimits | None = None,
@@ -195,6 +202,8 @@ class GatewayThread:
             port=port,
             token=token,
             settings=settings,
+            ceiling=ceiling,
+            durability=durability,
             allow_hosts=allow_hosts,
             allow_origins=allow_origins,
             limits=limits,

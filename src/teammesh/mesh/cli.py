@@ -5,6 +5,9 @@
     teammesh run [team.toml] [--board PATH] [--resume RUN_ID] [--api-base URL]
                  [--rounds N] [--turn-timeout S] [--concurrency N]
     teammesh board show RUN_ID [--board PATH]
+    teammesh runs [prune]                 (see runs_cli.py)
+
+A run keeps how it was launched on its board (run_config.py); `--resume` reuses it.
 """
 
 from __future__ import annotations
@@ -12,14 +15,45 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import socket
+import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from teammesh.cli_checks import unusable_dir
 from teammesh.client import CodexManagerError
-from teammesh.mesh.board import TeamBoard, UnknownRun, board_path, is_dsn, open_board, runs_on
+from teammesh.mesh.board import (
+    BadRunId,
+    NotABoard,
+    TeamBoard,
+    UnknownRun,
+    board_path,
+    check_run_id,
+    is_dsn,
+    open_board,
+    runs_on,
+)
 from teammesh.mesh.board.lock import RunBusy, RunLock
+from teammesh.mesh.board.storage_errors import BoardStorageError, apply_durability
+from teammesh.mesh.brain_check import (
+    ModelRefused,
+    brain_line,
+    check_models,
+    check_runtime_available,
+)
+from teammesh.mesh.gateway_errors import gateway_message, refused_at_start
+from teammesh.mesh.run_config import (
+    DEFAULT_RUNTIME,
+    LaunchConfig,
+    for_new_run,
+    for_resume,
+    secret_notes,
+)
+from teammesh.mesh.run_files import discard_run
 
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
@@ -28,12 +62,14 @@ from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, board_file, launch, o
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
+from teammesh.mesh.runs_cli import register_runs
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 EXIT_GATEWAY = 3
+EXIT_STORAGE = 4
 
 
 def _positive_int(text: str) -> int:
@@ -51,15 +87,20 @@ def _positive_float(text: str) -> float:
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--durability", choices=("normal", "full"), default="normal",
+                        help="SQLite board: normal survives a process crash, full also a"
+                             " power loss (fsync at every commit; see docs/reliability.md)"
+                             " (default normal)")
     parser.add_argument("--board", default=None,
                         help="board file (SQLite; default .teammesh/runs/<run>.sqlite),"
                              " or 'memory'")
     parser.add_argument("--api-base", default=None,
                         help="gateway URL (default: $CODEX_MANAGER_API_BASE, else an embedded"
                              " gateway)")
-    parser.add_argument("--runtime", default="playbook",
+    parser.add_argument("--runtime", default=None,
                         help="embedded gateway runtime spec (playbook, playbook?think_ms=200,"
-                             " codex, llm?model=...)")
+                             f" codex, llm?model=...; default: {DEFAULT_RUNTIME}, or on"
+                             " --resume the run's own)")
     parser.add_argument("--gateway-dir", default=None,
                         help="embedded gateway data dir (default: a temporary directory;"
                              " for codex one under .teammesh/)")
@@ -72,11 +113,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-api-key-env", default=None,
                         help="codex/llm: environment variable holding the model's API key")
     parser.add_argument("--rounds", type=_positive_int, default=None,
-                        help="round limit (default: the team's, 9)")
+                        help="round limit (default: the team's, 9; on --resume the run's)")
     parser.add_argument("--turn-timeout", type=_positive_float, default=None,
-                        help="seconds per turn (default: the team's, 120)")
+                        help="seconds per turn (default: the team's, 120; on --resume the run's)")
     parser.add_argument("--concurrency", type=_positive_int, default=None,
-                        help="members' turns run at the same time (default 1)")
+                        help="members' turns run at the same time (default: the team's, 1;"
+                             " on --resume the run's)")
     parser.add_argument("--no-stream", action="store_true",
                         help="no websocket: tool calls and turn ends by polling only")
     parser.add_argument("--no-polling", action="store_true",
@@ -111,6 +153,7 @@ def register(subparsers: Any) -> None:
     show.add_argument("--board", default=None, help="board file")
     show.set_defaults(func=_board_show)
     board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
+    register_runs(subparsers)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -130,6 +173,53 @@ def _team_of_run(args: argparse.Namespace) -> Team:
 
 
 def _run(args: argparse.Namespace) -> int:
+    held: RunLock | PgRunLock | None = None
+    try:
+        if args.resume is not None:
+            check_run_id(args.resume, names_file=args.board is None)
+            # The lock before the first read of the board: reached through a hard link,
+            # SQLite would read the board through another write-ahead log (it keys the log
+            # by file name) and see a live run's rows stale, or not at all.
+            held = _lock_before_reading(args)
+        return _run_locked(args, held)
+    except RunBusy as exc:
+        print(f"teammesh: {args.resume}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (BadRunId, OSError) as exc:
+        print(f"teammesh run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _lock_before_reading(args: argparse.Namespace) -> RunLock | PgRunLock | None:
+    location = board_file(LaunchSpec(team=builtin_team(), board=args.board), args.resume)
+    if location is None or (not is_dsn(location) and not Path(location).is_file()):
+        return None  # no board file: the open that follows says so
+    lock = _run_lock(location, args.resume)
+    if lock is None:
+        return None
+    try:
+        lock.acquire()
+    except RunBusy:
+        raise RunBusy(_holder_at(location, args.resume) or "run is being run by another"
+                      " runner") from None
+    return lock
+
+
+def _holder_at(location: str | Path, run_id: str) -> str:
+    try:
+        board = open_board(location, run_id)
+    except Exception:  # a view through another name may not see the run yet
+        return ""
+    try:
+        return _holder(board)
+    finally:
+        board.close()
+
+
+def _run_locked(args: argparse.Namespace, held: RunLock | PgRunLock | None) -> int:
     try:
         if args.team_file:
             team = load_team(args.team_file)
@@ -137,13 +227,16 @@ def _run(args: argparse.Namespace) -> int:
             team = _team_of_run(args)
         else:
             team = builtin_team()
-    except UnknownRun as exc:
+    except (UnknownRun, BadRunId, NotABoard) as exc:
         print(f"teammesh run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (sqlite3.Error, OSError) as exc:
+        print(f"teammesh run: cannot read the board: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except TeamFileError as exc:
         print(f"teammesh run: invalid team file: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return _execute(args, team)
+    return _execute(args, team, held)
 
 
 def _ask_on_terminal() -> Any:
@@ -162,34 +255,83 @@ def _ask_on_terminal() -> Any:
     return ask
 
 
-def _execute(args: argparse.Namespace, team: Team) -> int:
+def _execute(args: argparse.Namespace, team: Team,
+             held: RunLock | PgRunLock | None = None) -> int:
+    """Open (or create) the run's board, lock it (unless `held` already is its lock), run."""
     if args.no_stream and args.no_polling:
         print("teammesh: --no-stream and --no-polling leave no way to receive tool calls",
               file=sys.stderr)
         return EXIT_USAGE
-    spec = LaunchSpec(team=team, board=args.board, resume=args.resume,
-                      api_base=args.api_base, runtime=args.runtime,
-                      gateway_dir=args.gateway_dir,
-                      model=ModelChoice(model=args.model, base_url=args.model_base_url,
-                                        api_key_env=args.model_api_key_env))
+    board: TeamBoard | None = None
+    overrides: list[str] = []
     try:
-        board = open_run_board(spec)
-    except (UnknownRun, ValueError) as exc:
-        print(f"teammesh: {exc}", file=sys.stderr)
+        if args.resume is not None:
+            # The run's own launch flags first (its board says how it was started).
+            board = open_run_board(LaunchSpec(team=team, board=args.board, resume=args.resume))
+            config, overrides = for_resume(board.info().meta.get("launch"), args)
+        else:
+            config = for_new_run(args)
+        spec = _spec(team, args, config)
+        # Refused before a new run's board exists: nothing is left behind.
+        check_models(team, config.runtime, spec.model, embedded=config.api_base is None)
+        check_runtime_available(config.runtime, embedded=config.api_base is None)
+        problem = (unusable_dir(config.gateway_dir)
+                   if config.gateway_dir and config.api_base is None else None)
+        if problem is not None:
+            raise ModelRefused(f"--gateway-dir: {problem}")
+        if board is None:
+            board = open_run_board(spec)
+            board.update_meta(launch=config.stored())
+        elif overrides:
+            board.update_meta(launch=config.stored())
+    except (UnknownRun, ValueError, sqlite3.Error, OSError) as exc:
+        if board is not None:
+            board.close()
+        what = "teammesh" if isinstance(exc, ModelRefused | UnknownRun | NotABoard) else (
+            "teammesh: cannot open the board")
+        print(f"{what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    lock = _run_lock(board_file(spec, board.run_id), board.run_id)
+    location = board_file(spec, board.run_id)
+    lock = _run_lock(location, board.run_id) if held is None else None
     try:
         if lock is not None:
             lock.acquire()
-    except RunBusy as exc:
+    except (RunBusy, OSError) as exc:
+        said = (_holder(board) if isinstance(exc, RunBusy) else "") or str(exc)
         board.close()
-        print(f"teammesh: {board.run_id}: {exc}", file=sys.stderr)
+        print(f"teammesh: {board.run_id}: {said}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return _go(args, team, spec, board)
+        apply_durability(board, args.durability)
+        board.update_meta(runner={"pid": os.getpid(), "host": socket.gethostname(),
+                                  "since": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())})
+        return _go(args, team, spec, board, config, overrides)
+    except BoardStorageError as exc:
+        # Nothing of the refused write was applied: the run is kept as it was.
+        print(f"teammesh: {exc}; the run is kept, continue once there is room with:"
+              f" teammesh run --resume {board.run_id}", file=sys.stderr)
+        return EXIT_STORAGE
     finally:
         if lock is not None:
             lock.release()
+
+
+def _spec(team: Team, args: argparse.Namespace, config: LaunchConfig) -> LaunchSpec:
+    return LaunchSpec(team=team, board=args.board, resume=args.resume,
+                      api_base=config.api_base, runtime=config.runtime,
+                      gateway_dir=config.gateway_dir,
+                      model=ModelChoice(model=config.model, base_url=config.model_base_url,
+                                        api_key_env=config.model_api_key_env))
+
+
+def _holder(board: TeamBoard) -> str:
+    """Who holds the run, as its board last heard (the lock itself says only that it is
+    held)."""
+    runner = board.info().meta.get("runner")
+    if not isinstance(runner, dict) or "pid" not in runner:
+        return ""
+    return (f"run is being run by process {runner.get('pid')} on {runner.get('host', '?')}"
+            f" (since {runner.get('since', '?')} UTC)")
 
 
 def _run_lock(location: str | Path | None, run_id: str) -> RunLock | PgRunLock | None:
@@ -204,15 +346,20 @@ def _run_lock(location: str | Path | None, run_id: str) -> RunLock | PgRunLock |
     return RunLock(location, run_id)
 
 
-def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard) -> int:
+def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard,
+        config: LaunchConfig, overrides: list[str]) -> int:
     """The run itself, its board open and locked."""
     printer = Printer()
     live_on = args.live == "on" or (args.live == "auto" and sys.stdout.isatty())
-    options = RunOptions(rounds=args.rounds, turn_timeout=args.turn_timeout,
-                         concurrency=args.concurrency, use_stream=not args.no_stream,
+    options = RunOptions(rounds=config.rounds, turn_timeout=config.turn_timeout,
+                         concurrency=config.concurrency, use_stream=not args.no_stream,
                          use_polling=not args.no_polling, ask=_ask_on_terminal())
     printer.note(f"run {board.run_id} (team {team.name}"
                  f"{', resumed' if args.resume else ''})")
+    for line in (*overrides, *secret_notes(config)):
+        printer.note(line)
+    printer.note(brain_line(team, config.runtime, spec.model, spec.api_base))
+    discard = False
     try:
         with contextlib.ExitStack() as stack:
             if live_on:
@@ -223,15 +370,21 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
     except CodexManagerError as exc:
-        # The gateway is unreachable or refused the team (bad credentials, say): say so
-        # plainly; the board keeps the run, which can be resumed once the gateway is right.
-        printer.note(f"teammesh: gateway error: {type(exc).__name__}: {exc}")
+        if refused_at_start(exc) and args.resume is None and not board.turns():
+            # The gateway refused the team as asked (unknown runtime, bad credentials, a
+            # model it has not): no turn ran, so no run is kept; retrying cannot help.
+            printer.note(f"teammesh: cannot start the run: {gateway_message(exc)}")
+            discard = args.board != MEMORY_BOARD
+            return EXIT_USAGE
+        printer.note(f"teammesh: gateway error: {gateway_message(exc)}")
         if args.board != MEMORY_BOARD:
             printer.note(f"the run is kept; continue with: teammesh run --resume"
                          f" {board.run_id}")
-        return EXIT_GATEWAY
+        return EXIT_USAGE if refused_at_start(exc) else EXIT_GATEWAY
     finally:
         board.close()
+        if discard:
+            _discard(spec, board.run_id, printer)
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
                  f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s),"
                  f" makespan {outcome.makespan:.2f} s ({outcome.reason})")
@@ -242,21 +395,38 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     return 0
 
 
-def _board_show(args: argparse.Namespace) -> int:
-    if args.run_id is None:
-        if args.board is None:
-            print("teammesh board show: give a RUN_ID (or --board FILE to list its runs)",
-                  file=sys.stderr)
-            return EXIT_USAGE
-        for info in runs_on(args.board):
-            print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
-        return 0
-    location = args.board if is_dsn(args.board) else (
-        Path(args.board) if args.board else board_path(args.run_id))
+def _discard(spec: LaunchSpec, run_id: str, printer: Printer) -> None:
+    location = board_file(spec, run_id)
+    if location is None:
+        return
     try:
+        discard_run(location, run_id)
+    except (UnknownRun, NotABoard, sqlite3.Error, OSError) as exc:
+        printer.note(f"teammesh: the run that did not start could not be removed: {exc}")
+        return
+    printer.note(f"run {run_id} did not start; nothing was kept")
+
+
+def _board_show(args: argparse.Namespace) -> int:
+    """Read-only: never creates a file, and a file that is no board is a one-line error."""
+    try:
+        if args.run_id is None:
+            if args.board is None:
+                print("teammesh board show: give a RUN_ID (or --board FILE to list its runs)",
+                      file=sys.stderr)
+                return EXIT_USAGE
+            for info in runs_on(args.board):
+                print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
+            return 0
+        check_run_id(args.run_id, names_file=args.board is None)
+        location = args.board if is_dsn(args.board) else (
+            Path(args.board) if args.board else board_path(args.run_id))
         board = open_board(location, args.run_id)
-    except UnknownRun as exc:
+    except (UnknownRun, BadRunId, NotABoard) as exc:
         print(f"teammesh board show: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (sqlite3.Error, OSError) as exc:
+        print(f"teammesh board show: cannot read the board: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         info = board.info()

@@ -4,6 +4,7 @@ run concurrently never interleave. Everything else (run id, final status) goes t
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, TextIO
@@ -14,6 +15,17 @@ def first_line(reply: str | None) -> str:
     return lines[0] if lines else "(no assistant reply)"
 
 
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null, so the interpreter's last flush of
+    what is still buffered does not fail at exit either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class Printer:
     def __init__(self, out: TextIO | None = None, notes: TextIO | None = None) -> None:
         # None: sys.stdout / sys.stderr as they are at each write (the live view swaps them).
@@ -21,6 +33,7 @@ class Printer:
         self._given_notes = notes
         self._lock = threading.Lock()
         self.lines: list[str] = []
+        self._closed: set[int] = set()  # streams whose reader has gone
 
     @property
     def _out(self) -> TextIO:
@@ -32,10 +45,18 @@ class Printer:
 
     def _write(self, stream: TextIO, line: str) -> None:
         with self._lock:
-            stream.write(line + "\n")
-            stream.flush()
             if stream is self._out:
                 self.lines.append(line)
+            if id(stream) in self._closed:
+                return
+            try:
+                stream.write(line + "\n")
+                stream.flush()
+            except (BrokenPipeError, ValueError):
+                # The reader went away (`teammesh demo | head`): the run goes on, its board
+                # records everything; only the printing stops.
+                self._closed.add(id(stream))
+                _silence(stream)
 
     def tool_call(self, member: str, tool: str) -> None:
         self._write(self._out, f"[tool-call] {member}: {tool}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from teammesh.mesh import criteria as crit
+from teammesh.mesh.board import BoardRefusal, clean_text
 from teammesh.mesh.policies import ApprovalRule
 from teammesh.mesh.prompts import DEFAULT_ROLES
 from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
@@ -318,7 +319,12 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
                 raise r.fail(f"tasks[{i}].{required}", "is required")
         owner = r.member_of(r.string(entry["owner"], f"tasks[{i}].owner"), roster,
                             f"tasks[{i}].owner")
-        tasks.append(InitialTask(owner, r.string(entry["text"], f"tasks[{i}].text")))
+        task_text = r.string(entry["text"], f"tasks[{i}].text")
+        try:  # the board's own rule for task text, checked before any run exists
+            task_text = clean_text("task", task_text)
+        except BoardRefusal as exc:
+            raise r.fail(f"tasks[{i}].text", str(exc)) from None
+        tasks.append(InitialTask(owner, task_text))
 
     closer = "reviewer" if "reviewer" in roster else roster[-1]
     completion = (_criterion(r, top["completion"], "completion", roster)

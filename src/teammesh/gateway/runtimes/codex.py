@@ -36,6 +36,7 @@ from teammesh.gateway.runtimes.base import (
     Runtime,
     RuntimeFailure,
     RuntimeSink,
+    RuntimeUnavailable,
     ServerRequestReply,
     ThreadConfig,
     ThreadInfo,
@@ -43,11 +44,13 @@ from teammesh.gateway.runtimes.base import (
 )
 from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
 from teammesh.gateway.runtimes.codex_config import (
+    CodexConfigError,
     app_server_argv,
     child_env,
     prepare_codex_home,
     provider_options,
 )
+from teammesh.gateway.runtimes.codex_failfast import StreamRetryWatch
 from teammesh.gateway.runtimes.codex_mapping import (
     CURRENT_TIME_METHOD,
     TOOL_CALL_METHOD,
@@ -103,9 +106,12 @@ class CodexRuntime(Runtime):
     def __init__(self, settings: RuntimeSettings) -> None:
         self._settings = settings
         # Checked now so a gateway with no model provider fails at start, not at first turn.
-        self._provider = provider_options(
-            settings.model_base_url, settings.model_api_key_env, settings.model
-        )
+        try:
+            self._provider = provider_options(
+                settings.model_base_url, settings.model_api_key_env, settings.model
+            )
+        except CodexConfigError as exc:  # the operator's setup: a 503 that says so
+            raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
         self._sink: RuntimeSink | None = None
         self._process: AppServerProcess | None = None
         self._generation = 0
@@ -126,6 +132,7 @@ class CodexRuntime(Runtime):
         # the `thread/start` result): dropped on arrival.
         self._suppress_started: set[str] = set()
         self._stopped = False
+        self._retry_watch = StreamRetryWatch(self._interrupt_now)
         self.last_start_s: float | None = None
         self.restarts = 0
 
@@ -263,7 +270,7 @@ class CodexRuntime(Runtime):
         try:
             binary = find_codex_binary(self._settings.codex_bin)
         except CodexBinaryNotFound as exc:
-            raise RuntimeFailure(INTERNAL_ERROR, str(exc)) from exc
+            raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
         home = prepare_codex_home(self._settings.data_dir, self._provider)
         if self._generation:
             self.restarts += 1
@@ -377,9 +384,18 @@ class CodexRuntime(Runtime):
                 if thread_id not in self._by_codex_id:
                     self._held_started[thread_id] = params
                     return
+        if method == "error":
+            self._retry_watch.on_error(params)
         if method == "turn/completed":
             self._cancel_turn_deadlines(params)
+            params = self._retry_watch.on_completed(params)
         self._forward_notification(method, params)
+
+    def _interrupt_now(self, codex_thread_id: str, turn_id: str) -> None:
+        process = self._process
+        if process is not None and process.running:
+            params = {"threadId": codex_thread_id, "turnId": turn_id}
+            self._background_task(self._quiet_call(process, "turn/interrupt", params))
 
     def _forward_notification(self, method: str, params: JsonObject) -> None:
         if self._sink is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from teammesh.mesh.board.core import TeamBoard, clean_text, effect_key
+from teammesh.mesh.board.files import NotABoard
 from teammesh.mesh.board.memory import MemoryStore
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
@@ -27,12 +30,15 @@ DEFAULT_BOARD_DIR = Path(".teammesh") / "runs"
 __all__ = [
     "DEFAULT_BOARD_DIR",
     "DEFAULT_MAX_ATTEMPTS",
+    "RUN_ID_PATTERN",
     "SYSTEM_MEMBER",
     "ApprovalRecord",
     "Artifact",
+    "BadRunId",
     "BoardRefusal",
     "EffectRecord",
     "MemoryStore",
+    "NotABoard",
     "RunInfo",
     "SqliteStore",
     "TaskRecord",
@@ -41,6 +47,7 @@ __all__ = [
     "TurnSlot",
     "UnknownRun",
     "board_path",
+    "check_run_id",
     "clean_text",
     "create_board",
     "effect_key",
@@ -52,8 +59,30 @@ __all__ = [
 ]
 
 
+# Exactly what `new_run_id()` makes. A run id without `--board` names a file under the runs
+# folder, so it must have this shape: no separators, no `..`, nothing else.
+RUN_ID_PATTERN = re.compile(r"run-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+# On a board named by `--board` a run id is only a key (runs made through the library may
+# carry their own ids): still plain, short, and never a path.
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+class BadRunId(ValueError):
+    pass
+
+
 def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def check_run_id(run_id: str, *, names_file: bool = True) -> str:
+    """`run_id` if it has the shape `new_run_id()` makes (or, when it does not name a file,
+    a plain key without `..`); else `BadRunId`."""
+    pattern = RUN_ID_PATTERN if names_file else _KEY_PATTERN
+    if not pattern.fullmatch(run_id) or ".." in run_id:
+        shown = run_id.encode("unicode_escape").decode("ascii")[:80]
+        raise BadRunId(f"not a run id: {shown!r} (run ids look like run-20250101-120000-1a2b3c)")
+    return run_id
 
 
 def board_path(run_id: str, directory: str | Path = DEFAULT_BOARD_DIR) -> Path:
@@ -67,20 +96,23 @@ def is_dsn(location: str | Path | None) -> bool:
 
 
 def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str | Path | None,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> TeamBoard:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "",
+                 meta: dict[str, Any] | None = None) -> TeamBoard:
     """A fresh run's board: SQLite at `path`, PostgreSQL when `path` is a
     `postgresql://` URL, or in memory when `path` is None."""
     if path is None:
         return TeamBoard(MemoryStore(run_id=run_id, team=team, roster=roster,
-                                     max_attempts=max_attempts, team_text=team_text))
+                                     max_attempts=max_attempts, team_text=team_text,
+                                     meta=meta))
     if is_dsn(path):
         from teammesh.mesh.board.postgres import PostgresStore  # optional dependency
 
         return TeamBoard(PostgresStore.create(str(path), run_id=run_id, team=team,
                                               roster=roster, max_attempts=max_attempts,
-                                              team_text=team_text))
+                                              team_text=team_text, meta=meta))
     return TeamBoard(SqliteStore.create(path, run_id=run_id, team=team, roster=roster,
-                                        max_attempts=max_attempts, team_text=team_text))
+                                        max_attempts=max_attempts, team_text=team_text,
+                                        meta=meta))
 
 
 def open_board(path: str | Path, run_id: str) -> TeamBoard:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
@@ -56,6 +58,9 @@ class _MemoryTx:
             round=run.round if round is None else round,
             reason=run.reason if reason is None else reason,
         )
+
+    def set_meta(self, meta: dict[str, Any]) -> None:
+        self._s.run = replace(self._s.run, meta=copy.deepcopy(meta))
 
     def completed(self) -> list[str]:
         return list(self._s.completed)
@@ -173,9 +178,11 @@ class _MemoryTx:
 
 class MemoryStore:
     def __init__(self, *, run_id: str, team: str, roster: tuple[str, ...],
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> None:
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "",
+                 meta: dict[str, Any] | None = None) -> None:
+        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         self._state = _State(RunInfo(run_id, team, tuple(roster), "running", 0, "",
-                                     max_attempts, team_text))
+                                     max_attempts, team_text, dict(meta or {}), now, now))
         self._lock = threading.RLock()
 
     @property

@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS teammesh_runs (
     status TEXT NOT NULL, round INTEGER NOT NULL, reason TEXT NOT NULL,
     max_attempts INTEGER NOT NULL, team_text TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    meta TEXT NOT NULL DEFAULT '{}');
+ALTER TABLE teammesh_runs ADD COLUMN IF NOT EXISTS meta TEXT NOT NULL DEFAULT '{}';
 CREATE TABLE IF NOT EXISTS teammesh_members (
     run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT, completed_seq INTEGER,
     PRIMARY KEY (run_id, member));
@@ -87,11 +89,11 @@ class PostgresStore(SqlStore):
 
     @classmethod
     def create(cls, dsn: str, *, run_id: str, team: str, roster: tuple[str, ...],
-               max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = ""
-               ) -> PostgresStore:
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "",
+               meta: dict[str, Any] | None = None) -> PostgresStore:
         store = cls(dsn, run_id)
         store._start_run(team=team, roster=roster, max_attempts=max_attempts,
-                         team_text=team_text)
+                         team_text=team_text, meta=meta)
         return store
 
     @classmethod

@@ -12,7 +12,7 @@ Two layers, so the rules live in one place:
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 TaskStatus = Literal["queued", "claimed", "done", "cleared", "dead"]
@@ -79,6 +79,13 @@ class RunInfo:
     max_attempts: int
     # The team file the run was started with (TOML text), so `--resume` needs no file.
     team_text: str = ""
+    # Run metadata (JSON object): how the run was launched (`launch`: runtime spec, model
+    # flags, rounds, timeouts, concurrency; never a secret's value) and who runs it now
+    # (`runner`: pid, host, since), so `--resume` and `teammesh runs` can tell.
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    # When the run was created and last updated (UTC, "YYYY-MM-DD HH:MM:SS").
+    created_at: str = ""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class BoardTx(Protocol):
         self, *, status: RunStatus | None = None, round: int | None = None,
         reason: str | None = None,
     ) -> None: ...
+    # Replace the run's metadata (see `RunInfo.meta`).
+    def set_meta(self, meta: dict[str, Any]) -> None: ...
 
     # -- members --
     def completed(self) -> list[str]: ...

@@ -8,6 +8,7 @@ into the dialect's form. Transactions and locking stay with each store.
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -42,10 +43,35 @@ class Connection(Protocol):
     def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
 
 
+# Every table that holds a run's rows (deleting a run deletes from each).
+RUN_TABLES = ("effects", "tool_calls", "approvals", "turns", "artifacts", "tasks", "members",
+              "runs")
+
+
+def _stamp(value: Any) -> str:
+    """A timestamp column as "YYYY-MM-DD HH:MM:SS" UTC (SQLite gives text, PostgreSQL a
+    datetime)."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC)
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
+    return str(value or "")
+
+
+def _meta(raw: Any) -> dict[str, Any]:
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def run_info(row: Mapping[str, Any]) -> RunInfo:
+    keys = set(row.keys())
     return RunInfo(row["run_id"], row["team"], tuple(json.loads(row["roster"])),
                    row["status"], row["round"], row["reason"], row["max_attempts"],
-                   row["team_text"])
+                   row["team_text"], _meta(row["meta"] if "meta" in keys else None),
+                   _stamp(row["created_at"]), _stamp(row["updated_at"]))
 
 
 def _task(row: Mapping[str, Any]) -> TaskRecord:
@@ -101,11 +127,12 @@ class SqlTx:
         return int(row["id"])
 
     def create_run(self, *, team: str, roster: tuple[str, ...], max_attempts: int,
-                   team_text: str) -> None:
+                   team_text: str, meta: dict[str, Any] | None = None) -> None:
         self._exec(
             "INSERT INTO {p}runs (run_id, team, roster, status, round, reason, max_attempts,"
-            " team_text) VALUES (?, ?, ?, 'running', 0, '', ?, ?)",
-            (self._run, team, json.dumps(list(roster)), max_attempts, team_text))
+            " team_text, meta) VALUES (?, ?, ?, 'running', 0, '', ?, ?, ?)",
+            (self._run, team, json.dumps(list(roster)), max_attempts, team_text,
+             json.dumps(meta or {}, sort_keys=True)))
         for member in roster:
             self._exec("INSERT INTO {p}members (run_id, member) VALUES (?, ?)",
                        (self._run, member))
@@ -123,6 +150,15 @@ class SqlTx:
             " reason = COALESCE(?, reason), updated_at = CURRENT_TIMESTAMP WHERE run_id = ?",
             (status, round, reason, self._run),
         )
+
+    def set_meta(self, meta: dict[str, Any]) -> None:
+        self._exec("UPDATE {p}runs SET meta = ? WHERE run_id = ?",
+                   (json.dumps(meta, sort_keys=True), self._run))
+
+    def delete_run(self) -> None:
+        """Every row of the run, in every table."""
+        for table in RUN_TABLES:
+            self._exec(f"DELETE FROM {{p}}{table} WHERE run_id = ?", (self._run,))
 
     def completed(self) -> list[str]:
         rows = self._all("SELECT member FROM {p}members WHERE run_id = ? AND completed_seq"
@@ -295,10 +331,15 @@ class SqlStore:
         raise NotImplementedError
 
     def _start_run(self, *, team: str, roster: tuple[str, ...], max_attempts: int,
-                   team_text: str) -> None:
+                   team_text: str, meta: dict[str, Any] | None = None) -> None:
         with self.transaction(write=True) as tx:
             tx.create_run(team=team, roster=roster, max_attempts=max_attempts,
-                          team_text=team_text)
+                          team_text=team_text, meta=meta)
+
+    def delete_run(self) -> None:
+        """Remove the run and all its rows (a run that never started; `runs prune`)."""
+        with self.transaction(write=True) as tx:
+            tx.delete_run()
 
     def _require_run(self, board: str) -> None:
         """Raise `UnknownRun` (naming `board`, closed) when the board lacks this run."""

@@ -11,13 +11,25 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
+from teammesh.mesh.board.files import (
+    NotABoard,
+    check_new_board_target,
+    readonly_uri,
+    require_board_file,
+)
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
+from teammesh.mesh.board.storage_errors import (
+    BoardStorageError,
+    is_storage_failure,
+    set_durability,
+)
 
-__all__ = ["SqliteStore", "UnknownRun", "list_runs"]
+__all__ = ["NotABoard", "SqliteStore", "UnknownRun", "list_runs"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,7 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL, round INTEGER NOT NULL, reason TEXT NOT NULL,
     max_attempts INTEGER NOT NULL, team_text TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    meta TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS members (
     run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT,
     completed_seq INTEGER, PRIMARY KEY (run_id, member));
@@ -81,44 +94,77 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(runs)")}
+        if "meta" not in columns:  # a board made before run metadata existed
+            self._conn.execute("ALTER TABLE runs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'")
         self._lock = threading.RLock()
 
     @classmethod
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
-               max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "") -> SqliteStore:
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS, team_text: str = "",
+               meta: dict[str, Any] | None = None) -> SqliteStore:
+        check_new_board_target(path)  # never write our tables into someone else's file
         store = cls(path, run_id)
         store._start_run(team=team, roster=roster, max_attempts=max_attempts,
-                         team_text=team_text)
+                         team_text=team_text, meta=meta)
         return store
 
     @classmethod
     def open(cls, path: str | Path, *, run_id: str) -> SqliteStore:
-        """An existing run; raises `UnknownRun` when the file does not hold it."""
-        if not Path(path).exists():
-            raise UnknownRun(f"no board file at {path}")
+        """An existing run; raises `UnknownRun` when the file does not hold it (or is no
+        board at all: `NotABoard`, a subclass, names what it is instead)."""
+        try:
+            require_board_file(path)
+        except NotABoard as exc:
+            raise UnknownRunFile(str(exc)) from None
         store = cls(path, run_id)
         store._require_run(str(path))
         return store
+
+    def set_durability(self, durability: str) -> None:
+        set_durability(self._conn, durability)
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_SqliteTx]:
         with self._lock:
             # Reads also run in a transaction: a consistent view across their statements.
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield _SqliteTx(self._conn, self._run_id)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield _SqliteTx(self._conn, self._run_id)
+                except BaseException:
+                    with suppress(sqlite3.Error):  # a failed COMMIT may have rolled back
+                        self._conn.execute("ROLLBACK")
+                    raise
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if is_storage_failure(exc):
+                    raise BoardStorageError(f"the board {self.path} cannot be written: {exc}"
+                                            ) from exc
                 raise
-            self._conn.execute("COMMIT")
+
+
+class UnknownRunFile(UnknownRun, NotABoard):
+    """`--resume` / `board show` named a file that is no board: both an unknown run (for
+    callers that catch that) and a wrong file."""
 
 
 def list_runs(path: str | Path) -> list[RunInfo]:
-    """Every run held in a board file (for `teammesh board show` without an id)."""
-    conn = sqlite3.connect(Path(path))
-    conn.row_factory = sqlite3.Row
+    """Every run held in a board file (for `teammesh board show` without an id). Read-only:
+    a missing or foreign file raises `NotABoard` and is left as it was."""
+    require_board_file(path)
     try:
-        rows = conn.execute("SELECT * FROM runs ORDER BY created_at").fetchall()
-    finally:
-        conn.close()
+        conn = sqlite3.connect(readonly_uri(path), uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise NotABoard(f"{path} cannot be read as a board: {exc}") from None
     return [run_info(r) for r in rows]

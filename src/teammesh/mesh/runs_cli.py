@@ -1,0 +1,215 @@
+"""`teammesh runs` (list runs) and `teammesh runs prune` (remove finished ones).
+
+    teammesh runs [--dir DIR | --board PATH]
+    teammesh runs prune [--dry-run] [--dir DIR | --board PATH]
+
+By default the runs are the board files under `.teammesh/runs/` (one per run); `--board`
+names one board file (or a PostgreSQL URL) holding any number of runs.
+
+A run is *finished* when its runner ended and recorded an outcome: `complete`,
+`incomplete` (a limit or a round without progress stopped it) or `failed`. Only those are
+pruned. A run still marked `running` is kept either way: a runner holds it (listed as
+`running`), or its runner died and it waits for `teammesh run --resume` (listed as
+`interrupted`). Both are told apart by asking the run's lock, never by trusting a pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sqlite3
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from teammesh.mesh.board import DEFAULT_BOARD_DIR, NotABoard, RunInfo, UnknownRun, is_dsn
+from teammesh.mesh.board import runs_on as runs_of_board
+from teammesh.mesh.board.lock import RunBusy, RunLock
+from teammesh.mesh.run_files import discard_run
+
+FINISHED = ("complete", "incomplete", "failed")
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Listed:
+    location: str | Path
+    info: RunInfo
+    live: bool  # a runner holds it now
+
+    @property
+    def status(self) -> str:
+        if self.info.status == "running" and not self.live:
+            return "interrupted"
+        return self.info.status
+
+    @property
+    def finished(self) -> bool:
+        return self.info.status in FINISHED and not self.live
+
+
+def register_runs(subparsers: Any) -> None:
+    runs = subparsers.add_parser(
+        "runs", help="list runs (and prune finished ones)",
+        description="List the runs under .teammesh/runs (or on --board).")
+    _where(runs)
+    runs.set_defaults(func=_list)
+    commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    prune = commands.add_parser(
+        "prune", help="remove finished runs (complete, incomplete, failed)",
+        description="Remove the runs whose runner ended with an outcome (complete,"
+                    " incomplete, failed). Running and interrupted runs are kept.")
+    _where(prune)
+    prune.add_argument("--dry-run", action="store_true",
+                       help="only say which runs would be removed")
+    prune.set_defaults(func=_prune)
+
+
+def _where(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--dir", default=str(DEFAULT_BOARD_DIR),
+                       help="folder of per-run board files")
+    group.add_argument("--board", default=None,
+                       help="one board file (or postgresql:// URL) holding runs")
+
+
+def _live(location: str | Path, run_id: str) -> bool:
+    if is_dsn(location):
+        from teammesh.mesh.board.postgres import PgRunLock
+
+        lock = PgRunLock(str(location), run_id)
+        try:
+            lock.acquire()
+        except RunBusy:
+            return True
+        lock.release()
+        return False
+    return RunLock(location, run_id).held_elsewhere()
+
+
+def _locations(args: argparse.Namespace) -> list[str | Path]:
+    if args.board is not None:
+        return [args.board]
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.sqlite"))
+
+
+def _runs(args: argparse.Namespace) -> Iterator[Listed]:
+    for location in _locations(args):
+        try:
+            infos = runs_of_board(location)
+        except (NotABoard, sqlite3.Error) as exc:
+            if args.board is not None:
+                raise
+            print(f"teammesh runs: skipped {location}: {exc}", file=sys.stderr)
+            continue
+        for info in infos:
+            yield Listed(location, info, _live(location, info.run_id))
+
+
+def _parse(stamp: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(
+            tzinfo=datetime.UTC)
+    except ValueError:
+        return None
+
+
+def _duration(listed: Listed) -> str:
+    started = _parse(listed.info.created_at)
+    ended = (datetime.datetime.now(datetime.UTC) if listed.live
+             else _parse(listed.info.updated_at))
+    if started is None or ended is None:
+        return "?"
+    seconds = max(0, int((ended - started).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _runtime(info: RunInfo) -> str:
+    launch = info.meta.get("launch")
+    if not isinstance(launch, dict):
+        return "?"  # a run started before launch flags were kept
+    runtime = str(launch.get("runtime") or "?")
+    if launch.get("api_base"):
+        return f"{runtime} @ {launch['api_base']}"
+    return runtime
+
+
+def _list(args: argparse.Namespace) -> int:
+    try:
+        listed = list(_runs(args))
+    except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
+        print(f"teammesh runs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not listed:
+        where = args.board if args.board is not None else args.dir
+        print(f"teammesh runs: no runs in {where}", file=sys.stderr)
+        return 0
+    rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "RUNTIME")]
+    rows += [(r.info.run_id, r.info.team, r.status, r.info.created_at, _duration(r),
+              _runtime(r.info)) for r in listed]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+              + "  " + row[-1])
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    try:
+        listed = list(_runs(args))
+    except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
+        print(f"teammesh runs prune: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    removed = kept = 0
+    for run in listed:
+        if not run.finished:
+            kept += 1
+            continue
+        if args.dry_run:
+            print(f"would remove {run.info.run_id} ({run.status}, team {run.info.team})")
+            removed += 1
+            continue
+        if _remove(run):
+            print(f"removed {run.info.run_id} ({run.status}, team {run.info.team})")
+            removed += 1
+        else:
+            kept += 1
+    verb = "would be removed" if args.dry_run else "removed"
+    print(f"{removed} finished run(s) {verb}, {kept} kept (running or interrupted)",
+          file=sys.stderr)
+    return 0
+
+
+def _remove(run: Listed) -> bool:
+    """Remove one finished run under its lock (a runner resuming it meanwhile wins)."""
+    lock: Any
+    if is_dsn(run.location):
+        from teammesh.mesh.board.postgres import PgRunLock
+
+        lock = PgRunLock(str(run.location), run.info.run_id)
+    else:
+        lock = RunLock(run.location, run.info.run_id)
+    try:
+        lock.acquire()
+    except RunBusy:
+        print(f"kept {run.info.run_id}: a runner took it up", file=sys.stderr)
+        return False
+    try:
+        now = {i.run_id: i.status for i in runs_of_board(run.location)}
+        if now.get(run.info.run_id) not in FINISHED:  # resumed since it was listed
+            print(f"kept {run.info.run_id}: it is running again", file=sys.stderr)
+            return False
+        discard_run(run.location, run.info.run_id)
+    except (UnknownRun, NotABoard, sqlite3.Error, OSError) as exc:
+        print(f"kept {run.info.run_id}: {exc}", file=sys.stderr)
+        return False
+    finally:
+        lock.release()
+    return True
