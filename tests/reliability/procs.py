@@ -51,6 +51,7 @@ class GatewayProcess:
     log_path: Path | None = None
     log_level: str = "warning"
     extra: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # added to the gateway's environment
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     starts: int = 0
@@ -77,7 +78,7 @@ class GatewayProcess:
         while True:
             self.proc = subprocess.Popen(
                 args, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
-                text=True, env=runner_env())
+                text=True, env=runner_env(**self.env))
             assert self.proc.stdout is not None
             line = readline(self.proc.stdout, START_TIMEOUT)
             if line.startswith(LISTENING):

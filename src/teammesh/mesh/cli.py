@@ -248,7 +248,12 @@ def _board_show(args: argparse.Namespace) -> int:
             print("teammesh board show: give a RUN_ID (or --board FILE to list its runs)",
                   file=sys.stderr)
             return EXIT_USAGE
-        for info in runs_on(args.board):
+        try:
+            runs = runs_on(args.board)
+        except UnknownRun as exc:
+            print(f"teammesh board show: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for info in runs:
             print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
         return 0
     location = args.board if is_dsn(args.board) else (

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from teammesh.private_files import private_file
+
 
 class RunBusy(RuntimeError):
     pass
@@ -21,7 +23,7 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(private_file(self.path), os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
+from teammesh.private_files import private_parent, private_sqlite
 
 __all__ = ["SqliteStore", "UnknownRun", "list_runs"]
 
@@ -71,7 +72,10 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | Path, run_id: str) -> None:
         self.path = Path(path)
         self._run_id = run_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only board file (and its -wal/-shm); a `.teammesh/runs` folder is tightened,
+        # a folder the user picked is only created if missing (teammesh.private_files).
+        private_parent(self.path)
+        private_sqlite(self.path)
         # Autocommit mode: transactions are opened explicitly below. One connection per
         # store, guarded by a lock, so threads of one process share it safely.
         self._conn: sqlite3.Connection = sqlite3.connect(
@@ -115,6 +119,9 @@ class SqliteStore(SqlStore):
 
 def list_runs(path: str | Path) -> list[RunInfo]:
     """Every run held in a board file (for `teammesh board show` without an id)."""
+    if not Path(path).is_file():
+        # sqlite3.connect would create an empty (world-readable) file just to list nothing.
+        raise UnknownRun(f"no board file at {path}")
     conn = sqlite3.connect(Path(path))
     conn.row_factory = sqlite3.Row
     try:
