@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -77,9 +78,13 @@ async def codex_manager() -> AsyncIterator[AsyncCodexManager]:
         return
     from teammesh.gateway.embedded import start_gateway
 
+    # The embedded gateway gets a fresh token only this process holds: no other local
+    # process can drive the team's sessions.
+    token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="team-mesh-") as data_dir:
-        async with start_gateway(data_dir=data_dir) as gateway, \
-                AsyncCodexManager(base_url=gateway.base_url) as cm:
+        async with start_gateway(data_dir=data_dir, token=token) as gateway, \
+                AsyncCodexManager(base_url=gateway.base_url,
+                                  headers={"Authorization": f"Bearer {token}"}) as cm:
             yield cm
 
 

@@ -163,3 +163,42 @@ def test_validation_mode() -> None:
         resolve_validation_mode("loose", {})
     with pytest.raises(ValueError):
         AsyncCodexManager(validation_mode="bogus")
+
+
+# --- token discovery (ours): one order for the client, the mesh and `--api-base` ----------
+
+
+def test_token_discovery_order(tmp_path: Path) -> None:
+    from teammesh.client.token_discovery import discover_token
+
+    token_file = tmp_path / "token"
+    token_file.write_text("  from-file\n", encoding="utf-8")
+    everything = {
+        "CODEX_MANAGER_BEARER_TOKEN": "cm",
+        "TEAMMESH_TOKEN": "tm",
+        "TEAMMESH_TOKEN_FILE": str(token_file),
+    }
+    assert discover_token(everything) == "cm"  # codex-manager's own variable first
+    assert discover_token({**everything, "CODEX_MANAGER_BEARER_TOKEN": " "}) == "tm"
+    assert discover_token({"TEAMMESH_TOKEN": "", "TEAMMESH_TOKEN_FILE": str(token_file)}) == (
+        "from-file"
+    )
+    assert discover_token({}) is None
+    # The default `teammesh serve` token file is never picked up implicitly.
+    assert discover_token({"CODEX_MANAGER_API_BASE": "http://127.0.0.1:3001"}) is None
+    config = ClientConfig.from_env({"TEAMMESH_TOKEN_FILE": str(token_file)})
+    assert config.headers == {"Authorization": "Bearer from-file"}
+
+
+@pytest.mark.parametrize("content", [None, "", "   \n", "two tokens\n", "x" * 5000])
+def test_a_named_token_file_that_holds_no_token_is_an_error(
+    tmp_path: Path, content: str | None
+) -> None:
+    from teammesh.client.token_discovery import TokenFileError
+
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(TokenFileError, match="TEAMMESH_TOKEN_FILE") as raised:
+        ClientConfig.from_env({"TEAMMESH_TOKEN_FILE": str(path)})
+    assert "two" not in str(raised.value)  # the file's content is never echoed

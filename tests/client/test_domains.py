@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -204,15 +205,22 @@ async def test_hooks_and_middleware(gateway: GatewayThread) -> None:
             cm.use_middleware(object())
 
 
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
 async def test_before_hook_may_rewrite_the_call(gateway: GatewayThread) -> None:
+    rewritten = _real("src")
     async with AsyncCodexManager(base_url=gateway.base_url) as cm:
 
         @cm.before("sessions.create")
         def force_cwd(call: RequestCall) -> None:
-            call.json_body = {**(call.json_body or {}), "cwd": "/rewritten"}
+            call.json_body = {**(call.json_body or {}), "cwd": "src"}
 
+        # "original" does not exist; the rewritten cwd does, inside the gateway's directory
+        # (the default cwd ceiling), and comes back resolved.
         created = await cm.sessions.create(cwd="original")
-        assert created["session"]["cwd"] == "/rewritten"
+        assert created["session"]["cwd"] == rewritten
 
 
 class CountingRetry:

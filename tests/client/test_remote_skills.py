@@ -226,6 +226,9 @@ async def test_submission_outcomes_and_handler_runs_once(gateway: GatewayThread)
             "not_found",
             True,
         )
+        # ... but not as our answer: the client says the call was answered elsewhere (ours).
+        assert first.answered_elsewhere is True
+        assert skills.registry.ledger.state("77777") == "answered_elsewhere"
         second = await skills.respond_to_pending_call(row)
         assert second is not None and second.submission_status == "local_duplicate"
         assert runs == Counter({"77777": 1})

@@ -12,6 +12,7 @@ import httpx
 
 from teammesh.gateway.embedded import GatewayThread
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.session_policy import SessionCeiling
 
 from .wire_helpers import ECHO_TOOL, create_session
 
@@ -23,16 +24,20 @@ class Stack:
 
 
 @contextmanager
-def codex_stack(codex_bin: Path, data_dir: Path, **settings: Any) -> Iterator[Stack]:
+def codex_stack(
+    codex_bin: Path, data_dir: Path, ceiling: SessionCeiling | None = None, **settings: Any
+) -> Iterator[Stack]:
     """The gateway keeps its state in `data_dir/gateway`; `data_dir/workspace` is the
-    sessions' working directory. `settings` are further `RuntimeSettings` fields."""
+    sessions' working directory (inside the default cwd ceiling: the repo the tests run
+    in). `settings` are further `RuntimeSettings` fields; `ceiling` the session ceiling."""
     workspace = data_dir / "workspace"
     workspace.mkdir()
     runtime_settings = RuntimeSettings(
         data_dir=data_dir / "gateway", codex_bin=str(codex_bin), **settings
     )
     with GatewayThread(
-        data_dir=data_dir / "gateway", runtime="codex", settings=runtime_settings
+        data_dir=data_dir / "gateway", runtime="codex", settings=runtime_settings,
+        ceiling=ceiling,
     ) as gateway:
         yield Stack(base_url=gateway.base_url, workspace=workspace)
 

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from teammesh.brain.server import ModelServerThread
+from teammesh.gateway.session_policy import SessionCeiling
 
 from .stack import Stack, codex_stack, echo_session
 from .wire_helpers import (
@@ -29,13 +31,43 @@ from .wire_helpers import (
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
 
 
+# These tests drive approvals, full access and network on purpose: the operator's widest
+# ceiling (every approval policy, since an approved command may leave the sandbox anyway).
+WIDE = SessionCeiling(max_sandbox="danger-full-access", allow_network=True)
+
+
 @pytest.fixture(scope="module")
 def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
     with (
         ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
+        codex_stack(codex_bin, codex_data_dir, ceiling=WIDE,
+                    model_base_url=f"{model.base_url}/v1") as stack,
     ):
         yield stack
+
+
+def _codex_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "codex" in p.name()]
+
+
+async def test_client_models_share_one_app_server_and_options_spawn_nothing(
+    http: httpx.AsyncClient, stack: Stack, tmp_path: Path
+) -> None:
+    await create_session(http, cwd=str(stack.workspace), approvalPolicy="never")
+    before = {p.pid for p in _codex_children()}
+    assert before  # the module's app-server
+    spy = tmp_path / "spy"
+    spy.write_text(f"#!/bin/sh\ntouch {tmp_path / 'ran'}\n")
+    spy.chmod(0o755)
+    for model in (f"codex?codex_bin={spy}", f"codex?data_dir={tmp_path}",
+                  "codex?model_base_url=http://127.0.0.1:9/v1"):
+        response = await http.post("/api/sessions", json={"model": model})
+        assert response.status_code == 400, response.text
+    for i in range(12):  # model names are per thread: no new app-server for any of them
+        await create_session(http, cwd=str(stack.workspace), approvalPolicy="never",
+                             model=f"codex:playbook-{i}")
+    assert {p.pid for p in _codex_children()} == before
+    assert not (tmp_path / "ran").exists()
 
 
 async def test_health_reports_the_running_app_server(http: httpx.AsyncClient) -> None:

@@ -18,6 +18,7 @@ from teammesh.gateway.runtimes.codex_config import (
     render_config,
 )
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.session_policy import SessionCeiling
 
 
 def test_an_explicit_binary_that_is_not_there_is_named(tmp_path: Path) -> None:
@@ -76,8 +77,10 @@ async def test_a_codex_gateway_without_a_provider_answers_with_the_reason(
     tmp_path: Path,
 ) -> None:
     settings = RuntimeSettings(data_dir=tmp_path / "gw")
+    ceiling = SessionCeiling(cwd_roots=(str(tmp_path),))  # the session's cwd is admitted
     async with (
-        start_gateway(data_dir=tmp_path / "gw", runtime="codex", settings=settings) as gateway,
+        start_gateway(data_dir=tmp_path / "gw", runtime="codex", settings=settings,
+                      ceiling=ceiling) as gateway,
         httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as http,
     ):
         response = await http.post("/api/sessions", json={"cwd": str(tmp_path)})

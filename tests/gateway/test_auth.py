@@ -74,6 +74,7 @@ def test_non_loopback_bind_needs_a_token(tmp_path: Path) -> None:
             "0",
             "--data-dir",
             str(tmp_path),
+            "--no-token",
         ],
         capture_output=True,
         text=True,

@@ -93,7 +93,8 @@ async def test_restart_restores_sessions_and_interrupts_running_turns(tmp_path: 
 @contextlib.contextmanager
 def _serve(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "teammesh", "serve", "--port", "0", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "teammesh", "serve", "--port", "0", "--data-dir", str(data_dir),
+         "--no-token"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from teammesh.gateway.embedded import start_gateway
+from teammesh.gateway.session_policy import SessionCeiling
 
 from .helpers import WEATHER_TOOL, create_session, open_stream, send, wait_for_frame
 
@@ -29,8 +30,9 @@ SUMMARY_KEYS = {
 
 
 async def test_create_get_rename_list(tmp_path: Path) -> None:
+    # The session asks for network access, which the default ceiling refuses.
     async with (
-        start_gateway(data_dir=tmp_path) as gateway,
+        start_gateway(data_dir=tmp_path, ceiling=SessionCeiling(allow_network=True)) as gateway,
         httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
     ):
         created = await http.post(

@@ -77,7 +77,8 @@ def test_team_run_killed_and_resumed_on_postgres(tmp_path: Path, postgres_dsn: s
     env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
     gateway = subprocess.Popen(
         [TEAMMESH, "serve", "--port", "0", "--data-dir", str(tmp_path / "gw"),
-         "--think-ms", "60"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+         "--think-ms", "60", "--no-token"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert gateway.stdout is not None
         base = gateway.stdout.readline().rsplit(" ", 1)[1].strip()

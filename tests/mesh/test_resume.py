@@ -28,7 +28,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("gateway")
     # Think time makes a turn last long enough to be killed in the middle of it.
     proc = subprocess.Popen(
-        [TEAMMESH, "serve", "--port", "0", "--data-dir", str(data), "--think-ms", "60"],
+        [TEAMMESH, "serve", "--port", "0", "--data-dir", str(data), "--think-ms", "60",
+         "--no-token"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None

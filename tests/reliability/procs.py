@@ -25,8 +25,9 @@ START_TIMEOUT = 30.0
 
 
 def runner_env(**extra: str) -> dict[str, str]:
-    """The environment for a `teammesh run` subprocess: no inherited gateway URL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_MANAGER_")}
+    """The environment for a `teammesh run` subprocess: no inherited gateway URL or token."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CODEX_MANAGER_", "TEAMMESH_TOKEN"))}
     env.update(extra)
     return env
 
@@ -70,8 +71,8 @@ class GatewayProcess:
         args = [TEAMMESH, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--think-ms", str(self.think_ms),
                 "--log-level", self.log_level, *self.extra]
-        if self.token is not None:
-            args += ["--token", self.token]
+        # No token given: serve without one (explicitly; `teammesh serve` makes one otherwise).
+        args += ["--token", self.token] if self.token is not None else ["--no-token"]
         if self.log_path is not None and self._log is None:
             self._log = self.log_path.open("a", encoding="utf-8")
         deadline = time.monotonic() + START_TIMEOUT

@@ -102,7 +102,10 @@ def test_non_loopback_bind_without_a_token_is_refused_before_listening(
     port = _free_port()
     env = runner_env()
     env.pop("TEAMMESH_TOKEN", None)
-    for token_args, extra_env in (([], {}), (["--token", ""], {}), ([], {"TEAMMESH_TOKEN": ""})):
+    # Without a token only by asking for it (`--no-token`; a token is generated otherwise),
+    # and an empty --token / TEAMMESH_TOKEN is no token either.
+    for token_args, extra_env in ((["--no-token"], {}), (["--no-token", "--token", ""], {}),
+                                  (["--no-token"], {"TEAMMESH_TOKEN": ""})):
         result = subprocess.run(
             [TEAMMESH, "serve", "--host", host, "--port", str(port), "--data-dir",
              str(tmp_path / "gateway"), *token_args],

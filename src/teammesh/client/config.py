@@ -1,8 +1,12 @@
 """Where the client talks to, and with which headers.
 
-`ClientConfig.from_env()` reads every `CODEX_MANAGER_*` variable codex-manager's client reads;
+`ClientConfig.from_env()` reads every `CODEX_MANAGER_*` variable codex-manager's client reads,
+and finds the bearer token as every teammesh client does (`token_discovery.discover_token`:
+`CODEX_MANAGER_BEARER_TOKEN`, else `TEAMMESH_TOKEN`, else the file `TEAMMESH_TOKEN_FILE`);
 `ClientConfig.from_profile()` reads the codex-manager CLI profile file. Neither raises on bad
-input: a bad value falls back to its default, as upstream does.
+input: a bad value falls back to its default, as upstream does. The one exception: a
+`TEAMMESH_TOKEN_FILE` that cannot be read raises `TokenFileError` (ours; upstream has no
+such variable), because going on without the token only produces 401s later.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from teammesh.client.token_discovery import ENV_BEARER_TOKEN as ENV_BEARER_TOKEN
+from teammesh.client.token_discovery import discover_token
 from teammesh.wire import DEFAULT_API_BASE, DEFAULT_API_PREFIX
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -24,7 +30,6 @@ VALIDATION_MODES: tuple[ValidationMode, ...] = ("typed-only", "off", "strict")
 ENV_API_BASE = "CODEX_MANAGER_API_BASE"
 ENV_API_PREFIX = "CODEX_MANAGER_API_PREFIX"
 ENV_TIMEOUT_MS = "CODEX_MANAGER_TIMEOUT_MS"
-ENV_BEARER_TOKEN = "CODEX_MANAGER_BEARER_TOKEN"
 ENV_RBAC_TOKEN = "CODEX_MANAGER_RBAC_TOKEN"
 ENV_RBAC_ROLE = "CODEX_MANAGER_RBAC_ROLE"
 ENV_RBAC_ACTOR = "CODEX_MANAGER_RBAC_ACTOR"
@@ -114,7 +119,7 @@ class ClientConfig:
             api_prefix=normalize_api_prefix(env.get(ENV_API_PREFIX)),
             timeout_seconds=timeout_ms / 1000 if timeout_ms else DEFAULT_TIMEOUT_SECONDS,
             headers=_auth_headers(
-                bearer=env.get(ENV_BEARER_TOKEN),
+                bearer=discover_token(env),
                 rbac_token=env.get(ENV_RBAC_TOKEN),
                 role=env.get(ENV_RBAC_ROLE),
                 actor=env.get(ENV_RBAC_ACTOR),

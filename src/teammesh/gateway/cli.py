@@ -2,6 +2,11 @@
 
 Once listening it prints exactly one line to stdout,
 `teammesh gateway listening on http://HOST:PORT`, so scripts can parse the port.
+
+A token by default: `--token`, else `$TEAMMESH_TOKEN`, else the one in `<data-dir>/token`
+(made there, 0600, on first start; see `token_file.py`). Only `--no-token` serves without
+one, and only on loopback. The token's value is never printed, not even on stderr (which
+often ends up in a log or a journal); stderr says where the file is and how clients use it.
 """
 
 from __future__ import annotations
@@ -10,13 +15,16 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from teammesh.gateway.embedded import InsecureBindError, check_bind, start_gateway
+from teammesh.gateway.ceiling_cli import add_ceiling_arguments, ceiling_from_args
+from teammesh.gateway.embedded import InsecureBindError, check_bind, is_loopback, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.token_file import ensure_serve_token
 
 
 def register(subparsers: Any) -> None:
@@ -36,8 +44,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--token",
         default=None,
-        help="require 'Authorization: Bearer TOKEN' (default: $TEAMMESH_TOKEN); "
-        "mandatory for a non-loopback --host",
+        help="require 'Authorization: Bearer TOKEN' (default: $TEAMMESH_TOKEN, else a token "
+        "kept in DATA_DIR/token, generated on first start)",
+    )
+    parser.add_argument(
+        "--no-token",
+        action="store_true",
+        help="serve without a token: any local process may drive the sessions (loopback only)",
     )
     parser.add_argument("--think-ms", type=int, default=0, help="playbook: latency per model call")
     parser.add_argument("--model", default=None, help="llm/codex: model name")
@@ -50,19 +63,64 @@ def register(subparsers: Any) -> None:
         default=None,
         help="seconds to wait for a tool-call answer before the turn fails",
     )
+    parser.add_argument(
+        "--durability",
+        choices=("normal", "full"),
+        default="normal",
+        help="normal: survives a process crash; full: also a power loss (fsync at every "
+        "commit, see docs/reliability.md for the cost) (default normal)",
+    )
     parser.add_argument("--log-level", default="warning", help="python log level")
+    add_ceiling_arguments(parser)
     parser.set_defaults(func=run)
 
 
+def _given_token(args: argparse.Namespace) -> str | None:
+    for value in (args.token, os.environ.get("TEAMMESH_TOKEN")):
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def _refusal(args: argparse.Namespace, given: str | None) -> str | None:
+    """Why these token options cannot be served, checked before anything is touched."""
+    if args.no_token and given is not None:
+        return "--no-token contradicts --token / TEAMMESH_TOKEN: give one or the other"
+    if args.no_token and not is_loopback(args.host):
+        return (f"refusing to listen on non-loopback host {args.host!r} without a token: "
+                "drop --no-token (a token is then generated) or pass --token")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get("TEAMMESH_TOKEN") or None
+    given = _given_token(args)
+    data_dir = Path(args.data_dir)
+    refusal = _refusal(args, given)
+    if refusal is not None:
+        print(f"teammesh serve: {refusal}", file=sys.stderr)
+        return 2
+    token = given
+    if token is None and not args.no_token:
+        try:
+            made = ensure_serve_token(data_dir)
+        except OSError as exc:
+            print(f"teammesh serve: cannot keep the token in {data_dir}: {exc}", file=sys.stderr)
+            return 1
+        token = made.value
+        where = shlex.quote(str(made.path.absolute()))
+        print(f"teammesh serve: token {'kept' if made.reused else 'written'} in {where}"
+              f"; clients: export TEAMMESH_TOKEN_FILE={where}"
+              f" (or CODEX_MANAGER_BEARER_TOKEN=$(cat {where}))",
+              file=sys.stderr, flush=True)
+    elif token is None:
+        print("teammesh serve: --no-token: any local process can drive these sessions",
+              file=sys.stderr, flush=True)
     try:
         check_bind(args.host, token)
     except InsecureBindError as exc:
         print(f"teammesh serve: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    data_dir = Path(args.data_dir)
     settings = RuntimeSettings(
         data_dir=data_dir,
         think_ms=args.think_ms,
@@ -94,6 +152,8 @@ async def _serve(
         port=args.port,
         token=token,
         settings=settings,
+        ceiling=ceiling_from_args(args),
+        durability=args.durability,
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
         closed = loop.create_task(gateway.wait_closed())

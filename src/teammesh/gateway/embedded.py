@@ -28,6 +28,7 @@ import uvicorn
 from teammesh.gateway.app import build_app
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.gateway.session_policy import SessionCeiling
 from teammesh.gateway.store import Store
 
 log = logging.getLogger("teammesh.gateway")
@@ -107,6 +108,8 @@ async def start_gateway(
     port: int = 0,
     token: str | None = None,
     settings: RuntimeSettings | None = None,
+    ceiling: SessionCeiling | None = None,
+    durability: str = "normal",
 ) -> AsyncIterator[RunningGateway]:
     check_bind(host, token)
     data_path = Path(data_dir)
@@ -115,11 +118,13 @@ async def start_gateway(
     sock = _bind(host, port)  # first: a busy port fails before any state is opened
     try:
         store = Store(data_path)
+        if durability != "normal":
+            store.set_durability(durability)
     except BaseException:
         sock.close()
         raise
     try:
-        hub = Hub(store, default_runtime=runtime, settings=settings)
+        hub = Hub(store, default_runtime=runtime, settings=settings, ceiling=ceiling)
     except BaseException:
         store.close()
         sock.close()
@@ -168,6 +173,8 @@ class GatewayThread:
         port: int = 0,
         token: str | None = None,
         settings: RuntimeSettings | None = None,
+        ceiling: SessionCeiling | None = None,
+        durability: str = "normal",
     ) -> None:
         check_bind(host, token)
         self._kwargs: dict[str, Any] = dict(
@@ -177,6 +184,8 @@ class GatewayThread:
             port=port,
             token=token,
             settings=settings,
+            ceiling=ceiling,
+            durability=durability,
         )
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

@@ -14,6 +14,7 @@ resolved (404 from then on); the runtime's `reply` runs once per accepted answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from teammesh.gateway.pending import (
     RequestKind,
     RequestState,
 )
-from teammesh.gateway.runtime_pool import RuntimePool, select_runtime
+from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
 from teammesh.gateway.runtimes.base import (
     DynamicTool,
     JsonObject,
@@ -44,6 +45,7 @@ from teammesh.gateway.runtimes.base import (
 )
 from teammesh.gateway.runtimes.registry import RuntimeSettings, UnknownRuntimeError
 from teammesh.gateway.session import Controls, Session
+from teammesh.gateway.session_policy import PolicyRefusal, SessionCeiling, SessionPolicy
 from teammesh.gateway.signals import (
     approval_result,
     approval_row,
@@ -55,6 +57,7 @@ from teammesh.gateway.signals import (
     tool_input_row,
 )
 from teammesh.gateway.store import Store
+from teammesh.gateway.store_health import StoreHealth, refusal
 from teammesh.gateway.transcript import Entry, entry_for_item
 from teammesh.wire import (
     BROADCAST_ALIASES,
@@ -141,6 +144,9 @@ class _BoundSink(RuntimeSink):
     def runtime_exited(self, reason: str) -> None:
         self._hub._on_runtime_exit(self._key, reason)
 
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._hub._on_thread_state(thread_id, state)
+
 
 class Hub(RuntimeSink):
     def __init__(
@@ -150,12 +156,27 @@ class Hub(RuntimeSink):
         default_runtime: str = "playbook",
         settings: RuntimeSettings | None = None,
         workspace_root: str | None = None,
+        ceiling: SessionCeiling | None = None,
     ) -> None:
         self.store = store
+        self.store_health = StoreHealth()
         self.fanout = FanOut()
         self.settings = settings or RuntimeSettings()
-        self.runtimes = RuntimePool(default_runtime, self.settings, self._sink_for)
         self.workspace_root = workspace_root or os.getcwd()
+        # What clients may ask of a session: session_policy.py (options and the ceiling).
+        self.policy = SessionPolicy(
+            ceiling or SessionCeiling(),
+            default_spec=default_runtime,
+            settings=self.settings,
+            workspace_root=self.workspace_root,
+        )
+        self.runtimes = RuntimePool(
+            default_runtime,
+            self.settings,
+            self._sink_for,
+            max_runtimes=self.policy.ceiling.max_runtimes,
+            in_use=self._runtime_in_use,
+        )
         self._sessions: dict[str, Session] = {}
         self._pending = PendingRegistry()
         self._ids = RequestIds(store.request_id_ceiling(), store.reserve_request_ids)
@@ -189,17 +210,40 @@ class Hub(RuntimeSink):
     def _sink_for(self, runtime_key: str) -> RuntimeSink:
         return _BoundSink(self, runtime_key)
 
+    def _runtime_in_use(self, runtime_key: str) -> bool:
+        return any(
+            s.runtime_key == runtime_key and s.deleted_at is None
+            for s in self._sessions.values()
+        )
+
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _save(self, write: Callable[..., None], *args: Any) -> None:
-        # A failing disk must not break a runtime callback or a turn in flight.
+        # A failing disk must not break a runtime callback or a turn in flight; it is
+        # remembered (health says degraded) until a write succeeds again.
         try:
             write(*args)
-        except Exception:
-            log.exception("store write failed")
+        except Exception as exc:
+            log.warning("store write failed: %s", exc)
+            self.store_health.failed(exc)
+        else:
+            self.store_health.succeeded()
+
+    def _write_first(self, write: Callable[..., None], *args: Any) -> Outcome | None:
+        """A write an HTTP answer depends on, made before the answer and before the change
+        is applied in memory: None when written, else the 507/503 to answer instead."""
+        try:
+            write(*args)
+        except Exception as exc:
+            log.warning("store write failed, request refused: %s", exc)
+            self.store_health.failed(exc)
+            status, body = refusal(exc)
+            return Outcome(status, body)
+        self.store_health.succeeded()
+        return None
 
     def _save_entries(self, session: Session, entries: list[Entry]) -> None:
         pairs = [(session.transcript.position(e), e) for e in entries]
@@ -215,6 +259,15 @@ class Hub(RuntimeSink):
 
     def runtime_exited(self, reason: str) -> None:
         self._on_runtime_exit(self.runtimes.default_spec, reason)
+
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        self._on_thread_state(thread_id, state)
+
+    def _on_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        session = self._sessions.get(thread_id)
+        if session is None or session.deleted_at is not None:
+            return  # a deleted session keeps nothing
+        self._save(self.store.save_thread_state, thread_id, state)
 
     # ===== the one event path ===============================================================
 
@@ -616,12 +669,24 @@ class Hub(RuntimeSink):
         return None
 
     async def create_session(self, body: CreateSessionBody) -> Outcome:
-        spec, model = select_runtime(body.model, self.runtimes.default_spec)
+        try:
+            admitted = self.policy.admit_create(
+                model=body.model,
+                cwd=body.cwd,
+                approval=body.approvalPolicy,
+                sandbox=body.filesystemSandbox,
+                network=body.networkAccess,
+            )
+        except PolicyRefusal as refusal:
+            return Outcome(refusal.status, refusal.body)
+        spec, model = admitted.runtime.key, admitted.runtime.model
         try:
             self.runtimes.validate(spec)
             runtime = await self.runtimes.get(spec)
         except UnknownRuntimeError as exc:
             return _error(400, "invalid_request", str(exc))
+        except RuntimeLimitError as exc:
+            return _error(503, "runtime_limit", str(exc))
         except ImportError as exc:
             return _error(501, "method_not_supported", f"runtime {spec!r} is unavailable: {exc}")
         except Exception as exc:
@@ -629,13 +694,13 @@ class Hub(RuntimeSink):
             return map_runtime_error(exc, "thread/start", "")
         controls = Controls(
             model=model,
-            approval_policy=body.approvalPolicy or DEFAULT_APPROVAL_POLICY,
-            network_access=body.networkAccess or DEFAULT_NETWORK_ACCESS,
-            filesystem_sandbox=body.filesystemSandbox or DEFAULT_SANDBOX,
+            approval_policy=admitted.approval_policy,
+            network_access=admitted.network_access,
+            filesystem_sandbox=admitted.filesystem_sandbox,
         )
         tools = [tool.to_wire() for tool in body.dynamicTools or []]
         config = ThreadConfig(
-            cwd=body.cwd or self.workspace_root,
+            cwd=admitted.cwd,
             model=model,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
@@ -659,8 +724,12 @@ class Hub(RuntimeSink):
             dynamic_tools=tools,
             attached=True,
         )
+        refused = self._write_first(self.store.save_session, session)
+        if refused is not None:  # not written: the session never existed
+            with contextlib.suppress(Exception):
+                await runtime.forget_thread(session.id)
+            return refused
         self._sessions[session.id] = session
-        self._save(self.store.save_session, session)
         return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 
     def list_sessions(self, *, archived: bool, cursor: str | None, limit: int) -> Outcome:
@@ -700,8 +769,13 @@ class Hub(RuntimeSink):
         session = found
         active = session.active_turn
         runtime = self.runtimes.peek(session.runtime_key)
-        # Mark it deleted first: anything the runtime emits from here on is dropped.
+        # Mark it deleted first: anything the runtime emits from here on is dropped. The
+        # tombstone is written before anything else happens; unwritten, nothing is deleted.
         session.deleted_at = iso_now()
+        refused = self._write_first(self.store.save_session, session)
+        if refused is not None:
+            session.deleted_at = None
+            return refused
         if active is not None and runtime is not None and session.attached:
             try:
                 await runtime.interrupt_turn(session.id, active.id)
@@ -734,9 +808,13 @@ class Hub(RuntimeSink):
         found = self.lookup(session_id)
         if isinstance(found, Outcome):
             return found
+        before = (found.title, found.updated_at)
         found.title = body.title
         found.updated_at = now_s()
-        self._save(self.store.save_session, found)
+        refused = self._write_first(self.store.save_session, found)
+        if refused is not None:  # unwritten: the old title stays, in memory too
+            found.title, found.updated_at = before
+            return refused
         return Outcome(200, {"status": "ok", "session": found.summary()})
 
     async def send_message(self, session_id: str, body: SendMessageBody) -> Outcome:
@@ -769,42 +847,78 @@ class Hub(RuntimeSink):
             if body.dynamicTools is not None
             else session.dynamic_tools
         )
+        try:
+            turn_model = self.policy.admit_turn(
+                runtime_key=session.runtime_key,
+                cwd=session.cwd,
+                model=body.model,
+                approval=controls.approval_policy,
+                sandbox=controls.filesystem_sandbox,
+                network=controls.network_access,
+                inherited=frozenset(
+                    name
+                    for name, asked in (
+                        ("approval", body.approvalPolicy),
+                        ("sandbox", body.filesystemSandbox),
+                        ("network", body.networkAccess),
+                    )
+                    if asked is None
+                ),
+            )
+        except PolicyRefusal as refusal:
+            return Outcome(refusal.status, refusal.body)
         options = TurnOptions(
-            model=self._turn_model(session, body.model),
+            model=turn_model,
             effort=body.effort,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
             network_access=controls.network_access,
             dynamic_tools=_tools(tools) if body.dynamicTools is not None else None,
         )
+        # The session record with its new controls is written before the turn starts: a
+        # store that refuses it refuses the message, and no turn runs unrecorded.
+        before = (session.controls, session.dynamic_tools, session.materialized,
+                  session.updated_at)
+        session.controls = controls
+        session.dynamic_tools = tools
+        session.materialized = True
+        session.updated_at = now_s()
+        refused = self._write_first(self.store.save_session, session)
+        (session.controls, session.dynamic_tools, session.materialized,
+         session.updated_at) = before
+        if refused is not None:
+            return refused
         method = "thread/resume"
         try:
-            runtime = await self.runtimes.get(session.runtime_key)
+            try:
+                runtime = await self.runtimes.get(session.runtime_key)
+            except RuntimeLimitError as exc:
+                return _error(503, "runtime_limit", str(exc))
             if not session.attached:
                 config = session.thread_config()
                 config.dynamic_tools = options.dynamic_tools or config.dynamic_tools
+                config.state = self.store.load_thread_state(session.id)
                 await runtime.resume_thread(session.id, config)
                 session.attached = True
             method = "turn/start"
             turn_id = await runtime.start_turn(session.id, body.text, options)
         except Exception as exc:
             log.warning("%s failed for %s", method, session.id, exc_info=True)
+            self._save(self.store.save_session, session)  # the old controls again
             return map_runtime_error(exc, method, session.id)
-        # Persist the new controls and tools only after a successful start (as upstream).
+        # The new controls and tools apply only after a successful start (as upstream).
         session.controls = controls
         session.dynamic_tools = tools
         session.materialized = True
         session.updated_at = now_s()
         turn = session.ensure_turn(turn_id, now_ms())
-        self._save(self.store.save_session, session)
-        self._save(self.store.save_turn, session.id, turn)
+        refused = self._write_first(self.store.save_turn, session.id, turn)
+        if refused is not None:
+            # The turn started but cannot be recorded: stop it rather than acknowledge it.
+            with contextlib.suppress(Exception):
+                await runtime.interrupt_turn(session.id, turn_id)
+            return refused
         return Outcome(202, {"status": "accepted", "sessionId": session.id, "turnId": turn_id})
-
-    def _turn_model(self, session: Session, model: str | None) -> str | None:
-        if model is None:
-            return None
-        spec, rest = select_runtime(model, self.runtimes.default_spec)
-        return rest if spec == session.runtime_key else model
 
     async def interrupt(self, session_id: str, body: InterruptBody) -> Outcome:
         found = self.lookup(session_id)
@@ -841,9 +955,11 @@ class Hub(RuntimeSink):
             if runtime is not None
             else {"running": False, "pid": None, "initialized": False}
         )
+        store = self._store_status()
         return {
-            "status": "ok",
+            "status": "ok" if store["writable"] else "degraded",
             "service": "api",
+            "store": store,
             "codex": codex,
             "orchestratorQueue": {"enabled": False},
             "auth": {
@@ -853,6 +969,16 @@ class Hub(RuntimeSink):
             },
             "timestamp": iso_now(),
         }
+
+    def _store_status(self) -> JsonObject:
+        """While writes fail, each health check probes once, so space that returns is seen
+        even when nothing else writes."""
+        if self.store_health.reason is not None:
+            self._save(self.store.probe_write, iso_now())
+        reason = self.store_health.reason
+        if reason is None:
+            return {"writable": True}
+        return {"writable": False, "reason": reason, "failedWrites": self.store_health.failures}
 
     # For tests and embedding: a read-only view.
     def session(self, session_id: str) -> Session | None:

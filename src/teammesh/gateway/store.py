@@ -27,10 +27,15 @@ CREATE TABLE IF NOT EXISTS transcript (
     session_id TEXT NOT NULL, turn_id TEXT NOT NULL, message_id TEXT NOT NULL,
     position INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (session_id, turn_id, message_id));
+CREATE TABLE IF NOT EXISTS thread_state (session_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 DB_FILE = "gateway.sqlite3"
 _REQUEST_ID_KEY = "request_id_ceiling"
+_PROBE_KEY = "write_probe"
+# `--durability`: normal survives a process crash (WAL, synchronous=NORMAL); full also
+# survives a power loss (fsync at every commit). See docs/reliability.md for the cost.
+DURABILITY_PRAGMAS = {"normal": "NORMAL", "full": "FULL"}
 
 
 def _dump(value: Any) -> str:
@@ -63,6 +68,20 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def set_durability(self, durability: str) -> None:
+        """`normal` (the default) or `full` (fsync at commit)."""
+        if durability not in DURABILITY_PRAGMAS:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY_PRAGMAS)}")
+        self._db.execute(f"PRAGMA synchronous={DURABILITY_PRAGMAS[durability]}")
+
+    def probe_write(self, stamp: str) -> None:
+        """One tiny write, to learn whether the store accepts writes again."""
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (_PROBE_KEY, stamp),
+        )
 
     # --- request ids ---------------------------------------------------------------------
 
@@ -105,8 +124,25 @@ class Store:
             [(session_id, e["turnId"], e["messageId"], p, _dump(e)) for p, e in entries],
         )
 
+    def save_thread_state(self, session_id: str, state: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO thread_state(session_id, data) VALUES(?, ?) "
+            "ON CONFLICT(session_id) DO UPDATE SET data=excluded.data",
+            (session_id, _dump(state)),
+        )
+
+    def load_thread_state(self, session_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT data FROM thread_state WHERE session_id=?", (session_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        state = json.loads(row[0])
+        return state if isinstance(state, dict) else None
+
     def purge_session_content(self, session_id: str) -> None:
         """A deleted session keeps only its tombstone (for 410 answers)."""
+        self._db.execute("DELETE FROM thread_state WHERE session_id=?", (session_id,))
         self._db.execute("DELETE FROM turns WHERE session_id=?", (session_id,))
         self._db.execute("DELETE FROM transcript WHERE session_id=?", (session_id,))
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from teammesh.client import CodexManagerError
 from teammesh.mesh.board import TeamBoard, UnknownRun, board_path, is_dsn, open_board, runs_on
 from teammesh.mesh.board.lock import RunBusy, RunLock
+from teammesh.mesh.board.storage_errors import BoardStorageError, apply_durability
 
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
@@ -34,6 +35,7 @@ from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 EXIT_GATEWAY = 3
+EXIT_STORAGE = 4
 
 
 def _positive_int(text: str) -> int:
@@ -51,6 +53,10 @@ def _positive_float(text: str) -> float:
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--durability", choices=("normal", "full"), default="normal",
+                        help="SQLite board: normal survives a process crash, full also a"
+                             " power loss (fsync at every commit; see docs/reliability.md)"
+                             " (default normal)")
     parser.add_argument("--board", default=None,
                         help="board file (SQLite; default .teammesh/runs/<run>.sqlite),"
                              " or 'memory'")
@@ -186,7 +192,13 @@ def _execute(args: argparse.Namespace, team: Team) -> int:
         print(f"teammesh: {board.run_id}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        apply_durability(board, args.durability)
         return _go(args, team, spec, board)
+    except BoardStorageError as exc:
+        # Nothing of the refused write was applied: the run is kept as it was.
+        print(f"teammesh: {exc}; the run is kept, continue once there is room with:"
+              f" teammesh run --resume {board.run_id}", file=sys.stderr)
+        return EXIT_STORAGE
     finally:
         if lock is not None:
             lock.release()

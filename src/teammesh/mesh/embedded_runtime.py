@@ -6,17 +6,29 @@ for the occasion on a free loopback port, the embedded gateway's runtime points 
 both stop when the run ends. A named endpoint (`--model-base-url`, a `model_base_url` or
 `model_api_key_env` option in the spec) is used as given; for llm a named model without an
 endpoint is a hosted provider's (`openai:gpt-4o`), which pydantic-ai reaches by itself.
+
+The runner is the operator of the gateway it embeds, and the team file is the operator's
+word: `team_ceiling` widens the gateway's session ceiling just enough for what the team's
+members ask (sandbox, approval policy, network, cwd, model), and no further.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from teammesh.gateway.runtimes.registry import RuntimeSettings, parse_spec
+from teammesh.gateway.session_policy import (
+    DEFAULT_MAX_RUNTIMES,
+    SANDBOX_ORDER,
+    SessionCeiling,
+    SessionPolicy,
+)
+from teammesh.mesh.team import Team
 from teammesh.private_files import private_dir
 
 # The runtimes that ask a model server for every step.
@@ -90,3 +102,35 @@ def gateway_data_dir(runtime: str, explicit: str | None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="gateway-", dir=parent,
                                      ignore_cleanup_errors=True) as path:
         yield Path(path)
+
+
+def team_ceiling(team: Team, runtime: str, settings: RuntimeSettings) -> SessionCeiling:
+    """The embedded gateway's ceiling: the default one, widened to what the members on this
+    gateway (those without an `endpoint`) ask; their cwds are resolved from here."""
+    asks = [m.session_kwargs() for m in team.members if m.endpoint is None]
+    sandbox = max([SessionCeiling().max_sandbox,
+                   *(a["filesystem_sandbox"] for a in asks if a.get("filesystem_sandbox"))],
+                  key=SANDBOX_ORDER.index)
+    approvals = set(SessionCeiling(max_sandbox=sandbox).allowed_approvals())
+    approvals.update(a["approval_policy"] for a in asks if a.get("approval_policy"))
+    here = os.getcwd()
+    roots = {os.path.realpath(here)}
+    roots.update(os.path.realpath(os.path.join(here, str(a["cwd"])))
+                 for a in asks if a.get("cwd"))
+    policy = SessionPolicy(SessionCeiling(), default_spec=runtime, settings=settings,
+                           workspace_root=here)
+    models = {policy.qualified_model(a.get("model")) for a in asks}
+    return SessionCeiling(
+        max_sandbox=sandbox,
+        approval_policies=tuple(sorted(approvals)),
+        allow_network=any(a.get("network_access") == "enabled" for a in asks),
+        cwd_roots=tuple(sorted(roots)),
+        allow_models=tuple(sorted(_glob_literal(m)
+                                  for m in models if m)),
+        max_runtimes=max(DEFAULT_MAX_RUNTIMES, len(asks) + 1),
+    )
+
+
+def _glob_literal(text: str) -> str:
+    """An fnmatch pattern matching exactly `text`."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

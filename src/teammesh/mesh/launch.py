@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from teammesh.client import AsyncCodexManager
-from teammesh.client.config import ClientConfig
 from teammesh.mesh.board import (
     TeamBoard,
     board_path,
@@ -25,7 +24,9 @@ from teammesh.mesh.embedded_runtime import (
     gateway_data_dir,
     model_server_for,
     runtime_settings,
+    team_ceiling,
 )
+from teammesh.mesh.gateway_access import GatewayAccess, run_token
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.team import Team
@@ -82,10 +83,10 @@ def open_run_board(spec: LaunchSpec) -> TeamBoard:
 
 
 @contextlib.asynccontextmanager
-async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
+async def gateway_base(spec: LaunchSpec) -> AsyncIterator[GatewayAccess]:
     base = resolve_api_base(spec.api_base)
     if base is not None:
-        yield base
+        yield GatewayAccess(base)
         return
     from teammesh.gateway.embedded import start_gateway
 
@@ -94,17 +95,18 @@ async def gateway_base(spec: LaunchSpec) -> AsyncIterator[str]:
     with gateway_data_dir(spec.runtime, spec.gateway_dir) as data_dir:
         async with model_server_for(spec.runtime, spec.model) as model_server:
             settings = runtime_settings(spec.runtime, data_dir, spec.model, model_server)
+            ceiling = team_ceiling(spec.team, spec.runtime, settings)
+            token = run_token()  # held by this runner only: see gateway_access.py
             async with start_gateway(data_dir=data_dir, runtime=spec.runtime,
-                                     settings=settings) as gateway:
-                yield gateway.base_url
+                                     settings=settings, ceiling=ceiling,
+                                     token=token) as gateway:
+                yield GatewayAccess(gateway.base_url, token)
 
 
 async def launch(spec: LaunchSpec, board: TeamBoard, options: RunOptions,
                  printer: Printer) -> RunOutcome:
-    # The client's environment (CODEX_MANAGER_BEARER_TOKEN, RBAC headers) authenticates the
-    # runner to a gateway started with a token.
-    headers = ClientConfig.from_env().headers
-    async with gateway_base(spec) as base, \
-            AsyncCodexManager(base_url=base, headers=headers) as cm:
+    # An embedded gateway: the run's own token; an external one: the client's environment.
+    async with gateway_base(spec) as access, \
+            AsyncCodexManager(base_url=access.base_url, headers=access.headers()) as cm:
         runner = TeamRunner(cm, spec.team, board, options, printer)
         return await runner.run(resume=spec.resume is not None)

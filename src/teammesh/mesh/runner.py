@@ -19,16 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
+from teammesh.client.config import ClientConfig
 from teammesh.client.replies import assistant_reply_of
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.calls import MemberState, ToolCalls
 from teammesh.mesh.criteria import RunFacts
+from teammesh.mesh.foreign import AnswerFault
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, Asker, guards_for
 from teammesh.mesh.sessions import attach_session, create_session
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.mesh.turn_failures import (
+    TurnFailure,
+    backoff_seconds,
+    failure_of_turn,
+    refused_turn,
+)
 
 # While the stream covers a session, pending calls are still drained now and then (a lost
 # frame must not stall a turn); without a stream, they are drained often.
@@ -76,6 +84,8 @@ class RunOutcome:
     tool_calls: int
     snapshot: dict[str, Any]
     turn_log: list[TurnRecord] = field(default_factory=list)
+    # Tool calls whose answer the agent got was not the runner's (each failed its turn).
+    answer_faults: list[AnswerFault] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -105,8 +115,10 @@ class TeamRunner:
         self._own_clients: list[AsyncCodexManager] = []
         for spec in team.members:
             if spec.endpoint is not None and spec.endpoint not in self.clients:
+                # The environment's credentials, not `cm`'s: those may be the token of this
+                # run's own embedded gateway, which no other gateway should ever see.
                 client = AsyncCodexManager(base_url=spec.endpoint,
-                                           headers=cm.client_config.headers)
+                                           headers=ClientConfig.from_env().headers)
                 self.clients[spec.endpoint] = client
                 self._own_clients.append(client)
         self.board = board
@@ -116,9 +128,13 @@ class TeamRunner:
         self.concurrency = max(1, self.options.concurrency or team.concurrency)
         self.turns = 0
         self.turn_log: list[TurnRecord] = []
+        self.answer_faults: list[AnswerFault] = []
         self.calls = ToolCalls(board, self.printer,
                                ApprovalGate(team.policies.approvals, board, self.options.ask,
                                             team.policies.approval_timeout), self._changed)
+        # A failure that will recur (configuration) stops the run: set, no new turn starts.
+        self.stopped_by: str | None = None
+        self._failures_in_a_row: dict[str, int] = {}
         self.members: dict[str, MemberState] = {}
         for spec in team.members:
             self.members[spec.name] = self._bind(spec)
@@ -255,6 +271,7 @@ class TeamRunner:
         try:
             status = await self._await_turn(member, turn_id, self._timeout_for(member))
         except _DeadlinePassed as passed:
+            await self._answer_faults(member, slot)
             self.printer.turn_problem(
                 slot.round, member.name,
                 f"tool call {passed.tool} unanswered after {passed.deadline:g} s; interrupting"
@@ -264,6 +281,7 @@ class TeamRunner:
             self._settle(member, slot, ok=False)
             return False
         except WaitTimeoutError:
+            await self._answer_faults(member, slot)
             approvals = await self._count_listing(member.cm.sessions.approvals, session_id)
             pending = await self._count_listing(member.cm.sessions.tool_calls, session_id)
             self.printer.timeout(slot.round, member.name, turn_id, approvals, pending)
@@ -275,15 +293,58 @@ class TeamRunner:
         # The completion event usually carries the reply; else read it from the session (a
         # GET whose transcript grows every turn: bench/scale's last per-task growth).
         reply = member.cm.turns.reply(session_id, turn_id)
-        if reply is None:
+        # Without the stream's resolution events, the transcript says who resolved what.
+        audit_transcript = not (self.options.use_stream and member.cm.turns.covers(session_id))
+        failed = status.strip().lower() == "failed"
+        detail: Any = None
+        if reply is None or audit_transcript or failed:
             try:
-                reply = assistant_reply_of(await member.cm.sessions.get(session_id), turn_id)
+                detail = await member.cm.sessions.get(session_id)
             except TransportError:  # the turn is over; only its reply text is out of reach
-                reply = None
-        self.printer.reply(slot.round, member.name, reply)
+                detail = None
+            if reply is None and detail is not None:
+                reply = assistant_reply_of(detail, turn_id)
+            if audit_transcript and detail is not None:
+                self.calls.audit.saw_transcript(session_id, turn_id, detail)
         ok = status.strip().lower() in ("completed", "complete")
-        self._settle(member, slot, ok=ok)
+        failure = failure_of_turn(detail, turn_id) if failed and detail is not None else None
+        if failure is None:
+            self.printer.reply(slot.round, member.name, reply)
+        if await self._answer_faults(member, slot):
+            ok = False  # built on answers we did not give: its claims go back to the queue
+        if failure is None:
+            self._settle(member, slot, ok=ok)
+        else:
+            await self._turn_failed(member, slot, failure, charge=True)
         return ok
+
+    async def _turn_failed(self, member: MemberState, slot: TurnSlot, failure: TurnFailure,
+                           *, charge: bool) -> None:
+        """Print why the turn failed; stop the run if it will recur, else back off."""
+        self.printer.turn_problem(slot.round, member.name, f"turn failed: {failure.message}"
+                                  if not failure.message.startswith("turn not accepted")
+                                  else failure.message)
+        self._settle(member, slot, ok=False, charge=charge and not failure.recurring)
+        if failure.recurring:
+            if self.stopped_by is None:
+                self.stopped_by = (f"{member.name}: {failure.message} (this will fail the same"
+                                   " way on every retry: fix the configuration, then"
+                                   f" `teammesh run --resume {self.board.run_id}`)")
+            return
+        count = self._failures_in_a_row.get(member.name, 0) + 1
+        self._failures_in_a_row[member.name] = count
+        await asyncio.sleep(backoff_seconds(count))
+
+    async def _answer_faults(self, member: MemberState, slot: TurnSlot) -> bool:
+        """Report each answer of the turn that was not the runner's; True if there was one."""
+        assert member.session is not None
+        covers = self.options.use_stream and member.cm.turns.covers(member.session.session_id)
+        faults = await self.calls.faults(member, stream_covers=covers)
+        for fault in faults:
+            self.printer.turn_problem(slot.round, member.name,
+                                      f"{fault.describe()}; the turn fails")
+        self.answer_faults.extend(faults)
+        return bool(faults)
 
     @staticmethod
     async def _count_listing(listing: Callable[[str], Any], session_id: str) -> int:
@@ -293,9 +354,12 @@ class TeamRunner:
         except TransportError:
             return -1
 
-    def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False
-                ) -> None:
-        for task in self.board.settle_turn(slot.token, ok=ok, lost=lost):
+    def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False,
+                charge: bool = False) -> None:
+        if ok:
+            self._failures_in_a_row.pop(member.name, None)
+        for task in self.board.settle_turn(slot.token, ok=ok, lost=lost,
+                                           charge_queue_head=charge):
             if task.status == "dead":
                 self.printer.note(f"dead letter: task {task.id} for {task.owner} gave up"
                                   f" after {task.attempts} attempts: {task.text}")
@@ -317,6 +381,7 @@ class TeamRunner:
         async with member.lock:
             slot = self.board.open_turn(member.name, round_number)
             member.active = slot
+            self.calls.audit.begin_turn(member.session.session_id)
             self.board.requeue_stray_claims(member.name, {slot.token})
             prompt = member.spec.render_prompt()
             try:
@@ -330,6 +395,10 @@ class TeamRunner:
                 self._settle(member, slot, ok=False)
                 return False
             turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
+            refused = refused_turn(accepted)
+            if refused is not None and not (isinstance(turn_id, str) and turn_id.strip()):
+                await self._turn_failed(member, slot, refused, charge=True)
+                return False
             if not isinstance(turn_id, str) or not turn_id.strip():
                 status = accepted.get("status") if isinstance(accepted, dict) else accepted
                 self.printer.turn_problem(round_number, member.name,
@@ -355,6 +424,8 @@ class TeamRunner:
                 continue
             self.board.set_turn_id(slot.token, turn_id)
             member.active = slot
+            assert member.session is not None
+            self.calls.audit.begin_turn(member.session.session_id)
             # A call the old runner saw but never answered will not be signalled again:
             # answer what is pending once, whatever the dispatch paths of this run.
             self.calls.spawn(self.calls.drain(member))
@@ -398,6 +469,8 @@ class TeamRunner:
         try:
             while True:
                 for name in self.team.roster:
+                    if self.stopped_by is not None:
+                        break
                     if len(running) >= self.concurrency or self._limit_broken(
                             round_number, upcoming_turns=1):
                         break
@@ -425,6 +498,7 @@ class TeamRunner:
             # one routes by session id to the same members.
             for client in {id(m.cm): m.cm for m in self.members.values()}.values():
                 client.on_app_server_request("item.tool.call")(self.calls.on_signal)
+                client.on_event("tool_call_resolved")(self.calls.on_resolved)
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
@@ -453,14 +527,25 @@ class TeamRunner:
                 self._changed()
                 progressed = await self._round(round_number)
                 last_round = round_number
+                if self.stopped_by is not None:
+                    break
                 if not progressed:
                     reason = "a round made no progress"
                     break
 
             missing = self.team.completion.missing(self.board, self._facts(last_round))
+            # Whatever the criteria say, a run in which someone else answered the members'
+            # tool calls is not a success: what the board holds may rest on forged input.
+            forged = [f for f in self.answer_faults if f.kind != "expired"]
+            if forged:
+                first = forged[0]
+                missing.append(f"{len(forged)} tool-call answer(s) came from another client"
+                               f" (first: {first.member} {first.tool} #{first.request_id})")
             status: RunStatus = "complete" if not missing else "incomplete"
             if status == "complete":
                 reason = "completion criteria hold"
+            elif self.stopped_by is not None:
+                status, reason = "failed", f"stopped early: {self.stopped_by}"
             self.board.update_run(status=status, reason=reason)
         finally:
             stop.set()
@@ -476,7 +561,8 @@ class TeamRunner:
         snapshot = self.board.snapshot(limit=12)
         self.printer.final(snapshot)
         return RunOutcome(self.board.run_id, status, reason, missing, last_round, self.turns,
-                          self.calls.count, snapshot, list(self.turn_log))
+                          self.calls.count, snapshot, list(self.turn_log),
+                          list(self.answer_faults))
 
 
 class _DeadlinePassed(Exception):

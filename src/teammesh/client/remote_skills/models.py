@@ -39,6 +39,10 @@ class RemoteSkillDispatch:
     submission_code: str | None = None
     submission_attempts: int = 0
     submission_idempotent: bool = False
+    # Ours: the gateway said 404/409 to our first answer for this id, so the agent did not get
+    # it (another client answered first, or the call expired). Still counted as accepted
+    # (codex-manager's rule); a caller that owns the session should treat it as a fault.
+    answered_elsewhere: bool = False
     # Ours: which path saw the call ("signal", "polling", "direct") and its turn.
     source: str = "direct"
     turn_id: str | None = None

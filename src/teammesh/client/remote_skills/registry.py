@@ -108,6 +108,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, sort_keys=True)
 
 
+# "unknown": never claimed here; "handling": the handler runs, nothing POSTed yet;
+# "submitting": our POST is out; "accepted": the gateway took our answer (200);
+# "answered_elsewhere": our first POST met 404/409 (another client's answer, or an expiry);
+# "failed": our POST was refused or never got through (kept for a resubmission).
+AnswerState = Literal["unknown", "handling", "submitting", "accepted", "answered_elsewhere",
+                      "failed"]
+
+
 class DispatchLedger:
     """Per-session exactly-once bookkeeping, safe across threads and event loops.
 
@@ -115,6 +123,9 @@ class DispatchLedger:
     - Accepted ids are remembered (bounded FIFO); a later sighting is a local duplicate.
     - If a handler ran but its POST was not accepted, the outcome is kept, so a retry by
       any path resubmits it without running the handler again.
+    - `state()` tells who answered an id as far as this session knows (ours): whether our
+      POST is out, accepted, or met a 404/409 meaning someone else's answer (or an expiry)
+      got there first. A session's owner uses it to tell its answers from foreign ones.
     """
 
     def __init__(self, capacity: int = LEDGER_CAPACITY) -> None:
@@ -122,6 +133,8 @@ class DispatchLedger:
         self._capacity = capacity
         self._accepted: OrderedDict[str, None] = OrderedDict()
         self._in_flight: set[str] = set()
+        self._submitting: set[str] = set()
+        self._elsewhere: OrderedDict[str, None] = OrderedDict()
         self._prepared: OrderedDict[str, RemoteSkillDispatch] = OrderedDict()
 
     def claim(self, request_id: str) -> Claim:
@@ -137,9 +150,27 @@ class DispatchLedger:
         with self._lock:
             return self._prepared.get(request_id)
 
-    def finish(self, request_id: str, dispatch: RemoteSkillDispatch, *, accepted: bool) -> None:
+    def submitting(self, request_id: str) -> None:
+        """The claimed id's answer is about to be POSTed (the handler has finished)."""
+        with self._lock:
+            if request_id in self._in_flight:
+                self._submitting.add(request_id)
+
+    def finish(
+        self,
+        request_id: str,
+        dispatch: RemoteSkillDispatch,
+        *,
+        accepted: bool,
+        elsewhere: bool = False,
+    ) -> None:
         with self._lock:
             self._in_flight.discard(request_id)
+            self._submitting.discard(request_id)
+            if elsewhere:
+                self._elsewhere[request_id] = None
+                while len(self._elsewhere) > self._capacity:
+                    self._elsewhere.popitem(last=False)
             if accepted:
                 self._prepared.pop(request_id, None)
                 self._accepted[request_id] = None
@@ -155,6 +186,22 @@ class DispatchLedger:
         """Release a claim whose handler never produced an outcome (e.g. cancellation)."""
         with self._lock:
             self._in_flight.discard(request_id)
+            self._submitting.discard(request_id)
+
+    def state(self, request_id: str) -> AnswerState:
+        """Where this session's answer for `request_id` stands (ours; see `AnswerState`)."""
+        with self._lock:
+            if request_id in self._elsewhere:
+                return "answered_elsewhere"
+            if request_id in self._accepted:
+                return "accepted"
+            if request_id in self._submitting:
+                return "submitting"
+            if request_id in self._in_flight:
+                return "handling"
+            if request_id in self._prepared:
+                return "failed"
+            return "unknown"
 
     def is_accepted(self, request_id: str) -> bool:
         with self._lock:

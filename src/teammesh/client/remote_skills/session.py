@@ -336,6 +336,7 @@ class AsyncRemoteSkillSession:
                     self.registry, request, session_id=self.session_id, source=source
                 )
             handler_outcome = (dispatch.handled, dispatch.error)
+            ledger.submitting(request_id)
             outcome = await submit_response(
                 self.client.tool_calls,
                 request_id,
@@ -350,8 +351,11 @@ class AsyncRemoteSkillSession:
         dispatch.submission_code = outcome.code
         dispatch.submission_attempts = outcome.attempts
         dispatch.submission_idempotent = outcome.idempotent
+        dispatch.answered_elsewhere = outcome.answered_elsewhere
         if outcome.accepted:
-            ledger.finish(request_id, dispatch, accepted=True)
+            ledger.finish(
+                request_id, dispatch, accepted=True, elsewhere=outcome.answered_elsewhere
+            )
             return dispatch
         # Keep the handler's outcome for a resubmission, then report the failure.
         kept = RemoteSkillDispatch(

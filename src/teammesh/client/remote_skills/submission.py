@@ -3,6 +3,14 @@
 200 ok → accepted; 409 in_flight and 404 not_found → accepted (idempotent: someone else
 answered, or the call is gone); 500 error and malformed bodies → retried; anything else →
 a terminal failure. Exceptions (transport errors, unexpected statuses) are retried too.
+
+"Accepted" on a 404/409 is codex-manager's rule and stays the default, but it is not proof
+that *our* answer reached the agent. So the outcome also says `answered_elsewhere`: the 404/409
+came back although no earlier attempt of ours can have been delivered (every earlier attempt
+got an HTTP answer that left the call pending). Then another client answered the call first,
+or the gateway expired it; either way the agent did not get this answer. After an attempt
+that raised (a timeout: it may have been delivered, only its reply lost), a 404/409 may be
+our own first answer, so `answered_elsewhere` stays False (undecidable, not a fault).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ class SubmitOutcome:
     attempts: int
     idempotent: bool = False
     error: str | None = None
+    # 404/409 with no earlier attempt of ours possibly delivered: not our answer (see above).
+    answered_elsewhere: bool = False
 
 
 @dataclass(slots=True)
@@ -81,6 +91,7 @@ async def submit_response(
     attempts = max(1, int(max_submit_attempts))
     delay = max(0.0, float(retry_delay_seconds))
     outcome = SubmitOutcome(False, None, None, 0, error="tool call response submission failed")
+    maybe_delivered = False  # an earlier attempt raised: the server may have taken it
     for attempt in range(1, attempts + 1):
         try:
             body = await tool_calls.respond(request_id, response=payload)
@@ -93,6 +104,7 @@ async def submit_response(
                 error=f"tool call response submit failed: {error}",
             )
             retryable = True
+            maybe_delivered = True
         else:
             verdict = classify_response(body)
             outcome = SubmitOutcome(
@@ -102,6 +114,7 @@ async def submit_response(
                 attempt,
                 idempotent=verdict.idempotent,
                 error=verdict.error,
+                answered_elsewhere=verdict.idempotent and not maybe_delivered,
             )
             if verdict.accepted:
                 return outcome

@@ -59,6 +59,12 @@ class RuntimeSink(abc.ABC):
         """The runtime (e.g. the app-server process) died: the hub expires every pending
         request it owns and marks in-flight turns."""
 
+    def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
+        """Keep `state` (JSON) with the thread's session in the gateway store, so a restarted
+        gateway hands it back in `ThreadConfig.state` (the llm runtime's conversation).
+        Runtimes that keep their own history (codex: its rollouts) never call it."""
+        return None
+
 
 @dataclass(frozen=True)
 class DynamicTool:
@@ -77,6 +83,9 @@ class ThreadConfig:
     sandbox: str = "read-only"
     network_access: str = "restricted"
     dynamic_tools: list[DynamicTool] = field(default_factory=list)
+    # What the runtime last asked the gateway to keep for this thread (`save_thread_state`),
+    # handed back on `resume_thread` after a restart. None: nothing kept.
+    state: JsonObject | None = None
 
 
 @dataclass

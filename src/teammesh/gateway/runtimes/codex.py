@@ -48,6 +48,7 @@ from teammesh.gateway.runtimes.codex_config import (
     prepare_codex_home,
     provider_options,
 )
+from teammesh.gateway.runtimes.codex_failfast import StreamRetryWatch
 from teammesh.gateway.runtimes.codex_mapping import (
     CURRENT_TIME_METHOD,
     TOOL_CALL_METHOD,
@@ -126,6 +127,7 @@ class CodexRuntime(Runtime):
         # the `thread/start` result): dropped on arrival.
         self._suppress_started: set[str] = set()
         self._stopped = False
+        self._retry_watch = StreamRetryWatch(self._interrupt_now)
         self.last_start_s: float | None = None
         self.restarts = 0
 
@@ -377,9 +379,18 @@ class CodexRuntime(Runtime):
                 if thread_id not in self._by_codex_id:
                     self._held_started[thread_id] = params
                     return
+        if method == "error":
+            self._retry_watch.on_error(params)
         if method == "turn/completed":
             self._cancel_turn_deadlines(params)
+            params = self._retry_watch.on_completed(params)
         self._forward_notification(method, params)
+
+    def _interrupt_now(self, codex_thread_id: str, turn_id: str) -> None:
+        process = self._process
+        if process is not None and process.running:
+            params = {"threadId": codex_thread_id, "turnId": turn_id}
+            self._background_task(self._quiet_call(process, "turn/interrupt", params))
 
     def _forward_notification(self, method: str, params: JsonObject) -> None:
         if self._sink is not None:

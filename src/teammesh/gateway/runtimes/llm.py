@@ -15,7 +15,9 @@ tools, so the approval and sandbox settings of a session are accepted and have n
 The model comes from the turn, the thread or the settings, in that order (see `llm_model`).
 `turn/interrupt` cancels the loop: a tool call it was waiting on completes `failed` and the
 turn ends `interrupted`. Each thread keeps its pydantic-ai message history in memory, so a
-later turn continues the conversation; `resume_thread` after a restart starts it afresh.
+later turn continues the conversation, and hands it to the gateway after every completed turn
+(`save_thread_state`, kept in the gateway store with the session): after a gateway restart
+`resume_thread` gets it back and the conversation continues (see `llm_history`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from teammesh.gateway.runtimes.base import (
     TurnOptions,
 )
 from teammesh.gateway.runtimes.in_process import InProcessRuntime, InProcessThread
+from teammesh.gateway.runtimes.llm_history import restore_history, saved_history
 from teammesh.gateway.runtimes.llm_model import resolve_model
+from teammesh.gateway.runtimes.model_failure import model_failure
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed
 
@@ -57,7 +61,7 @@ class LlmRuntime(InProcessRuntime[_Thread]):
         self._models: dict[str, Any] = {}
 
     def _new_thread(self, thread_id: str, config: ThreadConfig) -> _Thread:
-        return _Thread(id=thread_id, config=config)
+        return _Thread(id=thread_id, config=config, history=restore_history(config.state))
 
     async def stop(self) -> None:
         await super().stop()
@@ -92,7 +96,12 @@ class LlmRuntime(InProcessRuntime[_Thread]):
         events = TurnEvents(self.sink, thread.id, turn_id)
 
         async def body() -> list[JsonObject]:
-            return [await self._agent_loop(thread, events, text, model, tools)]
+            try:
+                return [await self._agent_loop(thread, events, text, model, tools)]
+            except TurnFailed:
+                raise
+            except Exception as exc:  # the model call failed: say why, in codex's terms
+                raise model_failure(exc) from exc
 
         await events.run(
             text, body, lambda: thread.interrupted, lambda exc: f"{type(exc).__name__}: {exc}"
@@ -126,6 +135,8 @@ class LlmRuntime(InProcessRuntime[_Thread]):
         if result is None:
             raise TurnFailed("the model run ended without a result")
         thread.history = list(result.all_messages())
+        # Kept before the turn is reported completed: a restart after that continues it.
+        self.sink.save_thread_state(thread.id, saved_history(thread.history))
         output = str(result.output)
         if last is None or last["text"] != output:
             last = events.agent_message(output)

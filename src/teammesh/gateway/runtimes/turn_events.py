@@ -24,12 +24,19 @@ from teammesh.gateway.runtimes.base import (
 
 
 class TurnFailed(Exception):
-    """The turn ends `failed` with this message."""
+    """The turn ends `failed` with this message (and codex's `codexErrorInfo` kind, when
+    known: see `model_failure`)."""
+
+    def __init__(self, message: str, *, info: object = None, details: str | None = None
+                 ) -> None:
+        super().__init__(message)
+        self.info = info
+        self.details = details
 
 
-def turn_error(message: str) -> JsonObject:
+def turn_error(message: str, info: object = None, details: str | None = None) -> JsonObject:
     """The `error` of a failed turn, in app-server's shape."""
-    return {"message": message, "codexErrorInfo": None, "additionalDetails": None}
+    return {"message": message, "codexErrorInfo": info, "additionalDetails": details}
 
 
 def answer_text(reply: ServerRequestReply) -> tuple[str, bool, list[JsonObject] | None]:
@@ -118,7 +125,7 @@ class TurnEvents:
                 raise  # runtime stopping: abandon silently, the hub marks the turn
             status = "interrupted"
         except TurnFailed as exc:
-            status, error = "failed", turn_error(str(exc))
+            status, error = "failed", turn_error(str(exc), exc.info, exc.details)
         except Exception as exc:  # a brain or model bug must end the turn, never hang it
             status, error = "failed", turn_error(describe(exc))
         self._turn("turn/completed", status, final_items, error)

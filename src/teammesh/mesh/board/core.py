@@ -317,10 +317,16 @@ class TeamBoard:
         with self._store.transaction(write=False) as tx:
             return tx.turns()
 
-    def settle_turn(self, token: str, *, ok: bool, lost: bool = False) -> list[TaskRecord]:
+    def settle_turn(self, token: str, *, ok: bool, lost: bool = False,
+                    charge_queue_head: bool = False) -> list[TaskRecord]:
         """Close a turn. Its claims become done (ok) or go back to the queue with one more
         attempt (failed/lost), or to the dead letters once attempts run out. Returns the
-        tasks that went back or died."""
+        tasks that went back or died.
+
+        `charge_queue_head`: the turn failed (the runtime said so, e.g. its model erred)
+        before it claimed anything; the task it was sent for is the head of the member's
+        queue, so that task's attempt is charged, and a model that always fails turns it
+        into a dead letter after `max_attempts` instead of retrying it forever."""
         with self._store.transaction(write=True) as tx:
             slots = tx.turns(token=token)
             if not slots or slots[0].state != "open":
@@ -328,12 +334,17 @@ class TeamBoard:
             tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"))
             returned: list[TaskRecord] = []
             max_attempts = tx.run().max_attempts
-            for task in tx.tasks(status="claimed", claim_token=token):
+            claimed = tx.tasks(status="claimed", claim_token=token)
+            for task in claimed:
                 if ok:
                     tx.set_task(task.id, status="done", claim_token=token,
                                 attempts=task.attempts)
                     continue
                 returned.append(self._return_claim(tx, task, max_attempts))
+            if not ok and not lost and charge_queue_head and not claimed:
+                heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
+                if heads:
+                    returned.append(self._return_claim(tx, heads[0], max_attempts))
             return returned
 
     def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:

@@ -11,11 +11,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
+from teammesh.mesh.board.storage_errors import (
+    BoardStorageError,
+    is_storage_failure,
+    set_durability,
+)
 from teammesh.private_files import private_parent, private_sqlite
 
 __all__ = ["SqliteStore", "UnknownRun", "list_runs"]
@@ -104,17 +109,32 @@ class SqliteStore(SqlStore):
         store._require_run(str(path))
         return store
 
+    def set_durability(self, durability: str) -> None:
+        set_durability(self._conn, durability)
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_SqliteTx]:
         with self._lock:
             # Reads also run in a transaction: a consistent view across their statements.
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield _SqliteTx(self._conn, self._run_id)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield _SqliteTx(self._conn, self._run_id)
+                except BaseException:
+                    with suppress(sqlite3.Error):  # a failed COMMIT may have rolled back
+                        self._conn.execute("ROLLBACK")
+                    raise
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if is_storage_failure(exc):
+                    raise BoardStorageError(f"the board {self.path} cannot be written: {exc}"
+                                            ) from exc
                 raise
-            self._conn.execute("COMMIT")
 
 
 def list_runs(path: str | Path) -> list[RunInfo]:
