@@ -82,7 +82,8 @@ def gateway(codex_bin: Path, codex_data_dir: Path) -> Iterator[GatewayProcess]:
     with ModelServerThread() as model:
         process = GatewayProcess(
             data_dir=codex_data_dir / "gateway",
-            token=None,  # the gateway takes it from $TEAMMESH_TOKEN, as an operator's would
+            # Also in its environment as TEAMMESH_TOKEN (SECRETS), where operators put it.
+            token=TOKEN,
             extra=["--runtime", "codex", "--codex-bin", str(codex_bin),
                    "--model-base-url", f"{model.base_url}/v1", "--model-api-key-env", KEY_VAR],
             env={**SECRETS, KEY_VAR: KEY_VALUE},
