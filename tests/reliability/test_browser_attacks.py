@@ -89,7 +89,7 @@ const socket = new Promise(resolve => {
 
 Promise.all([
   socket,
-  within(4000, simplePost(GATEWAY + "/api/sessions", {cwd: "/", approvalPolicy: "never"})),
+  within(4000, simplePost(GATEWAY + "/api/sessions", {approvalPolicy: "never"})),
   within(4000, simplePost(GATEWAY + "/api/approvals/" + APPROVAL + "/decision",
                           {decision: "accept", scope: "session"})),
   within(4000, simplePost(CANARY + "/canary", {decision: "accept"})),
@@ -184,7 +184,7 @@ async def test_a_hostile_page_cannot_use_a_tokenless_gateway(
     site, canary = attacker
     async with gateway_and_http(tmp_path / "gateway", token=None) as (gateway, http):
         # A real pending approval on a real session, as a runtime raises it.
-        created = await http.post("/api/sessions", json={"cwd": str(tmp_path)})
+        created = await http.post("/api/sessions", json={})  # the gateway's own cwd
         assert created.status_code == 200, created.text
         session_id = created.json()["session"]["sessionId"]
         replies: list[ServerRequestReply] = []
