@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from teammesh.private_files import private_dir
+
 
 def port_number(text: str) -> int:
     """argparse type: 0 (pick a free port) to 65535."""
@@ -25,7 +27,7 @@ def unusable_dir(path: str | Path) -> str | None:
     """Why `path` cannot hold our state (created if missing), or None when it can."""
     folder = Path(path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # our state: owner-only (teammesh.private_files)
         if not folder.is_dir():
             return f"{folder} is not a directory"
         handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)

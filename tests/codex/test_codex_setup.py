@@ -42,14 +42,34 @@ def test_the_provider_must_be_named() -> None:
     assert (openai.base_url, openai.api_key_env) == ("https://api.openai.com/v1", "MY_KEY")
 
 
-def test_the_child_never_inherits_provider_credentials(tmp_path: Path) -> None:
-    base = {"OPENAI_API_KEY": "a", "OPENAI_BASE_URL": "b", "CODEX_API_KEY": "c", "PATH": "/bin"}
+def test_the_child_inherits_only_the_allow_list(tmp_path: Path) -> None:
+    base = {
+        "OPENAI_API_KEY": "a", "OPENAI_BASE_URL": "b", "CODEX_API_KEY": "c", "PATH": "/bin",
+        "TEAMMESH_TOKEN": "t", "CODEX_MANAGER_BEARER_TOKEN": "m", "AWS_SECRET_ACCESS_KEY": "s",
+        "CODEX_SQLITE_HOME": "/elsewhere", "LANG": "C.UTF-8", "PYTHONPATH": "/x",
+    }
     env = child_env(tmp_path, ProviderOptions(base_url="http://127.0.0.1:1/v1"), base)
-    assert env == {"PATH": "/bin", "CODEX_HOME": str(tmp_path), "RUST_LOG": "warn"}
-    # ...except the one variable the provider reads its key from.
+    assert env == {
+        "PATH": "/bin", "LANG": "C.UTF-8", "CODEX_HOME": str(tmp_path), "RUST_LOG": "warn"
+    }
+    # ...plus the one variable the provider reads its key from.
     named = ProviderOptions(base_url="https://api.openai.com/v1", api_key_env="OPENAI_API_KEY")
     assert child_env(tmp_path, named, base)["OPENAI_API_KEY"] == "a"
-    assert 'env_key = "OPENAI_API_KEY"' in render_config(named)
+    assert set(child_env(tmp_path, named, base)) == {
+        "PATH", "LANG", "CODEX_HOME", "RUST_LOG", "OPENAI_API_KEY"
+    }
+    config = render_config(named)
+    assert 'env_key = "OPENAI_API_KEY"' in config
+    # codex keeps the key for itself: the commands it runs do not get it.
+    assert '[shell_environment_policy]\nexclude = ["OPENAI_API_KEY"]' in config
+
+
+def test_the_key_variable_may_not_be_one_of_our_own_credentials() -> None:
+    for name in ("TEAMMESH_TOKEN", "CODEX_MANAGER_BEARER_TOKEN", "CODEX_MANAGER_RBAC_TOKEN"):
+        with pytest.raises(CodexConfigError, match="teammesh's own credentials"):
+            provider_options("http://127.0.0.1:1", name, None)
+    with pytest.raises(CodexConfigError, match="environment variable name"):
+        provider_options("http://127.0.0.1:1", "KEY\nmodel = \"x\"", None)
 
 
 @pytest.mark.anyio

@@ -57,6 +57,7 @@ class GatewayProcess:
     log_level: str = "warning"
     extra: list[str] = field(default_factory=list)
     fd_limit: int | None = None  # soft RLIMIT_NOFILE of the gateway process (ulimit -n)
+    env: dict[str, str] = field(default_factory=dict)  # added to the gateway's environment
     port: int = 0
     proc: subprocess.Popen[str] | None = None
     starts: int = 0
@@ -83,7 +84,7 @@ class GatewayProcess:
         while True:
             self.proc = subprocess.Popen(
                 args, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL,
-                text=True, env=runner_env(),
+                text=True, env=runner_env(**self.env),
                 preexec_fn=self._limit_fds if self.fd_limit is not None else None)
             assert self.proc.stdout is not None
             line = readline(self.proc.stdout, START_TIMEOUT)

@@ -15,6 +15,7 @@ from typing import Any
 
 from teammesh.gateway.session import Session, Turn
 from teammesh.gateway.transcript import Entry
+from teammesh.private_files import private_dir, private_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,8 +44,9 @@ def _dump(value: Any) -> str:
 
 class Store:
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / DB_FILE
+        # Owner-only: transcripts are what agents and users said (teammesh.private_files).
+        private_dir(data_dir)
+        self.path = private_sqlite(data_dir / DB_FILE)
         # The hub runs on one event-loop thread; `check_same_thread=False` only lets the
         # embedded gateway close it from the thread that started it.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -19,6 +19,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from teammesh.private_files import private_dir
 from teammesh.tokenfile import TokenFileError, read_token_file
 
 TOKEN_FILE_NAME = "token"
@@ -75,8 +76,8 @@ def _write_private(path: Path, token: str) -> None:
 
 def ensure_serve_token(data_dir: Path) -> ServeToken:
     """The gateway's token: the one in `<data_dir>/token` while it is private, else a new
-    one written there. Creates `data_dir` 0700 when it does not exist."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    one written there. Makes `data_dir` owner-only (teammesh.private_files)."""
+    private_dir(data_dir)  # 0700, and an older 0755 one tightened
     path = data_dir / TOKEN_FILE_NAME
     existing = _private_token(path)
     if existing is not None:

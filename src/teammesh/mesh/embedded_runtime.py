@@ -29,6 +29,7 @@ from teammesh.gateway.session_policy import (
     SessionPolicy,
 )
 from teammesh.mesh.team import Team
+from teammesh.private_files import private_dir
 
 # The runtimes that ask a model server for every step.
 MODEL_RUNTIMES = frozenset({"codex", "llm"})
@@ -95,7 +96,7 @@ def gateway_data_dir(runtime: str, explicit: str | None) -> Iterator[Path]:
         return
     parent: Path | None = None
     if parse_spec(runtime)[0] == "codex":
-        RUN_FOLDER.mkdir(parents=True, exist_ok=True)
+        private_dir(RUN_FOLDER)  # owner-only, like the 0700 temporary dir made inside it
         parent = RUN_FOLDER.resolve()
     # The app-server may leave files behind as it exits; they must not fail the run.
     with tempfile.TemporaryDirectory(prefix="gateway-", dir=parent,

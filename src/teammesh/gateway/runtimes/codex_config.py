@@ -12,16 +12,67 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from teammesh.private_files import private_dir, write_private_text
+
 PROVIDER_ID = "teammesh"
 DEFAULT_MODEL = "playbook"  # the model id `teammesh model serve` lists
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-# Never let a stray key or base URL from the gateway's environment steer the child.
-SCRUBBED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY")
+
+# The ONLY variables of the gateway's environment the app-server child inherits. codex runs
+# shell commands a model asks for, so anything else (TEAMMESH_TOKEN, CODEX_MANAGER_* tokens,
+# cloud credentials, a stray OPENAI_API_KEY or OPENAI_BASE_URL that would steer it) must not
+# reach it. Besides these, the child gets CODEX_HOME and RUST_LOG (set below) and the one
+# API-key variable the operator named in `model_api_key_env`.
+CHILD_ENV_ALLOWLIST = (
+    # Where codex finds the bundled/system bubblewrap, and what the commands it runs use.
+    "PATH",
+    # The user's home, shell and name: codex resolves `~`, picks the shell for commands and
+    # reports it to the model (environment_context); commands expect them too.
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    # Locale and time zone: text encoding of command output, the date/timezone codex puts in
+    # the model's environment context.
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "LC_COLLATE",
+    "LC_NUMERIC",
+    "LC_TIME",
+    "TZ",
+    # Terminal type for the commands' pseudo-terminals.
+    "TERM",
+    # Where codex and its commands put temporary files.
+    "TMPDIR",
+    # A private CA for an HTTPS model provider (codex reads all three; none matters offline).
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CODEX_CA_CERTIFICATE",
+    # Reaching a remote provider through the operator's proxy (NO_PROXY keeps loopback
+    # direct). A proxy URL can carry a password; it is the operator's choice to set one.
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+# Our own credentials: refused as `model_api_key_env`, since the variable it names is handed
+# to a process that runs model-chosen commands.
+OWN_SECRET_ENV = ("TEAMMESH_TOKEN",)
+OWN_SECRET_ENV_PREFIXES = ("CODEX_MANAGER_",)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class CodexConfigError(ValueError):
@@ -61,9 +112,23 @@ def provider_options(
             "base such as http://127.0.0.1:PORT/v1 of `teammesh model serve`) or "
             "model_api_key_env (to use OpenAI)"
         )
+    if api_key_env:
+        _check_key_env(api_key_env)
     return ProviderOptions(
         base_url=url, api_key_env=api_key_env or None, model=model or DEFAULT_MODEL
     )
+
+
+def _check_key_env(name: str) -> None:
+    if not _ENV_NAME.fullmatch(name):
+        raise CodexConfigError(
+            f"model_api_key_env must be an environment variable name, got {name!r}"
+        )
+    if name in OWN_SECRET_ENV or name.startswith(OWN_SECRET_ENV_PREFIXES):
+        raise CodexConfigError(
+            f"model_api_key_env may not name {name}: it is one of teammesh's own credentials "
+            "and would be handed to the codex child, which runs model-chosen commands"
+        )
 
 
 def render_config(options: ProviderOptions) -> str:
@@ -101,8 +166,17 @@ def render_config(options: ProviderOptions) -> str:
         "plugins = false",
         "shell_snapshot = false",
         "goals = false",
-        "",
     ]
+    if options.api_key_env:
+        # codex needs the key; the commands a model has it run do not. codex already drops
+        # *KEY*/*SECRET*/*TOKEN* names from their environment by default; naming the variable
+        # keeps it out whatever it is called.
+        lines += [
+            "",
+            "[shell_environment_policy]",
+            f"exclude = [{_toml_str(options.api_key_env)}]",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -113,23 +187,23 @@ def prepare_codex_home(data_dir: Path, options: ProviderOptions) -> Path:
     a restart) and a reused home starts ~70 ms faster than a fresh one.
     """
     home = (data_dir / "codex" / "home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text(render_config(options), encoding="utf-8")
+    # Every level owner-only: the home holds codex's rollouts (whole transcripts) and its
+    # state databases, which codex itself creates 0644 (docs/codex.md).
+    for level in (data_dir, data_dir / "codex", home):
+        private_dir(level)
+    write_private_text(home / "config.toml", render_config(options))
     return home
 
 
 def child_env(
     codex_home: Path, options: ProviderOptions, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The app-server's environment: ours minus provider credentials, plus its home.
-
-    The one variable the provider names in `env_key` is kept, since codex reads the key
-    from it.
+    """The app-server's environment: the allow-listed variables of ours (CHILD_ENV_ALLOWLIST),
+    the one the provider names in `env_key` (codex reads the key from it), and its home.
     """
-    env = dict(os.environ if base is None else base)
-    for name in SCRUBBED_ENV:
-        if name != options.api_key_env:
-            env.pop(name, None)
+    source = os.environ if base is None else base
+    wanted = (*CHILD_ENV_ALLOWLIST, *((options.api_key_env,) if options.api_key_env else ()))
+    env = {name: source[name] for name in wanted if name in source}
     env["CODEX_HOME"] = str(codex_home)
     # Logs go to stderr (drained to a file); stdout carries only the protocol.
     env["RUST_LOG"] = "warn"

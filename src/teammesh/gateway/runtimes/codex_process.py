@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from teammesh.private_files import open_private_append, private_dir
+
 JsonObject = dict[str, Any]
 RequestId = int | str
 
@@ -109,7 +111,7 @@ class AppServerProcess:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def spawn(self) -> None:
-        self._stderr_log.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self._stderr_log.parent)
         self._proc = await asyncio.create_subprocess_exec(
             *self._argv,
             stdin=asyncio.subprocess.PIPE,
@@ -280,7 +282,8 @@ class AppServerProcess:
         assert proc is not None and proc.stderr is not None
         # Codex logs at RUST_LOG=warn; we never log our own environment, so nothing secret
         # is written here by us.
-        with self._stderr_log.open("a", encoding="utf-8") as sink:
+        # Owner-only: codex's warnings can quote prompts and tool output.
+        with os.fdopen(open_private_append(self._stderr_log), "a", encoding="utf-8") as sink:
             while True:
                 try:
                     chunk = await proc.stderr.readline()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
+
+from teammesh.private_files import private_dir, write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,5 @@ class ThreadIdMap:
 
     def set(self, public_id: str, codex_id: str) -> None:
         self._codex_of[public_id] = codex_id
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._codex_of, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self._path)
+        private_dir(self._path.parent)
+        write_private_text(self._path, json.dumps(self._codex_of, indent=1, sort_keys=True))

@@ -28,6 +28,7 @@ from teammesh.mesh.board.storage_errors import (
     is_storage_failure,
     set_durability,
 )
+from teammesh.private_files import private_parent, private_sqlite
 
 __all__ = ["NotABoard", "SqliteStore", "UnknownRun", "list_runs"]
 
@@ -84,7 +85,10 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | Path, run_id: str) -> None:
         self.path = Path(path)
         self._run_id = run_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only board file (and its -wal/-shm); a `.teammesh/runs` folder is tightened,
+        # a folder the user picked is only created if missing (teammesh.private_files).
+        private_parent(self.path)
+        private_sqlite(self.path)
         # Autocommit mode: transactions are opened explicitly below. One connection per
         # store, guarded by a lock, so threads of one process share it safely.
         self._conn: sqlite3.Connection = sqlite3.connect(
