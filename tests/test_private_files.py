@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from teammesh.mesh.board import UnknownRun, list_runs
+from teammesh.mesh.board import NotABoard, list_runs
 from teammesh.private_files import (
     open_private_append,
     private_dir,
@@ -143,6 +143,6 @@ def test_a_private_log_appends(tmp_path: Path) -> None:
 
 
 def test_listing_runs_of_a_missing_board_creates_no_file(tmp_path: Path) -> None:
-    with pytest.raises(UnknownRun, match="no board file"):
+    with pytest.raises(NotABoard, match="no board file"):
         list_runs(tmp_path / "nothing.sqlite")
     assert list(tmp_path.iterdir()) == []
