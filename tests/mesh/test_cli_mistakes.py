@@ -5,27 +5,15 @@ subprocess, on real files and real sockets."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from teammesh.mesh.board import create_board, new_run_id
 
-TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
-    return {**env, **extra}
-
-
-def _teammesh(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TEAMMESH, *args], cwd=cwd, env=_env(**env), capture_output=True,
-                          text=True, timeout=60)
+from .cli_runs import TEAMMESH, cli_env, teammesh
 
 
 def _one_line_refusal(proc: subprocess.CompletedProcess[str], says: str) -> None:
@@ -35,7 +23,7 @@ def _one_line_refusal(proc: subprocess.CompletedProcess[str], says: str) -> None
 
 
 def test_runs_lists_and_prune_removes_only_finished_runs(tmp_path: Path) -> None:
-    done = _teammesh(tmp_path, "run", "--runtime", "playbook?think_ms=1")
+    done = teammesh(tmp_path, "run", "--runtime", "playbook?think_ms=1")
     assert done.returncode == 0, done.stderr
     # A run whose runner died: still `running` on its board, but no one holds its lock.
     runs = tmp_path / ".teammesh" / "runs"
@@ -43,7 +31,7 @@ def test_runs_lists_and_prune_removes_only_finished_runs(tmp_path: Path) -> None
     create_board(run_id=crashed_id, team="default", roster=("developer",),
                  path=runs / f"{crashed_id}.sqlite").close()
 
-    listing = _teammesh(tmp_path, "runs")
+    listing = teammesh(tmp_path, "runs")
     assert listing.returncode == 0, listing.stderr
     header, *rows = listing.stdout.splitlines()
     assert header.split()[:3] == ["RUN", "TEAM", "STATUS"]
@@ -51,11 +39,11 @@ def test_runs_lists_and_prune_removes_only_finished_runs(tmp_path: Path) -> None
     assert set(by_status) == {"complete", "interrupted"}
     assert by_status["complete"].endswith("playbook?think_ms=1")  # the runtime it ran on
 
-    dry = _teammesh(tmp_path, "runs", "prune", "--dry-run")
+    dry = teammesh(tmp_path, "runs", "prune", "--dry-run")
     assert dry.returncode == 0 and dry.stdout.startswith("would remove run-")
     assert len(list(runs.glob("*.sqlite"))) == 2
 
-    pruned = _teammesh(tmp_path, "runs", "prune")
+    pruned = teammesh(tmp_path, "runs", "prune")
     assert pruned.returncode == 0, pruned.stderr
     assert "1 finished run(s) removed, 1 kept" in pruned.stderr
     # (Listing read-only may leave the kept board's -wal/-shm beside it.)
@@ -66,16 +54,16 @@ def test_runs_lists_and_prune_removes_only_finished_runs(tmp_path: Path) -> None
 def test_run_ids_are_checked_before_any_file_is_opened(tmp_path: Path) -> None:
     for command in (["board", "show", "../../etc/x"], ["run", "--resume", "../../x"],
                     ["board", "show", "run-1/../../x"]):
-        _one_line_refusal(_teammesh(tmp_path, *command), "not a run id")
+        _one_line_refusal(teammesh(tmp_path, *command), "not a run id")
     assert not (tmp_path / ".teammesh").exists()
 
 
 def test_board_show_never_creates_a_file(tmp_path: Path) -> None:
-    _one_line_refusal(_teammesh(tmp_path, "board", "show", "--board", "new.sqlite"),
+    _one_line_refusal(teammesh(tmp_path, "board", "show", "--board", "new.sqlite"),
                       "no board file at new.sqlite")
-    _one_line_refusal(_teammesh(tmp_path, "board", "show", new_run_id()), "no board file at")
+    _one_line_refusal(teammesh(tmp_path, "board", "show", new_run_id()), "no board file at")
     assert list(tmp_path.iterdir()) == []
-    _one_line_refusal(_teammesh(tmp_path, "board", "show", "--board", "/etc/passwd"),
+    _one_line_refusal(teammesh(tmp_path, "board", "show", "--board", "/etc/passwd"),
                       "/etc/passwd is not a board file")
 
 
@@ -88,29 +76,29 @@ def test_a_foreign_sqlite_database_is_not_touched(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = other.read_bytes()
-    _one_line_refusal(_teammesh(tmp_path, "run", "--board", str(other)),
+    _one_line_refusal(teammesh(tmp_path, "run", "--board", str(other)),
                       "is a SQLite database but not a teammesh board")
-    _one_line_refusal(_teammesh(tmp_path, "board", "show", "--board", str(other)),
+    _one_line_refusal(teammesh(tmp_path, "board", "show", "--board", str(other)),
                       "not a teammesh board")
     assert other.read_bytes() == before
 
 
 def test_ordinary_mistakes_are_one_line(tmp_path: Path) -> None:
-    _one_line_refusal(_teammesh(tmp_path, "run", "--board", "/etc/passwd"),
+    _one_line_refusal(teammesh(tmp_path, "run", "--board", "/etc/passwd"),
                       "/etc/passwd exists and is not a board file")
-    _one_line_refusal(_teammesh(tmp_path, "serve", "--port", "99999"),
+    _one_line_refusal(teammesh(tmp_path, "serve", "--port", "99999"),
                       "port must be 0 to 65535")
-    _one_line_refusal(_teammesh(tmp_path, "serve", "--port", "0", "--data-dir",
+    _one_line_refusal(teammesh(tmp_path, "serve", "--port", "0", "--data-dir",
                                 "/proc/self/teammesh"), "data dir /proc/self/teammesh is not")
-    _one_line_refusal(_teammesh(tmp_path, "demo", "--gateway-dir", "/proc/self/gw"),
+    _one_line_refusal(teammesh(tmp_path, "demo", "--gateway-dir", "/proc/self/gw"),
                       "--gateway-dir: /proc/self/gw is not writable")
-    _one_line_refusal(_teammesh(tmp_path, "demo", "--runtime", "codex",
+    _one_line_refusal(teammesh(tmp_path, "demo", "--runtime", "codex",
                                 TEAMMESH_CODEX_BIN=str(tmp_path / "no-codex")),
                       "which is not a codex binary")
     (tmp_path / "ctl.toml").write_text(
         '[[members]]\nname = "developer"\n[[tasks]]\nowner = "developer"\n'
         'text = "do \\u001b[31m it"\n')
-    _one_line_refusal(_teammesh(tmp_path, "run", "ctl.toml"),
+    _one_line_refusal(teammesh(tmp_path, "run", "ctl.toml"),
                       "tasks[0].text: task must be plain Unicode text")
     assert not (tmp_path / ".teammesh" / "runs").exists() or not list(
         (tmp_path / ".teammesh" / "runs").iterdir())
@@ -121,9 +109,9 @@ def test_model_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = str(busy.getsockname()[1])
-        _one_line_refusal(_teammesh(tmp_path, "model", "serve", "--port", port),
+        _one_line_refusal(teammesh(tmp_path, "model", "serve", "--port", port),
                           f"cannot listen on 127.0.0.1:{port}")
-        _one_line_refusal(_teammesh(tmp_path, "serve", "--port", port, "--data-dir",
+        _one_line_refusal(teammesh(tmp_path, "serve", "--port", port, "--data-dir",
                                     str(tmp_path / "gw")), f"cannot listen on 127.0.0.1:{port}")
 
 
@@ -132,7 +120,7 @@ def test_a_missing_codex_binary_is_a_503_not_a_500(tmp_path: Path) -> None:
         [TEAMMESH, "serve", "--no-token", "--port", "0", "--data-dir", str(tmp_path / "gw"),
          "--runtime",
          "codex", "--model-base-url", "http://127.0.0.1:9/v1"],
-        cwd=tmp_path, env=_env(TEAMMESH_CODEX_BIN=str(tmp_path / "no-codex")),
+        cwd=tmp_path, env=cli_env(TEAMMESH_CODEX_BIN=str(tmp_path / "no-codex")),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -149,7 +137,7 @@ def test_a_missing_codex_binary_is_a_503_not_a_500(tmp_path: Path) -> None:
 
 
 def test_output_survives_a_closed_pipe(tmp_path: Path) -> None:
-    proc = subprocess.Popen([TEAMMESH, "demo"], cwd=tmp_path, env=_env(),
+    proc = subprocess.Popen([TEAMMESH, "demo"], cwd=tmp_path, env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline().startswith("[tool-call] ")
@@ -158,16 +146,16 @@ def test_output_survives_a_closed_pipe(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 0, stderr  # the run itself went on and completed
     assert "BrokenPipe" not in stderr and "Traceback" not in stderr
     (board,) = (tmp_path / ".teammesh" / "runs").glob("*.sqlite")
-    shown = _teammesh(tmp_path, "board", "show", board.stem)
+    shown = teammesh(tmp_path, "board", "show", board.stem)
     assert " · complete · " in shown.stdout
 
 
 def test_version_and_defaults_in_help(tmp_path: Path) -> None:
-    version = _teammesh(tmp_path, "--version")
+    version = teammesh(tmp_path, "--version")
     assert version.returncode == 0 and version.stdout.startswith("teammesh ")
-    serve_help = " ".join(_teammesh(tmp_path, "serve", "--help").stdout.split())
+    serve_help = " ".join(teammesh(tmp_path, "serve", "--help").stdout.split())
     assert "(default: 3001)" in serve_help and "(default: .teammesh/gateway)" in serve_help
-    run_help = " ".join(_teammesh(tmp_path, "run", "--help").stdout.split())
+    run_help = " ".join(teammesh(tmp_path, "run", "--help").stdout.split())
     assert "default: playbook, or on --resume the run's own" in run_help
     assert "(default: auto)" in run_help
 

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from teammesh.mesh.embedded_runtime import ModelChoice
 from teammesh.mesh.run_config import LaunchConfig
 from teammesh.mesh.teamfile import builtin_team
 
-TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
+from .cli_runs import TEAMMESH, cli_env, teammesh
+
 RUN_ID = re.compile(r"run-\d{8}-\d{6}-[0-9a-f]{6}")
 
 GPT_TEAM = """
@@ -35,14 +35,6 @@ text = "plan it"
 """
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "CODEX_MANAGER_API_BASE"}
-    return {**env, **extra}
-
-
-def _teammesh(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TEAMMESH, *args], cwd=cwd, env=_env(**env), capture_output=True,
-                          text=True, timeout=60)
 
 
 def _runs_folder(cwd: Path) -> list[str]:
@@ -51,7 +43,7 @@ def _runs_folder(cwd: Path) -> list[str]:
 
 
 def test_a_refused_start_quotes_the_gateway_and_keeps_no_run(tmp_path: Path) -> None:
-    proc = _teammesh(tmp_path, "demo", "--runtime", "nosuch")
+    proc = teammesh(tmp_path, "demo", "--runtime", "nosuch")
     assert proc.returncode == 2, proc.stderr
     assert "unknown runtime 'nosuch' (known: codex, llm, playbook)" in proc.stderr
     assert "ValidationError" not in proc.stderr and "Traceback" not in proc.stderr
@@ -61,16 +53,16 @@ def test_a_refused_start_quotes_the_gateway_and_keeps_no_run(tmp_path: Path) -> 
 
 def test_a_refused_start_on_a_shared_board_removes_only_its_own_run(tmp_path: Path) -> None:
     board = tmp_path / "shared.sqlite"
-    first = _teammesh(tmp_path, "run", "--board", str(board), "--rounds", "1")
+    first = teammesh(tmp_path, "run", "--board", str(board), "--rounds", "1")
     assert first.returncode == 0, first.stderr
-    refused = _teammesh(tmp_path, "run", "--board", str(board), "--runtime", "nosuch")
+    refused = teammesh(tmp_path, "run", "--board", str(board), "--runtime", "nosuch")
     assert refused.returncode == 2
     assert [r.status for r in list_runs(board)] == ["complete"]
 
 
 def test_resume_reuses_the_launch_flags_and_prints_overrides(tmp_path: Path) -> None:
     board = tmp_path / "b.sqlite"
-    started = _teammesh(tmp_path, "run", "--board", str(board), "--runtime",
+    started = teammesh(tmp_path, "run", "--board", str(board), "--runtime",
                         "playbook?think_ms=5", "--concurrency", "2", "--rounds", "1",
                         "--model-api-key-env", "H5_TEST_KEY", H5_TEST_KEY="sekret-value-42")
     assert started.returncode == 0, started.stderr
@@ -82,11 +74,11 @@ def test_resume_reuses_the_launch_flags_and_prints_overrides(tmp_path: Path) -> 
     # The key's value is nowhere on the board: only its variable's name.
     assert not any(b"sekret-value-42" in p.read_bytes() for p in tmp_path.glob("b.sqlite*"))
 
-    same = _teammesh(tmp_path, "run", "--resume", info.run_id, "--board", str(board))
+    same = teammesh(tmp_path, "run", "--resume", info.run_id, "--board", str(board))
     assert same.returncode == 0, same.stderr
     assert "override" not in same.stderr
 
-    changed = _teammesh(tmp_path, "run", "--resume", info.run_id, "--board", str(board),
+    changed = teammesh(tmp_path, "run", "--resume", info.run_id, "--board", str(board),
                         "--concurrency", "3", "--runtime", "playbook?think_ms=5")
     assert changed.returncode == 0, changed.stderr
     overrides = [ln for ln in changed.stderr.splitlines() if ln.startswith("override:")]
@@ -106,7 +98,7 @@ def test_credentials_in_urls_are_not_stored() -> None:
 
 
 def test_the_runner_says_which_brain_runs(tmp_path: Path) -> None:
-    proc = _teammesh(tmp_path, "demo", "--board", "memory")
+    proc = teammesh(tmp_path, "demo", "--board", "memory")
     assert proc.returncode == 0, proc.stderr
     assert "runtime: playbook · model: playbook (the offline playbook brain, no model)" in (
         proc.stderr)
@@ -123,7 +115,7 @@ def test_a_model_the_runtime_cannot_serve_is_refused(tmp_path: Path) -> None:
     for runtime, says in (("playbook", "the playbook runtime is the offline playbook brain"),
                           ("codex", "with --runtime codex and no model endpoint"),
                           ("llm", "with --runtime llm and no model endpoint")):
-        proc = _teammesh(tmp_path, "run", "gpt.toml", "--runtime", runtime)
+        proc = teammesh(tmp_path, "run", "gpt.toml", "--runtime", runtime)
         assert proc.returncode == 2, (runtime, proc.stderr)
         assert "model 'gpt-4o'" in proc.stderr and says in proc.stderr
         assert "Traceback" not in proc.stderr
@@ -141,7 +133,7 @@ def _readline(stream: object, timeout: float) -> str:
 
 def test_one_runner_per_board_file_through_symlinks_and_hard_links(tmp_path: Path) -> None:
     board = tmp_path / "board.sqlite"
-    made = _teammesh(tmp_path, "run", "--board", str(board), "--rounds", "1")
+    made = teammesh(tmp_path, "run", "--board", str(board), "--rounds", "1")
     assert made.returncode == 0, made.stderr  # the board file exists: link it
     (tmp_path / "link.sqlite").symlink_to(board)
     os.link(board, tmp_path / "hard.sqlite")
@@ -149,14 +141,14 @@ def test_one_runner_per_board_file_through_symlinks_and_hard_links(tmp_path: Pat
     first = subprocess.Popen(
         [TEAMMESH, "run", "--board", str(tmp_path / "link.sqlite"),
          "--runtime", "playbook?think_ms=500"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert first.stderr is not None
         announced = _readline(first.stderr, 20)  # printed once the lock is held
         run_id = RUN_ID.search(announced)
         assert run_id is not None, announced
         for name in ("hard.sqlite", "board.sqlite"):
-            second = _teammesh(tmp_path, "run", "--resume", run_id.group(), "--board",
+            second = teammesh(tmp_path, "run", "--resume", run_id.group(), "--board",
                                str(tmp_path / name))
             assert second.returncode == 2, second.stderr
             assert "run is being run by" in second.stderr

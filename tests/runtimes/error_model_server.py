@@ -4,17 +4,16 @@ that refuses connections (bound, then closed)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.runtimes.loopback_app import loopback_socket, serving
 
 
 @dataclass
@@ -34,8 +33,7 @@ def refused_url() -> str:
 
 @contextlib.asynccontextmanager
 async def error_model_server(status: int, message: str) -> AsyncIterator[ErrorServer]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     server_info = ErrorServer(f"http://127.0.0.1:{sock.getsockname()[1]}/v1")
 
     async def fail(request: Request) -> JSONResponse:
@@ -45,15 +43,5 @@ async def error_model_server(status: int, message: str) -> AsyncIterator[ErrorSe
                             status_code=status)
 
     app = Starlette(routes=[Route("/{path:path}", fail, methods=["GET", "POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    async with serving(app, sock):
         yield server_info
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

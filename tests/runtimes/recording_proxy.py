@@ -6,20 +6,18 @@ Put between the llm runtime and the model server, it shows what the model was ac
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from tests.runtimes.loopback_app import loopback_socket, serving
 
 
 @dataclass
@@ -31,8 +29,7 @@ class RecordingProxy:
 @contextlib.asynccontextmanager
 async def recording_proxy(target: str) -> AsyncIterator[RecordingProxy]:
     """Forward every request to `target` (`http://host:port`), streaming the answer back."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     proxy = RecordingProxy(f"http://127.0.0.1:{sock.getsockname()[1]}")
     upstream = httpx.AsyncClient(base_url=target, timeout=30)
 
@@ -51,16 +48,8 @@ async def recording_proxy(target: str) -> AsyncIterator[RecordingProxy]:
                                  background=None)
 
     app = Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield proxy
+        async with serving(app, sock):
+            yield proxy
     finally:
-        server.should_exit = True
-        await task
         await upstream.aclose()
-        sock.close()
