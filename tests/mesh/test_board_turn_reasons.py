@@ -62,6 +62,8 @@ def test_the_reason_is_one_short_clean_line(board: TeamBoard) -> None:
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c == "\u202e"
                    for c in turn.reason)
     assert short_reason("  a \ud800 b ") == "a ? b"  # a lone surrogate cannot be stored
+    assert short_reason("send failed: http://u:s3cret@127.0.0.1:1/api refused") == (
+        "send failed: http://127.0.0.1:1/api refused")
 
 
 def _old_sqlite_board(path: Path, run_id: str) -> str:

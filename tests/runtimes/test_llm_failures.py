@@ -137,9 +137,10 @@ async def test_a_500_is_retried_then_dead_lettered(tmp_path: Path) -> None:
     assert [(t.member, t.round, t.state, t.reason) for t in board.turns()] == [
         ("developer", n, "failed", reason) for n in range(1, max_attempts + 1)]
     board.close()
-    shown = subprocess.run([TEAMMESH, "board", "show", "fail", "--board",
-                            str(tmp_path / "board.sqlite")],
-                           capture_output=True, text=True, timeout=60)
+    shown = await asyncio.to_thread(
+        subprocess.run, [TEAMMESH, "board", "show", "fail", "--board",
+                         str(tmp_path / "board.sqlite")],
+        capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     listed = shown.stdout.split("failed turns:\n", 1)[1].split("artifacts:", 1)[0]
     assert listed.splitlines() == [

@@ -49,6 +49,9 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # In a turn's reason (text a model endpoint chose), line breaks go too, and the bidi
 # overrides that would make a printed line read other than it is.
 _REASON_DROPPED = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The `user:password@` of a URL in an error message (a gateway or model URL with
+# credentials): the board keeps no secret, as the run's metadata keeps none.
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
 def clean_text(field: str, value: object) -> str:
@@ -75,13 +78,14 @@ MAX_REASON_CHARS = 500
 
 def short_reason(text: object) -> str:
     """`text` as a turn's reason: control characters (newlines too) and bidi overrides
-    become spaces, runs of whitespace one space, and it is cut to `MAX_REASON_CHARS`
-    (ending in "…" when cut)."""
+    become spaces, runs of whitespace one space, credentials in URLs are cut, and it is cut
+    to `MAX_REASON_CHARS` (ending in "…" when cut)."""
     raw = str(text)
     # Whitespace collapses, so a few times the cap is read; beyond that it is cut anyway.
     cut = len(raw) > 4 * MAX_REASON_CHARS
     line = " ".join(_REASON_DROPPED.sub(" ", raw[:4 * MAX_REASON_CHARS]).split())
     line = line.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates
+    line = _URL_CREDENTIALS.sub(r"\1", line)
     if cut or len(line) > MAX_REASON_CHARS:
         line = line[:MAX_REASON_CHARS - 1].rstrip() + "…"
     return line
