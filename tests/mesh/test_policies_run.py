@@ -276,6 +276,9 @@ async def test_turn_timeout_prints_counts_interrupts_and_requeues(tmp_path: Path
     assert not outcome.complete
     assert [t.status for t in board.tasks() if t.owner == "reviewer"] == ["queued", "queued"]
     assert [s.state for s in board.turns() if s.member == "reviewer"] == ["failed"]
+    (turn,) = [s for s in board.turns() if s.member == "reviewer"]
+    assert turn.reason == (f"timeout waiting for turn {turn.turn_id} (pending approvals=0,"
+                           " pending tool calls=1)")
     board.close()
 
 
@@ -299,6 +302,9 @@ async def test_tool_call_deadline_interrupts_and_requeues(tmp_path: Path) -> Non
     # The reviewer still got the developer's handoff and finished.
     assert "reviewer" in board.completed()
     assert [s.state for s in board.turns() if s.member == "docs"] == ["failed", "failed"]
+    # Each records the problem its `[round N]` line printed.
+    assert [f"[round {s.round}] docs: {s.reason}" for s in board.turns()
+            if s.member == "docs"] == problems
     board.close()
 
 

@@ -142,6 +142,11 @@ async def test_forged_answers_fail_the_turn_and_change_nothing(
         # attempts ran out. Docs never completed, and so neither did the run.
         docs_turns = [t for t in board.turns() if t.member == "docs"]
         assert docs_turns and all(t.state == "failed" for t in docs_turns), docs_turns
+        # The board says why: the first foreign (or expired) answer of the turn.
+        described = [f.describe() for f in outcome.answer_faults]
+        assert any("answered by another client" in t.reason for t in docs_turns), docs_turns
+        assert all(any(t.reason.startswith(d) for d in described) for t in docs_turns), (
+            docs_turns, described)
         (docs_task,) = [t for t in board.tasks() if t.owner == "docs"]
         assert docs_task.status in ("queued", "dead")
         assert docs_task.attempts == len(docs_turns)

@@ -4,12 +4,15 @@ Gateway level: a failed turn carries codex's `turn.error` (message, kind) for a 
 connection, a 401 and a 500. Runner level: a failure that will recur (401, refused
 connection) stops the run after its first turn with the reason and a `failed` board; a
 transient one (500) is retried with backoff, charged to the task, and ends as a dead letter
-after `max_attempts`.
+after `max_attempts`; the board records each failed turn's reason and `teammesh board show`
+lists it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from teammesh.mesh.runner import RunOptions, TeamRunner
 from teammesh.mesh.teamfile import builtin_team
 
 pytestmark = pytest.mark.anyio
+TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 
 
 class _Lines:
@@ -128,4 +132,16 @@ async def test_a_500_is_retried_then_dead_lettered(tmp_path: Path) -> None:
     assert [(t.owner, t.attempts) for t in dead] == [("developer", max_attempts)]
     assert "dead letter: task" in notes.text
     assert outcome.status == "incomplete"
+    # The board says why each turn failed: the problem printed on its `[round N]` line.
+    reason = "turn failed: model endpoint answered HTTP 500: overloaded"
+    assert [(t.member, t.round, t.state, t.reason) for t in board.turns()] == [
+        ("developer", n, "failed", reason) for n in range(1, max_attempts + 1)]
     board.close()
+    shown = await asyncio.to_thread(
+        subprocess.run, [TEAMMESH, "board", "show", "fail", "--board",
+                         str(tmp_path / "board.sqlite")],
+        capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    listed = shown.stdout.split("failed turns:\n", 1)[1].split("artifacts:", 1)[0]
+    assert listed.splitlines() == [
+        f"  round {n} developer    failed {reason}" for n in range(1, max_attempts + 1)]

@@ -37,6 +37,7 @@ from teammesh.mesh.board import (
     open_board,
     runs_on,
 )
+from teammesh.mesh.board.core import short_reason
 from teammesh.mesh.board.lock import RunBusy, RunLock
 from teammesh.mesh.board.storage_errors import BoardStorageError, apply_durability
 from teammesh.mesh.brain_check import (
@@ -437,6 +438,12 @@ def _board_show(args: argparse.Namespace) -> int:
         for task in board.tasks():
             print(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
                   f" from {task.queued_by}: {task.text}")
+        failed = board.failed_turns()
+        if failed:
+            print("failed turns:")
+            for turn in failed:
+                print(f"  round {turn.round} {turn.member:<12} {turn.state:<6}"
+                      f" {short_reason(turn.reason) or '(no reason recorded)'}")
         print("artifacts:")
         for artifact in board.artifacts():
             print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")

@@ -272,13 +272,12 @@ class TeamRunner:
             status = await self._await_turn(member, turn_id, self._timeout_for(member))
         except _DeadlinePassed as passed:
             await self._answer_faults(member, slot)
-            self.printer.turn_problem(
-                slot.round, member.name,
-                f"tool call {passed.tool} unanswered after {passed.deadline:g} s; interrupting"
-                f" turn {turn_id}")
+            problem = (f"tool call {passed.tool} unanswered after {passed.deadline:g} s;"
+                       f" interrupting turn {turn_id}")
+            self.printer.turn_problem(slot.round, member.name, problem)
             with contextlib.suppress(Exception):
                 await member.cm.sessions.interrupt(session_id, turn_id)
-            self._settle(member, slot, ok=False)
+            self._settle(member, slot, ok=False, reason=problem)
             return False
         except WaitTimeoutError:
             await self._answer_faults(member, slot)
@@ -288,7 +287,9 @@ class TeamRunner:
             # Timeout rule: stop the turn, and its claims go back to the queue.
             with contextlib.suppress(Exception):
                 await member.cm.sessions.interrupt(session_id, turn_id)
-            self._settle(member, slot, ok=False)
+            self._settle(member, slot, ok=False,
+                         reason=f"timeout waiting for turn {turn_id} (pending approvals="
+                                f"{approvals}, pending tool calls={pending})")
             return False
         # The completion event usually carries the reply; else read it from the session (a
         # GET whose transcript grows every turn: bench/scale's last per-task growth).
@@ -310,21 +311,27 @@ class TeamRunner:
         failure = failure_of_turn(detail, turn_id) if failed and detail is not None else None
         if failure is None:
             self.printer.reply(slot.round, member.name, reply)
-        if await self._answer_faults(member, slot):
+        faults = await self._answer_faults(member, slot)
+        reason = None if ok else f"turn ended with status {status.strip() or '(none)'}"
+        if faults:
             ok = False  # built on answers we did not give: its claims go back to the queue
+            reason = faults[0].describe() + (
+                f" (and {len(faults) - 1} more such call(s))" if len(faults) > 1 else "")
         if failure is None:
-            self._settle(member, slot, ok=ok)
+            self._settle(member, slot, ok=ok, reason=reason)
         else:
             await self._turn_failed(member, slot, failure, charge=True)
         return ok
 
     async def _turn_failed(self, member: MemberState, slot: TurnSlot, failure: TurnFailure,
                            *, charge: bool) -> None:
-        """Print why the turn failed; stop the run if it will recur, else back off."""
-        self.printer.turn_problem(slot.round, member.name, f"turn failed: {failure.message}"
-                                  if not failure.message.startswith("turn not accepted")
-                                  else failure.message)
-        self._settle(member, slot, ok=False, charge=charge and not failure.recurring)
+        """Print why the turn failed (and record it); stop the run if it will recur, else
+        back off."""
+        problem = (failure.message if failure.message.startswith("turn not accepted")
+                   else f"turn failed: {failure.message}")
+        self.printer.turn_problem(slot.round, member.name, problem)
+        self._settle(member, slot, ok=False, charge=charge and not failure.recurring,
+                     reason=problem)
         if failure.recurring:
             if self.stopped_by is None:
                 self.stopped_by = (f"{member.name}: {failure.message} (this will fail the same"
@@ -335,8 +342,8 @@ class TeamRunner:
         self._failures_in_a_row[member.name] = count
         await asyncio.sleep(backoff_seconds(count))
 
-    async def _answer_faults(self, member: MemberState, slot: TurnSlot) -> bool:
-        """Report each answer of the turn that was not the runner's; True if there was one."""
+    async def _answer_faults(self, member: MemberState, slot: TurnSlot) -> list[AnswerFault]:
+        """Report each answer of the turn that was not the runner's; returns them."""
         assert member.session is not None
         covers = self.options.use_stream and member.cm.turns.covers(member.session.session_id)
         faults = await self.calls.faults(member, stream_covers=covers)
@@ -344,7 +351,7 @@ class TeamRunner:
             self.printer.turn_problem(slot.round, member.name,
                                       f"{fault.describe()}; the turn fails")
         self.answer_faults.extend(faults)
-        return bool(faults)
+        return faults
 
     @staticmethod
     async def _count_listing(listing: Callable[[str], Any], session_id: str) -> int:
@@ -355,11 +362,13 @@ class TeamRunner:
             return -1
 
     def _settle(self, member: MemberState, slot: TurnSlot, *, ok: bool, lost: bool = False,
-                charge: bool = False) -> None:
+                charge: bool = False, reason: str | None = None) -> None:
+        """Settle the turn on the board; a failed or lost one with `reason`, the problem the
+        runner printed for it, so the board tells why after the run."""
         if ok:
             self._failures_in_a_row.pop(member.name, None)
         for task in self.board.settle_turn(slot.token, ok=ok, lost=lost,
-                                           charge_queue_head=charge):
+                                           charge_queue_head=charge, reason=reason):
             if task.status == "dead":
                 self.printer.note(f"dead letter: task {task.id} for {task.owner} gave up"
                                   f" after {task.attempts} attempts: {task.text}")
@@ -387,12 +396,13 @@ class TeamRunner:
             try:
                 accepted = await member.session.handle.send(prompt, inject_skills=False)
             except Exception as exc:  # the gateway refused or is unreachable
-                self.printer.turn_problem(round_number, member.name, f"send failed: {exc}")
+                problem = f"send failed: {exc}"
+                self.printer.turn_problem(round_number, member.name, problem)
                 if isinstance(exc, TransportError):
                     # Unreachable (restarting): wait until it answers again, or the next
                     # rounds would all fail the same way within a second.
                     await self._wait_for_gateway(self._timeout_for(member))
-                self._settle(member, slot, ok=False)
+                self._settle(member, slot, ok=False, reason=problem)
                 return False
             turn_id = accepted.get("turnId") if isinstance(accepted, dict) else None
             refused = refused_turn(accepted)
@@ -401,9 +411,9 @@ class TeamRunner:
                 return False
             if not isinstance(turn_id, str) or not turn_id.strip():
                 status = accepted.get("status") if isinstance(accepted, dict) else accepted
-                self.printer.turn_problem(round_number, member.name,
-                                          f"turn not accepted ({status})")
-                self._settle(member, slot, ok=False)
+                problem = f"turn not accepted ({status})"
+                self.printer.turn_problem(round_number, member.name, problem)
+                self._settle(member, slot, ok=False, reason=problem)
                 return False
             self.board.set_turn_id(slot.token, turn_id)
             return await self._finish_turn(member, slot, turn_id)
@@ -415,12 +425,15 @@ class TeamRunner:
         for slot in self.board.open_turns():
             member = self.members[slot.member]
             if not reattached.get(slot.member):
-                self._settle(member, slot, ok=False, lost=True)
+                self._settle(member, slot, ok=False, lost=True,
+                             reason="lost: the runner stopped during the turn and its"
+                                    " session could not be re-attached on resume")
                 continue
             turn_id = slot.turn_id or await self._unrecorded_turn(member)
             if turn_id is None:
                 # Killed before the turn was sent: nothing ran in it.
-                self._settle(member, slot, ok=False, lost=True)
+                self._settle(member, slot, ok=False, lost=True,
+                             reason="lost: the runner stopped before the turn was sent")
                 continue
             self.board.set_turn_id(slot.token, turn_id)
             member.active = slot

@@ -46,6 +46,12 @@ MAX_SNAPSHOT_LIMIT = 25
 # control characters (an ESC sequence in a summary would drive the operator's terminal).
 MAX_TEXT_CHARS = 8000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# In a turn's reason (text a model endpoint chose), line breaks go too, and the bidi
+# overrides that would make a printed line read other than it is.
+_REASON_DROPPED = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The `user:password@` of a URL in an error message (a gateway or model URL with
+# credentials): the board keeps no secret, as the run's metadata keeps none.
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
 def clean_text(field: str, value: object) -> str:
@@ -62,6 +68,27 @@ def clean_text(field: str, value: object) -> str:
     if _CONTROL_CHARS.search(cleaned) or not _encodable(cleaned):
         raise BoardRefusal(f"{field} must be plain Unicode text (no control characters)")
     return cleaned
+
+
+# A failed turn's recorded reason: one line, at most this long (the printed line is the full
+# story; the board keeps enough to tell why at a glance, and a runtime's error text, which a
+# model endpoint chose, cannot grow the board without bound).
+MAX_REASON_CHARS = 500
+
+
+def short_reason(text: object) -> str:
+    """`text` as a turn's reason: control characters (newlines too) and bidi overrides
+    become spaces, runs of whitespace one space, credentials in URLs are cut, and it is cut
+    to `MAX_REASON_CHARS` (ending in "…" when cut)."""
+    raw = str(text)
+    # Whitespace collapses, so a few times the cap is read; beyond that it is cut anyway.
+    cut = len(raw) > 4 * MAX_REASON_CHARS
+    line = " ".join(_REASON_DROPPED.sub(" ", raw[:4 * MAX_REASON_CHARS]).split())
+    line = line.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates
+    line = _URL_CREDENTIALS.sub(r"\1", line)
+    if cut or len(line) > MAX_REASON_CHARS:
+        line = line[:MAX_REASON_CHARS - 1].rstrip() + "…"
+    return line
 
 
 def _encodable(text: str) -> bool:
@@ -317,11 +344,20 @@ class TeamBoard:
         with self._store.transaction(write=False) as tx:
             return tx.turns()
 
+    def failed_turns(self) -> list[TurnSlot]:
+        """The turns that failed or were lost, in the order they were opened."""
+        return [t for t in self.turns() if t.state in ("failed", "lost")]
+
     def settle_turn(self, token: str, *, ok: bool, lost: bool = False,
-                    charge_queue_head: bool = False) -> list[TaskRecord]:
+                    charge_queue_head: bool = False, reason: str | None = None
+                    ) -> list[TaskRecord]:
         """Close a turn. Its claims become done (ok) or go back to the queue with one more
         attempt (failed/lost), or to the dead letters once attempts run out. Returns the
         tasks that went back or died.
+
+        `reason`: why a failed or lost turn ended (kept short: `short_reason`), recorded in
+        the same transaction as its state; ignored for a turn that went well. Only the first
+        settle counts, reason included.
 
         `charge_queue_head`: the turn failed (the runtime said so, e.g. its model erred)
         before it claimed anything; the task it was sent for is the head of the member's
@@ -331,7 +367,9 @@ class TeamBoard:
             slots = tx.turns(token=token)
             if not slots or slots[0].state != "open":
                 return []  # already settled: settling is idempotent
-            tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"))
+            recorded = None if ok or reason is None else short_reason(reason)
+            tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
+                           reason=recorded)
             returned: list[TaskRecord] = []
             max_attempts = tx.run().max_attempts
             claimed = tx.tasks(status="claimed", claim_token=token)

@@ -122,12 +122,13 @@ class _MemoryTx:
         self._s.turns[slot.token] = slot
 
     def update_turn(self, token: str, *, turn_id: str | None = None,
-                    state: TurnState | None = None) -> None:
+                    state: TurnState | None = None, reason: str | None = None) -> None:
         slot = self._s.turns[token]
         self._s.turns[token] = replace(
             slot,
             turn_id=slot.turn_id if turn_id is None else turn_id,
             state=slot.state if state is None else state,
+            reason=slot.reason if reason is None else reason,
         )
 
     def turns(self, *, state: TurnState | None = None, member: str | None = None,

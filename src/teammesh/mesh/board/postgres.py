@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS teammesh_artifacts (
     created_at TIMESTAMPTZ NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS teammesh_turns (
     run_id TEXT NOT NULL, token TEXT NOT NULL, member TEXT NOT NULL, round INTEGER NOT NULL,
-    turn_id TEXT, state TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (run_id, token));
+    turn_id TEXT, state TEXT NOT NULL, seq INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, token));
+ALTER TABLE teammesh_turns ADD COLUMN IF NOT EXISTS reason TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS teammesh_approvals (
     id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, request_key TEXT, member TEXT NOT NULL,
     tool TEXT NOT NULL, question TEXT NOT NULL, state TEXT NOT NULL,

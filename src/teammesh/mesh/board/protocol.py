@@ -66,6 +66,8 @@ class TurnSlot:
     round: int
     turn_id: str | None
     state: TurnState
+    # Why a failed or lost turn ended (one short line, as the runner printed it); "" else.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class BoardTx(Protocol):
     # -- turns --
     def add_turn(self, slot: TurnSlot) -> None: ...
     def update_turn(self, token: str, *, turn_id: str | None = None,
-                    state: TurnState | None = None) -> None: ...
+                    state: TurnState | None = None, reason: str | None = None) -> None: ...
     def turns(self, *, state: TurnState | None = None, member: str | None = None,
               token: str | None = None) -> list[TurnSlot]: ...
 

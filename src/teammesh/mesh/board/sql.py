@@ -84,8 +84,10 @@ def _task(row: Mapping[str, Any]) -> TaskRecord:
 
 
 def _turn(row: Mapping[str, Any]) -> TurnSlot:
+    # Read like `meta`: a row from a board older than the column reads as no reason.
+    reason = row["reason"] if "reason" in set(row.keys()) else ""
     return TurnSlot(token=row["token"], member=row["member"], round=row["round"],
-                    turn_id=row["turn_id"], state=row["state"])
+                    turn_id=row["turn_id"], state=row["state"], reason=reason or "")
 
 
 def _effect(row: Mapping[str, Any]) -> EffectRecord:
@@ -249,10 +251,11 @@ class SqlTx:
              self._run))
 
     def update_turn(self, token: str, *, turn_id: str | None = None,
-                    state: TurnState | None = None) -> None:
+                    state: TurnState | None = None, reason: str | None = None) -> None:
         self._exec(
-            "UPDATE {p}turns SET turn_id = COALESCE(?, turn_id), state = COALESCE(?, state)"
-            " WHERE run_id = ? AND token = ?", (turn_id, state, self._run, token))
+            "UPDATE {p}turns SET turn_id = COALESCE(?, turn_id), state = COALESCE(?, state),"
+            " reason = COALESCE(?, reason) WHERE run_id = ? AND token = ?",
+            (turn_id, state, reason, self._run, token))
 
     def turns(self, *, state: TurnState | None = None, member: str | None = None,
               token: str | None = None) -> list[TurnSlot]:

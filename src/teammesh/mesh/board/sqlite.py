@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
 CREATE TABLE IF NOT EXISTS turns (
     run_id TEXT NOT NULL, token TEXT NOT NULL, member TEXT NOT NULL, round INTEGER NOT NULL,
     turn_id TEXT, state TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (run_id, token));
+    reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, token));
 CREATE TABLE IF NOT EXISTS approvals (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, request_key TEXT,
     member TEXT NOT NULL, tool TEXT NOT NULL, question TEXT NOT NULL, state TEXT NOT NULL,
@@ -98,10 +98,22 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(_SCHEMA)
-        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(runs)")}
-        if "meta" not in columns:  # a board made before run metadata existed
-            self._conn.execute("ALTER TABLE runs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'")
+        # Boards made before a column existed gain it when opened.
+        self._add_column("runs", "meta", "TEXT NOT NULL DEFAULT '{}'")
+        self._add_column("turns", "reason", "TEXT NOT NULL DEFAULT ''")
         self._lock = threading.RLock()
+
+    def _add_column(self, table: str, column: str, declaration: str) -> None:
+        """Add `column` to an old board's `table`. Two processes opening the same old board
+        may both find it missing: the second ALTER's "duplicate column" is that race, lost."""
+        columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        if column in columns:
+            return
+        try:
+            self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc).lower():
+                raise
 
     @classmethod
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
