@@ -1,7 +1,7 @@
 """The playbook brain: a deterministic, model-free agent.
 
-`decide(conversation, tools)` looks at the current turn (the last user message and the brain's
-own tool calls and results after it), replays the prompt's numbered process steps against
+`decide(conversation, tools)` looks at the current turn (the last user message, less any skill
+catalog a client prepended to it, and the brain's own tool calls and results after it), replays the prompt's numbered process steps against
 those results, and returns the first planned call not yet made — one call per model step, as
 a real model would — or, once the plan is exhausted, the final message. It keeps no state:
 the same conversation always yields the same action, so it can run in process or behind HTTP.
@@ -28,6 +28,7 @@ from teammesh.brain.prompt import (
     role,
 )
 from teammesh.brain.results import CallRecord, pulled_task
+from teammesh.brain.skill_catalog import user_request
 from teammesh.brain.types import (
     Action,
     ConversationItem,
@@ -206,7 +207,10 @@ def _call_id(conversation: Sequence[ConversationItem], prompt: str) -> str:
 
 def decide(conversation: Sequence[ConversationItem], tools: Sequence[ToolSpec]) -> Action:
     """The next action for this conversation: one tool call, or the final message."""
-    prompt, records = _current_turn(conversation)
+    message, records = _current_turn(conversation)
+    # A skill catalog a client prepended (codex-manager's default `inject_skills=True`) is
+    # background, not instructions: its `- add: ...` lines must not plan calls of their own.
+    prompt = user_request(message, tools)
     member = identity(prompt) or "assistant"
     planner = _Planner(member, role(prompt), {t.name: t for t in tools}, records)
     steps = parse_steps(prompt, tools)
@@ -217,7 +221,7 @@ def decide(conversation: Sequence[ConversationItem], tools: Sequence[ToolSpec]) 
             planner.run_mentions(mentioned_tools(prompt, tools))
     except _NextCall as pending:
         arguments = json.loads(json.dumps(pending.planned.arguments))  # plain JSON values
-        call = ToolCall(_call_id(conversation, prompt), pending.planned.tool, arguments)
+        call = ToolCall(_call_id(conversation, message), pending.planned.tool, arguments)
         return Action(tool_calls=[call])
     return Action(
         message=compose_final_message(
