@@ -1,10 +1,11 @@
 """The playbook brain: a deterministic, model-free agent.
 
 `decide(conversation, tools)` looks at the current turn (the last user message, less any skill
-catalog a client prepended to it, and the brain's own tool calls and results after it), replays the prompt's numbered process steps against
-those results, and returns the first planned call not yet made — one call per model step, as
-a real model would — or, once the plan is exhausted, the final message. It keeps no state:
-the same conversation always yields the same action, so it can run in process or behind HTTP.
+catalog a client prepended to it, and the brain's own tool calls and results after it),
+replays the prompt's numbered process steps against those results, and returns the first
+planned call not yet made — one call per model step, as a real model would — or, once the
+plan is exhausted, the final message. It keeps no state: the same conversation always yields
+the same action, so it can run in process or behind HTTP.
 """
 
 from __future__ import annotations
