@@ -22,7 +22,10 @@ What a prompt may say (see `prompt.py`), step by step after `Process for this tu
     6. Do not queue follow-up work unless blocked.      a prohibition: no action
     7. Call exec_command with {"cmd": "ls"}.  exactly these arguments (scripted tests)
 
-Without numbered steps, each catalog tool named in the message is called once. Arguments
+A skill catalog a client prepends to the message (codex-manager's `inject_skills=True`: a
+header, `- name: description` lines, `User request:`) is background, not instructions: only
+the request after it is read (`skill_catalog.py`). Without numbered steps, each catalog tool
+named in the request is called once. Arguments
 come from the schema (`owner`, `task`, `kind`, `summary`, `note` get meaningful values,
 other required ones the simplest valid value, optional ones are omitted). A refused call
 (`success: false`, or a result text saying so) is reported in the final message, never
