@@ -14,6 +14,7 @@ import pytest
 
 from teammesh.mesh.board import NotABoard, list_runs
 from teammesh.private_files import (
+    ForeignOwnerError,
     open_private_append,
     private_dir,
     private_file,
@@ -146,3 +147,34 @@ def test_listing_runs_of_a_missing_board_creates_no_file(tmp_path: Path) -> None
     with pytest.raises(NotABoard, match="no board file"):
         list_runs(tmp_path / "nothing.sqlite")
     assert list(tmp_path.iterdir()) == []
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+OTHER_UID = 65534  # nobody
+
+
+@needs_root
+def test_a_dir_or_file_of_another_user_is_refused_not_used(tmp_path: Path) -> None:
+    # Another user made the data dir (0777) and planted a world-writable database in it:
+    # SQLite would write every transcript where that user reads it.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    os.chown(shared, OTHER_UID, -1)
+    with pytest.raises(ForeignOwnerError, match="another user"):
+        private_dir(shared)
+    assert mode(shared) == 0o777  # not ours to change
+    mine = tmp_path / "mine"
+    private_dir(mine)
+    planted = mine / "gateway.sqlite3"
+    planted.touch()
+    planted.chmod(0o666)
+    os.chown(planted, OTHER_UID, -1)
+    with pytest.raises(ForeignOwnerError):
+        private_sqlite(planted)
+    planted.unlink()
+    private_sqlite(planted)
+    (mine / "gateway.sqlite3-wal").touch()
+    os.chown(mine / "gateway.sqlite3-wal", OTHER_UID, -1)
+    with pytest.raises(ForeignOwnerError):
+        private_sqlite(planted)

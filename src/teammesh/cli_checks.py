@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from teammesh.private_files import private_dir
+from teammesh.private_files import ForeignOwnerError, private_dir
 
 
 def port_number(text: str) -> int:
@@ -33,6 +33,8 @@ def unusable_dir(path: str | Path) -> str | None:
         handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
         os.close(handle)
         os.unlink(probe)
+    except ForeignOwnerError as exc:
+        return str(exc)
     except OSError as exc:
         return f"{folder} is not writable: {exc.strerror or exc}"
     return None

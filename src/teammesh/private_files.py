@@ -39,10 +39,31 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 _GROUP_OTHER = 0o077
 
 
+class ForeignOwnerError(PermissionError):
+    """A directory or file we would keep private state in belongs to another user.
+
+    Tightening its mode is not ours to do, and whoever owns it can read, replace or plant
+    what we put there (a world-writable `gateway.sqlite3` planted in a data dir another user
+    made would receive every transcript). So we refuse to use it."""
+
+
+def _refuse_foreign(path: Path, what: str) -> None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if info.st_uid != os.geteuid():
+        raise ForeignOwnerError(
+            f"{path}: this {what} belongs to another user (uid {info.st_uid}); "
+            "teammesh keeps its state only in directories and files of its own"
+        )
+
+
 def private_dir(path: str | os.PathLike[str]) -> Path:
     """`path` as an owner-only directory (created with missing parents); returns it."""
     target = Path(path)
     _make_missing(target)
+    _refuse_foreign(target, "directory")
     _tighten(target)
     for ancestor in target.resolve().parents:
         if ancestor.name == PROJECT_FOLDER:
@@ -67,6 +88,7 @@ def private_file(path: str | os.PathLike[str]) -> Path:
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     except FileExistsError:
+        _refuse_foreign(target, "file")
         _tighten(target)
     else:
         os.close(fd)
@@ -79,6 +101,7 @@ def private_sqlite(path: str | os.PathLike[str]) -> Path:
     for suffix in SQLITE_COMPANIONS:
         companion = Path(f"{target}{suffix}")
         if companion.exists():
+            _refuse_foreign(companion, "file")
             _tighten(companion)
     return target
 

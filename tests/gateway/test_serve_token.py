@@ -117,3 +117,25 @@ def test_contradictory_or_public_no_token_is_refused(tmp_path: Path, args: list[
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "gw").exists()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_data_dir_of_another_user_is_refused(tmp_path: Path) -> None:
+    # Before: serve used it silently; a world-writable gateway.sqlite3 planted there by its
+    # owner (uid 65534 here) received every session and transcript, readable by that user.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    planted = shared / "gateway.sqlite3"
+    planted.touch()
+    planted.chmod(0o666)
+    for path in (shared, planted):
+        os.chown(path, 65534, -1)
+    result = subprocess.run(
+        [sys.executable, "-m", "teammesh", "serve", "--port", "0", "--data-dir", str(shared)],
+        capture_output=True, text=True, timeout=30, env=_env(), check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "another user" in result.stderr and "Traceback" not in result.stderr
+    assert planted.stat().st_size == 0 and not (shared / "token").exists()

@@ -98,6 +98,21 @@ async def test_client_options_are_range_checked(tmp_path: Path) -> None:
             assert response.status_code == 200, (model, response.text)
 
 
+async def test_non_ascii_or_overlong_option_digits_are_400s_not_500s(tmp_path: Path) -> None:
+    # "²".isdigit() is True but int("²") raises; 5000 digits exceed int()'s 4300 limit.
+    # Both were 500 internal_error (a traceback per request); "٣" was taken as 3.
+    async with gateway_and_http(tmp_path / "gw") as (gateway, http):
+        for model in ("playbook?think_ms=\u00b2", "playbook?think_ms=%C2%B2",
+                      "playbook?think_ms=\u0663", "playbook?think_ms=" + "0" * 5000 + "1",
+                      "playbook?think_ms=" + "9" * 5000):
+            response = await http.post("/api/sessions", json={"model": model})
+            assert response.status_code == 400, (model[:40], response.text)
+            error = response.json()
+            assert error["code"] == "invalid_request" and error["option"] == "think_ms"
+        assert (await http.get("/api/sessions")).json()["data"] == []
+        assert gateway.hub.runtimes.live_count == 0
+
+
 async def test_thirty_distinct_specs_keep_the_pool_bounded(tmp_path: Path) -> None:
     async with gateway_and_http(tmp_path / "gw") as (gateway, http):
         statuses: list[int] = []

@@ -257,7 +257,10 @@ class SessionPolicy:
         if runtime not in runtimes:
             raise _invalid("model", f"session option {key!r} applies only to the "
                            f"{', '.join(sorted(runtimes))} runtime", option=key)
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # isascii: "²".isdigit() is True but int("²") raises; and a bounded length keeps
+        # int() below Python's 4300-digit limit. Either would otherwise be a 500.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))) \
+                or not low <= int(raw) <= high:
             raise _invalid("model", f"session option {key!r} must be an integer "
                            f"{low}..{high}", option=key)
         return str(int(raw))
