@@ -845,6 +845,7 @@ class Hub(RuntimeSink):
             approval_policy=body.approvalPolicy or session.controls.approval_policy,
             network_access=body.networkAccess or session.controls.network_access,
             filesystem_sandbox=body.filesystemSandbox or session.controls.filesystem_sandbox,
+            settings=session.controls.settings,  # a message never touches the settings
         )
         tools = (
             [t.to_wire() for t in body.dynamicTools]

@@ -26,6 +26,7 @@ from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import BodyError, read_json, validate
 from teammesh.gateway.hub import Hub, Outcome
 from teammesh.gateway.runtimes.registry import parse_spec
+from teammesh.gateway.session_controls import HANDLERS
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
 from teammesh.wire import CapabilitiesQuery, SessionSettingsBody
 
@@ -141,6 +142,12 @@ def surface_routes(wrap: Wrap, registered: set[tuple[str, str]]) -> list[Route]:
     for route in ROUTES:
         if route.key in registered:
             continue
-        handler = capabilities if route.path == "/api/capabilities" else unserved_handler(route)
+        handler: Handler
+        if route.path == "/api/capabilities":
+            handler = capabilities
+        elif route.operation in HANDLERS:
+            handler = HANDLERS[route.operation]
+        else:
+            handler = unserved_handler(route)
         routes.append(Route(route.path, wrap(handler), methods=[route.method]))
     return routes

@@ -124,12 +124,14 @@ def _thread(n: int, method: str, path: str, op: str, rpc: str, summary: str,
                          checks=checks, body=body, why=_NO_METHOD)
 
 
-def _state(n: int, method: str, path: str, op: str, summary: str, why: str,
+def _state(n: int, method: str, path: str, op: str, summary: str, why: str = "",
            allow: tuple[int, ...] = (), *, checks: tuple[Check, ...] = ("body",),
-           body: Body = None, query: Body = None) -> UpstreamRoute:
-    """A row whose meaning is state codex-manager keeps itself."""
+           body: Body = None, query: Body = None,
+           serves: frozenset[str] = NONE) -> UpstreamRoute:
+    """A row whose meaning is state codex-manager keeps itself (`serves`: implemented
+    here, in the gateway store)."""
     return UpstreamRoute(n, method, path, op, allow, None, "state", summary,
-                         checks=checks, body=body, query=query, why=why)
+                         checks=checks, body=body, query=query, why=why, serves=serves)
 
 
 def _served(n: int, method: str, path: str, op: str, summary: str,
@@ -251,23 +253,22 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             "Resume the thread (replace its dynamic tools)", (200, 403, 410),
             checks=_QUERY_FIRST, body=ResumeBody),
     _state(58, "GET", f"{S}/session-controls", "sessions.controls.get", "Session controls",
-           "session controls are not stored by this gateway yet",
-           allow=(200, 403, 404, 410), checks=_STATE),
+           allow=(200, 403, 404, 410), checks=_STATE, serves=RUNTIMES),
     _state(59, "POST", f"{S}/session-controls", "sessions.controls.apply",
-           "Apply session controls", "session controls are not stored by this gateway yet",
-           allow=(200, 400, 403, 404, 410, 423), checks=_STATE, body=SessionControlsBody),
+           "Apply session controls", allow=(200, 400, 403, 404, 410, 423), checks=_STATE,
+           body=SessionControlsBody, serves=RUNTIMES),
     _state(60, "GET", f"{S}/settings", "sessions.settings.get", "Session settings",
-           "session settings are not stored by this gateway yet",
-           allow=(200, 403, 404, 410), checks=_QUERY_FIRST, query=SettingsQuery),
+           allow=(200, 403, 404, 410), checks=_QUERY_FIRST, query=SettingsQuery,
+           serves=RUNTIMES),
     _state(61, "POST", f"{S}/settings", "sessions.settings.set", "Set session settings",
-           "session settings are not stored by this gateway yet",
-           allow=(200, 400, 403, 404, 410, 423), checks=_STATE, body=SessionSettingsBody),
+           allow=(200, 400, 403, 404, 410, 423), checks=_STATE, body=SessionSettingsBody,
+           serves=RUNTIMES),
     _state(62, "DELETE", f"{S}/settings/{{key}}", "sessions.settings.unset",
-           "Remove a session setting", "session settings are not stored by this gateway yet",
-           allow=(200, 403, 404, 410, 423), checks=_QUERY_FIRST, query=SettingsUnsetQuery),
+           "Remove a session setting", allow=(200, 403, 404, 410, 423), checks=_QUERY_FIRST,
+           query=SettingsUnsetQuery, serves=RUNTIMES),
     _state(63, "POST", f"{S}/approval-policy", "sessions.approval_policy.set",
-           "Set the approval policy", "the approval policy is not changeable here yet",
-           allow=(200, 403, 404, 410), checks=_STATE, body=ApprovalPolicyBody),
+           "Set the approval policy", allow=(200, 403, 404, 410), checks=_STATE,
+           body=ApprovalPolicyBody, serves=RUNTIMES),
     _state(64, "POST", f"{S}/suggested-request/jobs", "sessions.suggest_request.enqueue",
            "Queue a suggested-request job", _QUEUE,
            allow=(202, 400, 403, 404, 409, 410, 429, 503), checks=_STATE,
