@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from teammesh.gateway.capabilities import PROBED_METHODS, routes_calling
-from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
+from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute, coverage_table
 
 from .helpers import create_session, gateway_and_http
 
@@ -279,3 +279,9 @@ async def test_openapi_and_api_listing_come_from_the_table(tmp_path: Path) -> No
     assert listed == {r.key: ("implemented" if r.serves else "not_implemented")
                       for r in ROUTES}
     assert info["name"] == "Codex Manager API" and info["version"] == "0.1.0"
+
+
+def test_docs_coverage_table_is_the_table() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text()
+    block = docs.split("<!-- coverage:begin", 1)[1].split("<!-- coverage:end -->", 1)[0]
+    assert block.split("\n", 1)[1].strip() == coverage_table()

@@ -313,3 +313,16 @@ def route_for(method: str, starlette_path: str) -> UpstreamRoute | None:
 
 def status_on(route: UpstreamRoute, runtime: str) -> Literal["implemented", "501"]:
     return "implemented" if route.served_on(runtime) else "501"
+
+
+def coverage_table() -> str:
+    """The route → runtime coverage table of docs/gateway.md (a test keeps the two equal)."""
+    lines = ["| # | route | playbook | llm | codex | why 501 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in ROUTES:
+        cells = ["implemented" if r.served_on(rt) else "501" for rt in ("playbook", "llm", "codex")]
+        why = "" if r.serves == RUNTIMES else r.why
+        if r.kind == "runtime" and why:
+            why = f"`{r.app_server}`: {why}"
+        lines.append(f"| {r.number} | {r.method} `{r.path}` | {' | '.join(cells)} | {why} |")
+    return "\n".join(lines)
