@@ -114,7 +114,7 @@ def _assert_501(response: httpx.Response, route: UpstreamRoute,
     return body
 
 
-_UNSERVED = [r for r in ROUTES if not r.serves]
+_UNSERVED = [r for r in ROUTES if not r.served_on("playbook")]  # the default runtime
 # Session rows that were route misses before: the 501 ones and the ones now implemented.
 _SESSION_UNSERVED = [r for r in ROUTES if r.session_scoped and r.kind != "served"]
 
@@ -136,7 +136,7 @@ async def test_every_upstream_route_is_registered(tmp_path: Path) -> None:
             response = await _call(http, route, target)
             assert not _route_miss(response), (route.method, route.path, response.text)
             assert response.status_code < 500 or response.status_code == 501, response.text
-            if not route.serves:
+            if not route.served_on("playbook"):
                 _assert_501(response, route, session_id if route.session_scoped else None)
 
 
@@ -149,9 +149,9 @@ async def test_501_names_the_runtime_and_codex_is_not_mapped_yet(tmp_path: Path)
     # A gateway whose default runtime is codex: the message says the gateway does not map
     # it (no codex process is needed to answer a global route).
     async with gateway_and_http(tmp_path / "codex", runtime="codex") as (_, http):
-        models = next(r for r in ROUTES if r.operation == "models.list")
-        body = _assert_501(await _call(http, models, ""), models, None)
-        assert "the gateway does not map model/list to the codex runtime yet" in body["message"]
+        config = next(r for r in ROUTES if r.operation == "config.get")
+        body = _assert_501(await _call(http, config, ""), config, None)
+        assert "the gateway does not map config/read to the codex runtime yet" in body["message"]
         caps = (await http.get("/api/capabilities")).json()
         assert caps["runtime"]["name"] == "codex" and caps["features"]["planUpdates"] is True
 
@@ -276,7 +276,7 @@ async def test_openapi_and_api_listing_come_from_the_table(tmp_path: Path) -> No
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"]
     listed = {(r["method"], r["path"]): r["status"] for r in info["routes"]}
-    assert listed == {r.key: ("implemented" if r.serves else "not_implemented")
+    assert listed == {r.key: ("implemented" if r.served_on("playbook") else "not_implemented")
                       for r in ROUTES}
     assert info["name"] == "Codex Manager API" and info["version"] == "0.1.0"
 

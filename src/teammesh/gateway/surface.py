@@ -14,6 +14,7 @@ Nothing here pretends to succeed: a route whose meaning is state codex-manager k
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,11 +25,14 @@ from starlette.routing import Route
 from teammesh.gateway.capabilities import capabilities_report
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.runtimes.base import RuntimeUnavailable
 from teammesh.gateway.runtimes.registry import parse_spec
 from teammesh.gateway.session_controls import HANDLERS
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
-from teammesh.wire import CapabilitiesQuery, SessionSettingsBody
+from teammesh.wire import CapabilitiesQuery, ListQuery, SessionSettingsBody
+
+log = logging.getLogger("teammesh.gateway.surface")
 
 Handler = Callable[[Request], Awaitable[Response | Outcome]]
 Wrap = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
@@ -73,6 +77,51 @@ async def validate_input(route: UpstreamRoute, request: Request) -> None:
                                   "message": problem})
     elif route.body is not None:
         validate(route.body, raw)
+
+
+def _passthrough_params(route: UpstreamRoute, query: ListQuery) -> dict[str, Any]:
+    if route.app_server == "model/list":  # cursor omitted when absent (§4 row 7)
+        params: dict[str, Any] = {"limit": query.limit}
+        if query.cursor is not None:
+            params["cursor"] = query.cursor
+        return params
+    return {"limit": query.limit, "cursor": query.cursor}
+
+
+def passthrough_handler(route: UpstreamRoute) -> Handler:
+    """A row forwarded to the default runtime (only when it is one that `serves` it;
+    otherwise the 501 of `unserved_handler`). Errors map as upstream maps app-server ones."""
+    fallback = unserved_handler(route)
+    method = route.app_server or ""
+
+    async def handler(request: Request) -> Outcome | Response:
+        hub: Hub = request.app.state.hub
+        spec = hub.runtimes.default_spec
+        if not route.served_on(runtime_name(spec)):
+            return await fallback(request)
+        query = validate(ListQuery, dict(request.query_params))
+        try:
+            runtime = await hub.runtimes.get(spec)
+        except RuntimeUnavailable as exc:
+            return Outcome(503, {"status": "error", "code": "runtime_unavailable",
+                                 "message": exc.message})
+        try:
+            result = await runtime.call_method(method, _passthrough_params(route, query))
+        except Exception as exc:
+            log.warning("%s failed", method, exc_info=True)
+            outcome = map_runtime_error(exc, method, "")
+            outcome.body["details"].pop("sessionId", None)  # a global route: {method}
+            return outcome
+        if route.app_server == "collaborationMode/list":  # normalised (§4 row 6)
+            data = result.get("data") if isinstance(result, dict) else None
+            cursor = result.get("nextCursor") if isinstance(result, dict) else None
+            result = {"data": data if isinstance(data, list) else [],
+                      "nextCursor": cursor if isinstance(cursor, str) else None}
+        return Outcome(200, result if isinstance(result, dict) else {"data": result})
+
+    handler.__name__ = route.operation.replace(".", "_")
+    handler.__doc__ = route.summary
+    return handler
 
 
 def unserved_handler(route: UpstreamRoute) -> Handler:
@@ -147,6 +196,8 @@ def surface_routes(wrap: Wrap, registered: set[tuple[str, str]]) -> list[Route]:
             handler = capabilities
         elif route.operation in HANDLERS:
             handler = HANDLERS[route.operation]
+        elif route.kind == "runtime" and route.serves and not route.session_scoped:
+            handler = passthrough_handler(route)
         else:
             handler = unserved_handler(route)
         routes.append(Route(route.path, wrap(handler), methods=[route.method]))

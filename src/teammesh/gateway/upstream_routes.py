@@ -97,6 +97,8 @@ _STATE: tuple[Check, ...] = ("gone", "missing", "body")  # §7.4: G410 → G404 
 _QUERY_FIRST: tuple[Check, ...] = ("body", "gone", "missing")  # GET/DELETE settings, resume
 
 _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped yet"
+_CODEX_ONLY = "playbook/llm have no such app-server method; codex forwards it"
+CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrough_handler)
 _QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
 _EXT = "needs codex-manager's agent-extension loader"
 _PROJECTS = "needs codex-manager's project store"
@@ -110,10 +112,11 @@ Body = type[BaseModel] | None
 
 def _rt(n: int, method: str, path: str, op: str, rpc: str, summary: str,
         allow: tuple[int, ...] = (200, 501), *, body: Body = None,
-        query: Body = None) -> UpstreamRoute:
+        query: Body = None, serves: frozenset[str] = NONE) -> UpstreamRoute:
     """A runtime pass-through row (§4): validate, one app-server call, answer."""
+    why = _CODEX_ONLY if serves == CODEX else _NO_METHOD
     return UpstreamRoute(n, method, path, op, allow, rpc, "runtime", summary,
-                         body=body, query=query, why=_NO_METHOD)
+                         body=body, query=query, serves=serves, why=why)
 
 
 def _thread(n: int, method: str, path: str, op: str, rpc: str, summary: str,
@@ -148,10 +151,11 @@ ROUTES: tuple[UpstreamRoute, ...] = (
                   query=CapabilitiesQuery, serves=RUNTIMES),
     # --- runtime pass-through (§4) -------------------------------------------------------
     _rt(5, "GET", "/api/features/experimental", "system.features.experimental",
-        "experimentalFeature/list", "Experimental features", query=ListQuery),
+        "experimentalFeature/list", "Experimental features", query=ListQuery, serves=CODEX),
     _rt(6, "GET", "/api/collaboration/modes", "system.collaboration.modes",
-        "collaborationMode/list", "Collaboration modes", query=ListQuery),
-    _rt(7, "GET", "/api/models", "models.list", "model/list", "Models", query=ListQuery),
+        "collaborationMode/list", "Collaboration modes", query=ListQuery, serves=CODEX),
+    _rt(7, "GET", "/api/models", "models.list", "model/list", "Models", query=ListQuery,
+        serves=CODEX),
     _rt(8, "GET", "/api/mcp/servers", "mcp.servers.list", "mcpServerStatus/list",
         "MCP server status", query=ListQuery),
     _rt(9, "GET", "/api/apps", "apps.list", "app/list", "Apps", query=AppsQuery),
