@@ -285,3 +285,26 @@ def test_docs_coverage_table_is_the_table() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text()
     block = docs.split("<!-- coverage:begin", 1)[1].split("<!-- coverage:end -->", 1)[0]
     assert block.split("\n", 1)[1].strip() == coverage_table()
+
+
+async def test_bad_bodies_on_every_new_post_route_are_4xx(tmp_path: Path) -> None:
+    """Malformed JSON, wrong types and oversized bodies on the new POST rows: the 4xx
+    envelope, never a 500 and never the 501 (the body is read before any 501)."""
+    json_type = {"content-type": "application/json"}
+    wrong_types = b'[1, 2]'  # no row takes an array
+    huge = b'{"x": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    async with gateway_and_http(tmp_path) as (_, http):
+        session_id = await create_session(http)
+        for route in ROUTES:
+            if route.kind == "served" or route.method != "POST":
+                continue
+            url = _url(route, session_id)
+            for name, body, want in (("malformed", b'{"a": ', 400), ("huge", huge, 413),
+                                     ("text/plain", b"{}", 415)):
+                headers = json_type if name != "text/plain" else {"content-type": "text/plain"}
+                response = await http.post(url, content=body, headers=headers)
+                assert response.status_code == want, (route.operation, name, response.text)
+                assert response.json()["code"] == "request_failed"
+            if route.body is not None:
+                response = await http.post(url, content=wrong_types, headers=json_type)
+                assert response.status_code == 400, (route.operation, response.text)
