@@ -153,3 +153,28 @@ async def test_approval_policy_goes_through_the_ceiling(tmp_path: Path) -> None:
     async with gateway_and_http(tmp_path) as (_, http):  # restart, default ceiling
         detail = (await http.get(f"/api/sessions/{sid}")).json()
         assert detail["session"]["approvalPolicy"] == "on-request"
+
+
+async def test_policy_changes_wait_for_a_starting_turn(tmp_path: Path) -> None:
+    """While a message sits between its checks and turn/start (the hub's `starting_turn`),
+    the starting turn will put its own controls back: a change now would be lost, so 409."""
+    async with gateway_and_http(tmp_path) as (gateway, http):
+        sid = await create_session(http)
+        session = gateway.hub.session(sid)
+        assert session is not None
+        controls = _ok(await http.get(f"/api/sessions/{sid}/session-controls"))["controls"]
+        session.starting_turn = True  # what send_message sets across its awaits
+        try:
+            for response in (
+                await http.post(f"/api/sessions/{sid}/approval-policy",
+                                json={"approvalPolicy": "never"}),
+                await http.post(f"/api/sessions/{sid}/session-controls",
+                                json={"scope": "session", "controls": {
+                                    **controls, "filesystemSandbox": "workspace-write"}}),
+            ):
+                assert response.status_code == 409, response.text
+                assert response.json()["code"] == "invalid_state"
+        finally:
+            session.starting_turn = False
+        assert _ok(await http.get(f"/api/sessions/{sid}/session-controls"))[
+            "controls"] == controls

@@ -119,6 +119,16 @@ def _commit(hub: Hub, session: Session, new: Controls, actor: str, source: str) 
     return None
 
 
+def _turn_starting(session: Session, operation: str) -> Outcome | None:
+    """A message between its checks and turn/start puts its own controls back when the turn
+    starts; a policy change accepted meanwhile would be undone silently, so it waits."""
+    if not session.starting_turn:
+        return None
+    return Outcome(409, {"status": "error", "code": "invalid_state",
+                         "message": "a turn is starting on this session; retry",
+                         "details": {"method": operation, "sessionId": session.id}})
+
+
 def _ceiling(hub: Hub, approval: str, sandbox: str, network: str,
              inherited: frozenset[str] = frozenset()) -> Outcome | None:
     try:
@@ -162,6 +172,8 @@ async def apply_controls(request: Request) -> Outcome:
     refused = _ceiling(hub, asked.approvalPolicy, asked.filesystemSandbox, asked.networkAccess)
     if refused is not None:
         return refused
+    if (busy := _turn_starting(found, "sessions.controls.apply")) is not None:
+        return busy
     if asked.settings is not None:
         size = len(json.dumps(asked.settings, separators=(",", ":")).encode())
         if size > MAX_SETTINGS_BYTES:
@@ -276,6 +288,8 @@ async def set_approval_policy(request: Request) -> Outcome:
                        controls.network_access, inherited=frozenset({"sandbox", "network"}))
     if refused is not None:
         return refused
+    if (busy := _turn_starting(found, "sessions.approval_policy.set")) is not None:
+        return busy
     if body.approvalPolicy != controls.approval_policy:
         new = _copy(controls, approval_policy=body.approvalPolicy)
         found.controls = new
