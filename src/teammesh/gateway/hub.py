@@ -741,7 +741,7 @@ class Hub(RuntimeSink):
         live.sort(key=lambda s: (s.updated_at, s.created_at), reverse=True)
         if archived:
             live = []  # nothing is ever archived here
-        offset = int(cursor) if cursor and cursor.isdigit() else 0
+        offset = int(cursor) if cursor and cursor.isascii() and cursor.isdigit() else 0
         page = live[offset : offset + limit]
         more = offset + limit < len(live)
         return Outcome(

@@ -257,7 +257,7 @@ class SessionPolicy:
         if runtime not in runtimes:
             raise _invalid("model", f"session option {key!r} applies only to the "
                            f"{', '.join(sorted(runtimes))} runtime", option=key)
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise _invalid("model", f"session option {key!r} must be an integer "
                            f"{low}..{high}", option=key)
         return str(int(raw))
