@@ -14,7 +14,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    RootModel,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 # --- enumerations (§3) -------------------------------------------------------------------
 
@@ -253,3 +264,250 @@ APPROVAL_METHODS = frozenset(
 )
 TOOL_INPUT_METHODS = frozenset({"item/tool/requestUserInput", "tool/requestUserInput"})
 TOOL_CALL_METHOD = "item/tool/call"
+
+
+# --- the rest of upstream's surface (routes §4–§7 of codex-manager-routes.md) ------------
+#
+# Query strings: booleans are the literal strings "true"/"false" (anything else is a 400),
+# `limit` an integer 1–200 (default 100), `cursor` a non-empty string.
+
+QueryFlag = Literal["true", "false"]
+ListLimit = Annotated[int, Field(ge=1, le=200)]
+SettingsScope = Literal["session", "default"]
+SettingsKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=240)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+
+
+class CapabilitiesQuery(_Body):
+    refresh: QueryFlag = "false"
+
+
+class ListQuery(_Body):
+    cursor: NonBlank | None = None
+    limit: ListLimit = 100
+
+
+class AppsQuery(ListQuery):
+    threadId: NonBlank | None = None
+    forceRefetch: QueryFlag = "false"
+
+
+class SkillsQuery(_Body):
+    forceReload: QueryFlag = "false"
+    cwd: NonBlank | None = None
+
+
+class ConfigQuery(_Body):
+    cwd: NonBlank | None = None
+    includeLayers: QueryFlag = "false"
+
+
+class SkillsConfigBody(_Body):
+    path: NonBlank
+    enabled: StrictBool
+
+
+class RemoteSkillBody(_Body):
+    hazelnutId: NonBlank
+    isPreload: StrictBool
+
+
+class McpOauthLoginBody(_Body):
+    scopes: list[NonBlank] | None = None
+    timeoutSecs: PositiveInt | None = None
+
+
+class ApiKeyLogin(_Body):
+    type: Literal["apiKey"]
+    apiKey: NonBlank
+
+
+class ChatgptLogin(_Body):
+    type: Literal["chatgpt"]
+
+
+class ChatgptTokensLogin(_Body):
+    type: Literal["chatgptAuthTokens"]
+    accessToken: NonBlank
+    chatgptAccountId: NonBlank
+    chatgptPlanType: NonBlank | None = None
+
+
+class LoginStartBody(
+    RootModel[Annotated[ApiKeyLogin | ChatgptLogin | ChatgptTokensLogin,
+                        Field(discriminator="type")]]
+):
+    """`POST /api/account/login/start`: one of three shapes, by `type`."""
+
+
+class LoginCancelBody(_Body):
+    loginId: NonBlank
+
+
+MergeStrategy = Literal["replace", "upsert"]
+
+
+class ConfigEdit(_Body):
+    keyPath: NonBlank
+    mergeStrategy: MergeStrategy
+    value: Any
+
+
+class ConfigValueBody(ConfigEdit):
+    expectedVersion: NonBlank | None = None
+    filePath: NonBlank | None = None
+
+
+class ConfigBatchBody(_Body):
+    edits: Annotated[list[ConfigEdit], Field(min_length=1)]
+    expectedVersion: NonBlank | None = None
+    filePath: NonBlank | None = None
+
+
+class CommandExecBody(_Body):
+    command: Annotated[list[NonBlank], Field(min_length=1)]
+    cwd: NonBlank | None = None
+    timeoutMs: PositiveInt | None = None
+
+
+class FeedbackBody(_Body):
+    classification: NonBlank
+    includeLogs: StrictBool
+    reason: NonBlank | None = None
+    threadId: NonBlank | None = None
+
+
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=120)]
+WorkingDirectory = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                    max_length=2000)]
+
+
+class ProjectBody(_Body):
+    name: ProjectName
+    workingDirectory: WorkingDirectory | None = None
+
+
+class MoveAllBody(_Body):
+    destination: Literal["unassigned", "archive"]
+
+
+class OrchestratorJobsQuery(_Body):
+    state: Literal["queued", "running", "completed", "failed", "canceled"] | None = None
+
+
+class TranscriptUpsertBody(_Body):
+    messageId: NonBlank
+    turnId: NonBlank
+    role: TranscriptRole
+    type: NonBlank
+    content: StrictStr
+    status: TranscriptStatus
+    details: StrictStr | None = None
+    startedAt: Annotated[StrictInt, Field(ge=0)] | None = None
+    completedAt: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class RollbackBody(_Body):
+    numTurns: Annotated[int, Field(ge=1)] = 1
+
+
+class ReviewBody(_Body):
+    delivery: Literal["inline", "detached"] = "inline"
+    targetType: Literal["uncommittedChanges", "baseBranch", "commit", "custom"] = "custom"
+    branch: NonBlank | None = None
+    sha: NonBlank | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            max_length=300)] | None = None
+    instructions: NonBlank | None = None
+
+
+class SteerBody(_Body):
+    input: NonBlank
+
+
+class SessionProjectBody(_Body):
+    # The key is required; null moves the session out of every project.
+    projectId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=200)] | None
+
+
+class ResumeBody(_Body):
+    dynamicTools: DynamicToolList | None = None
+
+
+class SessionControlsTuple(_Body):
+    model: NonBlank | None  # the key is required; null = the runtime's default model
+    approvalPolicy: ApprovalPolicy
+    networkAccess: NetworkAccess
+    filesystemSandbox: FilesystemSandbox
+    settings: dict[str, Any] | None = None
+
+
+class SessionControlsBody(_Body):
+    scope: SettingsScope
+    controls: SessionControlsTuple
+    actor: Actor | None = None
+    source: Source | None = None
+
+
+class SettingsQuery(_Body):
+    scope: SettingsScope = "session"
+    key: SettingsKey | None = None
+
+
+class SettingsUnsetQuery(_Body):
+    scope: SettingsScope = "session"
+    actor: Actor | None = None
+    source: Source | None = None
+
+
+class SessionSettingsBody(_Body):
+    """`POST S/settings`: either `settings` (+`mode`) or `key` + `value`, never both."""
+
+    scope: SettingsScope
+    settings: dict[str, Any] | None = None
+    mode: Literal["merge", "replace"] = "merge"
+    key: SettingsKey | None = None
+    value: Any = None
+    actor: Actor | None = None
+    source: Source | None = None
+    _has_value: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def parse(cls, raw: Any) -> SessionSettingsBody:
+        body = cls.model_validate(raw if raw is not None else {})
+        body._has_value = isinstance(raw, dict) and "value" in raw
+        return body
+
+    def form_problem(self) -> str | None:
+        """Upstream's rule, checked after the schema: exactly one form."""
+        if self.settings is not None and self.key is not None:
+            return "send either settings or key/value, not both"
+        if self.settings is None and self.key is None:
+            return "send settings, or key and value"
+        if self.key is not None and not self._has_value:
+            return "key requires value"
+        if self.key is None and self._has_value:
+            return "value requires key"
+        return None
+
+
+class ApprovalPolicyBody(_Body):
+    approvalPolicy: ApprovalPolicy
+
+
+class SuggestRequestBody(_Body):
+    model: NonBlank | None = None
+    effort: Effort | None = None
+    draft: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+
+class SuggestUpsertBody(_Body):
+    requestKey: NonBlank
+    status: Literal["streaming", "complete", "error", "canceled"]
+    suggestion: Annotated[str, StringConstraints(max_length=8000)] | None = None
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = None

@@ -271,3 +271,20 @@ async def test_no_client_mistake_is_a_500(tmp_path: Path) -> None:
                     response = await http.post(route, content=body, headers=headers)
                     assert response.status_code < 500, (route, body, content_type)
                     assert isinstance(response.json(), dict)
+
+
+async def test_non_ascii_digits_are_not_numbers(tmp_path: Path) -> None:
+    """`"6²".isdigit()` is true but `int("6²")` raises: ids, cursors and option values made
+    of Unicode digits are client mistakes (404 / ignored / 400), never a 500."""
+    async with (
+        start_gateway(data_dir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
+    ):
+        for path, body in (("/api/approvals/6²/decision", {"decision": "accept"}),
+                           ("/api/tool-calls/6²/response", {"text": "x"}),
+                           ("/api/tool-input/٣/decision", {"decision": "accept"})):
+            response = await http.post(path, json=body)
+            assert response.status_code == 404, (path, response.text)
+        assert (await http.get("/api/sessions", params={"cursor": "6²"})).status_code == 200
+        response = await http.post("/api/sessions", json={"model": "playbook?think_ms=²"})
+        assert response.status_code == 400, response.text

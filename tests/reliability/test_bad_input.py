@@ -44,7 +44,18 @@ from .procs import run_command
 
 EXAMPLES_PER_MODE = 32
 ENVELOPE_STATUSES = {"error", "not_found", "conflict", "reconciled", "no_active_turn",
-                     "deleted"}
+                     "deleted", "locked"}
+
+
+def documented_501(operation: Any, response: Any) -> bool:
+    """Upstream's 501 on a route the OpenAPI document says answers it (a route this
+    gateway registers but does not implement, gateway/upstream_routes.py): by design."""
+    if response.status_code != 501 or "501" not in operation.definition.raw["responses"]:
+        return False
+    try:
+        return bool(json.loads(response.content).get("code") == "method_not_supported")
+    except ValueError:
+        return False
 
 
 def envelope_problem(response: httpx.Response | Any) -> str | None:
@@ -89,7 +100,7 @@ def test_schemathesis_every_operation_no_5xx_and_4xx_enveloped(tmp_path: Path) -
                 response = case.call(base_url=gateway.base_url, timeout=10)
                 outcomes[(operation.label, mode.value, response.status_code)] += 1
                 where = f"{operation.label} [{mode.value}] -> {response.status_code}"
-                if response.status_code >= 500:
+                if response.status_code >= 500 and not documented_501(operation, response):
                     problems.append(f"{where}: {response.content[:200]!r}")
                 elif response.status_code >= 400 and (problem := envelope_problem(response)):
                     problems.append(f"{where}: {problem}")

@@ -74,7 +74,8 @@ class _TooLarge(Exception):
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+    if (declared is not None and declared.isascii() and declared.isdigit()
+            and int(declared) > MAX_REQUEST_BYTES):
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0

@@ -33,6 +33,8 @@ from teammesh.gateway.http_io import (
 from teammesh.gateway.hub import Hub, Outcome
 from teammesh.gateway.openapi import openapi_document
 from teammesh.gateway.stream import stream_endpoint
+from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
+from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.wire import (
@@ -90,7 +92,12 @@ async def health(request: Request) -> Outcome:
 
 
 async def api_info(request: Request) -> Outcome:
-    return Outcome(200, {"name": "Codex Manager API", "version": "0.1.0", "server": "teammesh"})
+    # `routes`: every codex-manager route and whether the default runtime implements it.
+    routes = served_listing(_hub(request).runtimes.default_spec)
+    return Outcome(
+        200,
+        {"name": "Codex Manager API", "version": "0.1.0", "server": "teammesh", "routes": routes},
+    )
 
 
 async def openapi(request: Request) -> Outcome:
@@ -223,9 +230,14 @@ def build_app(
     routes: list[Any] = [
         Route(path, _endpoint(handler), methods=[method]) for method, path, handler in ROUTES
     ]
+    # The rest of codex-manager's surface (upstream_routes.py): registered, so none of it is
+    # a route-miss 404; what is not implemented answers upstream's 501 (surface.py).
+    registered = {(method, upstream_path(path)) for method, path, _ in ROUTES}
+    routes.extend(surface_routes(_endpoint, registered))
     routes.append(WebSocketRoute("/api/stream", stream_endpoint))
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
     app.state.hub = hub
+    app.state.capability_clock = CapabilityClock()
     app.state.limits = limits or ServerLimits()
     authed = BearerAuth(app, token)
     return authed if guard is None else HostOriginGuard(authed, guard)

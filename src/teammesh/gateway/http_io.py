@@ -55,7 +55,7 @@ async def read_json(request: Request) -> Any:
         raise request_failed(415, problem)  # before reading: a page's body is never read
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise request_failed(400, "invalid content-length header")
         if int(declared) > MAX_BODY_BYTES:
             raise request_failed(413, "Request body is too large")

@@ -741,7 +741,7 @@ class Hub(RuntimeSink):
         live.sort(key=lambda s: (s.updated_at, s.created_at), reverse=True)
         if archived:
             live = []  # nothing is ever archived here
-        offset = int(cursor) if cursor and cursor.isdigit() else 0
+        offset = int(cursor) if cursor and cursor.isascii() and cursor.isdigit() else 0
         page = live[offset : offset + limit]
         more = offset + limit < len(live)
         return Outcome(
@@ -845,6 +845,7 @@ class Hub(RuntimeSink):
             approval_policy=body.approvalPolicy or session.controls.approval_policy,
             network_access=body.networkAccess or session.controls.network_access,
             filesystem_sandbox=body.filesystemSandbox or session.controls.filesystem_sandbox,
+            settings=session.controls.settings,  # a message never touches the settings
         )
         tools = (
             [t.to_wire() for t in body.dynamicTools]

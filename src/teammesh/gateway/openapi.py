@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from teammesh.gateway.openapi_upstream import add_upstream_operations
 from teammesh.wire import (
     ApprovalDecisionBody,
     CreateSessionBody,
@@ -301,6 +302,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    add_upstream_operations(paths, schemas)  # the rest of upstream's surface, from its table
     return {
         "openapi": "3.1.0",
         "info": {"title": "teammesh gateway (codex-manager wire)", "version": "0.1.0"},

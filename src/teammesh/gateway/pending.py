@@ -70,7 +70,9 @@ class RequestIds:
 
 def parse_public_id(raw: str) -> int | None:
     """A request id as it appears in a REST path: the decimal string of the integer id."""
-    if not raw.isdigit() or (len(raw) > 1 and raw.startswith("0")) or len(raw) > 18:
+    # isascii: "6²".isdigit() is true, int("6²") raises.
+    if (not (raw.isascii() and raw.isdigit()) or (len(raw) > 1 and raw.startswith("0"))
+            or len(raw) > 18):
         return None
     return int(raw)
 

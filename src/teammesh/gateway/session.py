@@ -21,6 +21,9 @@ class Controls:
     approval_policy: str = "untrusted"
     network_access: str = "restricted"
     filesystem_sandbox: str = "read-only"
+    # The session settings namespaces (`S/settings`, gateway/session_controls.py): the
+    # client's own JSON, stored and echoed, never read by the gateway.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -28,7 +31,7 @@ class Controls:
             "approvalPolicy": self.approval_policy,
             "networkAccess": self.network_access,
             "filesystemSandbox": self.filesystem_sandbox,
-            "settings": {},
+            "settings": dict(self.settings),
         }
 
     @classmethod
@@ -38,6 +41,7 @@ class Controls:
             approval_policy=data.get("approvalPolicy", "untrusted"),
             network_access=data.get("networkAccess", "restricted"),
             filesystem_sandbox=data.get("filesystemSandbox", "read-only"),
+            settings=dict(data.get("settings") or {}),
         )
 
 

@@ -161,6 +161,12 @@ class Runtime(abc.ABC):
         """Informational block for `GET /api/health` (`codex: {running, pid, initialized}`)."""
         return {"running": True, "pid": None, "initialized": True}
 
+    async def call_method(self, method: str, params: JsonObject) -> Any:
+        """One app-server request that is not about a thread (`model/list`, ...), for the
+        gateway's pass-through routes (gateway/upstream_routes.py says which runtime serves
+        which). A runtime without it answers JSON-RPC's method-not-found."""
+        raise RuntimeFailure(-32601, f"method not found: {method}")
+
     async def forget_thread(self, thread_id: str) -> None:
         """The thread was deleted (its turn, if any, already interrupted): drop whatever the
         runtime keeps for it. A runtime that keeps nothing per thread need not override."""

@@ -77,6 +77,10 @@ SHUTDOWN_TIMEOUT_S = 5.0
 INTERNAL_ERROR = -32603
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
+# What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
+# /collaboration/modes).
+PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
+                                  "collaborationMode/list"})
 
 
 @dataclass
@@ -245,6 +249,15 @@ class CodexRuntime(Runtime):
         if process is None or not process.running or state.generation != self._generation:
             return  # the turn died with the app-server that ran it
         await self._call(process, "turn/interrupt", {"threadId": state.codex_id, "turnId": turn_id})
+
+    async def call_method(self, method: str, params: JsonObject) -> Any:
+        # Only read-only, thread-less methods a client may ask for: nothing that writes
+        # codex's config, logs in or runs commands (those are the operator's).
+        if method not in PASS_THROUGH_METHODS:
+            raise RuntimeFailure(METHOD_NOT_FOUND, f"method not found: {method} is not "
+                                 "forwarded to codex by this gateway")
+        process = await self._ensure_running()
+        return await self._call(process, method, params)
 
     def health(self) -> JsonObject:
         process = self._process

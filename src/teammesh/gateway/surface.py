@@ -1,0 +1,204 @@
+"""The upstream routes app.py has no handler for, and `GET /api/capabilities`.
+
+Every row of `upstream_routes.ROUTES` is registered, so no upstream route answers the
+route-miss 404 (`Route GET:/x not found`): codex-manager's client accepts 404 as a value on
+some routes ("session not found"), and a route-miss there would pass for data. A row that is
+not implemented runs upstream's checks in upstream's order (410 deleted, 404 unknown session,
+400 body) and then answers upstream's 501 envelope (routes reference §1.2):
+
+    {"status":"error","code":"method_not_supported","message":…,"details":{"method":…}}
+
+Nothing here pretends to succeed: a route whose meaning is state codex-manager keeps says
+"not implemented by this gateway" instead of answering 200 and storing nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from teammesh.gateway.capabilities import capabilities_report
+from teammesh.gateway.clock import iso_now
+from teammesh.gateway.http_io import BodyError, read_json, validate
+from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.runtimes.base import RuntimeUnavailable
+from teammesh.gateway.runtimes.registry import parse_spec
+from teammesh.gateway.session_controls import HANDLERS
+from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
+from teammesh.wire import CapabilitiesQuery, ListQuery, SessionSettingsBody
+
+log = logging.getLogger("teammesh.gateway.surface")
+
+Handler = Callable[[Request], Awaitable[Response | Outcome]]
+Wrap = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
+
+
+def runtime_name(spec: str) -> str:
+    return parse_spec(spec)[0]
+
+
+def not_supported(route: UpstreamRoute, runtime: str, session_id: str | None) -> Outcome:
+    """Upstream's 501 for `route` on a session (or gateway) whose runtime is `runtime`."""
+    details: dict[str, Any] = {"method": route.app_server or route.operation}
+    if route.kind == "state":
+        message = f"not implemented by this gateway: {route.operation} ({route.why})"
+        details["operation"] = route.operation
+    elif runtime == "codex":
+        # "method not found" keeps upstream's own text classification (§1.2) true.
+        message = (f"method not found: the gateway does not map {route.app_server} "
+                   "to the codex runtime yet")
+    else:
+        message = f"method not found: the {runtime} runtime has no {route.app_server}"
+    if session_id is not None:
+        details["sessionId"] = session_id
+    return Outcome(501, {"status": "error", "code": "method_not_supported",
+                         "message": message, "details": details})
+
+
+async def validate_input(route: UpstreamRoute, request: Request) -> None:
+    """The row's query and body schema (400 `invalid_request`), as upstream validates them.
+    A POST without a schema still has its body read: size, media type and JSON syntax hold
+    on every route."""
+    if route.query is not None:
+        validate(route.query, dict(request.query_params))
+    if request.method == "GET":
+        return
+    raw = await read_json(request)
+    if route.body is SessionSettingsBody:
+        validate(SessionSettingsBody, raw)
+        problem = SessionSettingsBody.parse(raw).form_problem()
+        if problem is not None:
+            raise BodyError(400, {"status": "error", "code": "invalid_request",
+                                  "message": problem})
+    elif route.body is not None:
+        validate(route.body, raw)
+
+
+def _passthrough_params(route: UpstreamRoute, query: ListQuery) -> dict[str, Any]:
+    if route.app_server == "model/list":  # cursor omitted when absent (§4 row 7)
+        params: dict[str, Any] = {"limit": query.limit}
+        if query.cursor is not None:
+            params["cursor"] = query.cursor
+        return params
+    return {"limit": query.limit, "cursor": query.cursor}
+
+
+def passthrough_handler(route: UpstreamRoute) -> Handler:
+    """A row forwarded to the default runtime (only when it is one that `serves` it;
+    otherwise the 501 of `unserved_handler`). Errors map as upstream maps app-server ones."""
+    fallback = unserved_handler(route)
+    method = route.app_server or ""
+
+    async def handler(request: Request) -> Outcome | Response:
+        hub: Hub = request.app.state.hub
+        spec = hub.runtimes.default_spec
+        if not route.served_on(runtime_name(spec)):
+            return await fallback(request)
+        query = validate(ListQuery, dict(request.query_params))
+        try:
+            runtime = await hub.runtimes.get(spec)
+        except RuntimeUnavailable as exc:
+            return Outcome(503, {"status": "error", "code": "runtime_unavailable",
+                                 "message": exc.message})
+        try:
+            result = await runtime.call_method(method, _passthrough_params(route, query))
+        except Exception as exc:
+            log.warning("%s failed", method, exc_info=True)
+            outcome = map_runtime_error(exc, method, "")
+            outcome.body["details"].pop("sessionId", None)  # a global route: {method}
+            return outcome
+        if route.app_server == "collaborationMode/list":  # normalised (§4 row 6)
+            data = result.get("data") if isinstance(result, dict) else None
+            cursor = result.get("nextCursor") if isinstance(result, dict) else None
+            result = {"data": data if isinstance(data, list) else [],
+                      "nextCursor": cursor if isinstance(cursor, str) else None}
+        return Outcome(200, result if isinstance(result, dict) else {"data": result})
+
+    handler.__name__ = route.operation.replace(".", "_")
+    handler.__doc__ = route.summary
+    return handler
+
+
+def unserved_handler(route: UpstreamRoute) -> Handler:
+    async def handler(request: Request) -> Outcome:
+        hub: Hub = request.app.state.hub
+        session_id = request.path_params.get("sessionId")
+        runtime = runtime_name(hub.runtimes.default_spec)
+        for check in route.checks:
+            if check == "body":
+                await validate_input(route, request)
+            elif session_id is None:
+                continue
+            elif check == "gone":
+                if (deleted := hub.deleted_outcome(session_id)) is not None:
+                    return deleted
+            else:
+                found = hub.lookup(session_id)
+                if isinstance(found, Outcome):
+                    return found
+                runtime = runtime_name(found.runtime_key)
+        return not_supported(route, runtime, session_id)
+
+    handler.__name__ = route.operation.replace(".", "_")
+    handler.__doc__ = route.summary
+    return handler
+
+
+class CapabilityClock:
+    """When the capability report was last worked out: at start-up and on `refresh=true`
+    (upstream's probe times; nothing is probed here, the report follows the route table)."""
+
+    def __init__(self) -> None:
+        self.updated_at = iso_now()
+
+    def refresh(self) -> str:
+        self.updated_at = iso_now()
+        return self.updated_at
+
+
+async def capabilities(request: Request) -> Outcome:
+    query = validate(CapabilitiesQuery, dict(request.query_params))
+    clock: CapabilityClock = request.app.state.capability_clock
+    if query.refresh == "true":
+        clock.refresh()
+    hub: Hub = request.app.state.hub
+    runtime = hub.runtimes.peek(hub.runtimes.default_spec)
+    initialized = bool(runtime.health().get("initialized")) if runtime is not None else False
+    return Outcome(200, capabilities_report(runtime_name(hub.runtimes.default_spec),
+                                            initialized=initialized,
+                                            updated_at=clock.updated_at))
+
+
+def served_listing(default_spec: str) -> list[dict[str, Any]]:
+    """`GET /api`'s `routes`: every upstream route and what the default runtime does."""
+    runtime = runtime_name(default_spec)
+    return [
+        {"method": r.method, "path": r.path, "operation": r.operation,
+         "status": "implemented" if r.served_on(runtime) else "not_implemented"}
+        for r in ROUTES
+    ]
+
+
+def surface_routes(wrap: Wrap, registered: set[tuple[str, str]]) -> list[Route]:
+    """Routes for every upstream row app.py did not register itself (`registered` holds
+    `(method, upstream path)` pairs)."""
+    routes: list[Route] = []
+    for route in ROUTES:
+        if route.key in registered:
+            continue
+        handler: Handler
+        if route.path == "/api/capabilities":
+            handler = capabilities
+        elif route.operation in HANDLERS:
+            handler = HANDLERS[route.operation]
+        elif route.kind == "runtime" and route.serves and not route.session_scoped:
+            handler = passthrough_handler(route)
+        else:
+            handler = unserved_handler(route)
+        routes.append(Route(route.path, wrap(handler), methods=[route.method]))
+    return routes
