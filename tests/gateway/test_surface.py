@@ -143,9 +143,10 @@ async def test_every_upstream_route_is_registered(tmp_path: Path) -> None:
 async def test_501_names_the_runtime_and_codex_is_not_mapped_yet(tmp_path: Path) -> None:
     async with gateway_and_http(tmp_path) as (_, http):
         session_id = await create_session(http)
-        fork = next(r for r in ROUTES if r.operation == "sessions.fork")
-        body = _assert_501(await _call(http, fork, session_id), fork, session_id)
-        assert body["message"] == "method not found: the playbook runtime has no thread/fork"
+        compact = next(r for r in ROUTES if r.operation == "sessions.compact")
+        body = _assert_501(await _call(http, compact, session_id), compact, session_id)
+        assert body["message"] == ("method not found: the playbook runtime has no "
+                                   "thread/compact/start")
     # A gateway whose default runtime is codex: the message says the gateway does not map
     # it (no codex process is needed to answer a global route).
     async with gateway_and_http(tmp_path / "codex", runtime="codex") as (_, http):

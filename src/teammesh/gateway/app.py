@@ -32,8 +32,10 @@ from teammesh.gateway.http_io import (
 )
 from teammesh.gateway.hub import Hub, Outcome
 from teammesh.gateway.openapi import openapi_document
+from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
+from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
@@ -233,6 +235,12 @@ def build_app(
     # The rest of codex-manager's surface (upstream_routes.py): registered, so none of it is
     # a route-miss 404; what is not implemented answers upstream's 501 (surface.py).
     registered = {(method, upstream_path(path)) for method, path, _ in ROUTES}
+    # Thread actions (fork, rollback, steer, archive, resume): session_actions.py.
+    for row in UPSTREAM_ROUTES:
+        if row.operation in SESSION_ACTIONS and row.key not in registered:
+            routes.append(Route(row.path, _endpoint(SESSION_ACTIONS[row.operation]),
+                                methods=[row.method]))
+            registered.add(row.key)
     routes.extend(surface_routes(_endpoint, registered))
     routes.append(WebSocketRoute("/api/stream", stream_endpoint))
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})

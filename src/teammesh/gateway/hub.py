@@ -739,8 +739,7 @@ class Hub(RuntimeSink):
     def list_sessions(self, *, archived: bool, cursor: str | None, limit: int) -> Outcome:
         live = [s for s in self._sessions.values() if s.deleted_at is None]
         live.sort(key=lambda s: (s.updated_at, s.created_at), reverse=True)
-        if archived:
-            live = []  # nothing is ever archived here
+        live = [s for s in live if s.archived == archived]  # S/archive, session_actions.py
         offset = int(cursor) if cursor and cursor.isascii() and cursor.isdigit() else 0
         page = live[offset : offset + limit]
         more = offset + limit < len(live)

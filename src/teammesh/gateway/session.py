@@ -91,6 +91,7 @@ class Session:
     preview: str = ""
     materialized: bool = False
     deleted_at: str | None = None
+    archived: bool = False  # `S/archive`: hidden from the default session list
     turns: list[Turn] = field(default_factory=list)
     transcript: Transcript = field(default_factory=Transcript)
     # Process-local, never persisted:
@@ -172,6 +173,7 @@ class Session:
             "title": self.title,
             "message": "This chat was permanently deleted and is no longer available.",
             "deletedAt": self.deleted_at,
+            "archived": self.archived,
         }
 
     def signal_session(self) -> dict[str, Any]:
@@ -194,6 +196,7 @@ class Session:
             "preview": self.preview,
             "materialized": self.materialized,
             "deletedAt": self.deleted_at,
+            "archived": self.archived,
         }
 
     @classmethod
@@ -214,6 +217,7 @@ class Session:
             preview=data.get("preview", ""),
             materialized=bool(data.get("materialized")),
             deleted_at=data.get("deletedAt"),
+            archived=bool(data.get("archived")),
             turns=turns,
             transcript=Transcript(entries),
         )

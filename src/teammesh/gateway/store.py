@@ -140,6 +140,20 @@ class Store:
         state = json.loads(row[0])
         return state if isinstance(state, dict) else None
 
+    def delete_turns(self, session_id: str, turn_ids: list[str]) -> None:
+        """A rollback: the turns and their transcript rows go, in one transaction."""
+        rows = [(session_id, turn_id) for turn_id in turn_ids]
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("DELETE FROM turns WHERE session_id=? AND turn_id=?", rows)
+            self._db.executemany(
+                "DELETE FROM transcript WHERE session_id=? AND turn_id=?", rows
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def purge_session_content(self, session_id: str) -> None:
         """A deleted session keeps only its tombstone (for 410 answers)."""
         self._db.execute("DELETE FROM thread_state WHERE session_id=?", (session_id,))

@@ -130,6 +130,16 @@ class Transcript:
                 changed.append(entry)
         return changed
 
+    def drop_turns(self, turn_ids: set[str]) -> None:
+        """A rollback: every entry of these turns goes (positions of the rest stay)."""
+        for key in [k for k in self._entries if k[0] in turn_ids]:
+            del self._entries[key]
+            del self._positions[key]
+
+    def items(self) -> list[tuple[int, Entry]]:
+        """`(position, entry)` pairs, e.g. to copy the transcript into a fork."""
+        return [(self._positions[key], entry) for key, entry in self._entries.items()]
+
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
 

@@ -99,6 +99,10 @@ _QUERY_FIRST: tuple[Check, ...] = ("body", "gone", "missing")  # GET/DELETE sett
 _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped yet"
 _CODEX_ONLY = "playbook/llm have no such app-server method; codex forwards it"
 CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrough_handler)
+IN_PROCESS = frozenset({"playbook", "llm"})  # the in-process threads (session_actions.py)
+_CODEX_IDS = ("codex: not forwarded yet (a session id can differ from codex's own thread id "
+              "once the thread was re-created, codex_thread_map.py)")
+_STEER_WHY = ("llm: pydantic-ai takes no input in the middle of a run; " + _CODEX_IDS)
 _QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
 _EXT = "needs codex-manager's agent-extension loader"
 _PROJECTS = "needs codex-manager's project store"
@@ -121,10 +125,12 @@ def _rt(n: int, method: str, path: str, op: str, rpc: str, summary: str,
 
 def _thread(n: int, method: str, path: str, op: str, rpc: str, summary: str,
             allow: tuple[int, ...], *, checks: tuple[Check, ...] = _THREAD,
-            body: Body = None) -> UpstreamRoute:
-    """A session action that is one app-server call on the session's thread (§7.1, §7.3)."""
+            body: Body = None, serves: frozenset[str] = NONE,
+            why: str = _NO_METHOD) -> UpstreamRoute:
+    """A session action that is one app-server call on the session's thread (§7.1, §7.3);
+    `serves`: the runtimes gateway/session_actions.py implements it on."""
     return UpstreamRoute(n, method, path, op, allow, rpc, "runtime", summary,
-                         checks=checks, body=body, why=_NO_METHOD)
+                         checks=checks, body=body, why=why, serves=serves)
 
 
 def _state(n: int, method: str, path: str, op: str, summary: str, why: str = "",
@@ -228,25 +234,27 @@ ROUTES: tuple[UpstreamRoute, ...] = (
            allow=(200, 404, 410), checks=("gone", "missing", "body"),
            body=TranscriptUpsertBody),
     _thread(44, "POST", f"{S}/fork", "sessions.fork", "thread/fork", "Fork the thread",
-            (200, 410, 501)),
+            (200, 410, 501), serves=IN_PROCESS, why=_CODEX_IDS),
     _thread(45, "POST", f"{S}/compact", "sessions.compact", "thread/compact/start",
             "Compact the thread", (200, 410, 501)),
     _thread(46, "POST", f"{S}/rollback", "sessions.rollback", "thread/rollback",
-            "Roll back turns", (200, 400, 409, 410, 501), body=RollbackBody),
+            "Roll back turns", (200, 400, 409, 410, 501), body=RollbackBody,
+            serves=IN_PROCESS, why=_CODEX_IDS),
     _thread(47, "POST", f"{S}/background-terminals/clean",
             "sessions.background_terminals.clean", "thread/backgroundTerminals/clean",
             "Clean background terminals", (200, 410, 501)),
     _thread(48, "POST", f"{S}/review", "sessions.review", "review/start", "Start a review",
             (200, 410, 501), body=ReviewBody),
     _thread(49, "POST", f"{S}/turns/{{turnId}}/steer", "sessions.steer", "turn/steer",
-            "Steer the running turn", (200, 400, 404, 409, 410, 501), body=SteerBody),
+            "Steer the running turn", (200, 400, 404, 409, 410, 501), body=SteerBody,
+            serves=frozenset({"playbook"}), why=_STEER_WHY),
     _served(50, "POST", f"{S}/rename", "sessions.rename", "Rename a session"),
     _state(51, "POST", f"{S}/project", "sessions.project.set", "Assign a project",
            _PROJECTS, checks=("gone", "body", "missing"), body=SessionProjectBody),
     _thread(52, "POST", f"{S}/archive", "sessions.archive", "thread/archive",
-            "Archive the thread", ()),
+            "Archive the thread", (), serves=IN_PROCESS, why=_CODEX_IDS),
     _thread(53, "POST", f"{S}/unarchive", "sessions.unarchive", "thread/unarchive",
-            "Unarchive the thread", ()),
+            "Unarchive the thread", (), serves=IN_PROCESS, why=_CODEX_IDS),
     _served(54, "GET", f"{S}/approvals", "sessions.approvals.list", "Pending approvals",
             allow=(200, 403, 410)),
     _served(55, "GET", f"{S}/tool-input", "sessions.tool_input.list", "Pending tool input",
@@ -255,7 +263,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             "Pending dynamic tool calls", allow=(200, 403, 410)),
     _thread(57, "POST", f"{S}/resume", "sessions.resume", "thread/resume",
             "Resume the thread (replace its dynamic tools)", (200, 403, 410),
-            checks=_QUERY_FIRST, body=ResumeBody),
+            checks=_QUERY_FIRST, body=ResumeBody, serves=IN_PROCESS, why=_CODEX_IDS),
     _state(58, "GET", f"{S}/session-controls", "sessions.controls.get", "Session controls",
            allow=(200, 403, 404, 410), checks=_STATE, serves=RUNTIMES),
     _state(59, "POST", f"{S}/session-controls", "sessions.controls.apply",

@@ -167,6 +167,19 @@ class Runtime(abc.ABC):
         which). A runtime without it answers JSON-RPC's method-not-found."""
         raise RuntimeFailure(-32601, f"method not found: {method}")
 
+    async def fork_thread(self, source_id: str, config: ThreadConfig) -> ThreadInfo:
+        """`thread/fork`: a new thread (new id) with `source_id`'s history and `config`.
+        Emits `thread/started` for the new thread."""
+        raise RuntimeFailure(-32601, "method not found: thread/fork")
+
+    async def rollback_thread(self, thread_id: str, num_turns: int) -> None:
+        """`thread/rollback`: drop the thread's last `num_turns` turns from its history."""
+        raise RuntimeFailure(-32601, "method not found: thread/rollback")
+
+    async def steer_turn(self, thread_id: str, turn_id: str, text: str) -> None:
+        """`turn/steer`: add `text` to the input of the running turn `turn_id`."""
+        raise RuntimeFailure(-32601, "method not found: turn/steer")
+
     async def forget_thread(self, thread_id: str) -> None:
         """The thread was deleted (its turn, if any, already interrupted): drop whatever the
         runtime keeps for it. A runtime that keeps nothing per thread need not override."""

@@ -3,6 +3,8 @@
 Threads live in memory; each runs at most one turn at a time as an asyncio task, and
 `turn/interrupt` cancels that task (the turn then ends `interrupted`, see `TurnEvents.run`).
 After a gateway restart `resume_thread` rebuilds a thread from its config alone.
+`fork_thread` copies a thread's history into a new one and `rollback_thread` drops its last
+turns (what each runtime's history is: `_copy_history`, `_drop_turns`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,15 @@ class InProcessRuntime(Runtime, Generic[ThreadT]):
     def _new_thread(self, thread_id: str, config: ThreadConfig) -> ThreadT:
         """A fresh thread state of this runtime's kind."""
 
+    def _copy_history(self, source: ThreadT, target: ThreadT) -> None:
+        """Give `target` (a fresh thread) a copy of `source`'s conversation."""
+        raise RuntimeFailure(-32601, f"method not found: thread/fork on {self.name}")
+
+    def _drop_turns(self, thread: ThreadT, num_turns: int) -> None:
+        """Drop the last `num_turns` turns from `thread`'s conversation (all it has, if
+        it holds fewer)."""
+        raise RuntimeFailure(-32601, f"method not found: thread/rollback on {self.name}")
+
     @property
     def sink(self) -> RuntimeSink:
         if self._sink is None:
@@ -93,6 +104,23 @@ class InProcessRuntime(Runtime, Generic[ThreadT]):
             self._threads[thread_id] = self._new_thread(thread_id, config)
         else:
             thread.config = config
+
+    async def fork_thread(self, source_id: str, config: ThreadConfig) -> ThreadInfo:
+        source = self._thread(source_id)
+        thread = self._new_thread(str(uuid.uuid4()), config)
+        self._copy_history(source, thread)
+        self._threads[thread.id] = thread
+        created_at = int(time.time())
+        notify_thread_started(self.sink, thread.id, self.model_provider, config.cwd, created_at)
+        return ThreadInfo(
+            id=thread.id, model_provider=self.model_provider, cwd=config.cwd, created_at=created_at
+        )
+
+    async def rollback_thread(self, thread_id: str, num_turns: int) -> None:
+        thread = self._thread(thread_id)
+        if thread.task is not None and not thread.task.done():
+            raise RuntimeFailure(-32600, "cannot roll back while a turn is in progress")
+        self._drop_turns(thread, num_turns)
 
     async def forget_thread(self, thread_id: str) -> None:
         # A turn still winding down keeps its own reference until it ends.

@@ -17,7 +17,9 @@ The model comes from the turn, the thread or the settings, in that order (see `l
 turn ends `interrupted`. Each thread keeps its pydantic-ai message history in memory, so a
 later turn continues the conversation, and hands it to the gateway after every completed turn
 (`save_thread_state`, kept in the gateway store with the session): after a gateway restart
-`resume_thread` gets it back and the conversation continues (see `llm_history`).
+`resume_thread` gets it back and the conversation continues (see `llm_history`). A fork
+copies that history; a rollback cuts it before the Nth-last user prompt and keeps the cut
+history the same way. `turn/steer` is not offered (pydantic-ai takes no input mid-run).
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ from teammesh.gateway.runtimes.base import (
     TurnOptions,
 )
 from teammesh.gateway.runtimes.in_process import InProcessRuntime, InProcessThread
-from teammesh.gateway.runtimes.llm_history import restore_history, saved_history
+from teammesh.gateway.runtimes.llm_history import (
+    drop_last_turns,
+    restore_history,
+    saved_history,
+)
 from teammesh.gateway.runtimes.llm_model import resolve_model
 from teammesh.gateway.runtimes.model_failure import model_failure
 from teammesh.gateway.runtimes.registry import RuntimeSettings
@@ -62,6 +68,14 @@ class LlmRuntime(InProcessRuntime[_Thread]):
 
     def _new_thread(self, thread_id: str, config: ThreadConfig) -> _Thread:
         return _Thread(id=thread_id, config=config, history=restore_history(config.state))
+
+    def _copy_history(self, source: _Thread, target: _Thread) -> None:
+        target.history = list(source.history)  # messages are never mutated once made
+        target.token_total = dict(source.token_total)
+
+    def _drop_turns(self, thread: _Thread, num_turns: int) -> None:
+        thread.history = drop_last_turns(thread.history, num_turns)
+        self.sink.save_thread_state(thread.id, saved_history(thread.history))
 
     async def stop(self) -> None:
         await super().stop()

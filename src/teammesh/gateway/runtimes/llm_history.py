@@ -36,3 +36,16 @@ def restore_history(state: JsonObject | None) -> list[Any]:
     except Exception as exc:  # an unreadable history must not make the thread unusable
         log.warning("dropping an unreadable llm conversation history: %s", exc)
         return []
+
+
+def drop_last_turns(history: list[Any], num_turns: int) -> list[Any]:
+    """`history` without its last `num_turns` turns: each turn begins with the request that
+    carries the user's prompt (a `UserPromptPart`); tool returns never start one."""
+    from pydantic_ai.messages import ModelRequest, UserPromptPart
+
+    starts = [i for i, message in enumerate(history)
+              if isinstance(message, ModelRequest)
+              and any(isinstance(part, UserPromptPart) for part in message.parts)]
+    if num_turns >= len(starts):
+        return []
+    return list(history[: starts[-num_turns]])

@@ -13,6 +13,11 @@ turn ends `failed` with an error naming the tool (codex itself never times out).
 `turn/interrupt` ends the turn `interrupted`; a tool call it was waiting on completes `failed`.
 Threads keep their conversation in memory; after a gateway restart `resume_thread` rebuilds a
 thread from its config alone (earlier turns' items are not replayed into the brain).
+
+`turn/steer` queues text for the running turn: before its next brain step it becomes a
+userMessage item of that turn (and the brain's current request), as codex adds steered input
+at its next model request. A fork copies the conversation; a rollback cuts it at the start of
+the Nth-last turn (turns are remembered by where they began, steered input is no new turn).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from teammesh.brain.types import (
 from teammesh.gateway.runtimes.base import (
     JsonObject,
     Runtime,
+    RuntimeFailure,
     ThreadConfig,
     TurnOptions,
 )
@@ -46,6 +52,8 @@ MAX_MODEL_STEPS = 64
 @dataclass
 class _Thread(InProcessThread):
     conversation: list[ConversationItem] = field(default_factory=list)
+    turn_starts: list[int] = field(default_factory=list)  # conversation index per turn
+    steered: list[str] = field(default_factory=list)  # steer input not yet seen by the brain
 
 
 def _tool_specs(config: ThreadConfig, options: TurnOptions) -> list[ToolSpec]:
@@ -60,6 +68,28 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
     def _new_thread(self, thread_id: str, config: ThreadConfig) -> _Thread:
         return _Thread(id=thread_id, config=config)
 
+    def _copy_history(self, source: _Thread, target: _Thread) -> None:
+        target.conversation = list(source.conversation)  # items are immutable values
+        target.turn_starts = list(source.turn_starts)
+
+    def _drop_turns(self, thread: _Thread, num_turns: int) -> None:
+        if num_turns >= len(thread.turn_starts):
+            cut = 0
+        else:
+            cut = thread.turn_starts[-num_turns]
+        del thread.conversation[cut:]
+        thread.turn_starts = [start for start in thread.turn_starts if start < cut]
+
+    async def steer_turn(self, thread_id: str, turn_id: str, text: str) -> None:
+        thread = self._thread(thread_id)
+        if thread.task is None or thread.task.done() or thread.turn_id is None:
+            raise RuntimeFailure(-32600, "no active turn to steer")
+        if thread.turn_id != turn_id:
+            raise RuntimeFailure(
+                -32600, f"turn {turn_id} not found: the active turn is {thread.turn_id}"
+            )
+        thread.steered.append(text)
+
     async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
         thread = self._begin_turn(thread_id, options)
         tools = _tool_specs(thread.config, options)
@@ -71,6 +101,8 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
         events = TurnEvents(self.sink, thread.id, turn_id)
 
         async def body() -> list[JsonObject]:
+            thread.steered.clear()
+            thread.turn_starts.append(len(thread.conversation))
             thread.conversation.append(UserMessage(text))
             return await self._model_loop(thread, events, tools)
 
@@ -84,6 +116,9 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
         for _ in range(MAX_MODEL_STEPS):
             if self._settings.think_ms > 0:
                 await asyncio.sleep(self._settings.think_ms / 1000)
+            # Steered input is taken right before the brain runs; a final answer ends the
+            # turn without awaiting, so no input can be accepted and then go unseen.
+            self._take_steered(thread, events)
             action = decide(thread.conversation, tools)
             if action.is_final:
                 text = action.message or ""
@@ -97,6 +132,14 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
                 )
                 thread.conversation.append(ToolOutput(call.call_id, output, success))
         raise TurnFailed(f"playbook made more than {MAX_MODEL_STEPS} model steps")
+
+
+    @staticmethod
+    def _take_steered(thread: _Thread, events: TurnEvents) -> None:
+        while thread.steered:
+            steered = thread.steered.pop(0)
+            events.user_message(steered)
+            thread.conversation.append(UserMessage(steered))
 
 
 def build(settings: RuntimeSettings) -> Runtime:

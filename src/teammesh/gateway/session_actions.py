@@ -1,0 +1,357 @@
+"""Session actions that are one app-server call on the session's thread (routes reference
+§7.1–§7.3): fork, rollback, steer, archive/unarchive, resume — for real where the session's
+runtime has the method (`upstream_routes` row `serves`), upstream's 501 elsewhere.
+
+Guards run in the row's order (`UpstreamRoute.checks`: 410 deleted, 400 body, 404 unknown).
+What changes is written to the gateway store before it is answered, so it survives a restart:
+a fork is a new session with the source's turns, transcript, controls and (llm) conversation;
+a rollback drops the last turns from the runtime's history, the store and the transcript;
+archive is a flag on the session record that `GET /api/sessions?archived=true` lists by.
+
+Departures from upstream, on purpose: a fork while a turn runs answers 409 `invalid_state`
+(the copy would hold half a turn); rollback of more turns than the thread has is 400
+`invalid_params`; an unknown session is 404 `not_found` where upstream's app-server call would
+fail with a 500. None of these publish an event of codex-manager's own (§8); a fork's new
+thread announces itself with `thread/started` (`app_server.thread.started`), as codex does.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+
+from teammesh.gateway.clock import now_s
+from teammesh.gateway.http_io import read_json, validate
+from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.runtime_pool import RuntimeLimitError
+from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
+from teammesh.gateway.session import Session, Turn
+from teammesh.gateway.surface import not_supported, runtime_name
+from teammesh.gateway.transcript import Transcript
+from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
+from teammesh.wire import ResumeBody, RollbackBody, SteerBody
+
+log = logging.getLogger("teammesh.gateway.session_actions")
+
+Handler = Callable[[Request], Awaitable[Outcome]]
+_BY_OPERATION = {r.operation: r for r in ROUTES}
+# Supplemental rows the gateway itself keeps per session (session_controls.py's audit rows):
+# a fork copies the thread, not the session's own records.
+_SESSION_OWN_TURNS = frozenset({"session-controls"})
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def _guards(route: UpstreamRoute, request: Request
+                  ) -> tuple[Session, BaseModel | None] | Outcome:
+    """The row's checks in its order; then the session and the parsed body."""
+    hub = _hub(request)
+    session_id = str(request.path_params["sessionId"])
+    body: BaseModel | None = None
+    found: Session | Outcome | None = None
+    for check in route.checks:
+        if check == "body":
+            raw = await read_json(request)  # size, media type and JSON syntax, every row
+            body = validate(route.body, raw) if route.body is not None else None
+        elif check == "gone":
+            if (deleted := hub.deleted_outcome(session_id)) is not None:
+                return deleted
+        else:
+            found = hub.lookup(session_id)
+            if isinstance(found, Outcome):
+                return found
+    if found is None:
+        found = hub.lookup(session_id)
+    if isinstance(found, Outcome):
+        return found
+    return found, body
+
+
+def _unserved(route: UpstreamRoute, session: Session) -> Outcome | None:
+    runtime = runtime_name(session.runtime_key)
+    return None if route.served_on(runtime) else not_supported(route, runtime, session.id)
+
+
+def _invalid_state(message: str, method: str, session: Session, **details: Any) -> Outcome:
+    return Outcome(409, {"status": "error", "code": "invalid_state", "message": message,
+                         "details": {"method": method, "sessionId": session.id, **details}})
+
+
+def _busy(session: Session) -> bool:
+    return session.starting_turn or session.active_turn is not None
+
+
+async def _attached(hub: Hub, session: Session, method: str) -> Runtime | Outcome:
+    """The session's runtime, with the thread known to it (re-created after a restart with
+    the state the store keeps, as a message would)."""
+    try:
+        runtime = await hub.runtimes.get(session.runtime_key)
+    except RuntimeLimitError as exc:
+        return Outcome(503, {"status": "error", "code": "runtime_limit", "message": str(exc)})
+    except RuntimeUnavailable as exc:
+        return Outcome(503, {"status": "error", "code": "runtime_unavailable",
+                             "message": exc.message})
+    if not session.attached:
+        config = session.thread_config()
+        config.state = hub.store.load_thread_state(session.id)
+        try:
+            await runtime.resume_thread(session.id, config)
+        except Exception as exc:
+            log.warning("thread/resume failed for %s", session.id, exc_info=True)
+            return map_runtime_error(exc, method, session.id)
+        session.attached = True
+    return runtime
+
+
+# --- fork (#44) --------------------------------------------------------------------------------
+
+
+async def fork(request: Request) -> Outcome:
+    route = _BY_OPERATION["sessions.fork"]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    source, _ = guarded
+    if (unserved := _unserved(route, source)) is not None:
+        return unserved
+    method = "thread/fork"
+    if _busy(source):
+        return _invalid_state("cannot fork while a turn is in progress", method, source)
+    hub = _hub(request)
+    runtime = await _attached(hub, source, method)
+    if isinstance(runtime, Outcome):
+        return runtime
+    try:
+        info = await runtime.fork_thread(source.id, source.thread_config())
+    except Exception as exc:
+        log.warning("thread/fork failed for %s", source.id, exc_info=True)
+        return map_runtime_error(exc, method, source.id)
+    turns = [Turn.from_record(copy.deepcopy(t.to_record())) for t in source.turns]
+    entries = [(position, copy.deepcopy(entry)) for position, entry in source.transcript.items()
+               if entry["turnId"] not in _SESSION_OWN_TURNS]
+    forked = Session(
+        id=info.id,
+        runtime_key=source.runtime_key,
+        cwd=info.cwd,
+        model_provider=info.model_provider,
+        created_at=info.created_at,
+        updated_at=info.created_at,
+        source=info.source,
+        # Controls are copied (upstream copies the stored tuple), not title or project.
+        controls=copy.deepcopy(source.controls),
+        dynamic_tools=copy.deepcopy(source.dynamic_tools),
+        preview=source.preview,
+        materialized=True,
+        turns=turns,
+        transcript=Transcript(entries),
+        attached=True,
+    )
+    refused = hub._write_first(hub.store.save_session, forked)
+    if refused is not None:  # not written: the fork never existed
+        try:
+            await runtime.forget_thread(forked.id)
+        except Exception:
+            log.warning("forget after a refused fork failed", exc_info=True)
+        return refused
+    for turn in turns:
+        hub._save(hub.store.save_turn, forked.id, turn)
+    hub._save(hub.store.save_entries, forked.id, entries)
+    state = hub.store.load_thread_state(source.id)
+    if state is not None:  # the llm conversation, so the fork continues it after a restart
+        hub._save(hub.store.save_thread_state, forked.id, state)
+    hub._sessions[forked.id] = forked
+    return Outcome(200, {"status": "ok", "sourceSessionId": source.id,
+                         "session": forked.summary(), "thread": forked.thread()})
+
+
+# --- rollback (#46) ----------------------------------------------------------------------------
+
+
+async def rollback(request: Request) -> Outcome:
+    route = _BY_OPERATION["sessions.rollback"]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    session, body = guarded
+    if (unserved := _unserved(route, session)) is not None:
+        return unserved
+    assert isinstance(body, RollbackBody)
+    method, num = "thread/rollback", body.numTurns
+    if _busy(session):
+        return _invalid_state("cannot roll back while a turn is in progress", method, session,
+                              numTurns=num)
+    if num > len(session.turns):
+        return Outcome(400, {"status": "error", "code": "invalid_params",
+                             "message": f"numTurns {num} exceeds the thread's "
+                                        f"{len(session.turns)} turn(s)",
+                             "details": {"method": method, "sessionId": session.id,
+                                         "numTurns": num}})
+    hub = _hub(request)
+    runtime = await _attached(hub, session, method)
+    if isinstance(runtime, Outcome):
+        return runtime
+    dropped = session.turns[-num:]
+    ids = [t.id for t in dropped]
+    # The store first: a refused write leaves runtime, store and transcript as they were.
+    refused = hub._write_first(hub.store.delete_turns, session.id, ids)
+    if refused is not None:
+        return refused
+    try:
+        await runtime.rollback_thread(session.id, num)
+    except Exception as exc:
+        log.warning("thread/rollback failed for %s", session.id, exc_info=True)
+        for turn in dropped:  # the runtime kept them: so does the store
+            hub._save(hub.store.save_turn, session.id, turn)
+        hub._save_entries(session, [e for e in session.transcript.entries()
+                                    if e["turnId"] in ids])
+        outcome = map_runtime_error(exc, method, session.id)
+        outcome.body["details"]["numTurns"] = num
+        return outcome
+    session.turns = session.turns[:-num]
+    session.transcript.drop_turns(set(ids))
+    if not session.turns:
+        session.preview = ""
+    session.updated_at = now_s()
+    hub._save(hub.store.save_session, session)
+    return Outcome(200, {"status": "ok", "sessionId": session.id, "numTurns": num,
+                         "result": {"thread": session.thread()}})
+
+
+# --- steer (#49): upstream's own classification (§7.2) ----------------------------------------
+
+
+def _steer_class(text: str) -> str:
+    lowered = text.lower()
+    if "no active turn" in lowered:
+        return "conflict"
+    if any(s in lowered for s in ("already resolved", "already handled", "not found")):
+        return "already_resolved"
+    if "not eligible" in lowered:
+        return "not_eligible"
+    if "conflict" in lowered:
+        return "conflict"
+    return "failed"
+
+
+async def steer(request: Request) -> Outcome:
+    route = _BY_OPERATION["sessions.steer"]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    session, body = guarded
+    if (unserved := _unserved(route, session)) is not None:
+        return unserved
+    assert isinstance(body, SteerBody)
+    turn_id = str(request.path_params["turnId"])
+    details = {"threadId": session.id, "turnId": turn_id}
+    error: str | None = None
+    if session.active_turn is None or not session.attached:
+        error = "no active turn to steer"
+    else:
+        runtime = _hub(request).runtimes.peek(session.runtime_key)
+        try:
+            if runtime is None:
+                raise RuntimeFailure(-32600, "no active turn to steer")
+            await runtime.steer_turn(session.id, turn_id, body.input)
+        except Exception as exc:
+            error = exc.message if isinstance(exc, RuntimeFailure) else str(exc)
+    if error is None:
+        return Outcome(200, {"status": "ok", "sessionId": session.id, "turnId": turn_id,
+                             "result": {"actionType": "turn.steer", "status": "performed",
+                                        "details": details}})
+    kind = _steer_class(error)
+    return Outcome(400 if kind == "failed" else 409, {
+        "status": "error", "code": kind, "sessionId": session.id, "turnId": turn_id,
+        "result": {"actionType": "turn.steer", "status": kind,
+                   "details": {**details, "error": error}}})
+
+
+# --- archive / unarchive (#52, #53) -------------------------------------------------------------
+
+
+async def _set_archived(request: Request, operation: str, archived: bool
+                        ) -> tuple[Session, Outcome | None] | Outcome:
+    route = _BY_OPERATION[operation]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    session, _ = guarded
+    if (unserved := _unserved(route, session)) is not None:
+        return unserved
+    if session.archived != archived:
+        session.archived = archived
+        refused = _hub(request)._write_first(_hub(request).store.save_session, session)
+        if refused is not None:  # unwritten: nothing changes, in memory either
+            session.archived = not archived
+            return session, refused
+    return session, None
+
+
+async def archive(request: Request) -> Outcome:
+    result = await _set_archived(request, "sessions.archive", True)
+    if isinstance(result, Outcome):
+        return result
+    session, refused = result
+    return refused or Outcome(200, {"status": "ok", "sessionId": session.id})
+
+
+async def unarchive(request: Request) -> Outcome:
+    result = await _set_archived(request, "sessions.unarchive", False)
+    if isinstance(result, Outcome):
+        return result
+    session, refused = result
+    return refused or Outcome(200, {"status": "ok", "session": session.summary(),
+                                    "thread": session.thread()})
+
+
+# --- resume (#57) ------------------------------------------------------------------------------
+
+
+async def resume(request: Request) -> Outcome:
+    route = _BY_OPERATION["sessions.resume"]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    session, body = guarded
+    if (unserved := _unserved(route, session)) is not None:
+        return unserved
+    assert isinstance(body, ResumeBody)
+    hub, method = _hub(request), "thread/resume"
+    runtime = await _attached(hub, session, method)
+    if isinstance(runtime, Outcome):
+        return runtime
+    before = session.dynamic_tools
+    if body.dynamicTools is not None:
+        session.dynamic_tools = [t.to_wire() for t in body.dynamicTools]
+        refused = hub._write_first(hub.store.save_session, session)
+        if refused is not None:
+            session.dynamic_tools = before
+            return refused
+    config = session.thread_config()  # the tools a later turn gets; a running one keeps its own
+    try:
+        await runtime.resume_thread(session.id, config)
+    except Exception as exc:
+        log.warning("thread/resume failed for %s", session.id, exc_info=True)
+        session.dynamic_tools = before
+        hub._save(hub.store.save_session, session)
+        return map_runtime_error(exc, method, session.id)
+    return Outcome(200, {"session": session.summary(), "thread": session.thread()})
+
+
+# operation name (upstream_routes) → handler; app.py registers them on the row's path.
+HANDLERS: dict[str, Handler] = {
+    "sessions.fork": fork,
+    "sessions.rollback": rollback,
+    "sessions.steer": steer,
+    "sessions.archive": archive,
+    "sessions.unarchive": unarchive,
+    "sessions.resume": resume,
+}
