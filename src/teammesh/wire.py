@@ -121,6 +121,15 @@ class ListSessionsQuery(_Body):
     limit: Annotated[int, Field(ge=1, le=200)] = 100
     includeSystemOwned: bool = False
 
+    @field_validator("archived", "includeSystemOwned", mode="before")
+    @classmethod
+    def _literal_flag(cls, value: Any) -> Any:
+        # Upstream's query booleans are the strings "true"/"false" only (routes §1.1):
+        # "yes" or "1" is a 400, not a silent true.
+        if isinstance(value, str) and value not in ("true", "false"):
+            raise ValueError('must be "true" or "false"')
+        return value
+
 
 class InterruptBody(_Body):
     turnId: Annotated[str, StringConstraints(min_length=1)] | None = None
