@@ -45,6 +45,8 @@ def _responses(route: UpstreamRoute) -> dict[str, Any]:
     if route.session_scoped:
         codes["404"] = "NotFound"
         codes["410"] = "DeletedSession"
+    if route.kind == "runtime" and route.session_scoped and route.serves:
+        codes["409"] = "ErrorEnvelope"  # thread actions: a turn is (or is not) running
     if route.kind != "served":
         codes["501"] = "MethodNotSupported"
     return {code: {"description": name, "content": _content(name)}

@@ -268,8 +268,10 @@ async def steer(request: Request) -> Outcome:
                              "result": {"actionType": "turn.steer", "status": "performed",
                                         "details": details}})
     kind = _steer_class(error)
+    # `message` is not in upstream's body; added so every error here has the envelope.
     return Outcome(400 if kind == "failed" else 409, {
-        "status": "error", "code": kind, "sessionId": session.id, "turnId": turn_id,
+        "status": "error", "code": kind, "message": error, "sessionId": session.id,
+        "turnId": turn_id,
         "result": {"actionType": "turn.steer", "status": kind,
                    "details": {**details, "error": error}}})
 
