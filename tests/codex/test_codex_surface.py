@@ -63,8 +63,9 @@ async def test_capabilities_match_what_answers(http: httpx.AsyncClient, stack: S
             path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
             body = {} if route.method == "POST" else None
             response = await http.request(route.method, path, json=body)
-            if status == "available":
-                assert response.status_code == 200, (method, response.text)
+            if status == "available":  # a dummy body or no running turn may refuse it
+                assert response.status_code != 501, (method, response.text)
+                assert response.status_code < 500, (method, response.text)
             elif response.status_code != 400:  # a dummy body may fail validation first
                 assert response.status_code == 501, (method, response.text)
                 assert "does not map" in response.json()["message"]

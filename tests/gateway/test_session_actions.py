@@ -201,8 +201,8 @@ async def test_steer_adds_input_to_the_running_turn(tmp_path: Path) -> None:
         turn_id = await send(http, session_id)
         (row,) = await pending_tool_calls(http, session_id)
         wrong = await http.post(url.format("other-turn"), json={"input": "x"})
-        assert wrong.status_code == 409, wrong.text
-        assert wrong.json()["code"] == "already_resolved"
+        assert wrong.status_code == 400, wrong.text  # as codex answers it upstream
+        assert wrong.json()["code"] == "failed"
         assert wrong.json()["result"]["details"]["turnId"] == "other-turn"
         for bad in ({}, {"input": "  "}, {"input": 3}):
             response = await http.post(url.format(turn_id), json=bad)

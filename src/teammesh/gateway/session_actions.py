@@ -1,6 +1,7 @@
 """Session actions that are one app-server call on the session's thread (routes reference
 §7.1–§7.3): fork, rollback, steer, archive/unarchive, resume — for real where the session's
-runtime has the method (`upstream_routes` row `serves`), upstream's 501 elsewhere.
+runtime has the method (`upstream_routes` row `serves`: playbook/llm in process; codex
+forwards steer and archive to app-server on its own thread id), upstream's 501 elsewhere.
 
 Guards run in the row's order (`UpstreamRoute.checks`: 410 deleted, 400 body, 404 unknown).
 What changes is written to the gateway store before it is answered, so it survives a restart:
@@ -288,12 +289,27 @@ async def _set_archived(request: Request, operation: str, archived: bool
     session, _ = guarded
     if (unserved := _unserved(route, session)) is not None:
         return unserved
-    if session.archived != archived:
-        session.archived = archived
-        refused = _hub(request)._write_first(_hub(request).store.save_session, session)
-        if refused is not None:  # unwritten: nothing changes, in memory either
-            session.archived = not archived
-            return session, refused
+    if session.archived == archived:
+        return session, None
+    hub, method = _hub(request), route.app_server or ""
+    try:
+        runtime = await hub.runtimes.get(session.runtime_key)
+        await runtime.archive_thread(session.id, archived)
+    except Exception as exc:
+        text = exc.message if isinstance(exc, RuntimeFailure) else str(exc)
+        if archived and "no rollout found for thread id" in text:  # upstream's own 409
+            return Outcome(409, {"status": "not_materialized", "sessionId": session.id})
+        log.warning("%s failed for %s", method, session.id, exc_info=True)
+        return map_runtime_error(exc, method, session.id)
+    session.archived = archived
+    refused = hub._write_first(hub.store.save_session, session)
+    if refused is not None:  # unwritten: the flag stays as it was, and so does the thread
+        session.archived = not archived
+        try:
+            await runtime.archive_thread(session.id, not archived)
+        except Exception:
+            log.warning("undoing %s failed for %s", method, session.id, exc_info=True)
+        return session, refused
     return session, None
 
 

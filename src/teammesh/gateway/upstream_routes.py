@@ -102,7 +102,8 @@ CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrou
 IN_PROCESS = frozenset({"playbook", "llm"})  # the in-process threads (session_actions.py)
 _CODEX_IDS = ("codex: not forwarded yet (a session id can differ from codex's own thread id "
               "once the thread was re-created, codex_thread_map.py)")
-_STEER_WHY = ("llm: pydantic-ai takes no input in the middle of a run; " + _CODEX_IDS)
+_STEER_WHY = "llm: pydantic-ai takes no input in the middle of a run"
+ARCHIVE_RUNTIMES = frozenset({"playbook", "llm", "codex"})  # codex: thread/(un)archive
 _QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
 _EXT = "needs codex-manager's agent-extension loader"
 _PROJECTS = "needs codex-manager's project store"
@@ -239,7 +240,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             "Compact the thread", (200, 410, 501)),
     _thread(46, "POST", f"{S}/rollback", "sessions.rollback", "thread/rollback",
             "Roll back turns", (200, 400, 409, 410, 501), body=RollbackBody,
-            serves=IN_PROCESS, why=_CODEX_IDS),
+            serves=IN_PROCESS, why="codex: app-server 0.169 has no thread/rollback"),
     _thread(47, "POST", f"{S}/background-terminals/clean",
             "sessions.background_terminals.clean", "thread/backgroundTerminals/clean",
             "Clean background terminals", (200, 410, 501)),
@@ -247,14 +248,14 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             (200, 410, 501), body=ReviewBody),
     _thread(49, "POST", f"{S}/turns/{{turnId}}/steer", "sessions.steer", "turn/steer",
             "Steer the running turn", (200, 400, 404, 409, 410, 501), body=SteerBody,
-            serves=frozenset({"playbook"}), why=_STEER_WHY),
+            serves=frozenset({"playbook", "codex"}), why=_STEER_WHY),
     _served(50, "POST", f"{S}/rename", "sessions.rename", "Rename a session"),
     _state(51, "POST", f"{S}/project", "sessions.project.set", "Assign a project",
            _PROJECTS, checks=("gone", "body", "missing"), body=SessionProjectBody),
     _thread(52, "POST", f"{S}/archive", "sessions.archive", "thread/archive",
-            "Archive the thread", (), serves=IN_PROCESS, why=_CODEX_IDS),
+            "Archive the thread", (), serves=ARCHIVE_RUNTIMES),
     _thread(53, "POST", f"{S}/unarchive", "sessions.unarchive", "thread/unarchive",
-            "Unarchive the thread", (), serves=IN_PROCESS, why=_CODEX_IDS),
+            "Unarchive the thread", (), serves=ARCHIVE_RUNTIMES),
     _served(54, "GET", f"{S}/approvals", "sessions.approvals.list", "Pending approvals",
             allow=(200, 403, 410)),
     _served(55, "GET", f"{S}/tool-input", "sessions.tool_input.list", "Pending tool input",

@@ -180,6 +180,12 @@ class Runtime(abc.ABC):
         """`turn/steer`: add `text` to the input of the running turn `turn_id`."""
         raise RuntimeFailure(-32601, "method not found: turn/steer")
 
+    async def archive_thread(self, thread_id: str, archived: bool) -> None:
+        """`thread/archive` (`archived`) or `thread/unarchive`. The gateway keeps the flag
+        (the session list filters by it); a runtime with its own archive moves the thread."""
+        method = "thread/archive" if archived else "thread/unarchive"
+        raise RuntimeFailure(-32601, f"method not found: {method}")
+
     async def forget_thread(self, thread_id: str) -> None:
         """The thread was deleted (its turn, if any, already interrupted): drop whatever the
         runtime keeps for it. A runtime that keeps nothing per thread need not override."""

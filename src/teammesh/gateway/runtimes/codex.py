@@ -328,6 +328,27 @@ class CodexRuntime(Runtime):
         if self._sink is not None and self._ready_generation == generation:
             self._sink.runtime_exited(reason)
 
+    async def steer_turn(self, thread_id: str, turn_id: str, text: str) -> None:
+        """`turn/steer` on the thread's codex id (the two differ for a re-created thread)."""
+        state = self._known_thread(thread_id)
+        process = self._process
+        if process is None or not process.running or state.generation != self._generation:
+            raise RuntimeFailure(INVALID_REQUEST, "no active turn to steer")
+        await self._call(process, "turn/steer", {"threadId": state.codex_id,
+                                                 "expectedTurnId": turn_id,
+                                                 "input": text_input(text)})
+
+    async def archive_thread(self, thread_id: str, archived: bool) -> None:
+        """`thread/archive` / `thread/unarchive` on the thread's codex id. An archived
+        thread is loaded again (`thread/resume`) before its next turn."""
+        state = self._threads.get(thread_id)
+        codex_id = state.codex_id if state is not None else self._id_map.codex_id(thread_id)
+        process = await self._ensure_running()
+        method = "thread/archive" if archived else "thread/unarchive"
+        await self._call(process, method, {"threadId": codex_id})
+        if state is not None:
+            state.generation = -1  # not loaded in any app-server generation now
+
     # --- threads -----------------------------------------------------------------------
 
     def _known_thread(self, thread_id: str) -> _Thread:

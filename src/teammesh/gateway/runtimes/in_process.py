@@ -122,6 +122,9 @@ class InProcessRuntime(Runtime, Generic[ThreadT]):
             raise RuntimeFailure(-32600, "cannot roll back while a turn is in progress")
         self._drop_turns(thread, num_turns)
 
+    async def archive_thread(self, thread_id: str, archived: bool) -> None:
+        return None  # nothing to move: the gateway's flag is the whole archive here
+
     async def forget_thread(self, thread_id: str) -> None:
         # A turn still winding down keeps its own reference until it ends.
         self._threads.pop(thread_id, None)

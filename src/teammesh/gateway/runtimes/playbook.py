@@ -85,8 +85,8 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
         if thread.task is None or thread.task.done() or thread.turn_id is None:
             raise RuntimeFailure(-32600, "no active turn to steer")
         if thread.turn_id != turn_id:
-            raise RuntimeFailure(
-                -32600, f"turn {turn_id} not found: the active turn is {thread.turn_id}"
+            raise RuntimeFailure(  # codex's own words (upstream classifies them: 400)
+                -32600, f"expected active turn id `{turn_id}` but found `{thread.turn_id}`"
             )
         thread.steered.append(text)
 

@@ -1,0 +1,91 @@
+"""Thread actions forwarded to the real codex app-server (gateway/session_actions.py →
+codex.py): archive/unarchive (`thread/archive`, `thread/unarchive`, the gateway's list
+filter) and steer (`turn/steer` on the running turn), with the codex thread id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from teammesh.brain.server import ModelServerThread
+
+from .stack import Stack, codex_stack, echo_session
+from .wire_helpers import EventStream, answer_tool_call, echo_prompt, send_message, turn_status
+
+pytestmark = [pytest.mark.codex, pytest.mark.anyio]
+
+
+@pytest.fixture(scope="module")
+def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
+    with (
+        ModelServerThread() as model,
+        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
+    ):
+        yield stack
+
+
+async def _listed(http: httpx.AsyncClient, archived: str) -> list[str]:
+    body: dict[str, Any] = (await http.get("/api/sessions", params={"archived": archived})).json()
+    return [s["sessionId"] for s in body["data"]]
+
+
+async def test_archive_and_unarchive_a_codex_thread(http: httpx.AsyncClient,
+                                                    stack: Stack) -> None:
+    session_id = await echo_session(http, stack)
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+    archived = await http.post(f"/api/sessions/{session_id}/archive")
+    assert archived.status_code == 200, archived.text
+    assert archived.json() == {"status": "ok", "sessionId": session_id}
+    assert session_id in await _listed(http, "true")
+    assert session_id not in await _listed(http, "false")
+    unarchived = await http.post(f"/api/sessions/{session_id}/unarchive")
+    assert unarchived.status_code == 200, unarchived.text
+    assert unarchived.json()["session"]["sessionId"] == session_id
+    assert session_id in await _listed(http, "false")
+    # the thread goes on after it came back
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello again.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+
+
+async def test_archive_a_thread_codex_has_no_rollout_for(http: httpx.AsyncClient,
+                                                         stack: Stack) -> None:
+    session_id = await echo_session(http, stack)  # no turn yet
+    response = await http.post(f"/api/sessions/{session_id}/archive")
+    assert response.status_code == 200, response.text  # codex 0.169 archives it anyway
+    assert session_id in await _listed(http, "true")
+    gone = await http.delete(f"/api/sessions/{session_id}")
+    assert gone.status_code == 200
+    assert (await http.post(f"/api/sessions/{session_id}/unarchive")).status_code == 410
+
+
+async def test_steer_the_running_codex_turn(http: httpx.AsyncClient, stack: Stack) -> None:
+    session_id = await echo_session(http, stack)
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, echo_prompt(1))
+        signal = await events.event("app_server.request.item.tool.call")
+        url = f"/api/sessions/{session_id}/turns/{{}}/steer"
+        # codex's own refusal, classified as upstream classifies it: 400 `failed`
+        wrong = await http.post(url.format("not-the-turn"), json={"input": "x"})
+        assert wrong.status_code == 400, wrong.text
+        assert wrong.json()["code"] == "failed"
+        assert "expected active turn id" in wrong.json()["result"]["details"]["error"]
+        steered = await http.post(url.format(turn_id), json={"input": "Also say steered."})
+        assert steered.status_code == 200, steered.text
+        assert steered.json()["result"] == {
+            "actionType": "turn.steer", "status": "performed",
+            "details": {"threadId": session_id, "turnId": turn_id}}
+        await answer_tool_call(http, str(signal["payload"]["requestId"]), "1")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+    detail = (await http.get(f"/api/sessions/{session_id}")).json()
+    users = [e["content"] for e in detail["transcript"]
+             if e["turnId"] == turn_id and e["role"] == "user"]
+    assert users == [echo_prompt(1), "Also say steered."]  # codex took it into the turn
+    late = await http.post(url.format(turn_id), json={"input": "late"})
+    assert late.status_code == 409 and late.json()["code"] == "conflict"
