@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from teammesh.gateway.session_policy import SessionCeiling
+
 from .helpers import (
     WEATHER_PROMPT,
     create_session,
@@ -245,3 +247,20 @@ async def test_resume_replaces_the_dynamic_tools_and_persists(tmp_path: Path) ->
         (row,) = await pending_tool_calls(http, session_id)
         assert row["tool"] == "lookup_time"
         assert (await http.post("/api/sessions/nope/resume")).status_code == 404
+
+
+async def test_a_fork_is_held_to_the_ceiling_of_now(tmp_path: Path) -> None:
+    """A session made under a wider ceiling cannot be forked into a new one past today's."""
+    wide = SessionCeiling(max_sandbox="danger-full-access", allow_network=True,
+                          cwd_roots=(str(tmp_path),))
+    async with gateway_and_http(tmp_path / "gw", ceiling=wide) as (_, http):
+        session_id = await create_session(http, cwd=str(tmp_path),
+                                          filesystemSandbox="danger-full-access",
+                                          approvalPolicy="on-request", networkAccess="enabled")
+        _ok(await http.post(f"/api/sessions/{session_id}/fork"))
+    async with gateway_and_http(tmp_path / "gw", ceiling=SessionCeiling(
+            cwd_roots=(str(tmp_path),))) as (_, http):
+        before = await _listed(http)
+        response = await http.post(f"/api/sessions/{session_id}/fork")
+        assert response.status_code == 403, response.text
+        assert await _listed(http) == before  # nothing was made

@@ -32,6 +32,7 @@ from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
 from teammesh.gateway.runtime_pool import RuntimeLimitError
 from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
 from teammesh.gateway.session import Session, Turn
+from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.gateway.surface import not_supported, runtime_name
 from teammesh.gateway.transcript import Transcript
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
@@ -127,6 +128,16 @@ async def fork(request: Request) -> Outcome:
     if _busy(source):
         return _invalid_state("cannot fork while a turn is in progress", method, source)
     hub = _hub(request)
+    # A new session: the operator's ceiling as it is now holds for it (the source may have
+    # been made under a wider one), like any create.
+    try:
+        hub.policy.admit_turn(runtime_key=source.runtime_key, cwd=source.cwd, model=None,
+                              approval=source.controls.approval_policy,
+                              sandbox=source.controls.filesystem_sandbox,
+                              network=source.controls.network_access,
+                              inherited=frozenset({"approval", "sandbox", "network"}))
+    except PolicyRefusal as refusal:
+        return Outcome(refusal.status, refusal.body)
     runtime = await _attached(hub, source, method)
     if isinstance(runtime, Outcome):
         return runtime
