@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from teammesh.brain.server import ModelServerThread
+from tests.gateway.helpers import open_stream, wait_for_frame
 
 from .stack import Stack, codex_stack, echo_session
 from .wire_helpers import EventStream, answer_tool_call, echo_prompt, send_message, turn_status
@@ -89,3 +90,36 @@ async def test_steer_the_running_codex_turn(http: httpx.AsyncClient, stack: Stac
     assert users == [echo_prompt(1), "Also say steered."]  # codex took it into the turn
     late = await http.post(url.format(turn_id), json={"input": "late"})
     assert late.status_code == 409 and late.json()["code"] == "conflict"
+
+
+async def test_fork_a_codex_thread(http: httpx.AsyncClient, stack: Stack) -> None:
+    source = await echo_session(http, stack)
+    async with EventStream(stack.base_url, source) as events:
+        first = await send_message(http, source, echo_prompt(1))
+        frame = await events.event("app_server.request.item.tool.call")
+        await answer_tool_call(http, str(frame["payload"]["requestId"]), "1")
+        assert turn_status(await events.turn_completed(first)) == "completed"
+    socket = await open_stream(stack.base_url)  # unfiltered: the new thread's id is new
+    try:
+        forked = await http.post(f"/api/sessions/{source}/fork")
+        assert forked.status_code == 200, forked.text
+        body = forked.json()
+        fork = body["session"]["sessionId"]
+        started = await wait_for_frame(socket, "app_server.thread.started")
+    finally:
+        await socket.close()
+    assert fork != source and body["sourceSessionId"] == source
+    assert started["threadId"] == fork
+    assert [t["id"] for t in body["thread"]["turns"]] == [first]
+    assert body["session"]["sessionControls"]["approvalPolicy"] == "never"
+    async with EventStream(stack.base_url, fork) as events:
+        turn_id = await send_message(http, fork, echo_prompt(7))
+        frame = await events.event("app_server.request.item.tool.call")
+        # codex sent the model the source's history: its brain counts the earlier call,
+        # and the fork kept the source's dynamic tools
+        assert frame["payload"]["params"]["tool"] == "team_echo"
+        assert frame["payload"]["params"]["callId"].endswith("_2")
+        await answer_tool_call(http, str(frame["payload"]["requestId"]), "7")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+    source_turns = (await http.get(f"/api/sessions/{source}")).json()["thread"]["turns"]
+    assert [t["id"] for t in source_turns] == [first]

@@ -100,10 +100,9 @@ _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped 
 _CODEX_ONLY = "playbook/llm have no such app-server method; codex forwards it"
 CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrough_handler)
 IN_PROCESS = frozenset({"playbook", "llm"})  # the in-process threads (session_actions.py)
-_CODEX_IDS = ("codex: not forwarded yet (a session id can differ from codex's own thread id "
-              "once the thread was re-created, codex_thread_map.py)")
 _STEER_WHY = "llm: pydantic-ai takes no input in the middle of a run"
-ARCHIVE_RUNTIMES = frozenset({"playbook", "llm", "codex"})  # codex: thread/(un)archive
+# codex forwards these on its own thread id (codex.py; tests/codex/test_codex_session_actions)
+ALL_THREADS = frozenset({"playbook", "llm", "codex"})
 _QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
 _EXT = "needs codex-manager's agent-extension loader"
 _PROJECTS = "needs codex-manager's project store"
@@ -235,7 +234,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
            allow=(200, 404, 410), checks=("gone", "missing", "body"),
            body=TranscriptUpsertBody),
     _thread(44, "POST", f"{S}/fork", "sessions.fork", "thread/fork", "Fork the thread",
-            (200, 410, 501), serves=IN_PROCESS, why=_CODEX_IDS),
+            (200, 410, 501), serves=ALL_THREADS),
     _thread(45, "POST", f"{S}/compact", "sessions.compact", "thread/compact/start",
             "Compact the thread", (200, 410, 501)),
     _thread(46, "POST", f"{S}/rollback", "sessions.rollback", "thread/rollback",
@@ -253,9 +252,9 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _state(51, "POST", f"{S}/project", "sessions.project.set", "Assign a project",
            _PROJECTS, checks=("gone", "body", "missing"), body=SessionProjectBody),
     _thread(52, "POST", f"{S}/archive", "sessions.archive", "thread/archive",
-            "Archive the thread", (), serves=ARCHIVE_RUNTIMES),
+            "Archive the thread", (), serves=ALL_THREADS),
     _thread(53, "POST", f"{S}/unarchive", "sessions.unarchive", "thread/unarchive",
-            "Unarchive the thread", (), serves=ARCHIVE_RUNTIMES),
+            "Unarchive the thread", (), serves=ALL_THREADS),
     _served(54, "GET", f"{S}/approvals", "sessions.approvals.list", "Pending approvals",
             allow=(200, 403, 410)),
     _served(55, "GET", f"{S}/tool-input", "sessions.tool_input.list", "Pending tool input",
@@ -264,7 +263,8 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             "Pending dynamic tool calls", allow=(200, 403, 410)),
     _thread(57, "POST", f"{S}/resume", "sessions.resume", "thread/resume",
             "Resume the thread (replace its dynamic tools)", (200, 403, 410),
-            checks=_QUERY_FIRST, body=ResumeBody, serves=IN_PROCESS, why=_CODEX_IDS),
+            checks=_QUERY_FIRST, body=ResumeBody, serves=IN_PROCESS,
+            why="codex: app-server 0.169 takes dynamic tools only at thread/start"),
     _state(58, "GET", f"{S}/session-controls", "sessions.controls.get", "Session controls",
            allow=(200, 403, 404, 410), checks=_STATE, serves=RUNTIMES),
     _state(59, "POST", f"{S}/session-controls", "sessions.controls.apply",

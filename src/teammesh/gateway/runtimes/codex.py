@@ -338,6 +338,41 @@ class CodexRuntime(Runtime):
                                                  "expectedTurnId": turn_id,
                                                  "input": text_input(text)})
 
+    async def fork_thread(self, source_id: str, config: ThreadConfig) -> ThreadInfo:
+        """`thread/fork` of the source's codex thread, under the source's stored controls;
+        the new thread's codex id is its public id."""
+        source = self._known_thread(source_id)
+        process = await self._ensure_running()
+        await self._load_thread(source, process)
+        config = _absolute_cwd(config)
+        result = await self._call(process, "thread/fork", {
+            "threadId": source.codex_id,
+            "approvalPolicy": approval_policy(source.approval_policy),
+            "sandbox": source.sandbox,
+        })
+        thread = result.get("thread") if isinstance(result, dict) else None
+        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
+            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/fork returned no thread")
+        state = _Thread(
+            public_id=thread["id"],
+            codex_id=thread["id"],
+            config=config,
+            approval_policy=source.approval_policy,
+            sandbox=source.sandbox,
+            network_access=source.network_access,
+            generation=self._generation,
+        )
+        self._threads[state.public_id] = state
+        self._by_codex_id[state.codex_id] = state
+        return ThreadInfo(
+            id=state.public_id,
+            model_provider=str(result.get("modelProvider") or thread.get("modelProvider") or ""),
+            cwd=str(thread.get("cwd") or config.cwd),
+            created_at=int(thread.get("createdAt") or time.time()),
+            source=str(thread.get("source") or "appServer"),
+            extra=thread,
+        )
+
     async def archive_thread(self, thread_id: str, archived: bool) -> None:
         """`thread/archive` / `thread/unarchive` on the thread's codex id. An archived
         thread is loaded again (`thread/resume`) before its next turn."""
