@@ -123,3 +123,27 @@ async def test_fork_a_codex_thread(http: httpx.AsyncClient, stack: Stack) -> Non
         assert turn_status(await events.turn_completed(turn_id)) == "completed"
     source_turns = (await http.get(f"/api/sessions/{source}")).json()["thread"]["turns"]
     assert [t["id"] for t in source_turns] == [first]
+
+
+async def test_compact_and_review_a_codex_thread(http: httpx.AsyncClient, stack: Stack) -> None:
+    session_id = await echo_session(http, stack)
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+        compacted = await http.post(f"/api/sessions/{session_id}/compact")
+        assert compacted.status_code == 200, compacted.text
+        assert compacted.json() == {"status": "ok", "sessionId": session_id, "result": {}}
+        # codex compacts in a turn of its own, passed through as app-server events
+        frame = await events.event("app_server.turn.completed")
+        assert turn_status(frame) == "completed"
+    async with EventStream(stack.base_url, session_id) as events:
+        review = await http.post(f"/api/sessions/{session_id}/review", json={})
+        assert review.status_code == 200, review.text
+        body = review.json()
+        assert body["status"] == "ok" and body["sessionId"] == session_id
+        review_turn = body["result"]["turn"]["id"]
+        prompt = body["result"]["turn"]["items"][0]["content"][0]["text"]
+        assert prompt == "Review this thread's current changes."  # upstream's default target
+        assert turn_status(await events.turn_completed(review_turn)) == "completed"
+    bad = await http.post(f"/api/sessions/{session_id}/review", json={"targetType": "x"})
+    assert bad.status_code == 400

@@ -55,10 +55,11 @@ async def test_capabilities_match_what_answers(http: httpx.AsyncClient, stack: S
     assert caps["features"]["collaborationModes"] is True
     assert caps["methods"]["thread/fork"] == "available"  # forwarded (session_actions.py)
     assert caps["features"]["threadFork"] is True and caps["features"]["turnSteer"] is True
-    assert caps["methods"]["thread/compact/start"] == "disabled"
-    assert caps["features"]["threadCompact"] is False
-    assert "does not map thread/compact/start" in (
-        caps["details"]["thread/compact/start"]["reason"])
+    assert caps["features"]["threadCompact"] is True and caps["features"]["reviewStart"]
+    clean = "thread/backgroundTerminals/clean"
+    assert caps["methods"][clean] == "disabled"
+    assert caps["features"]["threadBackgroundTerminalClean"] is False
+    assert f"does not map {clean}" in caps["details"][clean]["reason"]
     # every route behind a probed method: available ⇔ not a 501
     values = {"sessionId": session_id, "turnId": "t", "serverName": "s"}
     for method, status in caps["methods"].items():
@@ -77,10 +78,11 @@ async def test_capabilities_match_what_answers(http: httpx.AsyncClient, stack: S
 async def test_session_actions_say_they_are_not_mapped(http: httpx.AsyncClient,
                                                        stack: Stack) -> None:
     session_id = await echo_session(http, stack)
-    response = await http.post(f"/api/sessions/{session_id}/compact")
+    response = await http.post(f"/api/sessions/{session_id}/background-terminals/clean")
     assert response.status_code == 501, response.text
     body = response.json()
     assert body["code"] == "method_not_supported"
-    assert body["details"] == {"method": "thread/compact/start", "sessionId": session_id}
+    assert body["details"] == {"method": "thread/backgroundTerminals/clean",
+                               "sessionId": session_id}
     assert body["message"] == ("method not found: the gateway does not map "
-                               "thread/compact/start to the codex runtime yet")
+                               "thread/backgroundTerminals/clean to the codex runtime yet")

@@ -36,7 +36,7 @@ from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.gateway.surface import not_supported, runtime_name
 from teammesh.gateway.transcript import Transcript
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
-from teammesh.wire import ResumeBody, RollbackBody, SteerBody
+from teammesh.wire import ResumeBody, ReviewBody, RollbackBody, SteerBody
 
 log = logging.getLogger("teammesh.gateway.session_actions")
 
@@ -375,6 +375,50 @@ async def resume(request: Request) -> Outcome:
     return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 
 
+# --- compact (#45), review (#48): one call, the result as it is ------------------------------
+
+
+def _review_params(body: ReviewBody) -> dict[str, Any]:
+    target: dict[str, Any]
+    if body.targetType == "uncommittedChanges":
+        target = {"type": "uncommittedChanges"}
+    elif body.targetType == "baseBranch":
+        target = {"type": "baseBranch", "branch": body.branch or "main"}
+    elif body.targetType == "commit":
+        target = {"type": "commit", "sha": body.sha or "", "title": body.title}
+    else:
+        target = {"type": "custom",
+                  "instructions": body.instructions or "Review this thread's current changes."}
+    return {"delivery": body.delivery, "target": target}
+
+
+def _forwarded(operation: str) -> Handler:
+    route = _BY_OPERATION[operation]
+    method = route.app_server or ""
+
+    async def handler(request: Request) -> Outcome:
+        guarded = await _guards(route, request)
+        if isinstance(guarded, Outcome):
+            return guarded
+        session, body = guarded
+        if (unserved := _unserved(route, session)) is not None:
+            return unserved
+        params = _review_params(body) if isinstance(body, ReviewBody) else {}
+        hub = _hub(request)
+        runtime = await _attached(hub, session, method)
+        if isinstance(runtime, Outcome):
+            return runtime
+        try:
+            result = await runtime.call_thread_method(session.id, method, params)
+        except Exception as exc:
+            log.warning("%s failed for %s", method, session.id, exc_info=True)
+            return map_runtime_error(exc, method, session.id)
+        return Outcome(200, {"status": "ok", "sessionId": session.id, "result": result})
+
+    handler.__name__ = operation.replace(".", "_")
+    return handler
+
+
 # operation name (upstream_routes) → handler; app.py registers them on the row's path.
 HANDLERS: dict[str, Handler] = {
     "sessions.fork": fork,
@@ -383,4 +427,6 @@ HANDLERS: dict[str, Handler] = {
     "sessions.archive": archive,
     "sessions.unarchive": unarchive,
     "sessions.resume": resume,
+    "sessions.compact": _forwarded("sessions.compact"),
+    "sessions.review": _forwarded("sessions.review"),
 }

@@ -100,6 +100,7 @@ _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped 
 _CODEX_ONLY = "playbook/llm have no such app-server method; codex forwards it"
 CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrough_handler)
 IN_PROCESS = frozenset({"playbook", "llm"})  # the in-process threads (session_actions.py)
+_IN_PROCESS_NO = "playbook/llm: no such app-server method; codex forwards it"
 _STEER_WHY = "llm: pydantic-ai takes no input in the middle of a run"
 # codex forwards these on its own thread id (codex.py; tests/codex/test_codex_session_actions)
 ALL_THREADS = frozenset({"playbook", "llm", "codex"})
@@ -236,7 +237,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _thread(44, "POST", f"{S}/fork", "sessions.fork", "thread/fork", "Fork the thread",
             (200, 410, 501), serves=ALL_THREADS),
     _thread(45, "POST", f"{S}/compact", "sessions.compact", "thread/compact/start",
-            "Compact the thread", (200, 410, 501)),
+            "Compact the thread", (200, 410, 501), serves=CODEX, why=_IN_PROCESS_NO),
     _thread(46, "POST", f"{S}/rollback", "sessions.rollback", "thread/rollback",
             "Roll back turns", (200, 400, 409, 410, 501), body=RollbackBody,
             serves=IN_PROCESS, why="codex: app-server 0.169 has no thread/rollback"),
@@ -244,7 +245,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             "sessions.background_terminals.clean", "thread/backgroundTerminals/clean",
             "Clean background terminals", (200, 410, 501)),
     _thread(48, "POST", f"{S}/review", "sessions.review", "review/start", "Start a review",
-            (200, 410, 501), body=ReviewBody),
+            (200, 410, 501), body=ReviewBody, serves=CODEX, why=_IN_PROCESS_NO),
     _thread(49, "POST", f"{S}/turns/{{turnId}}/steer", "sessions.steer", "turn/steer",
             "Steer the running turn", (200, 400, 404, 409, 410, 501), body=SteerBody,
             serves=frozenset({"playbook", "codex"}), why=_STEER_WHY),

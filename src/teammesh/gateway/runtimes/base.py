@@ -180,6 +180,11 @@ class Runtime(abc.ABC):
         """`turn/steer`: add `text` to the input of the running turn `turn_id`."""
         raise RuntimeFailure(-32601, "method not found: turn/steer")
 
+    async def call_thread_method(self, thread_id: str, method: str, params: JsonObject) -> Any:
+        """One app-server request about a thread (`thread/compact/start`, `review/start`):
+        `params` without `threadId`, which the runtime adds in its own spelling."""
+        raise RuntimeFailure(-32601, f"method not found: {method}")
+
     async def archive_thread(self, thread_id: str, archived: bool) -> None:
         """`thread/archive` (`archived`) or `thread/unarchive`. The gateway keeps the flag
         (the session list filters by it); a runtime with its own archive moves the thread."""

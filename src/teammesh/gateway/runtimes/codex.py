@@ -79,6 +79,8 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 # What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
 # /collaboration/modes).
+# Thread methods the session routes forward as they are (session_actions.py).
+THREAD_METHODS = frozenset({"thread/compact/start", "review/start"})
 PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
                                   "collaborationMode/list"})
 
@@ -372,6 +374,15 @@ class CodexRuntime(Runtime):
             source=str(thread.get("source") or "appServer"),
             extra=thread,
         )
+
+    async def call_thread_method(self, thread_id: str, method: str, params: JsonObject) -> Any:
+        if method not in THREAD_METHODS:
+            raise RuntimeFailure(METHOD_NOT_FOUND, f"method not found: {method} is not "
+                                 "forwarded to codex by this gateway")
+        state = self._known_thread(thread_id)
+        process = await self._ensure_running()
+        await self._load_thread(state, process)
+        return await self._call(process, method, {"threadId": state.codex_id, **params})
 
     async def archive_thread(self, thread_id: str, archived: bool) -> None:
         """`thread/archive` / `thread/unarchive` on the thread's codex id. An archived
