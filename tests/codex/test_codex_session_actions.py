@@ -147,3 +147,20 @@ async def test_compact_and_review_a_codex_thread(http: httpx.AsyncClient, stack:
         assert turn_status(await events.turn_completed(review_turn)) == "completed"
     bad = await http.post(f"/api/sessions/{session_id}/review", json={"targetType": "x"})
     assert bad.status_code == 400
+
+
+async def test_clean_forwards_and_rollback_is_501_on_codex(http: httpx.AsyncClient,
+                                                            stack: Stack) -> None:
+    session_id = await echo_session(http, stack)
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+    clean = await http.post(f"/api/sessions/{session_id}/background-terminals/clean")
+    assert clean.status_code == 200, clean.text
+    assert clean.json() == {"status": "ok", "sessionId": session_id, "result": {}}
+    # app-server 0.169 has no thread/rollback: the row is 501 there, nothing is dropped
+    rolled = await http.post(f"/api/sessions/{session_id}/rollback", json={"numTurns": 1})
+    assert rolled.status_code == 501, rolled.text
+    assert "does not map thread/rollback" in rolled.json()["message"]
+    turns = (await http.get(f"/api/sessions/{session_id}")).json()["thread"]["turns"]
+    assert [t["id"] for t in turns] == [turn_id]

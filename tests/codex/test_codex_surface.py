@@ -56,10 +56,10 @@ async def test_capabilities_match_what_answers(http: httpx.AsyncClient, stack: S
     assert caps["methods"]["thread/fork"] == "available"  # forwarded (session_actions.py)
     assert caps["features"]["threadFork"] is True and caps["features"]["turnSteer"] is True
     assert caps["features"]["threadCompact"] is True and caps["features"]["reviewStart"]
-    clean = "thread/backgroundTerminals/clean"
-    assert caps["methods"][clean] == "disabled"
-    assert caps["features"]["threadBackgroundTerminalClean"] is False
-    assert f"does not map {clean}" in caps["details"][clean]["reason"]
+    rollback = "thread/rollback"
+    assert caps["methods"][rollback] == "disabled"
+    assert caps["features"]["threadRollback"] is False
+    assert f"does not map {rollback}" in caps["details"][rollback]["reason"]
     # every route behind a probed method: available ⇔ not a 501
     values = {"sessionId": session_id, "turnId": "t", "serverName": "s"}
     for method, status in caps["methods"].items():
@@ -78,11 +78,10 @@ async def test_capabilities_match_what_answers(http: httpx.AsyncClient, stack: S
 async def test_session_actions_say_they_are_not_mapped(http: httpx.AsyncClient,
                                                        stack: Stack) -> None:
     session_id = await echo_session(http, stack)
-    response = await http.post(f"/api/sessions/{session_id}/background-terminals/clean")
+    response = await http.post(f"/api/sessions/{session_id}/resume", json={})
     assert response.status_code == 501, response.text
     body = response.json()
     assert body["code"] == "method_not_supported"
-    assert body["details"] == {"method": "thread/backgroundTerminals/clean",
-                               "sessionId": session_id}
+    assert body["details"] == {"method": "thread/resume", "sessionId": session_id}
     assert body["message"] == ("method not found: the gateway does not map "
-                               "thread/backgroundTerminals/clean to the codex runtime yet")
+                               "thread/resume to the codex runtime yet")

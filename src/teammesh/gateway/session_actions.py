@@ -429,4 +429,5 @@ HANDLERS: dict[str, Handler] = {
     "sessions.resume": resume,
     "sessions.compact": _forwarded("sessions.compact"),
     "sessions.review": _forwarded("sessions.review"),
+    "sessions.background_terminals.clean": _forwarded("sessions.background_terminals.clean"),
 }

@@ -80,7 +80,8 @@ METHOD_NOT_FOUND = -32601
 # What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
 # /collaboration/modes).
 # Thread methods the session routes forward as they are (session_actions.py).
-THREAD_METHODS = frozenset({"thread/compact/start", "review/start"})
+THREAD_METHODS = frozenset({"thread/compact/start", "review/start",
+                            "thread/backgroundTerminals/clean"})
 PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
                                   "collaborationMode/list"})
 
