@@ -211,6 +211,10 @@ async def test_steer_adds_input_to_the_running_turn(tmp_path: Path) -> None:
             assert response.status_code == 400 and response.json()["code"] == "invalid_request"
         steered = "Also say that the steer arrived."
         body = _ok(await http.post(url.format(turn_id), json={"input": steered}))
+        for n in range(31):  # bounded while the turn waits on its tool call
+            _ok(await http.post(url.format(turn_id), json={"input": f"more {n}"}))
+        full = await http.post(url.format(turn_id), json={"input": "one too many"})
+        assert full.status_code == 409 and full.json()["code"] == "conflict"
         assert body == {"status": "ok", "sessionId": session_id, "turnId": turn_id,
                         "result": {"actionType": "turn.steer", "status": "performed",
                                    "details": {"threadId": session_id, "turnId": turn_id}}}
@@ -219,11 +223,11 @@ async def test_steer_adds_input_to_the_running_turn(tmp_path: Path) -> None:
         detail = await turn_status(http, session_id, turn_id)
         users = [e["content"] for e in detail["transcript"]
                  if e["turnId"] == turn_id and e["role"] == "user"]
-        assert users == [WEATHER_PROMPT, steered]
+        assert users == [WEATHER_PROMPT, steered] + [f"more {n}" for n in range(31)]
         turn = next(t for t in detail["thread"]["turns"] if t["id"] == turn_id)
         assert turn["status"] == "completed"
         steered_items = [i for i in turn["items"] if i.get("type") == "userMessage"]
-        assert len(steered_items) == 2
+        assert len(steered_items) == 33
         late = await http.post(url.format(turn_id), json={"input": "too late"})
         assert late.status_code == 409 and late.json()["code"] == "conflict"
         assert (await http.delete(f"/api/sessions/{session_id}")).status_code == 200

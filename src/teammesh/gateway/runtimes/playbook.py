@@ -47,6 +47,8 @@ from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed
 MODEL_PROVIDER = "playbook"
 # A brain that never finishes (a bug) must not spin forever.
 MAX_MODEL_STEPS = 64
+# Steered inputs a turn holds until its next brain step (it may wait on a tool call).
+MAX_STEERED = 32
 
 
 @dataclass
@@ -88,6 +90,9 @@ class PlaybookRuntime(InProcessRuntime[_Thread]):
             raise RuntimeFailure(  # codex's own words (upstream classifies them: 400)
                 -32600, f"expected active turn id `{turn_id}` but found `{thread.turn_id}`"
             )
+        if len(thread.steered) >= MAX_STEERED:  # a turn blocked on a tool call stays bounded
+            raise RuntimeFailure(-32600, f"conflict: {MAX_STEERED} steered inputs are "
+                                 "already waiting for this turn")
         thread.steered.append(text)
 
     async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
