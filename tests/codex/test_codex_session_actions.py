@@ -45,6 +45,10 @@ async def test_archive_and_unarchive_a_codex_thread(http: httpx.AsyncClient,
     assert archived.json() == {"status": "ok", "sessionId": session_id}
     assert session_id in await _listed(http, "true")
     assert session_id not in await _listed(http, "false")
+    # codex itself refuses a turn on an archived thread (and the gateway says so first)
+    refused = await http.post(f"/api/sessions/{session_id}/messages", json={"text": "Hi."})
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_state"
+    assert "archived" in refused.json()["message"]
     unarchived = await http.post(f"/api/sessions/{session_id}/unarchive")
     assert unarchived.status_code == 200, unarchived.text
     assert unarchived.json()["session"]["sessionId"] == session_id

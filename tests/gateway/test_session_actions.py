@@ -85,10 +85,13 @@ async def test_archive_hides_from_the_default_list_and_persists(tmp_path: Path) 
         assert set(await _listed(http)) == {kept, archived}
     async with gateway_and_http(tmp_path) as (_, http):
         assert await _listed(http, "true") == []
-        # an archived session still works: a turn on it completes
+        # an archived session takes no turn (as codex refuses one) until it is unarchived
         await http.post(f"/api/sessions/{kept}/archive")
-        await _answered_turn(http, kept)
+        refused = await http.post(f"/api/sessions/{kept}/messages", json={"text": "hi"})
+        assert refused.status_code == 409 and refused.json()["code"] == "invalid_state"
         assert await _listed(http, "true") == [kept]
+        await http.post(f"/api/sessions/{kept}/unarchive")
+        await _answered_turn(http, kept)
         response = await http.post("/api/sessions/nope/archive")
         assert response.status_code == 404
         assert (await http.delete(f"/api/sessions/{kept}")).status_code == 200

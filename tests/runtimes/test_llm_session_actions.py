@@ -79,6 +79,7 @@ async def test_fork_and_rollback_carry_the_conversation_across_restarts(
         async with gateway() as gw, httpx.AsyncClient(base_url=gw.base_url, timeout=30) as http:
             listed = _ok(await http.get("/api/sessions", params={"archived": "true"}))
             assert [s["sessionId"] for s in listed["data"]] == [fork]
+            _ok(await http.post(f"/api/sessions/{fork}/unarchive"))  # turns need it back
             # after the restart: the fork still has the whole conversation, the source the
             # rolled-back one
             await _send(http, fork, "fork after restart")

@@ -832,6 +832,13 @@ class Hub(RuntimeSink):
                 "turn is already in progress",
                 details={"method": "turn/start", "sessionId": session_id},
             )
+        if session.archived:  # codex refuses turns on an archived thread; so does every runtime
+            return _error(
+                409,
+                "invalid_state",
+                f"session {session_id} is archived; unarchive it first",
+                details={"method": "turn/start", "sessionId": session_id},
+            )
         session.starting_turn = True  # set before the first await: no second turn sneaks in
         try:
             return await self._start_turn(session, body)
