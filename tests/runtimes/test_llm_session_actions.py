@@ -96,3 +96,26 @@ async def test_fork_and_rollback_carry_the_conversation_across_restarts(
             await _send(http, sid, "fresh start")
             carried = json.dumps(proxy.bodies[-1])
             assert FIRST not in carried and AFTER not in carried and "fresh start" in carried
+
+
+async def test_llm_capabilities_tell_which_actions_answer(tmp_path: Path) -> None:
+    spec = "llm?model=openai-responses:playbook&model_base_url=http://127.0.0.1:9/v1"
+    async with (
+        start_gateway(data_dir=tmp_path / "gw", runtime=spec) as gw,
+        httpx.AsyncClient(base_url=gw.base_url, timeout=30) as http,
+    ):
+        sid = _ok(await http.post("/api/sessions", json={"cwd": "."}))["session"]["sessionId"]
+        caps = _ok(await http.get("/api/capabilities", params={"refresh": "true"}))
+        assert caps["runtime"]["name"] == "llm"
+        assert caps["features"]["threadFork"] is True and caps["features"]["threadRollback"]
+        assert caps["features"]["turnSteer"] is False
+        assert caps["features"]["threadCompact"] is False
+        actions = {"thread/fork": ("fork", None), "thread/rollback": ("rollback", None),
+                   "turn/steer": ("turns/t/steer", {"input": "x"}),
+                   "thread/compact/start": ("compact", None), "review/start": ("review", {}),
+                   "thread/backgroundTerminals/clean": ("background-terminals/clean", None)}
+        for method, (path, body) in actions.items():
+            response = await http.post(f"/api/sessions/{sid}/{path}", json=body)
+            available = caps["methods"][method] == "available"
+            assert (response.status_code != 501) == available, (method, response.text)
+            assert response.status_code < 500 or response.status_code == 501
