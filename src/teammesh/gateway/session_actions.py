@@ -291,18 +291,13 @@ async def steer(request: Request) -> Outcome:
 # --- archive / unarchive (#52, #53) -------------------------------------------------------------
 
 
-async def _set_archived(request: Request, operation: str, archived: bool
-                        ) -> tuple[Session, Outcome | None] | Outcome:
-    route = _BY_OPERATION[operation]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    session, _ = guarded
-    if (unserved := _unserved(route, session)) is not None:
-        return unserved
+async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | None:
+    """Archive (or unarchive) one session: the runtime's thread first (codex moves it),
+    then the flag in the store. None when done (or already so), else the answer to give.
+    Also for callers that archive many (a project's `chats/move-all` to `archive`)."""
     if session.archived == archived:
-        return session, None
-    hub, method = _hub(request), route.app_server or ""
+        return None
+    method = "thread/archive" if archived else "thread/unarchive"
     try:
         runtime = await hub.runtimes.get(session.runtime_key)
         await runtime.archive_thread(session.id, archived)
@@ -320,8 +315,20 @@ async def _set_archived(request: Request, operation: str, archived: bool
             await runtime.archive_thread(session.id, not archived)
         except Exception:
             log.warning("undoing %s failed for %s", method, session.id, exc_info=True)
-        return session, refused
-    return session, None
+        return refused
+    return None
+
+
+async def _set_archived(request: Request, operation: str, archived: bool
+                        ) -> tuple[Session, Outcome | None] | Outcome:
+    route = _BY_OPERATION[operation]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    session, _ = guarded
+    if (unserved := _unserved(route, session)) is not None:
+        return unserved
+    return session, await set_archived(_hub(request), session, archived)
 
 
 async def archive(request: Request) -> Outcome:
