@@ -10,11 +10,22 @@ import httpx
 
 from teammesh.client._bridge import LoopThread
 from teammesh.client.api import (
+    AccountApi,
     ApprovalsApi,
+    AppsApi,
+    ConfigApi,
+    ExtensionsApi,
+    FeedbackApi,
+    McpApi,
+    ModelsApi,
+    OrchestratorApi,
+    ProjectsApi,
     RawApi,
     Requester,
+    RuntimeApi,
     SessionsApi,
     SessionScope,
+    SkillsApi,
     SystemApi,
     ToolCallsApi,
     ToolInputApi,
@@ -98,11 +109,24 @@ class _ClientSurface:
         return self.stream.on_turn_completed()
 
     def _attach_domains(self, request: Requester) -> None:
+        # upstream's namespaces, in its order (both clients: the sync twin passes its
+        # blocking requester, the async client the pipeline's coroutine one)
         self.system = SystemApi(request)
+        self.models = ModelsApi(request)
+        self.apps = AppsApi(request)
+        self.skills = SkillsApi(request)
+        self.mcp = McpApi(request)
+        self.account = AccountApi(request)
+        self.config = ConfigApi(request)
+        self.runtime = RuntimeApi(request)
+        self.feedback = FeedbackApi(request)
+        self.extensions = ExtensionsApi(request)
+        self.orchestrator = OrchestratorApi(request)
+        self.projects = ProjectsApi(request)
         self.sessions = SessionsApi(request)
-        self.tool_calls = ToolCallsApi(request)
         self.approvals = ApprovalsApi(request)
         self.tool_input = ToolInputApi(request)
+        self.tool_calls = ToolCallsApi(request)
         self.raw = RawApi(request)
 
 
