@@ -200,3 +200,19 @@ def test_path_parameters_are_escaped(tmp_path: Path) -> None:
         assert body["status"] != "ok"
         assert paths == ["/orchestrator/jobs/..%2Fsessions%3Fx%3D1",
                          "/sessions/a%2Fb/turns/t%3F1/steer"]
+
+
+def test_empty_path_parameters_are_refused_before_sending() -> None:
+    # `DELETE /sessions/` or `/projects//rename` would address another route.
+    cm = CodexManager(base_url="http://127.0.0.1:9")  # nothing listens: nothing may be sent
+    try:
+        sent: list[str] = []
+        cm.before()(lambda call: sent.append(call.operation))
+        for call in (lambda: cm.sessions.delete(""), lambda: cm.sessions.steer("s", "", "x"),
+                     lambda: cm.projects.rename(project_id="", name="n"),
+                     lambda: cm.sessions.settings_unset("s", "")):
+            with pytest.raises(ValueError, match="must not be empty"):
+                call()
+        assert sent == []
+    finally:
+        cm.close()

@@ -70,7 +70,13 @@ class DomainApi:
         op = OPERATIONS[name]
         path = op.path
         for key, value in (params or {}).items():
+            if str(value) == "":
+                # `/sessions//fork` or `DELETE /projects/` would address another route
+                # (or a slash-redirect to it): refuse before sending.
+                raise ValueError(f"{name}: {key} must not be empty")
             path = path.replace("{" + key + "}", seg(value))
+        if "{" in path:  # escaped values hold no braces: a parameter was not given
+            raise ValueError(f"{name}: missing path parameter in {op.path}")
         return self._request(
             name,
             op.method,
