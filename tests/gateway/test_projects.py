@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from teammesh.gateway import project_routes
+
 from .helpers import create_session, gateway_and_http, open_stream, wait_for_frame
 
 pytestmark = pytest.mark.anyio
@@ -209,3 +211,13 @@ async def test_statuses_order_and_bad_bodies(tmp_path: Path) -> None:
         response = await http.post(f"/api/sessions/{sid}/project", json={"projectId": "nope"})
         assert response.status_code == 404 and response.json()["status"] == "project_not_found"
         assert _ok(await http.get(f"/api/sessions/{sid}"))["session"]["projectId"] is None
+
+
+async def test_project_count_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project_routes, "MAX_PROJECTS", 2)
+    async with gateway_and_http(tmp_path) as (_, http):
+        await _create(http, name="one")
+        await _create(http, name="two")
+        response = await http.post("/api/projects", json={"name": "three"})
+        assert response.status_code == 413 and response.json()["code"] == "request_failed"
+        assert len(_ok(await http.get("/api/projects"))["data"]) == 2

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from teammesh.gateway import transcript_upsert
+
 from .helpers import (
     create_session,
     gateway_and_http,
@@ -181,3 +183,16 @@ async def test_suggested_request_upsert(tmp_path: Path) -> None:
         # The queue-backed routes stay upstream's 501 (no orchestrator queue here).
         response = await http.post(f"/api/sessions/{sid}/suggested-request", json={})
         assert response.status_code == 501
+
+
+async def test_transcript_rows_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transcript_upsert, "MAX_ENTRIES", 2)
+    async with gateway_and_http(tmp_path) as (_, http):
+        sid = await create_session(http)
+        url = f"/api/sessions/{sid}/transcript/upsert"
+        _ok(await http.post(url, json=_row(messageId="a")))
+        _ok(await http.post(url, json=_row(messageId="b")))
+        response = await http.post(url, json=_row(messageId="c"))
+        assert response.status_code == 413 and response.json()["code"] == "request_failed"
+        # A row already there can still be updated.
+        assert _ok(await http.post(url, json=_row(messageId="a", status="complete")))

@@ -27,6 +27,9 @@ from teammesh.wire import MoveAllBody, ProjectBody, SessionProjectBody
 
 Handler = Callable[[Request], Awaitable[Outcome]]
 
+# Every project is held in memory and listed whole: a client must not grow that without bound.
+MAX_PROJECTS = 1000
+
 
 def _hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
@@ -89,6 +92,9 @@ async def create_project(request: Request) -> Outcome:
     body = validate(ProjectBody, await read_json(request))
     if (existing := hub.projects.named(body.name)) is not None:
         return _duplicate(existing)
+    if hub.projects.count >= MAX_PROJECTS:
+        return Outcome(413, {"status": "error", "code": "request_failed",
+                             "message": f"this gateway keeps at most {MAX_PROJECTS} projects"})
     project = hub.projects.new(body.name, body.workingDirectory)
     refused = hub._write_first(hub.store.save_project, project.id, project.summary())
     if refused is not None:

@@ -60,6 +60,10 @@ class ProjectBook:
             p.id: p for p in (Project.from_record(r) for r in store.load_projects())
         }
 
+    @property
+    def count(self) -> int:
+        return len(self._projects)
+
     def get(self, project_id: str) -> Project | None:
         return self._projects.get(project_id)
 
