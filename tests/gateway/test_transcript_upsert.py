@@ -196,3 +196,14 @@ async def test_transcript_rows_are_bounded(tmp_path: Path, monkeypatch: pytest.M
         assert response.status_code == 413 and response.json()["code"] == "request_failed"
         # A row already there can still be updated.
         assert _ok(await http.post(url, json=_row(messageId="a", status="complete")))
+    monkeypatch.setattr(transcript_upsert, "MAX_TEXT_CHARS", 100)
+    async with gateway_and_http(tmp_path / "text") as (_, http):
+        sid = await create_session(http)
+        url = f"/api/sessions/{sid}/transcript/upsert"
+        _ok(await http.post(url, json=_row(messageId="a", content="x" * 60)))
+        response = await http.post(url, json=_row(messageId="b", content="y" * 60))
+        assert response.status_code == 413 and response.json()["code"] == "request_failed"
+        response = await http.post(url, json=_row(messageId="a", content="x" * 101))
+        assert response.status_code == 413
+        detail = (await http.get(f"/api/sessions/{sid}")).json()
+        assert [(e["messageId"], len(e["content"])) for e in detail["transcript"]] == [("a", 60)]

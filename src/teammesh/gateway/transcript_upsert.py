@@ -9,8 +9,9 @@ before it changes in memory (so it survives a restart, and a refused write chang
 then `transcript_updated {threadId, turnId, messageId, type, entry}` is published on the
 session's thread (not broadcast) and the answer is `{status:"ok", sessionId, entry}`.
 
-A transcript is bounded (MAX_ENTRIES): past it a new row is refused with 413; rows already
-there can still be updated.
+A transcript is bounded, in rows (MAX_ENTRIES) and in text (MAX_TEXT_CHARS of content and
+details over all its rows): an upsert that would pass either is refused with 413 and changes
+nothing; a client must not be able to grow one session's store rows and `GET S` without limit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from teammesh.wire import TranscriptUpsertBody
 Handler = Callable[[Request], Awaitable[Outcome]]
 
 MAX_ENTRIES = 20_000
+MAX_TEXT_CHARS = 16 * 1024 * 1024
 _RANK = {"streaming": 0, "complete": 1, "canceled": 2, "error": 3}
 
 
@@ -64,6 +66,24 @@ def merge(current: Entry | None, incoming: Entry) -> Entry:
     return merged
 
 
+def _text(entry: Entry | None) -> int:
+    if entry is None:
+        return 0
+    return len(str(entry.get("content") or "")) + len(str(entry.get("details") or ""))
+
+
+def _too_big(session: Session, current: Entry | None, merged: Entry) -> Outcome | None:
+    grows = _text(merged) - _text(current)
+    if current is None and len(session.transcript.entries()) >= MAX_ENTRIES:
+        problem = f"the transcript holds {MAX_ENTRIES} rows already"
+    elif grows > 0 and sum(_text(e) for e in session.transcript.entries()) + grows > \
+            MAX_TEXT_CHARS:
+        problem = f"the transcript would pass {MAX_TEXT_CHARS} characters of text"
+    else:
+        return None
+    return Outcome(413, {"status": "error", "code": "request_failed", "message": problem})
+
+
 def _settled(session: Session, entry: Entry) -> Entry:
     turn = session.turn(entry["turnId"])
     if entry["status"] == "streaming" and turn is not None and turn.completed_at_ms is not None:
@@ -79,10 +99,9 @@ async def upsert_transcript(request: Request) -> Outcome:
     body = validate(TranscriptUpsertBody, await read_json(request))
     transcript = found.transcript
     current = transcript.get(body.turnId, body.messageId)
-    if current is None and len(transcript.entries()) >= MAX_ENTRIES:
-        return Outcome(413, {"status": "error", "code": "request_failed",
-                             "message": f"the transcript holds {MAX_ENTRIES} rows already"})
     entry = _settled(found, merge(current, _incoming(body)))
+    if (refused := _too_big(found, current, entry)) is not None:
+        return refused
     position = transcript.position_for(body.turnId, body.messageId)
     refused = hub._write_first(hub.store.save_entries, found.id, [(position, entry)])
     if refused is not None:
