@@ -91,6 +91,7 @@ class Session:
     preview: str = ""
     materialized: bool = False
     deleted_at: str | None = None
+    project_id: str | None = None  # its project (gateway/projects.py), persisted
     turns: list[Turn] = field(default_factory=list)
     transcript: Transcript = field(default_factory=Transcript)
     # Process-local, never persisted:
@@ -149,7 +150,7 @@ class Session:
             "updatedAt": self.updated_at,
             "cwd": self.cwd,
             "source": self.source,
-            "projectId": None,
+            "projectId": self.project_id,
         }
 
     def thread(self) -> dict[str, Any]:
@@ -175,7 +176,7 @@ class Session:
         }
 
     def signal_session(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "projectId": None}
+        return {"id": self.id, "title": self.title, "projectId": self.project_id}
 
     # --- persistence record (everything but turns and transcript) ------------------------
 
@@ -194,6 +195,7 @@ class Session:
             "preview": self.preview,
             "materialized": self.materialized,
             "deletedAt": self.deleted_at,
+            "projectId": self.project_id,
         }
 
     @classmethod
@@ -214,6 +216,7 @@ class Session:
             preview=data.get("preview", ""),
             materialized=bool(data.get("materialized")),
             deleted_at=data.get("deletedAt"),
+            project_id=data.get("projectId"),
             turns=turns,
             transcript=Transcript(entries),
         )
