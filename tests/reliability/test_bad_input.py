@@ -44,7 +44,10 @@ from .procs import run_command
 
 EXAMPLES_PER_MODE = 32
 ENVELOPE_STATUSES = {"error", "not_found", "conflict", "reconciled", "no_active_turn",
-                     "deleted", "locked"}
+                     "deleted", "locked",
+                     # upstream's own statuses on the project and suggested-request routes
+                     "duplicate_name", "project_not_empty", "project_not_found",
+                     "invalid_request"}
 
 
 def documented_501(operation: Any, response: Any) -> bool:

@@ -62,6 +62,7 @@ from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
 from teammesh.wire import Decision as ApprovalDecision
 from teammesh.wire import Decision as ToolInputDecision
 from teammesh.wire import Effort as ReasoningEffort
+from teammesh.wire import SettingsScope as SessionSettingsScopeName
 
 __all__ = [
     "ApiError",
@@ -104,6 +105,7 @@ __all__ = [
     "RequestDetails",
     "RetryPolicy",
     "ServerError",
+    "SessionSettingsScopeName",
     "SessionTurnReply",
     "SkillContext",
     "StreamContext",

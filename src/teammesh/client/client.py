@@ -10,11 +10,22 @@ import httpx
 
 from teammesh.client._bridge import LoopThread
 from teammesh.client.api import (
+    AccountApi,
     ApprovalsApi,
+    AppsApi,
+    ConfigApi,
+    ExtensionsApi,
+    FeedbackApi,
+    McpApi,
+    ModelsApi,
+    OrchestratorApi,
+    ProjectsApi,
     RawApi,
     Requester,
+    RuntimeApi,
     SessionsApi,
     SessionScope,
+    SkillsApi,
     SystemApi,
     ToolCallsApi,
     ToolInputApi,
@@ -30,6 +41,7 @@ from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.strict import validate_response
 from teammesh.client.transport import HttpxTransport
 from teammesh.client.turns import TurnTracker
+from teammesh.client.typed import TypedApi, finish_async, finish_sync
 from teammesh.client.wait import AsyncWaitApi, WaitApi
 from teammesh.wire import DEFAULT_API_BASE, DEFAULT_API_PREFIX
 
@@ -98,11 +110,24 @@ class _ClientSurface:
         return self.stream.on_turn_completed()
 
     def _attach_domains(self, request: Requester) -> None:
+        # upstream's namespaces, in its order (both clients: the sync twin passes its
+        # blocking requester, the async client the pipeline's coroutine one)
         self.system = SystemApi(request)
+        self.models = ModelsApi(request)
+        self.apps = AppsApi(request)
+        self.skills = SkillsApi(request)
+        self.mcp = McpApi(request)
+        self.account = AccountApi(request)
+        self.config = ConfigApi(request)
+        self.runtime = RuntimeApi(request)
+        self.feedback = FeedbackApi(request)
+        self.extensions = ExtensionsApi(request)
+        self.orchestrator = OrchestratorApi(request)
+        self.projects = ProjectsApi(request)
         self.sessions = SessionsApi(request)
-        self.tool_calls = ToolCallsApi(request)
         self.approvals = ApprovalsApi(request)
         self.tool_input = ToolInputApi(request)
+        self.tool_calls = ToolCallsApi(request)
         self.raw = RawApi(request)
 
 
@@ -145,6 +170,7 @@ class AsyncCodexManager(_ClientSurface):
             response_validator=validate_response if self.validation_mode == "strict" else None,
         )
         self._attach_domains(self.pipeline.request)
+        self.typed = TypedApi(self.system, self.sessions, finish_async)
         self.turns = TurnTracker()
         self.stream = AsyncEventStream(
             base_url,
@@ -235,6 +261,7 @@ class CodexManager(_ClientSurface):
         self.hooks = self.core.hooks
         self.turns = self.core.turns
         self._attach_domains(self._request)
+        self.typed = TypedApi(self.system, self.sessions, finish_sync)
         self.stream = SyncEventStream(self.core.stream)
         self.wait = WaitApi(self.core.wait, self._bridge)
         self.remote_skills = RemoteSkillsFacade(self.core.remote_skills, self._bridge)

@@ -31,6 +31,7 @@ from teammesh.gateway.pending import (
     RequestKind,
     RequestState,
 )
+from teammesh.gateway.projects import ProjectBook
 from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
 from teammesh.gateway.runtimes.base import (
     DynamicTool,
@@ -179,6 +180,7 @@ class Hub(RuntimeSink):
             in_use=self._runtime_in_use,
         )
         self._sessions: dict[str, Session] = {}
+        self.projects = ProjectBook(store)  # codex-manager's projects (gateway/projects.py)
         self._pending = PendingRegistry()
         self._ids = RequestIds(store.request_id_ceiling(), store.reserve_request_ids)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -992,6 +994,10 @@ class Hub(RuntimeSink):
         return {"writable": False, "reason": reason, "failedWrites": self.store_health.failures}
 
     # For tests and embedding: a read-only view.
+    def sessions(self) -> list[Session]:
+        """Every session this gateway knows, deleted ones (tombstones) included."""
+        return list(self._sessions.values())
+
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 

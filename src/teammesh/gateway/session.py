@@ -92,6 +92,7 @@ class Session:
     materialized: bool = False
     deleted_at: str | None = None
     archived: bool = False  # `S/archive`: hidden from the default session list
+    project_id: str | None = None  # its project (gateway/projects.py), persisted
     turns: list[Turn] = field(default_factory=list)
     transcript: Transcript = field(default_factory=Transcript)
     # Process-local, never persisted:
@@ -150,7 +151,7 @@ class Session:
             "updatedAt": self.updated_at,
             "cwd": self.cwd,
             "source": self.source,
-            "projectId": None,
+            "projectId": self.project_id,
         }
 
     def thread(self) -> dict[str, Any]:
@@ -177,7 +178,7 @@ class Session:
         }
 
     def signal_session(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "projectId": None}
+        return {"id": self.id, "title": self.title, "projectId": self.project_id}
 
     # --- persistence record (everything but turns and transcript) ------------------------
 
@@ -197,6 +198,7 @@ class Session:
             "materialized": self.materialized,
             "deletedAt": self.deleted_at,
             "archived": self.archived,
+            "projectId": self.project_id,
         }
 
     @classmethod
@@ -218,6 +220,7 @@ class Session:
             materialized=bool(data.get("materialized")),
             deleted_at=data.get("deletedAt"),
             archived=bool(data.get("archived")),
+            project_id=data.get("projectId"),
             turns=turns,
             transcript=Transcript(entries),
         )

@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS transcript (
     position INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (session_id, turn_id, message_id));
 CREATE TABLE IF NOT EXISTS thread_state (session_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS suggested_requests (
+    session_id TEXT NOT NULL, request_key TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (session_id, request_key));
 """
 
 DB_FILE = "gateway.sqlite3"
@@ -159,6 +163,58 @@ class Store:
         self._db.execute("DELETE FROM thread_state WHERE session_id=?", (session_id,))
         self._db.execute("DELETE FROM turns WHERE session_id=?", (session_id,))
         self._db.execute("DELETE FROM transcript WHERE session_id=?", (session_id,))
+        self._db.execute("DELETE FROM suggested_requests WHERE session_id=?", (session_id,))
+
+    # --- projects (gateway/projects.py) ---------------------------------------------------
+
+    def save_project(self, project_id: str, record: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO projects(id, data) VALUES(?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET data=excluded.data",
+            (project_id, _dump(record)),
+        )
+
+    def delete_project(self, project_id: str) -> None:
+        self._db.execute("DELETE FROM projects WHERE id=?", (project_id,))
+
+    def load_projects(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT data FROM projects ORDER BY rowid").fetchall()
+        return [json.loads(data) for (data,) in rows]
+
+    # --- suggested requests (gateway/suggested_requests.py) ------------------------------
+
+    def save_suggestion(self, session_id: str, request_key: str, entry: dict[str, Any],
+                        keep: int) -> None:
+        """Upsert one entry and keep only the session's `keep` most recent ones (bounded)."""
+        # One transaction (the connection is in autocommit mode): row and trim land together.
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute(
+                "INSERT INTO suggested_requests(session_id, request_key, updated_at, data) "
+                "VALUES(?, ?, ?, ?) ON CONFLICT(session_id, request_key) "
+                "DO UPDATE SET updated_at=excluded.updated_at, data=excluded.data",
+                (session_id, request_key, int(entry["updatedAt"]), _dump(entry)),
+            )
+            self._db.execute(
+                "DELETE FROM suggested_requests WHERE session_id=? AND request_key NOT IN ("
+                "SELECT request_key FROM suggested_requests WHERE session_id=? "
+                "ORDER BY updated_at DESC, rowid DESC LIMIT ?)",
+                (session_id, session_id, keep),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def load_suggestion(self, session_id: str, request_key: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT data FROM suggested_requests WHERE session_id=? AND request_key=?",
+            (session_id, request_key),
+        ).fetchone()
+        if row is None:
+            return None
+        entry = json.loads(row[0])
+        return entry if isinstance(entry, dict) else None
 
     # --- load ----------------------------------------------------------------------------
 

@@ -26,13 +26,20 @@ from teammesh.gateway.capabilities import capabilities_report
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import BodyError, read_json, validate
 from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.project_routes import HANDLERS as PROJECT_HANDLERS
 from teammesh.gateway.runtimes.base import RuntimeUnavailable
 from teammesh.gateway.runtimes.registry import parse_spec
-from teammesh.gateway.session_controls import HANDLERS
+from teammesh.gateway.session_controls import HANDLERS as CONTROL_HANDLERS
+from teammesh.gateway.suggested_requests import HANDLERS as SUGGESTION_HANDLERS
+from teammesh.gateway.transcript_upsert import HANDLERS as TRANSCRIPT_HANDLERS
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
 from teammesh.wire import CapabilitiesQuery, ListQuery, SessionSettingsBody
 
 log = logging.getLogger("teammesh.gateway.surface")
+
+# Rows implemented for real, by operation name; each module owns its rows' state.
+HANDLERS = {**CONTROL_HANDLERS, **PROJECT_HANDLERS, **TRANSCRIPT_HANDLERS,
+            **SUGGESTION_HANDLERS}
 
 Handler = Callable[[Request], Awaitable[Response | Outcome]]
 Wrap = Callable[[Handler], Callable[[Request], Awaitable[Response]]]

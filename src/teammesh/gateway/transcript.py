@@ -89,6 +89,10 @@ class Transcript:
             self._positions[key] = position
             self._next_position = max(self._next_position, position + 1)
 
+    def position_for(self, turn_id: str, message_id: str) -> int:
+        """The position the entry keyed so has, or would take if upserted now."""
+        return self._positions.get((turn_id, message_id), self._next_position)
+
     def position(self, entry: Entry) -> int:
         return self._positions[(entry["turnId"], entry["messageId"])]
 

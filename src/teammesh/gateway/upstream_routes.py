@@ -106,7 +106,6 @@ _STEER_WHY = "llm: pydantic-ai takes no input in the middle of a run"
 ALL_THREADS = frozenset({"playbook", "llm", "codex"})
 _QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
 _EXT = "needs codex-manager's agent-extension loader"
-_PROJECTS = "needs codex-manager's project store"
 
 S = "/api/sessions/{sessionId}"
 P = "/api/projects/{projectId}"
@@ -209,20 +208,20 @@ ROUTES: tuple[UpstreamRoute, ...] = (
            "A project's orchestrator jobs", _QUEUE, query=OrchestratorJobsQuery),
     _state(31, "POST", "/api/orchestrator/jobs/{jobId}/cancel", "orchestrator.jobs.cancel",
            "Cancel an orchestrator job", _QUEUE, allow=(200, 404, 409)),
-    # --- projects (§6) ---------------------------------------------------------------------
-    _state(32, "GET", "/api/projects", "projects.list", "Projects", _PROJECTS),
-    _state(33, "POST", "/api/projects", "projects.create", "Create a project", _PROJECTS,
-           body=ProjectBody),
-    _state(34, "POST", f"{P}/rename", "projects.rename", "Rename a project", _PROJECTS,
-           body=ProjectBody),
-    _state(35, "DELETE", P, "projects.delete", "Delete a project", _PROJECTS,
-           allow=(200, 404)),
+    # --- projects (§6): gateway/projects.py, project_routes.py ------------------------------
+    _state(32, "GET", "/api/projects", "projects.list", "Projects", serves=RUNTIMES),
+    _state(33, "POST", "/api/projects", "projects.create", "Create a project",
+           body=ProjectBody, serves=RUNTIMES),
+    _state(34, "POST", f"{P}/rename", "projects.rename", "Rename a project",
+           body=ProjectBody, serves=RUNTIMES),
+    _state(35, "DELETE", P, "projects.delete", "Delete a project", allow=(200, 404),
+           serves=RUNTIMES),
     _state(36, "GET", f"{P}/agent-sessions", "projects.agent_sessions.list",
-           "A project's agent sessions", _PROJECTS, allow=(200, 404)),
+           "A project's agent sessions", allow=(200, 404), serves=RUNTIMES),
     _state(37, "POST", f"{P}/chats/move-all", "projects.chats.move_all",
-           "Move a project's chats", _PROJECTS, body=MoveAllBody),
+           "Move a project's chats", body=MoveAllBody, serves=RUNTIMES),
     _state(38, "POST", f"{P}/chats/delete-all", "projects.chats.delete_all",
-           "Delete a project's chats", _PROJECTS),
+           "Delete a project's chats", serves=RUNTIMES),
     # --- sessions (wire §4 and §7 here) ----------------------------------------------------
     _served(39, "GET", "/api/sessions", "sessions.list", "List sessions"),
     _served(40, "POST", "/api/sessions", "sessions.create", "Create a session",
@@ -230,10 +229,9 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _served(41, "GET", S, "sessions.get", "Session detail", allow=(200, 410)),
     _served(42, "DELETE", S, "sessions.delete", "Delete a session", allow=(200, 404, 410)),
     _state(43, "POST", f"{S}/transcript/upsert", "sessions.transcript.upsert",
-           "Upsert a supplemental transcript row",
-           "supplemental transcript rows are not stored by this gateway yet",
-           allow=(200, 404, 410), checks=("gone", "missing", "body"),
-           body=TranscriptUpsertBody),
+           "Upsert a supplemental transcript row", allow=(200, 404, 410),
+           checks=("gone", "missing", "body"), body=TranscriptUpsertBody,
+           serves=RUNTIMES),
     _thread(44, "POST", f"{S}/fork", "sessions.fork", "thread/fork", "Fork the thread",
             (200, 410, 501), serves=ALL_THREADS),
     _thread(45, "POST", f"{S}/compact", "sessions.compact", "thread/compact/start",
@@ -253,7 +251,7 @@ ROUTES: tuple[UpstreamRoute, ...] = (
             serves=frozenset({"playbook", "codex"}), why=_STEER_WHY),
     _served(50, "POST", f"{S}/rename", "sessions.rename", "Rename a session"),
     _state(51, "POST", f"{S}/project", "sessions.project.set", "Assign a project",
-           _PROJECTS, checks=("gone", "body", "missing"), body=SessionProjectBody),
+           checks=("gone", "body", "missing"), body=SessionProjectBody, serves=RUNTIMES),
     _thread(52, "POST", f"{S}/archive", "sessions.archive", "thread/archive",
             "Archive the thread", (), serves=ALL_THREADS),
     _thread(53, "POST", f"{S}/unarchive", "sessions.unarchive", "thread/unarchive",
@@ -294,8 +292,8 @@ ROUTES: tuple[UpstreamRoute, ...] = (
            allow=(200, 202, 400, 403, 404, 409, 410, 429, 503), checks=_STATE,
            body=SuggestRequestBody),
     _state(66, "POST", f"{S}/suggested-request/upsert", "sessions.suggest_request.upsert",
-           "Report a suggested request", _QUEUE, allow=(200, 400, 403, 404, 410),
-           checks=_STATE, body=SuggestUpsertBody),
+           "Report a suggested request", allow=(200, 400, 403, 404, 410),
+           checks=_STATE, body=SuggestUpsertBody, serves=RUNTIMES),
     _served(67, "POST", f"{S}/messages", "sessions.send_message", "Start a turn",
             allow=(202, 400, 403, 404, 410), app_server="turn/start"),
     _served(68, "POST", f"{S}/interrupt", "sessions.interrupt", "Interrupt the active turn",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
+from teammesh.client.operations import OPERATIONS
 from teammesh.client.transport import path_segment
 
 
@@ -55,6 +56,35 @@ UNSET: Any = Unset()
 class DomainApi:
     def __init__(self, request: Requester) -> None:
         self._request = request
+
+    def _op(
+        self,
+        name: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        query: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        """Send operation `name` as `operations.OPERATIONS` describes it: its method, its
+        path with `params` filled in (URL-escaped), its allow-list."""
+        op = OPERATIONS[name]
+        path = op.path
+        for key, value in (params or {}).items():
+            if str(value) == "":
+                # `/sessions//fork` or `DELETE /projects/` would address another route
+                # (or a slash-redirect to it): refuse before sending.
+                raise ValueError(f"{name}: {key} must not be empty")
+            path = path.replace("{" + key + "}", seg(value))
+        if "{" in path:  # escaped values hold no braces: a parameter was not given
+            raise ValueError(f"{name}: missing path parameter in {op.path}")
+        return self._request(
+            name,
+            op.method,
+            path,
+            query=query,
+            json_body=json_body,
+            allow_statuses=op.allow or None,
+        )
 
 
 seg = path_segment

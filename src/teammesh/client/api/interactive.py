@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from teammesh.client.api._base import UNSET, DomainApi, omit_none, seg
+from teammesh.client.api._base import UNSET, DomainApi, omit_none
 from teammesh.wire import ApprovalScope, Decision
 
 
@@ -28,25 +28,17 @@ class ToolCallsApi(DomainApi):
         )
         if response is not UNSET:
             body = {"response": response, **body}
-        return self._request(
-            "tool_calls.respond",
-            "POST",
-            f"/tool-calls/{seg(request_id)}/response",
-            json_body=body,
-            allow_statuses=(404, 409, 500),
-        )
+        return self._op("tool_calls.respond", params={"requestId": request_id}, json_body=body)
 
 
 class ApprovalsApi(DomainApi):
     def decide(
         self, approval_id: str | int, *, decision: Decision, scope: ApprovalScope | None = None
     ) -> Any:
-        return self._request(
+        return self._op(
             "approvals.decide",
-            "POST",
-            f"/approvals/{seg(approval_id)}/decision",
+            params={"approvalId": approval_id},
             json_body=omit_none(decision=decision, scope=scope),
-            allow_statuses=(404, 409, 500),
         )
 
 
@@ -62,10 +54,4 @@ class ToolInputApi(DomainApi):
         body = omit_none(decision=decision, answers=None if answers is None else dict(answers))
         if response is not UNSET:
             body["response"] = response
-        return self._request(
-            "tool_input.decide",
-            "POST",
-            f"/tool-input/{seg(request_id)}/decision",
-            json_body=body,
-            allow_statuses=(404, 500),
-        )
+        return self._op("tool_input.decide", params={"requestId": request_id}, json_body=body)

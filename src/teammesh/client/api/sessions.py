@@ -1,11 +1,17 @@
-"""`cm.sessions`: routes under `/sessions`, with upstream's per-operation allow-lists."""
+"""`cm.sessions`: the core session routes (create, read, turns, pending requests).
+
+The other session operations (thread actions, controls, settings, suggested requests,
+transcript rows) are in `session_actions.py`; `SessionsApi` has both. Every call goes
+through `DomainApi._op`, so its route and allow-list come from `client/operations.py`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from teammesh.client.api._base import DomainApi, omit_none, seg, tool_list
+from teammesh.client.api._base import omit_none, tool_list
+from teammesh.client.api.session_actions import SessionActions
 from teammesh.wire import ApprovalPolicy, Effort, FilesystemSandbox, NetworkAccess
 
 
@@ -24,7 +30,7 @@ def _settings_body(
     )
 
 
-class SessionsApi(DomainApi):
+class SessionsApi(SessionActions):
     def list(
         self,
         *,
@@ -33,17 +39,13 @@ class SessionsApi(DomainApi):
         limit: int | None = None,
         include_system_owned: bool | None = None,
     ) -> Any:
-        return self._request(
-            "sessions.list",
-            "GET",
-            "/sessions",
-            query={
-                "archived": archived,
-                "cursor": cursor,
-                "limit": limit,
-                "includeSystemOwned": include_system_owned,
-            },
-        )
+        query = {
+            "archived": archived,
+            "cursor": cursor,
+            "limit": limit,
+            "includeSystemOwned": include_system_owned,
+        }
+        return self._op("sessions.list", query=query)
 
     def create(
         self,
@@ -58,34 +60,18 @@ class SessionsApi(DomainApi):
         body = omit_none(cwd=cwd, model=model) | _settings_body(
             approval_policy, network_access, filesystem_sandbox, dynamic_tools
         )
-        return self._request("sessions.create", "POST", "/sessions", json_body=body)
+        return self._op("sessions.create", json_body=body)
 
     def get(self, session_id: str) -> Any:
-        return self._request(
-            "sessions.get", "GET", f"/sessions/{seg(session_id)}", allow_statuses=(410,)
-        )
+        return self._op("sessions.get", params={"sessionId": session_id})
 
     def rename(self, session_id: str, title: str) -> Any:
-        return self._request(
-            "sessions.rename",
-            "POST",
-            f"/sessions/{seg(session_id)}/rename",
-            json_body={"title": title},
+        return self._op(
+            "sessions.rename", params={"sessionId": session_id}, json_body={"title": title}
         )
 
     def delete(self, session_id: str) -> Any:
-        return self._request(
-            "sessions.delete",
-            "DELETE",
-            f"/sessions/{seg(session_id)}",
-            allow_statuses=(404, 410),
-        )
-
-    def archive(self, session_id: str) -> Any:
-        return self._request("sessions.archive", "POST", f"/sessions/{seg(session_id)}/archive")
-
-    def unarchive(self, session_id: str) -> Any:
-        return self._request("sessions.unarchive", "POST", f"/sessions/{seg(session_id)}/unarchive")
+        return self._op("sessions.delete", params={"sessionId": session_id})
 
     def send_message(
         self,
@@ -102,43 +88,22 @@ class SessionsApi(DomainApi):
         body = omit_none(text=text, model=model, effort=effort) | _settings_body(
             approval_policy, network_access, filesystem_sandbox, dynamic_tools
         )
-        return self._request(
-            "sessions.send_message",
-            "POST",
-            f"/sessions/{seg(session_id)}/messages",
-            json_body=body,
-            allow_statuses=(400, 403, 404, 410),
+        return self._op(
+            "sessions.send_message", params={"sessionId": session_id}, json_body=body
         )
 
     def interrupt(self, session_id: str, turn_id: str | None = None) -> Any:
-        return self._request(
+        return self._op(
             "sessions.interrupt",
-            "POST",
-            f"/sessions/{seg(session_id)}/interrupt",
+            params={"sessionId": session_id},
             json_body={"turnId": turn_id} if turn_id else {},
-            allow_statuses=(403, 404, 409, 410),
         )
 
     def approvals(self, session_id: str) -> Any:
-        return self._request(
-            "sessions.approvals.list",
-            "GET",
-            f"/sessions/{seg(session_id)}/approvals",
-            allow_statuses=(403, 410),
-        )
+        return self._op("sessions.approvals.list", params={"sessionId": session_id})
 
     def tool_calls(self, session_id: str) -> Any:
-        return self._request(
-            "sessions.tool_calls.list",
-            "GET",
-            f"/sessions/{seg(session_id)}/tool-calls",
-            allow_statuses=(403, 410),
-        )
+        return self._op("sessions.tool_calls.list", params={"sessionId": session_id})
 
     def tool_input(self, session_id: str) -> Any:
-        return self._request(
-            "sessions.tool_input.list",
-            "GET",
-            f"/sessions/{seg(session_id)}/tool-input",
-            allow_statuses=(403, 410),
-        )
+        return self._op("sessions.tool_input.list", params={"sessionId": session_id})

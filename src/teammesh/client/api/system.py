@@ -10,11 +10,21 @@ from teammesh.client.api._base import DomainApi
 
 class SystemApi(DomainApi):
     def health(self) -> Any:
-        return self._request("system.health", "GET", "/health")
+        return self._op("system.health")
 
     def info(self) -> Any:
         # The prefix root itself: `GET /api`.
-        return self._request("system.info", "GET", "")
+        return self._op("system.info")
+
+    def capabilities(self, *, refresh: bool = False) -> Any:
+        # Always sends `refresh` (as upstream's client does).
+        return self._op("system.capabilities", query={"refresh": refresh})
+
+    def experimental_features(self, *, cursor: str | None = None, limit: int | None = None) -> Any:
+        return self._op("system.features.experimental", query={"cursor": cursor, "limit": limit})
+
+    def collaboration_modes(self, *, cursor: str | None = None, limit: int | None = None) -> Any:
+        return self._op("system.collaboration.modes", query={"cursor": cursor, "limit": limit})
 
 
 class RawApi(DomainApi):
