@@ -271,3 +271,32 @@ async def test_a_fork_is_held_to_the_ceiling_of_now(tmp_path: Path) -> None:
         response = await http.post(f"/api/sessions/{session_id}/fork")
         assert response.status_code == 403, response.text
         assert await _listed(http) == before  # nothing was made
+
+
+async def test_a_fork_copies_deeply_nested_settings_and_tools(tmp_path: Path) -> None:
+    """Red team: settings values and tool schemas nested a few hundred levels are admitted
+    (bodies parse up to ~960); the fork's copy.deepcopy hit the recursion limit: 500, after
+    the runtime had already made (and announced) the new thread. Now they are copied."""
+    depth = 900
+    nested = "[" * depth + "]" * depth
+    headers = {"content-type": "application/json"}
+    async with gateway_and_http(tmp_path / "gw") as (_, http):
+        session_id = await create_session(http)
+        body = '{"scope":"session","key":"deep","value":' + nested + "}"
+        _ok(await http.post(f"/api/sessions/{session_id}/settings", content=body,
+                            headers=headers))
+        tool = ('{"name":"deep_tool","description":"d","inputSchema":{"type":"object",'
+                '"x":' + nested + "}}")
+        _ok(await http.post(f"/api/sessions/{session_id}/resume",
+                            content='{"dynamicTools":[' + tool + "]}", headers=headers))
+        forked = _ok(await http.post(f"/api/sessions/{session_id}/fork"))
+        fork_id = forked["session"]["sessionId"]
+        settings = _ok(await http.get(f"/api/sessions/{fork_id}/settings"))["settings"]
+        value, levels = settings["deep"], 0
+        while isinstance(value, list) and value:
+            value, levels = value[0], levels + 1
+        assert levels == depth - 1 and value == []
+        assert fork_id in await _listed(http)
+    async with gateway_and_http(tmp_path / "gw") as (_, http):  # and it was stored
+        settings = _ok(await http.get(f"/api/sessions/{fork_id}/settings"))["settings"]
+        assert "deep" in settings
