@@ -4,6 +4,7 @@ persisted across a gateway restart where it changes state."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,36 @@ async def test_a_fork_copies_deeply_nested_settings_and_tools(tmp_path: Path) ->
     async with gateway_and_http(tmp_path / "gw") as (_, http):  # and it was stored
         settings = _ok(await http.get(f"/api/sessions/{fork_id}/settings"))["settings"]
         assert "deep" in settings
+
+
+async def test_a_fork_is_written_whole_or_not_at_all(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team: the fork's session row was committed first and its turns and rows one
+    commit at a time (their failures only logged), so a kill -9 midway left a session with
+    part of the copy (3 825 of 20 000 rows), and a failing row write still answered 200 with
+    a fork whose history was gone after a restart. Now one transaction: refused, nothing."""
+    async with gateway_and_http(tmp_path / "gw") as (gateway, http):
+        session_id = await create_session(http)
+        await _answered_turn(http, session_id)
+        for i in range(50):
+            _ok(await http.post(f"/api/sessions/{session_id}/transcript/upsert", json={
+                "messageId": f"note-{i}", "turnId": "notes", "role": "system",
+                "type": "agent.note", "content": "n" * 100, "status": "complete"}))
+        before = await _listed(http)
+
+        def failing(*_: Any) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(gateway.hub.store, "save_entries", failing)
+        response = await http.post(f"/api/sessions/{session_id}/fork")
+        assert response.status_code == 503, response.text
+        assert await _listed(http) == before
+        monkeypatch.undo()
+        forked = _ok(await http.post(f"/api/sessions/{session_id}/fork"))
+        fork_id = forked["session"]["sessionId"]
+    async with gateway_and_http(tmp_path / "gw") as (_, http):
+        assert sorted(await _listed(http)) == sorted([*before, fork_id])
+        source = _ok(await http.get(f"/api/sessions/{session_id}"))
+        copy = _ok(await http.get(f"/api/sessions/{fork_id}"))
+        assert len(copy["transcript"]) == len(source["transcript"]) > 50
+        assert len(copy["thread"]["turns"]) == 1

@@ -178,19 +178,17 @@ async def fork(request: Request) -> Outcome:
         transcript=Transcript(entries),
         attached=True,
     )
-    refused = hub._write_first(hub.store.save_session, forked)
+    # All of it in one transaction (the llm conversation too, so the fork continues it after
+    # a restart): written one row per commit, a kill -9 midway left a session holding part
+    # of the copy, and a 20 000-row fork held the event loop for seconds.
+    refused = hub._write_first(lambda: hub.store.save_fork(
+        forked, turns, entries, hub.store.load_thread_state(source.id)))
     if refused is not None:  # not written: the fork never existed
         try:
             await runtime.forget_thread(forked.id)
         except Exception:
             log.warning("forget after a refused fork failed", exc_info=True)
         return refused
-    for turn in turns:
-        hub._save(hub.store.save_turn, forked.id, turn)
-    hub._save(hub.store.save_entries, forked.id, entries)
-    state = hub.store.load_thread_state(source.id)
-    if state is not None:  # the llm conversation, so the fork continues it after a restart
-        hub._save(hub.store.save_thread_state, forked.id, state)
     hub._sessions[forked.id] = forked
     return Outcome(200, {"status": "ok", "sourceSessionId": source.id,
                          "session": forked.summary(), "thread": forked.thread()})
