@@ -4,6 +4,7 @@ persisted across a gateway restart where it changes state."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,65 @@ async def test_a_fork_is_held_to_the_ceiling_of_now(tmp_path: Path) -> None:
         response = await http.post(f"/api/sessions/{session_id}/fork")
         assert response.status_code == 403, response.text
         assert await _listed(http) == before  # nothing was made
+
+
+async def test_a_fork_copies_deeply_nested_settings_and_tools(tmp_path: Path) -> None:
+    """Red team: settings values and tool schemas nested a few hundred levels are admitted
+    (bodies parse up to ~960); the fork's copy.deepcopy hit the recursion limit: 500, after
+    the runtime had already made (and announced) the new thread. Now they are copied."""
+    depth = 900
+    nested = "[" * depth + "]" * depth
+    headers = {"content-type": "application/json"}
+    async with gateway_and_http(tmp_path / "gw") as (_, http):
+        session_id = await create_session(http)
+        body = '{"scope":"session","key":"deep","value":' + nested + "}"
+        _ok(await http.post(f"/api/sessions/{session_id}/settings", content=body,
+                            headers=headers))
+        tool = ('{"name":"deep_tool","description":"d","inputSchema":{"type":"object",'
+                '"x":' + nested + "}}")
+        _ok(await http.post(f"/api/sessions/{session_id}/resume",
+                            content='{"dynamicTools":[' + tool + "]}", headers=headers))
+        forked = _ok(await http.post(f"/api/sessions/{session_id}/fork"))
+        fork_id = forked["session"]["sessionId"]
+        settings = _ok(await http.get(f"/api/sessions/{fork_id}/settings"))["settings"]
+        value, levels = settings["deep"], 0
+        while isinstance(value, list) and value:
+            value, levels = value[0], levels + 1
+        assert levels == depth - 1 and value == []
+        assert fork_id in await _listed(http)
+    async with gateway_and_http(tmp_path / "gw") as (_, http):  # and it was stored
+        settings = _ok(await http.get(f"/api/sessions/{fork_id}/settings"))["settings"]
+        assert "deep" in settings
+
+
+async def test_a_fork_is_written_whole_or_not_at_all(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team: the fork's session row was committed first and its turns and rows one
+    commit at a time (their failures only logged), so a kill -9 midway left a session with
+    part of the copy (3 825 of 20 000 rows), and a failing row write still answered 200 with
+    a fork whose history was gone after a restart. Now one transaction: refused, nothing."""
+    async with gateway_and_http(tmp_path / "gw") as (gateway, http):
+        session_id = await create_session(http)
+        await _answered_turn(http, session_id)
+        for i in range(50):
+            _ok(await http.post(f"/api/sessions/{session_id}/transcript/upsert", json={
+                "messageId": f"note-{i}", "turnId": "notes", "role": "system",
+                "type": "agent.note", "content": "n" * 100, "status": "complete"}))
+        before = await _listed(http)
+
+        def failing(*_: Any) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(gateway.hub.store, "save_entries", failing)
+        response = await http.post(f"/api/sessions/{session_id}/fork")
+        assert response.status_code == 503, response.text
+        assert await _listed(http) == before
+        monkeypatch.undo()
+        forked = _ok(await http.post(f"/api/sessions/{session_id}/fork"))
+        fork_id = forked["session"]["sessionId"]
+    async with gateway_and_http(tmp_path / "gw") as (_, http):
+        assert sorted(await _listed(http)) == sorted([*before, fork_id])
+        source = _ok(await http.get(f"/api/sessions/{session_id}"))
+        copy = _ok(await http.get(f"/api/sessions/{fork_id}"))
+        assert len(copy["transcript"]) == len(source["transcript"]) > 50
+        assert len(copy["thread"]["turns"]) == 1

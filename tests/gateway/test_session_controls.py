@@ -178,3 +178,24 @@ async def test_policy_changes_wait_for_a_starting_turn(tmp_path: Path) -> None:
             session.starting_turn = False
         assert _ok(await http.get(f"/api/sessions/{sid}/session-controls"))[
             "controls"] == controls
+
+
+async def test_the_settings_cap_is_the_same_on_both_routes(tmp_path: Path) -> None:
+    """Red team: 100 000 `é` (200 KB in UTF-8) were 200 on `S/settings` and 413 on
+    `S/session-controls`, which measured the \\u-escaped JSON (600 KB)."""
+    settings = {"k": "é" * 100_000}
+    controls = {"model": None, "approvalPolicy": "never", "networkAccess": "restricted",
+                "filesystemSandbox": "read-only"}
+    async with gateway_and_http(tmp_path) as (_, http):
+        sid = await create_session(http)
+        _ok(await http.post(f"/api/sessions/{sid}/session-controls", json={
+            "scope": "session", "controls": {**controls, "settings": settings}}))
+        _ok(await http.post(f"/api/sessions/{sid}/settings", json={
+            "scope": "session", "settings": settings, "mode": "replace"}), "unchanged")
+        over = {"k": "é" * 140_000}  # 280 KB in UTF-8: past 256 KiB on both
+        response = await http.post(f"/api/sessions/{sid}/session-controls", json={
+            "scope": "session", "controls": {**controls, "settings": over}})
+        assert response.status_code == 413, response.text
+        response = await http.post(f"/api/sessions/{sid}/settings", json={
+            "scope": "session", "settings": over, "mode": "replace"})
+        assert response.status_code == 413, response.text

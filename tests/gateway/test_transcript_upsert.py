@@ -207,3 +207,19 @@ async def test_transcript_rows_are_bounded(tmp_path: Path, monkeypatch: pytest.M
         assert response.status_code == 413
         detail = (await http.get(f"/api/sessions/{sid}")).json()
         assert [(e["messageId"], len(e["content"])) for e in detail["transcript"]] == [("a", 60)]
+
+
+async def test_long_ids_count_against_the_text_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team: `messageId`/`turnId`/`type` are unbounded strings; only content and details
+    were counted, so 20 000 rows of ~1 MiB ids (20 GB) passed the 16 Mi character cap."""
+    monkeypatch.setattr(transcript_upsert, "MAX_TEXT_CHARS", 1000)
+    async with gateway_and_http(tmp_path) as (_, http):
+        sid = await create_session(http)
+        url = f"/api/sessions/{sid}/transcript/upsert"
+        _ok(await http.post(url, json=_row(messageId="a" * 400, content="")))
+        for field in ("messageId", "turnId", "type"):
+            response = await http.post(url, json=_row(**{field: "b" * 700}, content=""))
+            assert response.status_code == 413, (field, response.text)
+        detail = (await http.get(f"/api/sessions/{sid}")).json()
+        assert [len(e["messageId"]) for e in detail["transcript"]] == [400]

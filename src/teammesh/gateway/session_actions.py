@@ -18,7 +18,8 @@ thread announces itself with `thread/started` (`app_server.thread.started`), as 
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,6 +46,10 @@ _BY_OPERATION = {r.operation: r for r in ROUTES}
 # Supplemental rows the gateway itself keeps per session (session_controls.py's audit rows):
 # a fork copies the thread, not the session's own records.
 _SESSION_OWN_TURNS = frozenset({"session-controls"})
+
+
+def _json_copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
 
 
 def _hub(request: Request) -> Hub:
@@ -138,6 +143,16 @@ async def fork(request: Request) -> Outcome:
                               inherited=frozenset({"approval", "sandbox", "network"}))
     except PolicyRefusal as refusal:
         return Outcome(refusal.status, refusal.body)
+    # The copies are made before the runtime forks: nothing of a fork exists if one fails.
+    # As JSON, the way the store keeps them: a copy.deepcopy of settings or tool schemas
+    # nested a few hundred levels (bodies are admitted up to ~960) hit the recursion limit
+    # (500, and a runtime thread left behind); anything the store wrote round-trips.
+    turns = [Turn.from_record(_json_copy(t.to_record())) for t in source.turns]
+    entries = [(position, _json_copy(entry)) for position, entry in source.transcript.items()
+               if entry["turnId"] not in _SESSION_OWN_TURNS]
+    controls = dataclasses.replace(source.controls,
+                                   settings=_json_copy(source.controls.settings))
+    dynamic_tools = _json_copy(source.dynamic_tools)
     runtime = await _attached(hub, source, method)
     if isinstance(runtime, Outcome):
         return runtime
@@ -146,9 +161,6 @@ async def fork(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/fork failed for %s", source.id, exc_info=True)
         return map_runtime_error(exc, method, source.id)
-    turns = [Turn.from_record(copy.deepcopy(t.to_record())) for t in source.turns]
-    entries = [(position, copy.deepcopy(entry)) for position, entry in source.transcript.items()
-               if entry["turnId"] not in _SESSION_OWN_TURNS]
     forked = Session(
         id=info.id,
         runtime_key=source.runtime_key,
@@ -158,27 +170,25 @@ async def fork(request: Request) -> Outcome:
         updated_at=info.created_at,
         source=info.source,
         # Controls are copied (upstream copies the stored tuple), not title or project.
-        controls=copy.deepcopy(source.controls),
-        dynamic_tools=copy.deepcopy(source.dynamic_tools),
+        controls=controls,
+        dynamic_tools=dynamic_tools,
         preview=source.preview,
         materialized=True,
         turns=turns,
         transcript=Transcript(entries),
         attached=True,
     )
-    refused = hub._write_first(hub.store.save_session, forked)
+    # All of it in one transaction (the llm conversation too, so the fork continues it after
+    # a restart): written one row per commit, a kill -9 midway left a session holding part
+    # of the copy, and a 20 000-row fork held the event loop for seconds.
+    refused = hub._write_first(lambda: hub.store.save_fork(
+        forked, turns, entries, hub.store.load_thread_state(source.id)))
     if refused is not None:  # not written: the fork never existed
         try:
             await runtime.forget_thread(forked.id)
         except Exception:
             log.warning("forget after a refused fork failed", exc_info=True)
         return refused
-    for turn in turns:
-        hub._save(hub.store.save_turn, forked.id, turn)
-    hub._save(hub.store.save_entries, forked.id, entries)
-    state = hub.store.load_thread_state(source.id)
-    if state is not None:  # the llm conversation, so the fork continues it after a restart
-        hub._save(hub.store.save_thread_state, forked.id, state)
     hub._sessions[forked.id] = forked
     return Outcome(200, {"status": "ok", "sourceSessionId": source.id,
                          "session": forked.summary(), "thread": forked.thread()})

@@ -175,7 +175,10 @@ async def apply_controls(request: Request) -> Outcome:
     if (busy := _turn_starting(found, "sessions.controls.apply")) is not None:
         return busy
     if asked.settings is not None:
-        size = len(json.dumps(asked.settings, separators=(",", ":")).encode())
+        # Measured as _store_settings measures (UTF-8, not \u escapes): the same settings
+        # must not be 200 on S/settings and 413 here.
+        size = len(json.dumps(asked.settings, separators=(",", ":"),
+                              ensure_ascii=False).encode())
         if size > MAX_SETTINGS_BYTES:
             return Outcome(413, {"status": "error", "code": "request_failed",
                                  "message": f"session settings would take {size} bytes; "

@@ -128,6 +128,24 @@ class Store:
             [(session_id, e["turnId"], e["messageId"], p, _dump(e)) for p, e in entries],
         )
 
+    def save_fork(self, session: Session, turns: list[Turn], entries: list[tuple[int, Entry]],
+                  state: dict[str, Any] | None) -> None:
+        """A fork's new session with its turns, rows and runtime state, in one transaction:
+        a crash (or a refused write) midway leaves no half-copied session behind, and one
+        commit instead of one per row keeps a 20 000-row fork from stalling the loop."""
+        self._db.execute("BEGIN")
+        try:
+            self.save_session(session)
+            for turn in turns:
+                self.save_turn(session.id, turn)
+            self.save_entries(session.id, entries)
+            if state is not None:
+                self.save_thread_state(session.id, state)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def save_thread_state(self, session_id: str, state: dict[str, Any]) -> None:
         self._db.execute(
             "INSERT INTO thread_state(session_id, data) VALUES(?, ?) "

@@ -9,9 +9,10 @@ before it changes in memory (so it survives a restart, and a refused write chang
 then `transcript_updated {threadId, turnId, messageId, type, entry}` is published on the
 session's thread (not broadcast) and the answer is `{status:"ok", sessionId, entry}`.
 
-A transcript is bounded, in rows (MAX_ENTRIES) and in text (MAX_TEXT_CHARS of content and
-details over all its rows): an upsert that would pass either is refused with 413 and changes
-nothing; a client must not be able to grow one session's store rows and `GET S` without limit.
+A transcript is bounded, in rows (MAX_ENTRIES) and in text (MAX_TEXT_CHARS of content,
+details, ids and type over all its rows): an upsert that would pass either is refused with 413
+and changes nothing; a client must not be able to grow one session's store rows and `GET S`
+without limit.
 """
 
 from __future__ import annotations
@@ -66,10 +67,16 @@ def merge(current: Entry | None, incoming: Entry) -> Entry:
     return merged
 
 
+# Every free-text field a client sets counts: the ids and type are unbounded strings too,
+# so counting only content and details let 20 000 rows of ~1 MiB `messageId`s (20 GB)
+# past the cap.
+_TEXT_FIELDS = ("content", "details", "messageId", "turnId", "type")
+
+
 def _text(entry: Entry | None) -> int:
     if entry is None:
         return 0
-    return len(str(entry.get("content") or "")) + len(str(entry.get("details") or ""))
+    return sum(len(str(entry.get(key) or "")) for key in _TEXT_FIELDS)
 
 
 def _too_big(session: Session, current: Entry | None, merged: Entry) -> Outcome | None:
