@@ -162,20 +162,20 @@ class CodexRuntime(Runtime):
         for task in list(self._background):
             task.cancel()
 
-    async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
-        process = await self._ensure_running()
-        config = _absolute_cwd(config)
-        result = await self._call(process, "thread/start", _thread_start_params(config))
+    def _adopt_thread(self, method: str, result: Any, config: ThreadConfig, *,
+                      controls: ThreadConfig | _Thread) -> ThreadInfo:
+        """Track the thread a `thread/start` or `thread/fork` answer made (its codex id is
+        its public id) under `controls`' policy, and describe it for the hub."""
         thread = result.get("thread") if isinstance(result, dict) else None
         if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/start returned no thread")
+            raise RuntimeFailure(INTERNAL_ERROR, f"codex {method} returned no thread")
         state = _Thread(
             public_id=thread["id"],
             codex_id=thread["id"],
             config=config,
-            approval_policy=config.approval_policy,
-            sandbox=config.sandbox,
-            network_access=config.network_access,
+            approval_policy=controls.approval_policy,
+            sandbox=controls.sandbox,
+            network_access=controls.network_access,
             generation=self._generation,
         )
         self._threads[state.public_id] = state
@@ -188,6 +188,12 @@ class CodexRuntime(Runtime):
             source=str(thread.get("source") or "appServer"),
             extra=thread,
         )
+
+    async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
+        process = await self._ensure_running()
+        config = _absolute_cwd(config)
+        result = await self._call(process, "thread/start", _thread_start_params(config))
+        return self._adopt_thread("thread/start", result, config, controls=config)
 
     async def resume_thread(self, thread_id: str, config: ThreadConfig) -> None:
         config = _absolute_cwd(config)
@@ -353,28 +359,7 @@ class CodexRuntime(Runtime):
             "approvalPolicy": approval_policy(source.approval_policy),
             "sandbox": source.sandbox,
         })
-        thread = result.get("thread") if isinstance(result, dict) else None
-        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/fork returned no thread")
-        state = _Thread(
-            public_id=thread["id"],
-            codex_id=thread["id"],
-            config=config,
-            approval_policy=source.approval_policy,
-            sandbox=source.sandbox,
-            network_access=source.network_access,
-            generation=self._generation,
-        )
-        self._threads[state.public_id] = state
-        self._by_codex_id[state.codex_id] = state
-        return ThreadInfo(
-            id=state.public_id,
-            model_provider=str(result.get("modelProvider") or thread.get("modelProvider") or ""),
-            cwd=str(thread.get("cwd") or config.cwd),
-            created_at=int(thread.get("createdAt") or time.time()),
-            source=str(thread.get("source") or "appServer"),
-            extra=thread,
-        )
+        return self._adopt_thread("thread/fork", result, config, controls=source)
 
     async def call_thread_method(self, thread_id: str, method: str, params: JsonObject) -> Any:
         if method not in THREAD_METHODS:
