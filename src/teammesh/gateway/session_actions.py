@@ -86,6 +86,19 @@ def _unserved(route: UpstreamRoute, session: Session) -> Outcome | None:
     runtime = runtime_name(session.runtime_key)
     return None if route.served_on(runtime) else not_supported(route, runtime, session.id)
 
+async def _admit(operation: str, request: Request
+                 ) -> tuple[Session, BaseModel | None] | Outcome:
+    """The row's checks in its order, then its 501 when the session's runtime does not
+    serve it; else the session and the parsed body."""
+    route = _BY_OPERATION[operation]
+    guarded = await _guards(route, request)
+    if isinstance(guarded, Outcome):
+        return guarded
+    if (unserved := _unserved(route, guarded[0])) is not None:
+        return unserved
+    return guarded
+
+
 
 def _invalid_state(message: str, method: str, session: Session, **details: Any) -> Outcome:
     return Outcome(409, {"status": "error", "code": "invalid_state", "message": message,
@@ -122,13 +135,10 @@ async def _attached(hub: Hub, session: Session, method: str) -> Runtime | Outcom
 
 
 async def fork(request: Request) -> Outcome:
-    route = _BY_OPERATION["sessions.fork"]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    source, _ = guarded
-    if (unserved := _unserved(route, source)) is not None:
-        return unserved
+    admitted = await _admit("sessions.fork", request)
+    if isinstance(admitted, Outcome):
+        return admitted
+    source, _ = admitted
     method = "thread/fork"
     if _busy(source):
         return _invalid_state("cannot fork while a turn is in progress", method, source)
@@ -198,13 +208,10 @@ async def fork(request: Request) -> Outcome:
 
 
 async def rollback(request: Request) -> Outcome:
-    route = _BY_OPERATION["sessions.rollback"]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    session, body = guarded
-    if (unserved := _unserved(route, session)) is not None:
-        return unserved
+    admitted = await _admit("sessions.rollback", request)
+    if isinstance(admitted, Outcome):
+        return admitted
+    session, body = admitted
     assert isinstance(body, RollbackBody)
     method, num = "thread/rollback", body.numTurns
     if _busy(session):
@@ -264,13 +271,10 @@ def _steer_class(text: str) -> str:
 
 
 async def steer(request: Request) -> Outcome:
-    route = _BY_OPERATION["sessions.steer"]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    session, body = guarded
-    if (unserved := _unserved(route, session)) is not None:
-        return unserved
+    admitted = await _admit("sessions.steer", request)
+    if isinstance(admitted, Outcome):
+        return admitted
+    session, body = admitted
     assert isinstance(body, SteerBody)
     turn_id = str(request.path_params["turnId"])
     details = {"threadId": session.id, "turnId": turn_id}
@@ -331,13 +335,10 @@ async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | 
 
 async def _set_archived(request: Request, operation: str, archived: bool
                         ) -> tuple[Session, Outcome | None] | Outcome:
-    route = _BY_OPERATION[operation]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    session, _ = guarded
-    if (unserved := _unserved(route, session)) is not None:
-        return unserved
+    admitted = await _admit(operation, request)
+    if isinstance(admitted, Outcome):
+        return admitted
+    session, _ = admitted
     return session, await set_archived(_hub(request), session, archived)
 
 
@@ -362,13 +363,10 @@ async def unarchive(request: Request) -> Outcome:
 
 
 async def resume(request: Request) -> Outcome:
-    route = _BY_OPERATION["sessions.resume"]
-    guarded = await _guards(route, request)
-    if isinstance(guarded, Outcome):
-        return guarded
-    session, body = guarded
-    if (unserved := _unserved(route, session)) is not None:
-        return unserved
+    admitted = await _admit("sessions.resume", request)
+    if isinstance(admitted, Outcome):
+        return admitted
+    session, body = admitted
     assert isinstance(body, ResumeBody)
     hub, method = _hub(request), "thread/resume"
     runtime = await _attached(hub, session, method)
@@ -410,16 +408,13 @@ def _review_params(body: ReviewBody) -> dict[str, Any]:
 
 
 def _forwarded(operation: str) -> Handler:
-    route = _BY_OPERATION[operation]
-    method = route.app_server or ""
+    method = _BY_OPERATION[operation].app_server or ""
 
     async def handler(request: Request) -> Outcome:
-        guarded = await _guards(route, request)
-        if isinstance(guarded, Outcome):
-            return guarded
-        session, body = guarded
-        if (unserved := _unserved(route, session)) is not None:
-            return unserved
+        admitted = await _admit(operation, request)
+        if isinstance(admitted, Outcome):
+            return admitted
+        session, body = admitted
         params = _review_params(body) if isinstance(body, ReviewBody) else {}
         hub = _hub(request)
         runtime = await _attached(hub, session, method)
