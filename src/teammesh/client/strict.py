@@ -5,12 +5,21 @@ the models list only what the wire contract marks required."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from teammesh.client.errors import TypedModelValidationError
+
+# The shapes that are the same in strict mode and the typed facade are declared once there;
+# the session summary stays looser here (strict mode checks only what the wire requires).
+from teammesh.wire_responses import (
+    DeletedSession,
+    Thread,
+    TranscriptEntry,
+    TurnAccepted,
+)
 
 
 class _Open(BaseModel):
@@ -31,32 +40,6 @@ class SessionSummary(_Open):
     projectId: str | None
 
 
-class Turn(_Open):
-    id: str
-    status: str
-    items: list[Any]
-
-
-class Thread(_Open):
-    id: str
-    preview: str
-    modelProvider: str
-    createdAt: float
-    updatedAt: float
-    cwd: str
-    source: str
-    turns: list[Turn] | None = None
-
-
-class TranscriptEntry(_Open):
-    messageId: str
-    turnId: str
-    role: str
-    type: str
-    content: str
-    status: str
-
-
 class SessionCreated(_Open):
     session: SessionSummary
     thread: Thread
@@ -68,26 +51,13 @@ class SessionDetail(_Open):
     transcript: list[TranscriptEntry]
 
 
-class DeletedSession(_Open):
-    status: Literal["deleted"]
-    sessionId: str
-    message: str
-    deletedAt: str
-
-
-class TurnAccepted(_Open):
-    status: Literal["accepted"]
-    sessionId: str
-    turnId: str
-
-
 class StatusBody(_Open):
     """Any other allowed answer (`not_found`, `error`, `ok`, …): a status string."""
 
     status: str
 
 
-def _model_for(operation: str, body: Any) -> type[_Open] | None:
+def _model_for(operation: str, body: Any) -> type[BaseModel] | None:
     status = body.get("status") if isinstance(body, dict) else None
     if operation == "sessions.create":
         return SessionCreated
