@@ -150,11 +150,40 @@ async def test_501_names_the_runtime_and_codex_is_not_mapped_yet(tmp_path: Path)
     # A gateway whose default runtime is codex: the message says the gateway does not map
     # it (no codex process is needed to answer a global route).
     async with gateway_and_http(tmp_path / "codex", runtime="codex") as (_, http):
-        config = next(r for r in ROUTES if r.operation == "config.get")
-        body = _assert_501(await _call(http, config, ""), config, None)
-        assert "the gateway does not map config/read to the codex runtime yet" in body["message"]
+        remote = next(r for r in ROUTES if r.operation == "skills.remote.get")
+        body = _assert_501(await _call(http, remote, ""), remote, None)
+        assert ("the gateway does not map skills/remote/read to the codex runtime yet"
+                in body["message"])
         caps = (await http.get("/api/capabilities")).json()
         assert caps["runtime"]["name"] == "codex" and caps["features"]["planUpdates"] is True
+
+
+REFUSED = ("skills.config.set", "skills.remote.set", "mcp.reload", "mcp.oauth.login",
+           "account.login.start", "account.login.cancel", "account.logout", "config.set",
+           "config.batch_set", "runtime.exec", "feedback.submit")
+
+
+@pytest.mark.parametrize("runtime", ["playbook", "codex"])
+async def test_refused_rows_say_the_policy_on_every_runtime(tmp_path: Path,
+                                                            runtime: str) -> None:
+    """Writes of operator settings, logins, uploads and host commands are refused on
+    every runtime, codex included, with upstream's 501 envelope and the policy as `why`
+    (a codex gateway answers them without starting app-server: nothing is forwarded)."""
+    assert {r.operation for r in ROUTES if r.refused} == set(REFUSED)
+    async with gateway_and_http(tmp_path, runtime=runtime) as (_, http):
+        caps = (await http.get("/api/capabilities")).json()
+        for route in (r for r in ROUTES if r.refused):
+            response = await _call(http, route, "")
+            assert response.status_code == 501, (route.operation, response.text)
+            body = response.json()
+            assert body["code"] == "method_not_supported" and body["status"] == "error"
+            assert body["details"] == {"method": route.app_server, "why": route.why}
+            assert route.why.startswith("refused by policy: ")
+            assert body["message"] == f"method not found: {route.app_server} is {route.why}"
+            assert route.serves == frozenset()
+            if route.app_server in caps["methods"]:
+                assert caps["methods"][route.app_server] == "disabled"
+                assert route.why in caps["details"][route.app_server]["reason"]
 
 
 async def test_deleted_and_unknown_sessions_in_upstreams_order(tmp_path: Path) -> None:

@@ -77,13 +77,16 @@ SHUTDOWN_TIMEOUT_S = 5.0
 INTERNAL_ERROR = -32603
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
-# What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
-# /collaboration/modes).
 # Thread methods the session routes forward as they are (session_actions.py).
 THREAD_METHODS = frozenset({"thread/compact/start", "review/start",
                             "thread/backgroundTerminals/clean"})
+# What `call_method` forwards (the global read-only rows of upstream_routes.py): nothing that
+# writes codex's config, logs in, reaches OpenAI or runs commands (docs/security.md).
 PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
-                                  "collaborationMode/list"})
+                                  "collaborationMode/list", "mcpServerStatus/list",
+                                  "app/list", "skills/list", "account/read",
+                                  "account/rateLimits/read", "config/read",
+                                  "configRequirements/read"})
 
 
 @dataclass
@@ -259,7 +262,7 @@ class CodexRuntime(Runtime):
             return  # the turn died with the app-server that ran it
         await self._call(process, "turn/interrupt", {"threadId": state.codex_id, "turnId": turn_id})
 
-    async def call_method(self, method: str, params: JsonObject) -> Any:
+    async def call_method(self, method: str, params: JsonObject | None) -> Any:
         # Only read-only, thread-less methods a client may ask for: nothing that writes
         # codex's config, logs in or runs commands (those are the operator's).
         if method not in PASS_THROUGH_METHODS:
@@ -551,7 +554,8 @@ class CodexRuntime(Runtime):
 
     # --- helpers -----------------------------------------------------------------------
 
-    async def _call(self, process: AppServerProcess, method: str, params: JsonObject) -> Any:
+    async def _call(self, process: AppServerProcess, method: str,
+                    params: JsonObject | None) -> Any:
         try:
             return await process.request(method, params)
         except AppServerError as exc:
