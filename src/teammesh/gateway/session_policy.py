@@ -50,6 +50,9 @@ NETWORK_VALUES: tuple[str, ...] = get_args(NetworkAccess)
 SANDBOX_BINDING_APPROVALS = frozenset({"never"})
 DEFAULT_MAX_SANDBOX = "workspace-write"
 DEFAULT_MAX_RUNTIMES = 8
+# A fork copies its source (up to 20 000 transcript rows, 16 Mi characters): past this many
+# live sessions the gateway makes no more copies (creates copy nothing and are not held to it).
+DEFAULT_FORK_SESSION_LIMIT = 1000
 
 # Per-session options a client may put after `runtime?`: name → (runtimes, low, high).
 THINK_MS_MAX = 60_000
@@ -108,7 +111,9 @@ class SessionCeiling:
       and `..` are resolved); None: the directory the gateway was started in;
     - `allow_models` [--allow-model]: fnmatch patterns over `runtime:model` a client may
       name; empty: the default model rule (`SessionPolicy.check_model`);
-    - `max_runtimes` [--max-runtimes]: live runtime instances (default + client choices).
+    - `max_runtimes` [--max-runtimes]: live runtime instances (default + client choices);
+    - `fork_session_limit` [--fork-session-limit]: live sessions past which a fork is
+      refused (429 `session_limit`).
     """
 
     max_sandbox: str = DEFAULT_MAX_SANDBOX
@@ -117,6 +122,7 @@ class SessionCeiling:
     cwd_roots: tuple[str, ...] | None = None
     allow_models: tuple[str, ...] = ()
     max_runtimes: int = DEFAULT_MAX_RUNTIMES
+    fork_session_limit: int = DEFAULT_FORK_SESSION_LIMIT
 
     def __post_init__(self) -> None:
         if self.max_sandbox not in SANDBOX_ORDER:
@@ -129,6 +135,8 @@ class SessionCeiling:
                 )
         if self.max_runtimes < 1:
             raise ValueError("max_runtimes must be at least 1")
+        if self.fork_session_limit < 1:
+            raise ValueError("fork_session_limit must be at least 1")
 
     def allowed_approvals(self) -> frozenset[str]:
         if self.approval_policies is not None:
