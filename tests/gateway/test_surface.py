@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from teammesh.gateway.capabilities import PROBED_METHODS, routes_calling
-from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute, coverage_table
+from teammesh.gateway.upstream_routes import ROUTES, RUNTIMES, UpstreamRoute, coverage_table
 
 from .helpers import create_session, gateway_and_http
 
@@ -305,8 +305,17 @@ async def test_openapi_and_api_listing_come_from_the_table(tmp_path: Path) -> No
         info = (await http.get("/api")).json()
     for route in ROUTES:
         op = spec["paths"][route.path][route.method.lower()]
-        if not route.serves:
-            assert "501" in op["responses"], route.operation
+        codes = set(op["responses"])
+        assert {"401", "500"} <= codes and codes & {"200", "202"}, route.operation
+        # 501 is documented wherever some runtime answers it, with the reason
+        if route.serves != frozenset(RUNTIMES):
+            assert "501" in codes and route.why in op["description"], route.operation
+        if route.session_scoped:  # (pending lists answer unknown ids with an empty list)
+            assert "410" in codes, route.operation
+        if route.method == "POST":  # every body is read: size and media type hold
+            assert {"400", "413", "415"} <= codes, route.operation
+        if route.kind == "runtime" and route.serves:  # an app-server failure, mapped
+            assert {"409", "503", "504"} <= codes, route.operation
         if route.body is not None and "requestBody" in op:
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"]
