@@ -110,11 +110,12 @@ async def test_read_only_rows_forward_codexs_answers(http: httpx.AsyncClient,
     requirements = await http.get("/api/config/requirements")
     assert requirements.status_code == 200, requirements.text
     assert "requirements" in requirements.json()
-    # No account: codex answers -32600 "authentication required", which upstream's mapping
-    # (wire §2.4: `rpc error -32600` before `authentication required`) makes a 409.
+    # No account: codex answers -32600 "authentication required". Upstream's mapping
+    # (wire §2.4: `rpc error -32600` before `authentication required`) would make it a 409;
+    # the gateway answers the 401 its client's allow-list and smoke script expect.
     limits = await http.get("/api/account/rate-limits")
-    assert limits.status_code == 409, limits.text
-    assert limits.json()["code"] == "invalid_state"
+    assert limits.status_code == 401, limits.text
+    assert limits.json()["code"] == "auth_required"
     assert "authentication required" in limits.json()["message"]
     assert limits.json()["details"] == {"method": "account/rateLimits/read"}
 

@@ -120,6 +120,12 @@ def passthrough_handler(route: UpstreamRoute) -> Handler:
             log.warning("%s failed", method, exc_info=True)
             outcome = map_runtime_error(exc, method, "")
             outcome.body["details"].pop("sessionId", None)  # a global route: {method}
+            if (method.startswith("account/") and outcome.status == 409
+                    and "authentication required" in str(outcome.body["message"]).lower()):
+                # Departure: codex 0.169 says "no account" with -32600, which upstream's
+                # mapping makes a 409; its client (allow-list 200/401/501) and smoke script
+                # expect the 401 that the text means.
+                outcome = Outcome(401, {**outcome.body, "code": "auth_required"})
             outcome.body["message"] = scrub_values(outcome.body["message"], secrets)
             return outcome
         return Outcome(200, shape_result(route, result, secrets))
