@@ -158,12 +158,29 @@ async def test_501_names_the_runtime_and_codex_is_not_mapped_yet(tmp_path: Path)
         assert caps["runtime"]["name"] == "codex" and caps["features"]["planUpdates"] is True
 
 
+@pytest.mark.parametrize("runtime", ["playbook", "llm"])
+async def test_codex_pass_through_rows_are_501_on_in_process_runtimes(tmp_path: Path,
+                                                                      runtime: str) -> None:
+    """The rows forwarded to codex's app-server have no meaning on playbook/llm: upstream's
+    501 naming the runtime, never a 200 without the work."""
+    forwarded = [r for r in ROUTES if r.kind == "runtime" and not r.session_scoped
+                 and r.serves == frozenset({"codex"})]
+    assert {r.app_server for r in forwarded} >= {
+        "mcpServerStatus/list", "app/list", "skills/list", "account/read",
+        "account/rateLimits/read", "config/read", "configRequirements/read"}
+    async with gateway_and_http(tmp_path, runtime=runtime) as (_, http):
+        for route in forwarded:
+            body = _assert_501(await _call(http, route, ""), route, None)
+            assert body["message"] == (f"method not found: the {runtime} runtime has no "
+                                       f"{route.app_server}")
+
+
 REFUSED = ("skills.config.set", "skills.remote.set", "mcp.reload", "mcp.oauth.login",
            "account.login.start", "account.login.cancel", "account.logout", "config.set",
            "config.batch_set", "runtime.exec", "feedback.submit")
 
 
-@pytest.mark.parametrize("runtime", ["playbook", "codex"])
+@pytest.mark.parametrize("runtime", ["playbook", "llm", "codex"])
 async def test_refused_rows_say_the_policy_on_every_runtime(tmp_path: Path,
                                                             runtime: str) -> None:
     """Writes of operator settings, logins, uploads and host commands are refused on
