@@ -39,5 +39,8 @@ async def test_smoke_runtime_checks_pass_on_codex(http: httpx.AsyncClient,
     assert got[("GET", "/skills/remote")] == 501  # codex 0.169 has no skills/remote/read
     assert got[("POST", "/mcp/reload")] == 501  # refused by policy
     actions = {p.rsplit("/", 1)[1]: st for _, p, st in smoke.log if p.count("/") >= 3}
-    assert actions["fork"] == 200 and actions["compact"] == 200 and actions["clean"] == 200
+    # Forwarded for real: codex's answer, not a 501 (a 409 when the turn the transcript shows
+    # complete has not ended yet: upstream's smoke accepts it too).
+    for action in ("fork", "compact", "clean", "review"):
+        assert actions[action] in (200, 409), (action, actions[action])
     assert actions["rollback"] == 501  # codex 0.169 has no thread/rollback

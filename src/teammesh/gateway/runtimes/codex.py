@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 CLIENT_INFO: JsonObject = {"name": "teammesh", "title": "teammesh gateway", "version": "0.1.0"}
 HANDSHAKE_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
+INTERRUPT_TIMEOUT_S = 10.0  # a turn/interrupt codex does not answer must not hold a DELETE
 INTERNAL_ERROR = -32603
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -260,7 +261,16 @@ class CodexRuntime(Runtime):
         process = self._process
         if process is None or not process.running or state.generation != self._generation:
             return  # the turn died with the app-server that ran it
-        await self._call(process, "turn/interrupt", {"threadId": state.codex_id, "turnId": turn_id})
+        params: JsonObject = {"threadId": state.codex_id, "turnId": turn_id}
+        try:
+            await asyncio.wait_for(self._call(process, "turn/interrupt", params),
+                                   INTERRUPT_TIMEOUT_S)
+        except TimeoutError:
+            # Seen once in a few dozen runs of codex-manager's smoke script (a review or
+            # compaction turn mid-flight): app-server never answered, and a DELETE of the
+            # session (which interrupts first) hung until the 60 s request timeout.
+            raise RuntimeFailure(INTERNAL_ERROR, "codex turn/interrupt timed out after "
+                                 f"{INTERRUPT_TIMEOUT_S:.0f} s") from None
 
     async def call_method(self, method: str, params: JsonObject | None) -> Any:
         # Only read-only, thread-less methods a client may ask for: nothing that writes
