@@ -55,3 +55,12 @@ def test_known_secret_values_are_scrubbed_anywhere(monkeypatch: pytest.MonkeyPat
     assert out == {"notify": ["curl", "-H", REDACTED], "instructions": REDACTED,
                    "model": "m"}
     assert known_secrets(None) == ("gateway-token-77",)
+
+
+def test_secret_options_in_argument_lists_are_blanked() -> None:
+    config = {"mcp_servers": {"m": {"command": "srv", "args": [
+        "--port", "8080", "--api-key=K1", "--token", "T2", "-v", "--auth-header", "H3",
+        "plain", "--password"]}}}
+    args = redact_config(config)["mcp_servers"]["m"]["args"]
+    assert args == ["--port", "8080", f"--api-key={REDACTED}", "--token", REDACTED, "-v",
+                    "--auth-header", REDACTED, "plain", "--password"]

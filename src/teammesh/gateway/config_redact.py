@@ -10,6 +10,8 @@ them verbatim. So the answer is redacted twice over:
 * by key: a value under a key whose name says "secret" (`*token*`, `*secret*`, `*password*`,
   `*api_key*`, `bearer`, `authorization`, `cookie`, `auth`), and the values (not the names)
   of maps that carry environments, headers or query parameters;
+* in argument lists (an MCP server's `args`, `notify`): the value of a secret-looking
+  option, `--api-key=V` or `--token V`;
 * by value: any string holding the value of a secret the gateway knows (the model key the
   operator named, our own tokens), wherever it appears.
 
@@ -20,6 +22,7 @@ not what it is.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +36,8 @@ _VALUE_MAPS = frozenset({"env", "http_headers", "headers", "query_params", "set"
 # Names, not values: `model_auto_compact_token_limit`, `bearer_token_env_var`.
 _NOT_SECRET_ENDINGS = ("_limit", "_env_var", "_env")
 _MIN_SECRET = 8  # shorter values would redact ordinary words
+_SECRET_OPTION = re.compile(r"-{1,2}[\w.-]*(token|secret|password|passwd|api[_-]?key|auth)"
+                            r"[\w.-]*", re.IGNORECASE)
 
 
 def _secret_key(key: str) -> bool:
@@ -82,9 +87,29 @@ def redact_config(value: Any, secrets: Iterable[str] = ()) -> Any:
     return scrub_values(_redact_keys(value), secrets)
 
 
+def _redact_args(items: list[Any]) -> list[Any]:
+    """`["--token", "T", "--api-key=K", "x"]` → `["--token", R, "--api-key=R", "x"]`."""
+    out: list[Any] = []
+    blank_next = False
+    for item in items:
+        if blank_next and isinstance(item, str):
+            out.append(REDACTED)
+            blank_next = False
+            continue
+        blank_next = False
+        if isinstance(item, str) and (match := _SECRET_OPTION.match(item)):
+            rest = item[match.end():]
+            if rest.startswith("="):
+                item = f"{item[:match.end()]}={REDACTED}"
+            elif not rest:
+                blank_next = True
+        out.append(_redact_keys(item))
+    return out
+
+
 def _redact_keys(value: Any) -> Any:
     if isinstance(value, list):
-        return [_redact_keys(v) for v in value]
+        return _redact_args(value)
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
