@@ -29,7 +29,8 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import now_s
 from teammesh.gateway.http_io import read_json, validate
-from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome, map_runtime_error
 from teammesh.gateway.runtime_pool import RuntimeLimitError
 from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
 from teammesh.gateway.session import Session, Turn
@@ -191,7 +192,7 @@ async def fork(request: Request) -> Outcome:
     # All of it in one transaction (the llm conversation too, so the fork continues it after
     # a restart): written one row per commit, a kill -9 midway left a session holding part
     # of the copy, and a 20 000-row fork held the event loop for seconds.
-    refused = hub._write_first(lambda: hub.store.save_fork(
+    refused = hub.writes.first(lambda: hub.store.save_fork(
         forked, turns, entries, hub.store.load_thread_state(source.id)))
     if refused is not None:  # not written: the fork never existed
         try:
@@ -230,7 +231,7 @@ async def rollback(request: Request) -> Outcome:
     dropped = session.turns[-num:]
     ids = [t.id for t in dropped]
     # The store first: a refused write leaves runtime, store and transcript as they were.
-    refused = hub._write_first(hub.store.delete_turns, session.id, ids)
+    refused = hub.writes.first(hub.store.delete_turns, session.id, ids)
     if refused is not None:
         return refused
     try:
@@ -238,8 +239,8 @@ async def rollback(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/rollback failed for %s", session.id, exc_info=True)
         for turn in dropped:  # the runtime kept them: so does the store
-            hub._save(hub.store.save_turn, session.id, turn)
-        hub._save_entries(session, [e for e in session.transcript.entries()
+            hub.writes.save(hub.store.save_turn, session.id, turn)
+        hub.writes.entries(session, [e for e in session.transcript.entries()
                                     if e["turnId"] in ids])
         outcome = map_runtime_error(exc, method, session.id)
         outcome.body["details"]["numTurns"] = num
@@ -249,7 +250,7 @@ async def rollback(request: Request) -> Outcome:
     if not session.turns:
         session.preview = ""
     session.updated_at = now_s()
-    hub._save(hub.store.save_session, session)
+    hub.writes.save(hub.store.save_session, session)
     return Outcome(200, {"status": "ok", "sessionId": session.id, "numTurns": num,
                          "result": {"thread": session.thread()}})
 
@@ -322,7 +323,7 @@ async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | 
         log.warning("%s failed for %s", method, session.id, exc_info=True)
         return map_runtime_error(exc, method, session.id)
     session.archived = archived
-    refused = hub._write_first(hub.store.save_session, session)
+    refused = hub.writes.first(hub.store.save_session, session)
     if refused is not None:  # unwritten: the flag stays as it was, and so does the thread
         session.archived = not archived
         try:
@@ -375,7 +376,7 @@ async def resume(request: Request) -> Outcome:
     before = session.dynamic_tools
     if body.dynamicTools is not None:
         session.dynamic_tools = [t.to_wire() for t in body.dynamicTools]
-        refused = hub._write_first(hub.store.save_session, session)
+        refused = hub.writes.first(hub.store.save_session, session)
         if refused is not None:
             session.dynamic_tools = before
             return refused
@@ -385,7 +386,7 @@ async def resume(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/resume failed for %s", session.id, exc_info=True)
         session.dynamic_tools = before
-        hub._save(hub.store.save_session, session)
+        hub.writes.save(hub.store.save_session, session)
         return map_runtime_error(exc, method, session.id)
     return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 

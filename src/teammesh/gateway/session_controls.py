@@ -29,7 +29,8 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import now_ms
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.session import Controls, Session
 from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.wire import (
@@ -97,7 +98,7 @@ def _commit(hub: Hub, session: Session, new: Controls, actor: str, source: str) 
     shared.update(new.settings)
     new.settings = shared
     session.controls = new
-    refused = hub._write_first(hub.store.save_session, session)
+    refused = hub.writes.first(hub.store.save_session, session)
     if refused is not None:
         shared.clear()
         shared.update(before)
@@ -115,7 +116,7 @@ def _commit(hub: Hub, session: Session, new: Controls, actor: str, source: str) 
         "startedAt": at,
         "completedAt": at,
     })
-    hub._save_entries(session, [entry])
+    hub.writes.entries(session, [entry])
     return None
 
 
@@ -296,7 +297,7 @@ async def set_approval_policy(request: Request) -> Outcome:
     if body.approvalPolicy != controls.approval_policy:
         new = _copy(controls, approval_policy=body.approvalPolicy)
         found.controls = new
-        refused = hub._write_first(hub.store.save_session, found)  # no audit row (upstream)
+        refused = hub.writes.first(hub.store.save_session, found)  # no audit row (upstream)
         if refused is not None:
             found.controls = controls
             return refused

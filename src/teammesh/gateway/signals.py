@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teammesh.wire import APPROVAL_METHODS, TOOL_CALL_METHOD, TOOL_INPUT_METHODS
+from teammesh.wire import TOOL_CALL_METHOD
 
 JsonObject = dict[str, Any]
 
@@ -73,16 +73,6 @@ def signal_payload(
     if request_id is not None:
         payload["requestId"] = request_id
     return payload
-
-
-def request_kind(method: str) -> str | None:
-    if method == TOOL_CALL_METHOD:
-        return "tool_call"
-    if method in APPROVAL_METHODS:
-        return "approval"
-    if method in TOOL_INPUT_METHODS:
-        return "tool_input"
-    return None
 
 
 def _pending_row(

@@ -25,7 +25,8 @@ from starlette.routing import Route
 from teammesh.gateway.capabilities import capabilities_report
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome, map_runtime_error
 from teammesh.gateway.project_routes import HANDLERS as PROJECT_HANDLERS
 from teammesh.gateway.runtimes.base import RuntimeUnavailable
 from teammesh.gateway.runtimes.registry import parse_spec
