@@ -32,6 +32,7 @@ from teammesh.gateway.pending import (
 from teammesh.gateway.request_kinds import KINDS, RequestKindRecord, kind_for
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, ServerRequestReply
 from teammesh.gateway.session import Session
+from teammesh.gateway.signals import pending_row
 from teammesh.gateway.store_writes import StoreWrites
 from teammesh.gateway.transcript import Entry
 from teammesh.wire import request_event_type
@@ -84,7 +85,8 @@ class RequestDesk:
             self._refuse(reply, -32601, message)
             return
         public_id = str(request_id)
-        row = record.row(public_id, method, scope.thread_id, scope.turn_id, params, received_at)
+        row = pending_row(record.id_key, public_id, method, scope.thread_id, scope.turn_id,
+                          params, received_at, record.fields(method, params))
         request = PendingRequest(
             request_id=request_id,
             kind=record.kind,
@@ -168,8 +170,8 @@ class RequestDesk:
     def expire(self, predicate: Callable[[PendingRequest], bool]) -> None:
         for request in self._pending.take(lambda r: r.state in _LIVE and predicate(r)):
             request.state = RequestState.EXPIRED
-            record = KINDS[request.kind]
-            self._finish(request, "expired", record.expired, record.expired_text)
+            text, fields = KINDS[request.kind].expired
+            self._finish(request, "expired", fields, text)
 
     def close(self) -> None:
         for task in tuple(self._tasks):

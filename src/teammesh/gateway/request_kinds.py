@@ -1,20 +1,25 @@
 """One record per kind of server request a client answers: tool call, approval, tool input.
 
 Everything that differs between the three kinds is a field of its `RequestKindRecord`: the
-runtime methods it covers, the key its id goes under, its public row, the events it
-publishes, how an HTTP answer is parsed and what result that answer sends back to the
-runtime. The request desk (request_desk.py) runs one path for all three; a new kind is a new
-record here, not a new branch there.
+runtime methods it covers, the key its id goes under, its own fields of the public row, the
+events it publishes, how an HTTP answer is parsed and what result that answer sends back to
+the runtime. The request desk (request_desk.py) runs one path for all three; a new kind is a
+new record here, not a new branch there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from teammesh.gateway.pending import PendingRequest, RequestKind
-from teammesh.gateway.signals import approval_result, approval_row, tool_call_row, tool_input_row
+from teammesh.gateway.signals import (
+    approval_fields,
+    approval_result,
+    tool_call_fields,
+    tool_input_fields,
+)
 from teammesh.wire import (
     APPROVAL_METHODS,
     TOOL_CALL_METHOD,
@@ -27,8 +32,6 @@ from teammesh.wire import (
 
 JsonObject = dict[str, Any]
 Body = TypeVar("Body")
-# (public id, method, thread id, turn id, params, created at) -> the public listing row
-RowBuilder = Callable[[str, str, "str | None", "str | None", JsonObject, str], JsonObject]
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,26 @@ class RequestKindRecord(Generic[Body]):
     methods: frozenset[str]
     id_key: str  # "requestId" or "approvalId": in rows, answers and events alike
     slug: str  # transcript message id prefix, and the turn id of an entry without a turn
-    requested_event: str
-    resolved_event: str
-    row: RowBuilder
+    events: tuple[str, str]  # (requested, resolved) event types
+    fields: Callable[[str, JsonObject], JsonObject]  # (method, params) -> the row's own fields
     parse: Callable[[Any], Body]  # the HTTP body; raises pydantic's ValidationError
     answer: Callable[[PendingRequest, Body], Answer]
     # The 409 body for an answer racing one in flight; None: such an answer gets the 404.
     conflict: Callable[[str, PendingRequest], JsonObject] | None
-    expired_text: str
-    expired: JsonObject = field(default_factory=dict)  # fields of the expired event
+    expired: tuple[str, JsonObject]  # transcript line, fields of the expired event
     numbered: bool = False  # message id carries the session's running tool-call number
 
+    @property
+    def requested_event(self) -> str:
+        return self.events[0]
 
-def _parsed(model: type[Any]) -> Callable[[Any], Any]:
+    @property
+    def resolved_event(self) -> str:
+        return self.events[1]
+
+
+def _model(model: type[Any]) -> Callable[[Any], Any]:
     return lambda raw: model.model_validate(raw if raw is not None else {})
-
-
-def _tool_call_row(
-    public_id: str, method: str, thread: str | None, turn: str | None, params: JsonObject, at: str
-) -> JsonObject:
-    return tool_call_row(public_id, thread, turn, params, at)
 
 
 def _tool_call_answer(request: PendingRequest, body: ToolCallResponseBody) -> Answer:
@@ -95,51 +98,31 @@ def _tool_input_answer(request: PendingRequest, body: ToolInputDecisionBody) -> 
     return Answer(result, {"decision": body.decision}, f"Tool input resolved ({body.decision})")
 
 
+def _in_flight(raw_id: str, request: PendingRequest) -> JsonObject:
+    return {"status": "conflict", "code": "in_flight", "requestId": raw_id}
+
+
+def _reconciled(raw_id: str, request: PendingRequest) -> JsonObject:
+    return {"status": "reconciled", "approvalId": raw_id, "threadId": request.thread_id,
+            "code": "conflict"}
+
+
 TOOL_CALL: RequestKindRecord[ToolCallResponseBody] = RequestKindRecord(
-    kind="tool_call",
-    methods=frozenset({TOOL_CALL_METHOD}),
-    id_key="requestId",
-    slug="tool-call",
-    requested_event="tool_call_requested",
-    resolved_event="tool_call_resolved",
-    row=_tool_call_row,
-    parse=ToolCallResponseBody.parse,
-    answer=_tool_call_answer,
-    conflict=lambda raw_id, _: {"status": "conflict", "code": "in_flight", "requestId": raw_id},
-    expired_text="Tool call expired (success=false)",
-    expired={"success": False},
-    numbered=True,
+    "tool_call", frozenset({TOOL_CALL_METHOD}), "requestId", "tool-call",
+    ("tool_call_requested", "tool_call_resolved"), tool_call_fields,
+    ToolCallResponseBody.parse, _tool_call_answer, _in_flight,
+    ("Tool call expired (success=false)", {"success": False}), numbered=True,
 )
 APPROVAL: RequestKindRecord[ApprovalDecisionBody] = RequestKindRecord(
-    kind="approval",
-    methods=APPROVAL_METHODS,
-    id_key="approvalId",
-    slug="approval",
-    requested_event="approval",
-    resolved_event="approval_resolved",
-    row=approval_row,
-    parse=_parsed(ApprovalDecisionBody),
-    answer=_approval_answer,
-    conflict=lambda raw_id, request: {
-        "status": "reconciled",
-        "approvalId": raw_id,
-        "threadId": request.thread_id,
-        "code": "conflict",
-    },
-    expired_text="Approval expired",
+    "approval", APPROVAL_METHODS, "approvalId", "approval",
+    ("approval", "approval_resolved"), approval_fields,
+    _model(ApprovalDecisionBody), _approval_answer, _reconciled, ("Approval expired", {}),
 )
+# Upstream has no 409 for tool input: a request being answered right now is "not pending".
 TOOL_INPUT: RequestKindRecord[ToolInputDecisionBody] = RequestKindRecord(
-    kind="tool_input",
-    methods=TOOL_INPUT_METHODS,
-    id_key="requestId",
-    slug="tool-input",
-    requested_event="tool_user_input_requested",
-    resolved_event="tool_user_input_resolved",
-    row=tool_input_row,
-    parse=_parsed(ToolInputDecisionBody),
-    answer=_tool_input_answer,
-    conflict=None,  # upstream has no 409 here: a request being answered is "not pending"
-    expired_text="Tool input expired",
+    "tool_input", TOOL_INPUT_METHODS, "requestId", "tool-input",
+    ("tool_user_input_requested", "tool_user_input_resolved"), tool_input_fields,
+    _model(ToolInputDecisionBody), _tool_input_answer, None, ("Tool input expired", {}),
 )
 
 KINDS: dict[RequestKind, RequestKindRecord[Any]] = {
