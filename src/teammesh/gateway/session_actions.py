@@ -35,7 +35,7 @@ from teammesh.gateway.runtime_pool import RuntimeLimitError
 from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
 from teammesh.gateway.session import Session, Turn
 from teammesh.gateway.session_policy import PolicyRefusal
-from teammesh.gateway.surface import not_supported, runtime_name
+from teammesh.gateway.surface import not_supported, run_checks, runtime_name
 from teammesh.gateway.transcript import Transcript
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
 from teammesh.wire import ResumeBody, ReviewBody, RollbackBody, SteerBody
@@ -63,24 +63,19 @@ async def _guards(route: UpstreamRoute, request: Request
     """The row's checks in its order; then the session and the parsed body."""
     hub = _hub(request)
     session_id = str(request.path_params["sessionId"])
-    body: BaseModel | None = None
-    found: Session | Outcome | None = None
-    for check in route.checks:
-        if check == "body":
-            raw = await read_json(request)  # size, media type and JSON syntax, every row
-            body = validate(route.body, raw) if route.body is not None else None
-        elif check == "gone":
-            if (deleted := hub.deleted_outcome(session_id)) is not None:
-                return deleted
-        else:
-            found = hub.lookup(session_id)
-            if isinstance(found, Outcome):
-                return found
-    if found is None:
-        found = hub.lookup(session_id)
-    if isinstance(found, Outcome):
-        return found
-    return found, body
+
+    async def read_body() -> BaseModel | None:
+        raw = await read_json(request)  # size, media type and JSON syntax, every row
+        return validate(route.body, raw) if route.body is not None else None
+
+    checked = await run_checks(route, hub, session_id, read_body)
+    if isinstance(checked, Outcome):
+        return checked
+    found, body = checked
+    live = found if found is not None else hub.lookup(session_id)
+    if isinstance(live, Outcome):
+        return live
+    return live, body
 
 
 def _unserved(route: UpstreamRoute, session: Session) -> Outcome | None:
