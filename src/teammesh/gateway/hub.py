@@ -16,14 +16,13 @@ import os
 
 from teammesh.gateway.clock import iso_now, now_ms, now_s
 from teammesh.gateway.fanout import FanOut
-from teammesh.gateway.outcome import Outcome, error, map_runtime_error
+from teammesh.gateway.outcome import Outcome, error, map_runtime_error, policy_check
 from teammesh.gateway.pending import RequestIds, RequestKind
 from teammesh.gateway.projects import ProjectBook
 from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtime_events import BoundSink, RuntimeEvents
 from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
 from teammesh.gateway.runtimes.base import (
-    DynamicTool,
     JsonObject,
     Runtime,
     RuntimeUnavailable,
@@ -31,8 +30,8 @@ from teammesh.gateway.runtimes.base import (
     TurnOptions,
 )
 from teammesh.gateway.runtimes.registry import RuntimeSettings, UnknownRuntimeError
-from teammesh.gateway.session import Controls, Session
-from teammesh.gateway.session_policy import PolicyRefusal, SessionCeiling, SessionPolicy
+from teammesh.gateway.session import Controls, Session, runtime_tools
+from teammesh.gateway.session_policy import SessionCeiling, SessionPolicy
 from teammesh.gateway.store import Store
 from teammesh.gateway.store_health import StoreHealth
 from teammesh.gateway.store_writes import StoreWrites
@@ -138,17 +137,12 @@ class Hub(BoundSink):
         return None
 
     async def create_session(self, body: CreateSessionBody) -> Outcome:
-        try:
-            admitted = self.policy.admit_create(
-                model=body.model,
-                cwd=body.cwd,
-                approval=body.approvalPolicy,
-                sandbox=body.filesystemSandbox,
-                network=body.networkAccess,
-            )
-        except PolicyRefusal as refusal:
-            return Outcome(refusal.status, refusal.body)
-        spec, model = admitted.runtime.key, admitted.runtime.model
+        admission = policy_check(lambda: self.policy.admit_create(
+            model=body.model, cwd=body.cwd, approval=body.approvalPolicy,
+            sandbox=body.filesystemSandbox, network=body.networkAccess))
+        if isinstance(admission, Outcome):
+            return admission
+        spec, model = admission.runtime.key, admission.runtime.model
         try:
             self.runtimes.validate(spec)
             runtime = await self.runtimes.get(spec)
@@ -166,36 +160,25 @@ class Hub(BoundSink):
             return map_runtime_error(exc, "thread/start", "")
         controls = Controls(
             model=model,
-            approval_policy=admitted.approval_policy,
-            network_access=admitted.network_access,
-            filesystem_sandbox=admitted.filesystem_sandbox,
+            approval_policy=admission.approval_policy,
+            network_access=admission.network_access,
+            filesystem_sandbox=admission.filesystem_sandbox,
         )
         tools = [tool.to_wire() for tool in body.dynamicTools or []]
         config = ThreadConfig(
-            cwd=admitted.cwd,
+            cwd=admission.cwd,
             model=model,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
             network_access=controls.network_access,
-            dynamic_tools=_tools(tools),
+            dynamic_tools=runtime_tools(tools),
         )
         try:
             info = await runtime.start_thread(config)
         except Exception as exc:
             log.warning("thread/start failed on %s", spec, exc_info=True)
             return map_runtime_error(exc, "thread/start", "")
-        session = Session(
-            id=info.id,
-            runtime_key=spec,
-            cwd=info.cwd,
-            model_provider=info.model_provider,
-            created_at=info.created_at,
-            updated_at=info.created_at,
-            source=info.source,
-            controls=controls,
-            dynamic_tools=tools,
-            attached=True,
-        )
+        session = Session.on_thread(info, spec, controls=controls, dynamic_tools=tools)
         refused = self.writes.first(self.store.save_session, session)
         if refused is not None:  # not written: the session never existed
             with contextlib.suppress(Exception):
@@ -326,33 +309,22 @@ class Hub(BoundSink):
             if body.dynamicTools is not None
             else session.dynamic_tools
         )
-        try:
-            turn_model = self.policy.admit_turn(
-                runtime_key=session.runtime_key,
-                cwd=session.cwd,
-                model=body.model,
-                approval=controls.approval_policy,
-                sandbox=controls.filesystem_sandbox,
-                network=controls.network_access,
-                inherited=frozenset(
-                    name
-                    for name, asked in (
-                        ("approval", body.approvalPolicy),
-                        ("sandbox", body.filesystemSandbox),
-                        ("network", body.networkAccess),
-                    )
-                    if asked is None
-                ),
-            )
-        except PolicyRefusal as refusal:
-            return Outcome(refusal.status, refusal.body)
+        asked = {"approval": body.approvalPolicy, "sandbox": body.filesystemSandbox,
+                 "network": body.networkAccess}  # the rest the session's own (inherited)
+        turn_model = policy_check(lambda: self.policy.admit_turn(
+            runtime_key=session.runtime_key, cwd=session.cwd, model=body.model,
+            approval=controls.approval_policy, sandbox=controls.filesystem_sandbox,
+            network=controls.network_access,
+            inherited=frozenset(name for name, value in asked.items() if value is None)))
+        if isinstance(turn_model, Outcome):
+            return turn_model
         options = TurnOptions(
             model=turn_model,
             effort=body.effort,
             approval_policy=controls.approval_policy,
             sandbox=controls.filesystem_sandbox,
             network_access=controls.network_access,
-            dynamic_tools=_tools(tools) if body.dynamicTools is not None else None,
+            dynamic_tools=runtime_tools(tools) if body.dynamicTools is not None else None,
         )
         # The session record with its new controls is written before the turn starts: a
         # store that refuses it refuses the message, and no turn runs unrecorded.
@@ -471,6 +443,3 @@ class Hub(BoundSink):
     def pending_count(self) -> int:
         return len(self.desk)
 
-
-def _tools(tools: list[JsonObject]) -> list[DynamicTool]:
-    return [DynamicTool(t["name"], t["description"], t["inputSchema"]) for t in tools]

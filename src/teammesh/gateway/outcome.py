@@ -6,10 +6,14 @@ wire's answers (and map a runtime failure onto them) without importing the hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from teammesh.gateway.runtimes.base import JsonObject, RuntimeFailure
+from teammesh.gateway.session_policy import PolicyRefusal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,15 @@ class Outcome:
 def error(status: int, code: str, message: str, **extra: Any) -> Outcome:
     """The wire's error envelope `{"status": "error", "code", "message", ...}`."""
     return Outcome(status, {"status": "error", "code": code, "message": message, **extra})
+
+
+def policy_check(check: Callable[[], T]) -> T | Outcome:
+    """A session policy check (session_policy.py): its value, or its refusal as the answer.
+    Every route that admits a session, a turn or new controls goes through here."""
+    try:
+        return check()
+    except PolicyRefusal as refusal:
+        return Outcome(refusal.status, refusal.body)
 
 
 def map_runtime_error(exc: BaseException, method: str, session_id: str) -> Outcome:

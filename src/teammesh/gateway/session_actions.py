@@ -30,11 +30,10 @@ from starlette.requests import Request
 from teammesh.gateway.clock import now_s
 from teammesh.gateway.http_io import read_json, validate
 from teammesh.gateway.hub import Hub
-from teammesh.gateway.outcome import Outcome, map_runtime_error
+from teammesh.gateway.outcome import Outcome, map_runtime_error, policy_check
 from teammesh.gateway.runtime_pool import RuntimeLimitError
 from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
 from teammesh.gateway.session import Session, Turn
-from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.gateway.surface import not_supported, run_checks, runtime_name
 from teammesh.gateway.transcript import Transcript
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
@@ -141,14 +140,13 @@ async def fork(request: Request) -> Outcome:
     hub = _hub(request)
     # A new session: the operator's ceiling as it is now holds for it (the source may have
     # been made under a wider one), like any create.
-    try:
-        hub.policy.admit_turn(runtime_key=source.runtime_key, cwd=source.cwd, model=None,
-                              approval=source.controls.approval_policy,
-                              sandbox=source.controls.filesystem_sandbox,
-                              network=source.controls.network_access,
-                              inherited=frozenset({"approval", "sandbox", "network"}))
-    except PolicyRefusal as refusal:
-        return Outcome(refusal.status, refusal.body)
+    refused = policy_check(lambda: hub.policy.admit_turn(
+        runtime_key=source.runtime_key, cwd=source.cwd, model=None,
+        approval=source.controls.approval_policy, sandbox=source.controls.filesystem_sandbox,
+        network=source.controls.network_access,
+        inherited=frozenset({"approval", "sandbox", "network"})))
+    if isinstance(refused, Outcome):
+        return refused
     # The copies are made before the runtime forks: nothing of a fork exists if one fails.
     # As JSON, the way the store keeps them: a copy.deepcopy of settings or tool schemas
     # nested a few hundred levels (bodies are admitted up to ~960) hit the recursion limit
@@ -167,14 +165,9 @@ async def fork(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/fork failed for %s", source.id, exc_info=True)
         return map_runtime_error(exc, method, source.id)
-    forked = Session(
-        id=info.id,
-        runtime_key=source.runtime_key,
-        cwd=info.cwd,
-        model_provider=info.model_provider,
-        created_at=info.created_at,
-        updated_at=info.created_at,
-        source=info.source,
+    forked = Session.on_thread(
+        info,
+        source.runtime_key,
         # Controls are copied (upstream copies the stored tuple), not title or project.
         controls=controls,
         dynamic_tools=dynamic_tools,
@@ -182,7 +175,6 @@ async def fork(request: Request) -> Outcome:
         materialized=True,
         turns=turns,
         transcript=Transcript(entries),
-        attached=True,
     )
     # All of it in one transaction (the llm conversation too, so the fork continues it after
     # a restart): written one row per commit, a kill -9 midway left a session holding part

@@ -30,9 +30,8 @@ from starlette.requests import Request
 from teammesh.gateway.clock import now_ms
 from teammesh.gateway.http_io import BodyError, read_json, validate
 from teammesh.gateway.hub import Hub
-from teammesh.gateway.outcome import Outcome
+from teammesh.gateway.outcome import Outcome, policy_check
 from teammesh.gateway.session import Controls, Session
-from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.wire import (
     ApprovalPolicyBody,
     SessionControlsBody,
@@ -132,11 +131,9 @@ def _turn_starting(session: Session, operation: str) -> Outcome | None:
 
 def _ceiling(hub: Hub, approval: str, sandbox: str, network: str,
              inherited: frozenset[str] = frozenset()) -> Outcome | None:
-    try:
-        hub.policy.check_controls(approval, sandbox, network, inherited=inherited)
-    except PolicyRefusal as refusal:
-        return Outcome(refusal.status, refusal.body)
-    return None
+    refused = policy_check(lambda: hub.policy.check_controls(approval, sandbox, network,
+                                                         inherited=inherited))
+    return refused if isinstance(refused, Outcome) else None
 
 
 def _copy(controls: Controls, **changes: Any) -> Controls:
