@@ -112,6 +112,10 @@ class Hub(BoundSink):
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
         self.fanout.close_all()
 
+    def adopt(self, session: Session) -> None:
+        """Keep a session whose record is written (a create, or a fork in session_actions)."""
+        self._sessions[session.id] = session
+
     def _runtime_in_use(self, runtime_key: str) -> bool:
         return any(
             s.runtime_key == runtime_key and s.deleted_at is None
@@ -184,7 +188,7 @@ class Hub(BoundSink):
             with contextlib.suppress(Exception):
                 await runtime.forget_thread(session.id)
             return refused
-        self._sessions[session.id] = session
+        self.adopt(session)
         return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 
     def list_sessions(self, *, archived: bool, cursor: str | None, limit: int) -> Outcome:

@@ -187,7 +187,7 @@ async def fork(request: Request) -> Outcome:
         except Exception:
             log.warning("forget after a refused fork failed", exc_info=True)
         return refused
-    hub._sessions[forked.id] = forked
+    hub.adopt(forked)
     return Outcome(200, {"status": "ok", "sourceSessionId": source.id,
                          "session": forked.summary(), "thread": forked.thread()})
 
