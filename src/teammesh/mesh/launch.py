@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from teammesh.client import AsyncCodexManager
+from teammesh.client import AsyncCodexManager, api_base_from_env
 from teammesh.mesh.board import (
     Location,
     TeamBoard,
@@ -30,8 +29,6 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.team import Team
 
-ENV_API_BASE = "CODEX_MANAGER_API_BASE"
-
 
 @dataclass
 class LaunchSpec:
@@ -47,10 +44,7 @@ class LaunchSpec:
 
 def resolve_api_base(explicit: str | None) -> str | None:
     """`--api-base`, else `CODEX_MANAGER_API_BASE`, else None (start an embedded gateway)."""
-    if explicit:
-        return explicit
-    env = os.environ.get(ENV_API_BASE, "").strip()
-    return env or None
+    return explicit or api_base_from_env()
 
 
 def board_file(spec: LaunchSpec, run_id: str) -> Location | None:
