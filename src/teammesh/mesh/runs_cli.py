@@ -135,11 +135,18 @@ def _runtime(info: RunInfo) -> str:
     return runtime
 
 
-def _list(args: argparse.Namespace) -> int:
+def _listed(args: argparse.Namespace, command: str) -> list[Listed] | None:
+    """Every run of `--dir` / `--board`; None (said in one line) when they cannot be read."""
     try:
-        listed = list(_runs(args))
+        return list(_runs(args))
     except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
-        print(f"teammesh runs: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _list(args: argparse.Namespace) -> int:
+    listed = _listed(args, "teammesh runs")
+    if listed is None:
         return EXIT_USAGE
     if not listed:
         where = args.board if args.board is not None else args.dir
@@ -156,10 +163,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    try:
-        listed = list(_runs(args))
-    except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
-        print(f"teammesh runs prune: {exc}", file=sys.stderr)
+    listed = _listed(args, "teammesh runs prune")
+    if listed is None:
         return EXIT_USAGE
     removed = kept = 0
     for run in listed:

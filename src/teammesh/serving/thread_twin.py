@@ -56,7 +56,7 @@ class ServingThread(Generic[T]):
 
     @property
     def value(self) -> T | None:
-        """What the context manager yielded; None before it started and after `stop()`."""
+        """What the context manager yielded (kept after `stop()`); None before it started."""
         return self._value
 
     async def _main(self) -> None:
@@ -70,7 +70,6 @@ class ServingThread(Generic[T]):
         except BaseException as exc:  # surfaced to the thread that starts it
             self._error = exc
         finally:
-            self._value = None
             self._ready.set()
 
     def start(self, timeout: float | None = None) -> T:
