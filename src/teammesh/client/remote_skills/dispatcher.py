@@ -19,6 +19,7 @@ from teammesh.client.remote_skills.context import (
 from teammesh.client.remote_skills.models import RemoteSkill, RemoteSkillDispatch
 from teammesh.client.remote_skills.registry import SkillRegistry
 from teammesh.client.remote_skills.validation import validation_error
+from teammesh.client.text_values import non_blank as _non_blank
 from teammesh.wire import TOOL_CALL_SIGNAL
 
 
@@ -30,10 +31,6 @@ class ToolCallRequest:
     call_id: str | None
     turn_id: str | None
     thread_id: str | None
-
-
-def _non_blank(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def _request_id(value: Any) -> str | int | None:
