@@ -31,7 +31,13 @@ from teammesh.mesh.team import (
 )
 from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
 from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
-from teammesh.mesh.teamfile_model import MemberTable, PoliciesTable, TaskTable, TeamFile
+from teammesh.mesh.teamfile_model import (
+    MemberTable,
+    PoliciesTable,
+    TaskTable,
+    TeamFile,
+    team_file_json_schema,
+)
 
 __all__ = ["BUILTIN_TEAM", "TeamFileError", "builtin_team", "load_team", "parse_team",
            "team_from_text", "team_json_schema"]
@@ -204,6 +210,11 @@ def team_from_text(text: str, source: str) -> Team:
 
 def team_json_schema() -> dict[str, Any]:
     """The team file's JSON Schema (Draft 2020-12), for editors (`docs/team.schema.json`)."""
-    schema = TeamFile.model_json_schema()
-    schema.setdefault("$defs", {})["Criterion"] = CRITERION_SCHEMA
+    schema = team_file_json_schema()
+    schema["$defs"]["Criterion"] = CRITERION_SCHEMA
+    schema["properties"]["completion"] = {
+        "$ref": "#/$defs/Criterion",
+        "description": "when the run is complete (default: reviewer, or the last member,"
+                       " done and every queue empty)",
+    }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -24,7 +24,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
 from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
@@ -174,6 +175,25 @@ class TeamFile(_Table):
     members: list[MemberTable] = Field(min_length=1)
     tasks: list[TaskTable] = Field(min_length=1)
     policies: PoliciesTable = PoliciesTable()
-    completion: Annotated[
-        dict[str, Any], WithJsonSchema({"$ref": "#/$defs/Criterion"})
-    ] | None = None
+    # Its schema is `teamfile_criteria.CRITERION_SCHEMA`, set in by `team_json_schema()`.
+    completion: dict[str, Any] | None = None
+
+
+class _TomlJsonSchema(GenerateJsonSchema):
+    """TOML has no null: an optional key is one that may be left out, not one that may be
+    null, so `X | None` is published as `X`."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        # None: "left out", not a value anyone may write; a table: its keys say their own.
+        if "default" in json_schema and isinstance(json_schema["default"], dict | None):
+            del json_schema["default"]
+        return json_schema
+
+
+def team_file_json_schema() -> dict[str, Any]:
+    """The models' JSON Schema (Draft 2020-12), without the criterion's definition."""
+    return TeamFile.model_json_schema(schema_generator=_TomlJsonSchema)
