@@ -10,6 +10,8 @@ import pytest
 from teammesh.client import AsyncCodexManager
 from teammesh.client.remote_skills.registry import build_skill
 from teammesh.client.remote_skills.validation import (
+    MAX_LISTED,
+    MAX_NESTING,
     ArgumentsValidator,
     InvalidInputSchema,
     validation_error,
@@ -92,6 +94,41 @@ def test_keyword(schema: dict[str, Any], good: Any, bad: Any, error: str) -> Non
     assert validator.problems(good) == []
     assert validator.problems(bad) == [error]
     assert validation_error(bad, schema) == error
+
+
+def test_deep_nesting_is_refused_unread() -> None:
+    # A recursive schema (as a self-referencing pydantic model gives) and a value nested far
+    # deeper than any call needs: refused with a reason, the stack never exhausted.
+    children = {"type": "array", "items": {"$ref": "#/$defs/T"}}
+    tree = {"$defs": {"T": {"type": "object", "properties": {"k": children}}},
+            "$ref": "#/$defs/T"}
+    validator = ArgumentsValidator(tree)
+
+    def nested(levels: int) -> dict[str, Any]:
+        root: dict[str, Any] = {}
+        node = root
+        for _ in range(levels):
+            child: dict[str, Any] = {}
+            node["k"] = [child]
+            node = child
+        node["k"] = "bad"
+        return root
+
+    shallow = validator.problems(nested(20))
+    assert shallow == ["$" + ".k[0]" * 20 + ".k: expected an array, got a string"]
+    for levels in (40, 5000):
+        assert validator.problems(nested(levels)) == [
+            f"$: nested deeper than {MAX_NESTING} arrays or objects"
+        ]
+
+
+def test_one_answer_names_at_most_twenty_problems() -> None:
+    validator = ArgumentsValidator({"items": {"type": "integer"}})
+    assert len(validator.problems(["x"] * 25)) == 25
+    line = validator.problem(["x"] * 25)
+    assert line is not None
+    assert line.count("expected an integer") == MAX_LISTED
+    assert line.endswith("$[19]: expected an integer, got a string; and 5 more")
 
 
 def test_false_schema_refuses() -> None:

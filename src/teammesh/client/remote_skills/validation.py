@@ -32,6 +32,12 @@ JsonSchema = dict[str, Any]
 _Keyword = Callable[[Validator, Any, Any, JsonSchema], Iterable[ValidationError] | None]
 # Keys whose values are data, not schemas: a "$ref" inside them is not a reference.
 _DATA_KEYS = frozenset({"const", "enum", "default", "examples"})
+# Arrays and objects inside one another, at most. jsonschema descends recursively: an agent's
+# deeply nested value against a recursive schema would exhaust the stack (seen: a Rust panic
+# in `rpds`, a BaseException no handler catches), so such a value is refused unread.
+MAX_NESTING = 64
+# Problems named in one answer: enough to fix a call, not a page per wrong array item.
+MAX_LISTED = 20
 
 
 class InvalidInputSchema(ValueError):
@@ -83,6 +89,21 @@ _FORMATS = FormatChecker()
 _OFFLINE: Registry[Any] = Registry()  # empty: an unknown URI is never fetched
 
 
+def _nesting_over(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: the check itself is safe)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else (
+            item if isinstance(item, list | tuple) else None)
+        if children is None:
+            continue
+        if depth >= limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _check_references(schema: JsonSchema) -> None:
     """Look every reference up once, as the validator would, before any call arrives."""
     root = _OFFLINE.resolver_with_root(DRAFT202012.create_resource(schema))
@@ -131,15 +152,21 @@ class ArgumentsValidator:
 
     def problems(self, value: Any) -> list[str]:
         """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
+        if _nesting_over(value, MAX_NESTING):
+            return [f"$: nested deeper than {MAX_NESTING} arrays or objects"]
         try:
             return render_errors(self._validator, self._validator.iter_errors(value))
         except Unresolvable as exc:  # a reference reached only through a dynamic scope
             return [f"$: the schema has a reference that does not resolve ({exc})"]
 
     def problem(self, value: Any) -> str | None:
-        """All violations joined into one line (`; `), or `None` when the value conforms."""
+        """The violations joined into one line (`; `), at most `MAX_LISTED` of them named,
+        or `None` when the value conforms."""
         found = self.problems(value)
-        return "; ".join(found) if found else None
+        if not found:
+            return None
+        more = len(found) - MAX_LISTED
+        return "; ".join(found[:MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
 
 
 def compile_arguments_validator(schema: JsonSchema | None) -> ArgumentsValidator | None:

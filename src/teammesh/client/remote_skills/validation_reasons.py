@@ -26,7 +26,22 @@ _TYPE_NAMES = {
     "array": "an array",
     "object": "an object",
 }
-_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+# Reasons that need only the keyword's value ({expected}) and the refused one ({value}).
+_TEMPLATES = {
+    "const": "must be {expected!r}",
+    "minimum": "must be >= {expected}, got {value}",
+    "maximum": "must be <= {expected}, got {value}",
+    "exclusiveMinimum": "must be > {expected}, got {value}",
+    "exclusiveMaximum": "must be < {expected}, got {value}",
+    "multipleOf": "must be a multiple of {expected}, got {value}",
+    "minLength": "must be at least {expected} characters long",
+    "maxLength": "must be at most {expected} characters long",
+    "pattern": "must match pattern {expected!r}",
+    "format": "must be a valid {expected}",
+    "minItems": "must have at least {expected} items",
+    "maxItems": "must have at most {expected} items",
+    "uniqueItems": "must not contain duplicate items",
+}
 # Several problems on one path read in this order (the old validator's order of checks).
 _ORDER = {keyword: rank for rank, keyword in enumerate((
     "type", "const", "enum", "format", "minimum", "maximum", "exclusiveMinimum",
@@ -73,31 +88,13 @@ def _reasons(error: ValidationError, validator: Validator) -> list[str]:
         names = [expected] if isinstance(expected, str) else list(expected)
         wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
         return [f"expected {wanted}, got {describe(value, validator)}"]
-    if keyword == "const":
-        return [f"must be {expected!r}"]
+    if keyword in _TEMPLATES:
+        return [_TEMPLATES[keyword].format(expected=expected, value=value)]
     if keyword == "enum":
         return [f"must be one of {', '.join(repr(option) for option in expected)}"]
-    if keyword in _BOUNDS:
-        return [f"must be {_BOUNDS[str(keyword)]} {expected}, got {value}"]
-    if keyword == "multipleOf":
-        return [f"must be a multiple of {expected}, got {value}"]
-    if keyword == "minLength":
-        return [f"must be at least {expected} characters long"]
-    if keyword == "maxLength":
-        return [f"must be at most {expected} characters long"]
-    if keyword == "pattern":
-        return [f"must match pattern {expected!r}"]
-    if keyword == "format":
-        return [f"must be a valid {expected}"]
-    if keyword == "minItems":
-        return [f"must have at least {expected} items"]
-    if keyword == "maxItems":
-        return [f"must have at most {expected} items"]
     if keyword == "items" and expected is False:  # no items beyond `prefixItems`
         schema = error.schema if isinstance(error.schema, dict) else {}
         return [f"must have at most {len(schema.get('prefixItems', ()))} items"]
-    if keyword == "uniqueItems":
-        return ["must not contain duplicate items"]
     if keyword == "additionalProperties":
         return _unexpected(error)
     if keyword == "anyOf":
