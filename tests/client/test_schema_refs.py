@@ -14,6 +14,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from teammesh.client.remote_skills.registry import build_skill
+from teammesh.client.remote_skills.schema_defs import hoist_definitions
 
 
 class Leaf(BaseModel):
@@ -186,3 +187,18 @@ def test_nested_field_error_names_its_path() -> None:
     assert skill.arguments_validator.problems({"inner": {"leaf": {"n": "not-an-int"}}}) == [
         "$.inner.leaf.n: expected an integer, got a string"
     ]
+
+
+def test_a_rename_carries_to_the_definitions_that_refer_to_it() -> None:
+    # Both `Leaf`s read alike, but their `Sub`s differ: the second `Leaf` must be renamed too.
+    root: dict[str, Any] = {}
+    first = {"$defs": {"Sub": {"type": "integer"},
+                       "Leaf": {"properties": {"s": {"$ref": "#/$defs/Sub"}}}},
+             "properties": {"l": {"$ref": "#/$defs/Leaf"}}}
+    second = {"$defs": {"Sub": {"type": "string"},
+                        "Leaf": {"properties": {"s": {"$ref": "#/$defs/Sub"}}}},
+              "properties": {"l": {"$ref": "#/$defs/Leaf"}}}
+    assert hoist_definitions(first, root) == {"properties": {"l": {"$ref": "#/$defs/Leaf"}}}
+    assert hoist_definitions(second, root) == {"properties": {"l": {"$ref": "#/$defs/Leaf_2"}}}
+    assert root["Leaf_2"] == {"properties": {"s": {"$ref": "#/$defs/Sub_2"}}}
+    assert root["Sub_2"] == {"type": "string"} and root["Sub"] == {"type": "integer"}
