@@ -68,6 +68,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.runs_cli import register_runs
 from teammesh.mesh.team import Team
+from teammesh.mesh.team_cli import register_team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 
 EXIT_INCOMPLETE = 1
@@ -161,6 +162,7 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_board_show)
     board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
     register_runs(subparsers)
+    register_team(subparsers)
 
 
 def _demo(args: argparse.Namespace) -> int:
