@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import Twin, blocking, mirrors
 from teammesh.client.api import SessionsApi
 from teammesh.client.errors import WaitTimeoutError
 from teammesh.client.replies import (
@@ -210,6 +210,7 @@ class AsyncWaitApi:
 
     async def send_message_and_wait_reply(
         self,
+        /,
         *,
         session_id: str,
         text: str,
@@ -252,114 +253,24 @@ def threaded(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
     return call
 
 
-class WaitApi:
-    """The sync twin of `AsyncWaitApi`."""
-
-    def __init__(self, inner: AsyncWaitApi, bridge: LoopThread) -> None:
-        self.inner = inner
-        self._bridge = bridge
+class WaitApi(Twin[AsyncWaitApi]):
+    """The sync twin of `AsyncWaitApi` (its methods declared from the async ones)."""
 
     @property
     def tracker(self) -> TurnTracker:
         return self.inner.tracker
 
-    def until(
-        self,
-        poll: Callable[[], Any],
-        *,
-        predicate: Callable[[Any], Any] | None = None,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        initial_delay_seconds: float = 0.0,
-        max_attempts: int | None = None,
-        description: str | None = None,
-    ) -> Any:
+    @mirrors(AsyncWaitApi.until)
+    def until(self, poll: Callable[[], Any], **options: Any) -> Any:
+        # The callbacks are the caller's sync code: they run in worker threads (see
+        # `threaded`), everything else is forwarded as given.
         threaded_poll = threaded(poll)
         assert threaded_poll is not None
-        return self._bridge.run(
-            self.inner.until(
-                threaded_poll,
-                predicate=threaded(predicate),
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                initial_delay_seconds=initial_delay_seconds,
-                max_attempts=max_attempts,
-                description=description,
-            )
-        )
+        if "predicate" in options:
+            options["predicate"] = threaded(options["predicate"])
+        return self._bridge.run(self.inner.until(threaded_poll, **options))
 
-    def turn_status(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        expected: str | Iterable[str] | None = None,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-    ) -> str | None:
-        return self._bridge.run(
-            self.inner.turn_status(
-                session_id=session_id,
-                turn_id=turn_id,
-                expected=expected,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-            )
-        )
-
-    def turn_completed(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
-    ) -> str:
-        return self._bridge.run(
-            self.inner.turn_completed(
-                session_id=session_id,
-                turn_id=turn_id,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                use_stream=use_stream,
-            )
-        )
-
-    def assistant_reply(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
-    ) -> SessionTurnReply:
-        return self._bridge.run(
-            self.inner.assistant_reply(
-                session_id=session_id,
-                turn_id=turn_id,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                use_stream=use_stream,
-            )
-        )
-
-    def send_message_and_wait_reply(
-        self,
-        *,
-        session_id: str,
-        text: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        **send_kwargs: Any,
-    ) -> SessionTurnReply:
-        return self._bridge.run(
-            self.inner.send_message_and_wait_reply(
-                session_id=session_id,
-                text=text,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                **send_kwargs,
-            )
-        )
+    turn_status = blocking(AsyncWaitApi.turn_status)
+    turn_completed = blocking(AsyncWaitApi.turn_completed)
+    assistant_reply = blocking(AsyncWaitApi.assistant_reply)
+    send_message_and_wait_reply = blocking(AsyncWaitApi.send_message_and_wait_reply)
