@@ -36,10 +36,11 @@ from teammesh.client.pipeline import RequestPipeline
 from teammesh.client.plugins import PluginRegistry
 from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPolicy
 from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, RemoteSkillsFacade
+from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.strict import validate_response
-from teammesh.client.transport import HttpxTransport
+from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
 from teammesh.client.typed import TypedApi, finish_async, finish_sync
 from teammesh.client.wait import AsyncWaitApi, WaitApi
@@ -161,7 +162,7 @@ class AsyncCodexManager(_ClientSurface):
         self.transport = HttpxTransport(self.http_client, api_prefix)
         self.hooks = hook_registry or HookRegistry()
         self.pipeline = RequestPipeline(
-            executor=request_executor or self.transport,
+            transport=ExecutorTransport(request_executor) if request_executor else self.transport,
             api_prefix=api_prefix,
             hooks=self.hooks,
             header_provider=header_provider,
@@ -169,7 +170,7 @@ class AsyncCodexManager(_ClientSurface):
             retryable_operations=retryable_operations,
             response_validator=validate_response if self.validation_mode == "strict" else None,
         )
-        self._attach_domains(self.pipeline.request)
+        self._attach_domains(self.pipeline.send)
         self.typed = TypedApi(self.system, self.sessions, finish_async)
         self.turns = TurnTracker()
         self.stream = AsyncEventStream(
@@ -271,10 +272,9 @@ class CodexManager(_ClientSurface):
             self._bridge.close()
             raise
 
-    def _request(self, *args: Any, **kwargs: Any) -> Any:
-        # A `Requester` (its signature is declared once, in `api._base`): the async
-        # pipeline's request, run to completion on the private loop.
-        return self._bridge.run(self.core.pipeline.request(*args, **kwargs))
+    def _request(self, call: RequestCall) -> Any:
+        # A `Requester`: the async pipeline's `send`, run to completion on the private loop.
+        return self._bridge.run(self.core.pipeline.send(call))
 
     def close(self) -> None:
         if self._bridge.closed:

@@ -173,24 +173,15 @@ class AsyncRemoteSkillSession:
         name: str,
         handler: Callable[..., Any],
         *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
         sync_runtime_on_exit: bool = False,
-        ignore_sync_errors: bool = True,
+        **options: Any,
     ) -> Iterator[RemoteSkill]:
         """The skill registered for the block, dropped after it: what `using` does, in a
-        plain (sync) context manager so the async and sync handles share it."""
+        plain (sync) context manager so the async and sync handles share it. `options` are
+        `register`'s."""
         if sync_runtime_on_exit:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        _no_runtime_sync(ignore_sync_errors)
-        skill = self.register(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-        )
+        skill = self.register(name, handler, **options)
         try:
             yield skill
         finally:
