@@ -28,7 +28,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Twin(Generic[A]):
+class Wrapper(Generic[A]):
+    """Anything that forwards to an original (`same` needs no more)."""
+
+    inner: A
+
+
+class Twin(Wrapper[A]):
     """A sync twin: the async original it wraps and the bridge that runs its coroutines."""
 
     def __init__(self, inner: A, bridge: LoopThread) -> None:
@@ -49,11 +55,11 @@ def blocking(
     return run
 
 
-def same(original: Callable[Concatenate[A, P], R]) -> Callable[Concatenate[Twin[A], P], R]:
+def same(original: Callable[Concatenate[A, P], R]) -> Callable[Concatenate[Wrapper[A], P], R]:
     """The twin of a plain (sync) method: called on the original as is."""
 
     @functools.wraps(original)
-    def forward(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    def forward(self: Wrapper[A], /, *args: P.args, **kwargs: P.kwargs) -> R:
         return original(self.inner, *args, **kwargs)
 
     return forward

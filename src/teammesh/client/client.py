@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import mirrors
 from teammesh.client.api import (
     AccountApi,
     ApprovalsApi,
@@ -224,39 +225,11 @@ class CodexManager(_ClientSurface):
 
     stream: SyncEventStream
 
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_API_BASE,
-        api_prefix: str = DEFAULT_API_PREFIX,
-        timeout_seconds: float = 30.0,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        request_executor: RequestExecutor | None = None,
-        header_provider: HeaderProvider | None = None,
-        retry_policy: RetryPolicy | None = None,
-        retryable_operations: Iterable[str] | None = None,
-        hook_registry: HookRegistry | None = None,
-        stream_router: StreamRouter | None = None,
-        plugins: Iterable[Any] | None = None,
-        validation_mode: str | None = None,
-    ) -> None:
+    @mirrors(AsyncCodexManager.__init__)
+    def __init__(self, **options: Any) -> None:
+        # The core's keywords, exactly (`mirrors` gives them to mypy and `inspect`).
         self._bridge = LoopThread()
-        self.core = AsyncCodexManager(
-            base_url=base_url,
-            api_prefix=api_prefix,
-            timeout_seconds=timeout_seconds,
-            headers=headers,
-            http_client=http_client,
-            request_executor=request_executor,
-            header_provider=header_provider,
-            retry_policy=retry_policy,
-            retryable_operations=retryable_operations,
-            hook_registry=hook_registry,
-            stream_router=stream_router,
-            plugins=plugins,
-            validation_mode=validation_mode,
-        )
+        self.core = AsyncCodexManager(**options)
         self.client_config = self.core.client_config
         self.validation_mode = self.core.validation_mode
         self.hooks = self.core.hooks

@@ -164,7 +164,7 @@ class AsyncRemoteSkillsFacade:
         **create_kwargs: Any,
     ) -> AsyncIterator[RemoteSkillLifecycle]:
         created, skills = await self.create_session(register=register, **create_kwargs)
-        async with self.closing(
+        async with self._closing(
             RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills),
             keep_session=keep_session,
             sync_runtime_on_cleanup=sync_runtime_on_cleanup,
@@ -173,7 +173,7 @@ class AsyncRemoteSkillsFacade:
             yield life
 
     @asynccontextmanager
-    async def closing(
+    async def _closing(
         self,
         life: RemoteSkillLifecycle,
         *,
@@ -207,15 +207,29 @@ class RemoteSkillsFacade(Twin[AsyncRemoteSkillsFacade]):
     def session(self, session_id: str) -> RemoteSkillSession:
         return RemoteSkillSession(self.inner.session(session_id), self._bridge)
 
+    # The draft steps take and give sync handles (each wraps the async one).
+    def new_draft(self) -> RemoteSkillSession:
+        return RemoteSkillSession(self.inner.new_draft(), self._bridge)
+
+    def bind_draft(self, session_id: str, draft: RemoteSkillSession) -> RemoteSkillSession:
+        return RemoteSkillSession(self.inner.bind_draft(session_id, draft.inner), self._bridge)
+
+    def create_from_draft(
+        self, draft: RemoteSkillSession, **create_kwargs: Any
+    ) -> tuple[Any, RemoteSkillSession]:
+        created, bound = self._bridge.run(
+            self.inner.create_from_draft(draft.inner, **create_kwargs)
+        )
+        return created, RemoteSkillSession(bound, self._bridge)
+
     # `create_session`, `attach_session` and `lifecycle` are written out: their `register`
     # callback takes the sync handle and runs in the caller's thread.
     def create_session(
         self, *, register: Callable[[RemoteSkillSession], Any] | None = None, **create_kwargs: Any
     ) -> tuple[Any, RemoteSkillSession]:
-        draft = self.inner.new_draft()
+        draft = self.new_draft()
         self._run_register(register, draft, "create_session")
-        created, bound = self._bridge.run(self.inner.create_from_draft(draft, **create_kwargs))
-        return created, RemoteSkillSession(bound, self._bridge)
+        return self.create_from_draft(draft, **create_kwargs)
 
     def attach_session(
         self, session_id: str, *, register: Callable[[RemoteSkillSession], Any] | None = None
@@ -224,21 +238,21 @@ class RemoteSkillsFacade(Twin[AsyncRemoteSkillsFacade]):
         sync."""
         detail = self._bridge.run(self.inner.client.sessions.get(session_id))
         _check_attachable(session_id, detail)
-        draft = self.inner.new_draft()
+        draft = self.new_draft()
         self._run_register(register, draft, "attach_session")
-        return RemoteSkillSession(self.inner.bind_draft(session_id, draft), self._bridge)
+        return self.bind_draft(session_id, draft)
 
     def _run_register(
         self,
         register: Callable[[RemoteSkillSession], Any] | None,
-        draft: AsyncRemoteSkillSession,
+        draft: RemoteSkillSession,
         operation: str,
     ) -> None:
         """Let the caller's `register` callback fill the draft catalog. The sync facade never
         awaits it, so an async callback is refused (its coroutine closed, not leaked)."""
         if register is None:
             return
-        result = register(RemoteSkillSession(draft, self._bridge))
+        result = register(draft)
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
@@ -262,7 +276,7 @@ class RemoteSkillsFacade(Twin[AsyncRemoteSkillsFacade]):
     ) -> Iterator[RemoteSkillLifecycle]:
         created, skills = self.create_session(register=register, **create_kwargs)
         with self._bridge.blocking(
-            self.inner.closing(
+            self.inner._closing(
                 RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills),
                 keep_session=keep_session,
                 sync_runtime_on_cleanup=sync_runtime_on_cleanup,

@@ -170,6 +170,7 @@ class AsyncRemoteSkillSession:
     @contextmanager
     def registered(
         self,
+        /,
         name: str,
         handler: Callable[..., Any],
         *,
@@ -483,6 +484,7 @@ class RemoteSkillSession(Twin[AsyncRemoteSkillSession]):
     matches_signal = same(AsyncRemoteSkillSession.matches_signal)
     dispatch_mode = same(AsyncRemoteSkillSession.dispatch_mode)
     reset_dispatch_mode = same(AsyncRemoteSkillSession.reset_dispatch_mode)
+    registered = same(AsyncRemoteSkillSession.registered)
 
     @mirrors(AsyncRemoteSkillSession.using)
     def using(self, *args: Any, **kwargs: Any) -> AbstractContextManager[RemoteSkill]:
