@@ -153,41 +153,34 @@ class AsyncRemoteSkillsFacade:
             self._registries.pop(session_id, None)
         return outcome
 
+    # Both facades' `lifecycle` take these keywords; `register` gets the handle of their kind.
     @asynccontextmanager
     async def lifecycle(
-        self,
-        *,
-        register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
-        keep_session: bool = False,
-        sync_runtime_on_cleanup: bool = True,
-        ignore_cleanup_errors: bool = True,
-        **create_kwargs: Any,
+        self, *, register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
+        keep_session: bool = False, sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True, **create_kwargs: Any,
     ) -> AsyncIterator[RemoteSkillLifecycle]:
         created, skills = await self.create_session(register=register, **create_kwargs)
-        async with self._closing(
-            RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills),
-            keep_session=keep_session,
-            sync_runtime_on_cleanup=sync_runtime_on_cleanup,
-            ignore_cleanup_errors=ignore_cleanup_errors,
-        ) as life:
+        cleanup = (keep_session, sync_runtime_on_cleanup, ignore_cleanup_errors)
+        async with self._closing(created, skills, *cleanup) as life:
             yield life
 
     @asynccontextmanager
     async def _closing(
         self,
-        life: RemoteSkillLifecycle,
-        *,
+        created: Any,
+        skills: Any,
         keep_session: bool,
         sync_runtime_on_cleanup: bool,
         ignore_cleanup_errors: bool,
     ) -> AsyncIterator[RemoteSkillLifecycle]:
-        """`life` for the block, its session closed after it (deleted unless kept): the
-        cleanup both `lifecycle`s share."""
+        """The created session and its skills handle for the block, the session closed after
+        it (deleted unless kept): the cleanup both `lifecycle`s share."""
         try:
-            yield life
+            yield RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills)
         finally:
             await self.close_session(
-                life.session_id,
+                skills.session_id,
                 delete_session=not keep_session,
                 sync_runtime_on_cleanup=sync_runtime_on_cleanup,
                 ignore_cleanup_errors=ignore_cleanup_errors,
@@ -266,21 +259,11 @@ class RemoteSkillsFacade(Twin[AsyncRemoteSkillsFacade]):
 
     @contextmanager
     def lifecycle(
-        self,
-        *,
-        register: Callable[[RemoteSkillSession], Any] | None = None,
-        keep_session: bool = False,
-        sync_runtime_on_cleanup: bool = True,
-        ignore_cleanup_errors: bool = True,
-        **create_kwargs: Any,
+        self, *, register: Callable[[RemoteSkillSession], Any] | None = None,
+        keep_session: bool = False, sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True, **create_kwargs: Any,
     ) -> Iterator[RemoteSkillLifecycle]:
         created, skills = self.create_session(register=register, **create_kwargs)
-        with self._bridge.blocking(
-            self.inner._closing(
-                RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills),
-                keep_session=keep_session,
-                sync_runtime_on_cleanup=sync_runtime_on_cleanup,
-                ignore_cleanup_errors=ignore_cleanup_errors,
-            )
-        ) as life:
+        cleanup = (keep_session, sync_runtime_on_cleanup, ignore_cleanup_errors)
+        with self._bridge.blocking(self.inner._closing(created, skills, *cleanup)) as life:
             yield life

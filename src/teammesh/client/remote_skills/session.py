@@ -146,23 +146,13 @@ class AsyncRemoteSkillSession:
 
     @asynccontextmanager
     async def using(
-        self,
-        name: str,
-        handler: Callable[..., Any],
-        *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
-        sync_runtime_on_exit: bool = False,
-        ignore_sync_errors: bool = True,
+        self, name: str, handler: Callable[..., Any], *, description: str | None = None,
+        input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
+        sync_runtime_on_exit: bool = False, ignore_sync_errors: bool = True,
     ) -> AsyncIterator[RemoteSkill]:
         with self.registered(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-            sync_runtime_on_exit=sync_runtime_on_exit,
+            name, handler, description=description, input_schema=input_schema,
+            output_schema=output_schema, sync_runtime_on_exit=sync_runtime_on_exit,
             ignore_sync_errors=ignore_sync_errors,
         ) as skill:
             yield skill
