@@ -1,9 +1,11 @@
-"""A session bound to its skills: the handle `remote_skills.create_session` returns.
+"""A session bound to its skills: the handle `remote_skills.create_session` returns, and
+its sync twin (declared from it, see `client/_twin.py`).
 
 All dispatch goes through one per-session ledger, so the websocket path
 (`respond_to_signal`) and the polling path (`drain_pending_calls`) may run at the same time:
 each request id runs its handler once and is POSTed once. There is no dispatch mode to
-conflict over; `dispatch_mode()` is always `None` and `reset_dispatch_mode()` does nothing.
+conflict over; the retired calls (`dispatch_mode()`, `reset_dispatch_mode()`, the runtime
+sync) live in `retired.py` and warn or raise.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from contextlib import AbstractContextManager, asynccontextmanager, contextmanag
 from typing import Any, TypeVar
 
 from teammesh.client._twin import Twin, blocking, mirrors, same
-from teammesh.client.deprecation import deprecated_noop, ignored_option
 from teammesh.client.errors import WaitTimeoutError
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.client_parts import SkillClient
@@ -39,6 +40,7 @@ from teammesh.client.remote_skills.registry import (
     SkillRegistry,
     build_skill,
 )
+from teammesh.client.remote_skills.retired import RetiredApi, no_runtime_sync
 from teammesh.client.remote_skills.submission import submit_response
 from teammesh.client.replies import assistant_reply_of, normalize_statuses, turn_status_of
 from teammesh.client.wait import accepted_turn_id
@@ -48,17 +50,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DispatchList = list[RemoteSkillDispatch]
 SkillList = list[RemoteSkill]
 ToolList = list[dict[str, Any]]
-_BOTH_PATHS = (
-    "respond_to_signal and drain_pending_calls may serve one session at once; drop the call"
-)
-# What the no-op runtime-sync options should give way to.
-_NO_SYNC = "the runtime sync was removed: a session's tools are fixed when it is created"
-
-
-def _no_runtime_sync(ignore_sync_errors: bool) -> None:
-    ignored_option("ignore_sync_errors", ignore_sync_errors, True, _NO_SYNC)
-
-
 def _rows_of(body: Any) -> list[Any]:
     if not isinstance(body, dict):
         raise ValueError("sessions.tool_calls returned unexpected payload type; expected object")
@@ -71,7 +62,7 @@ def _rows_of(body: Any) -> list[Any]:
     raise ValueError("sessions.tool_calls response missing data list")
 
 
-class AsyncRemoteSkillSession:
+class AsyncRemoteSkillSession(RetiredApi):
     def __init__(
         self, *, client: SkillClient, session_id: str, registry: SkillRegistry
     ) -> None:
@@ -98,7 +89,7 @@ class AsyncRemoteSkillSession:
         if sync_runtime:
             # Checked first: upstream stores the skill and then raises.
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        _no_runtime_sync(ignore_sync_errors)
+        no_runtime_sync(ignore_sync_errors)
         self.registry._check_unlocked()
         skill = build_skill(
             name,
@@ -135,13 +126,13 @@ class AsyncRemoteSkillSession:
     ) -> bool:
         if sync_runtime:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        _no_runtime_sync(ignore_sync_errors)
+        no_runtime_sync(ignore_sync_errors)
         return self.registry.unregister(name)
 
     def clear(self, *, sync_runtime: bool = False, ignore_sync_errors: bool = True) -> int:
         if sync_runtime:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        _no_runtime_sync(ignore_sync_errors)
+        no_runtime_sync(ignore_sync_errors)
         return self.registry.clear()
 
     @asynccontextmanager
@@ -187,34 +178,6 @@ class AsyncRemoteSkillSession:
     def inject_request(self, request_text: str) -> str:
         instruction = self.instruction_text()
         return f"{instruction}\n\nUser request:\n{request_text}" if instruction else request_text
-
-    # --- dispatch modes are gone: kept for compatibility ---------------------------------
-
-    def dispatch_mode(self) -> str | None:
-        """Always `None` (and a `DeprecationWarning`): there are no dispatch modes."""
-        deprecated_noop("dispatch_mode()", _BOTH_PATHS)
-        return None
-
-    def reset_dispatch_mode(self) -> None:
-        """A no-op (with a `DeprecationWarning`): both paths may serve one session at once."""
-        deprecated_noop("reset_dispatch_mode()", _BOTH_PATHS)
-
-    async def sync_runtime(self) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    async def prepare_catalog(self, *, timeout_seconds: float = 90.0) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    async def send_prepared(
-        self,
-        /,
-        request_text: str,
-        *,
-        inject_skills: bool = True,
-        prepare_timeout_seconds: float = 90.0,
-        **kwargs: Any,
-    ) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
 
     # --- matching and dispatch -----------------------------------------------------------
 
