@@ -5,9 +5,9 @@ Every sync class of the client (`CodexManager`, `WaitApi`, `RemoteSkillSession`,
 lines and let twins drift (keywords accepted and silently dropped). Here a twin method is
 declared from its original instead:
 
-    class WaitApi(Twin[AsyncWaitApi]):
-        turn_status = blocking(AsyncWaitApi.turn_status)   # runs the coroutine, blocks
-        tracker_of = same(AsyncWaitApi.tracker_of)          # a plain method, forwarded
+    class RemoteSkillSession(Twin[AsyncRemoteSkillSession]):
+        send = blocking(AsyncRemoteSkillSession.send)       # runs the coroutine, blocks
+        register = same(AsyncRemoteSkillSession.register)   # a plain method, forwarded
 
 Both keep the original's parameters exactly (ParamSpec for mypy, `__wrapped__` for
 `inspect.signature`), so a twin cannot drop an argument. A twin that must do more than
@@ -48,9 +48,14 @@ def blocking(
     """The twin of an async method: the same parameters, its result once the coroutine
     has run to completion on the twin's private loop."""
 
+    name = original.__name__
+
     @functools.wraps(original)
     def run(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self._bridge.run(original(self.inner, *args, **kwargs))
+        # Looked up on the instance, as a hand-written twin would: an override or a patched
+        # method of the original is what runs.
+        method: Callable[P, Coroutine[Any, Any, R]] = getattr(self.inner, name)
+        return self._bridge.run(method(*args, **kwargs))
 
     return run
 
@@ -58,9 +63,12 @@ def blocking(
 def same(original: Callable[Concatenate[A, P], R]) -> Callable[Concatenate[Wrapper[A], P], R]:
     """The twin of a plain (sync) method: called on the original as is."""
 
+    name = original.__name__
+
     @functools.wraps(original)
     def forward(self: Wrapper[A], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return original(self.inner, *args, **kwargs)
+        method: Callable[P, R] = getattr(self.inner, name)
+        return method(*args, **kwargs)
 
     return forward
 
