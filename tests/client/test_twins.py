@@ -177,3 +177,22 @@ def test_compatibility_no_ops_warn_on_both_handles(gateway: GatewayThread) -> No
             skills.reset_dispatch_mode()
         with pytest.warns(DeprecationWarning, match="sync_runtime_on_cleanup"):
             cm.remote_skills.close_session(skills.session_id, sync_runtime_on_cleanup=False)
+
+
+def test_sync_using_and_lifecycle_clean_up(gateway: GatewayThread) -> None:
+    with CodexManager(base_url=gateway.base_url) as cm:
+        draft = cm.remote_skills.new_draft()
+        with draft.using("echo", lambda text: text, description="echoes") as skill:
+            assert skill.description == "echoes"
+            assert [s.name for s in draft.list()] == ["echo"]
+        assert draft.list() == []
+        # an error inside the block still closes (and deletes) the session, then propagates
+        with (
+            pytest.raises(LookupError, match="inside"),
+            cm.remote_skills.lifecycle() as life,
+        ):
+            raise LookupError("inside")
+        assert cm.sessions.get(life.session_id)["status"] == "deleted"
+        with cm.remote_skills.lifecycle(keep_session=True) as kept:
+            pass
+        assert cm.sessions.get(kept.session_id)["session"]["sessionId"] == kept.session_id
