@@ -21,8 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from teammesh.client import api_base_from_env
-
-DEFAULT_RUNTIME = "playbook"
+from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
 
 
 @dataclass(frozen=True)
