@@ -4,7 +4,7 @@
 """
 
 from teammesh.client.client import AsyncCodexManager, CodexManager
-from teammesh.client.config import ClientConfig, ValidationMode
+from teammesh.client.config import ENV_API_BASE, ClientConfig, ValidationMode, api_base_from_env
 from teammesh.client.errors import (
     ApiError,
     AuthError,
@@ -65,6 +65,7 @@ from teammesh.wire import Effort as ReasoningEffort
 from teammesh.wire import SettingsScope as SessionSettingsScopeName
 
 __all__ = [
+    "ENV_API_BASE",
     "ApiError",
     "AppServerSignal",
     "ApprovalDecision",
@@ -126,5 +127,6 @@ __all__ = [
     "ValidationMode",
     "WaitApi",
     "WaitTimeoutError",
+    "api_base_from_env",
     "current_call",
 ]

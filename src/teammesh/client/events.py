@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from teammesh.client.text_values import non_blank as _non_blank
+
 
 @dataclass(slots=True)
 class StreamEvent:
@@ -33,10 +35,6 @@ class StreamContext:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _non_blank(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 @dataclass(slots=True)

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from teammesh.client import AsyncCodexManager
+from teammesh.client import AsyncCodexManager, api_base_from_env
 from teammesh.mesh.board import (
+    Location,
     TeamBoard,
-    board_path,
+    board_location,
     create_board,
-    is_dsn,
     new_run_id,
     open_board,
 )
@@ -28,11 +26,9 @@ from teammesh.mesh.embedded_runtime import (
 )
 from teammesh.mesh.gateway_access import GatewayAccess, run_token
 from teammesh.mesh.output import Printer
+from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.team import Team
-
-ENV_API_BASE = "CODEX_MANAGER_API_BASE"
-MEMORY_BOARD = "memory"
 
 
 @dataclass
@@ -41,7 +37,7 @@ class LaunchSpec:
     board: str | None = None  # a SQLite path, "memory", or None: .teammesh/runs/<run>.sqlite
     resume: str | None = None  # a run id
     api_base: str | None = None
-    runtime: str = "playbook"  # the embedded gateway's default runtime
+    runtime: str = DEFAULT_RUNTIME  # the embedded gateway's default runtime
     gateway_dir: str | None = None  # the embedded gateway's data dir (default: a temp dir)
     # codex / llm: the model (default: the playbook brain on a model server started here)
     model: ModelChoice = field(default_factory=ModelChoice)
@@ -49,19 +45,12 @@ class LaunchSpec:
 
 def resolve_api_base(explicit: str | None) -> str | None:
     """`--api-base`, else `CODEX_MANAGER_API_BASE`, else None (start an embedded gateway)."""
-    if explicit:
-        return explicit
-    env = os.environ.get(ENV_API_BASE, "").strip()
-    return env or None
+    return explicit or api_base_from_env()
 
 
-def board_file(spec: LaunchSpec, run_id: str) -> str | Path | None:
+def board_file(spec: LaunchSpec, run_id: str) -> Location | None:
     """Where the run's board lives: a SQLite file, a PostgreSQL URL, or None (memory)."""
-    if spec.board == MEMORY_BOARD:
-        return None
-    if is_dsn(spec.board):
-        return spec.board
-    return Path(spec.board) if spec.board else board_path(run_id)
+    return board_location(spec.board, run_id)
 
 
 def open_run_board(spec: LaunchSpec) -> TeamBoard:
