@@ -4,7 +4,7 @@
 """
 
 from teammesh.client.client import AsyncCodexManager, CodexManager
-from teammesh.client.config import ClientConfig, ValidationMode
+from teammesh.client.config import HEADER_AUTHORIZATION, ClientConfig, ValidationMode
 from teammesh.client.errors import (
     ApiError,
     AuthError,
@@ -21,7 +21,12 @@ from teammesh.client.errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from teammesh.client.events import AppServerSignal, StreamContext, StreamEvent
+from teammesh.client.events import (
+    AppServerSignal,
+    StreamContext,
+    StreamEvent,
+    normalize_request_id,
+)
 from teammesh.client.hooks import (
     AsyncHookMiddleware,
     HookRegistry,
@@ -54,6 +59,8 @@ from teammesh.client.remote_skills import (
     SkillContext,
     current_call,
 )
+from teammesh.client.remote_skills.registry import AnswerState, DispatchLedger
+from teammesh.client.replies import assistant_reply_of
 from teammesh.client.router import EventRouter, StreamHandler, StreamMatcher, StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.turns import TurnTracker
@@ -65,6 +72,8 @@ from teammesh.wire import Effort as ReasoningEffort
 from teammesh.wire import SettingsScope as SessionSettingsScopeName
 
 __all__ = [
+    "HEADER_AUTHORIZATION",
+    "AnswerState",
     "ApiError",
     "AppServerSignal",
     "ApprovalDecision",
@@ -85,6 +94,7 @@ __all__ = [
     "CodexManager",
     "CodexManagerError",
     "ConflictError",
+    "DispatchLedger",
     "EventRouter",
     "FilesystemSandbox",
     "GoneError",
@@ -126,5 +136,7 @@ __all__ = [
     "ValidationMode",
     "WaitApi",
     "WaitTimeoutError",
+    "assistant_reply_of",
     "current_call",
+    "normalize_request_id",
 ]

@@ -18,9 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
-from teammesh.client.config import ClientConfig
-from teammesh.client.replies import assistant_reply_of
+from teammesh.client import (
+    AsyncCodexManager,
+    ClientConfig,
+    TransportError,
+    WaitTimeoutError,
+    assistant_reply_of,
+)
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, TurnSlot
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.calls import MemberState, ToolCalls

@@ -1,8 +1,10 @@
-"""One session's skill catalog and its dispatch ledger.
+"""One session's skill catalog, its dispatch ledger and its observer.
 
 The catalog is fixed at session creation (the runtime learns the tools from the create
 body). The ledger makes each request id run its handler once and be POSTed once, whichever
-path (websocket signal or pending-call polling) sees it first.
+path (websocket signal or pending-call polling) sees it first. The observer (one, optional)
+hears each dispatch result once, when the handler has run and before the answer is POSTed:
+the place for a session's owner to count calls, since a replay never runs the handler again.
 """
 
 from __future__ import annotations
@@ -220,6 +222,16 @@ class SkillRegistry:
         # The sync client runs sync handlers in worker threads, so a handler may itself
         # call the sync client without deadlocking its private loop.
         self.threaded_handlers = threaded_handlers
+        self._observer: Callable[[RemoteSkillDispatch], None] | None = None
+
+    def observe(self, observer: Callable[[RemoteSkillDispatch], None] | None) -> None:
+        """Hear every dispatch result of this session (replacing any earlier observer). It
+        runs on the dispatching loop, before the answer is submitted; keep it quick."""
+        self._observer = observer
+
+    def dispatched(self, dispatch: RemoteSkillDispatch) -> None:
+        if self._observer is not None:
+            self._observer(dispatch)
 
     def _check_unlocked(self) -> None:
         if self.catalog_locked:
