@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from teammesh.gateway.runtimes.registry import RUNTIME_MODULES, parse_spec
 from teammesh.mesh.embedded_runtime import LOCAL_MODELS, ModelChoice, needs_model_server
 from teammesh.mesh.run_config import without_credentials
+from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.team import Team
 
 OFFLINE = "the offline playbook brain"
@@ -38,7 +39,10 @@ class MemberBrain:
 
 
 def _member_models(team: Team, choice: ModelChoice) -> dict[str, str | None]:
-    return {m.name: m.model or choice.model for m in team.members}
+    """Each member's model as the run asks for it (run_settings.py: the member's, else
+    `--model`); None leaves it to the runtime."""
+    settings = resolve_settings(team, model=choice.model)
+    return {name: member.model for name, member in settings.members.items()}
 
 
 def check_models(team: Team, runtime: str, choice: ModelChoice, *, embedded: bool) -> None:
@@ -84,9 +88,11 @@ def brains(team: Team, runtime: str, choice: ModelChoice, api_base: str | None
            ) -> list[MemberBrain]:
     name, options = parse_spec(runtime)
     local = api_base is None and needs_model_server(runtime, choice)
+    asked = _member_models(team, choice)
     found = []
     for member in team.members:
-        model = member.model or choice.model or options.get("model")
+        # What the run asks for, else the runtime spec's own `model` option.
+        model = asked[member.name] or options.get("model")
         if member.endpoint is not None or api_base is not None:
             gateway = member.endpoint or api_base
             found.append(MemberBrain(member.name, f"the gateway at {gateway}'s",

@@ -47,12 +47,12 @@ from teammesh.mesh.brain_check import (
     check_runtime_available,
 )
 from teammesh.mesh.gateway_errors import gateway_message, refused_at_start
-from teammesh.mesh.run_config import (
+from teammesh.mesh.run_config import LaunchConfig, for_new_run, for_resume, secret_notes
+from teammesh.mesh.run_defaults import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_ROUNDS,
     DEFAULT_RUNTIME,
-    LaunchConfig,
-    for_new_run,
-    for_resume,
-    secret_notes,
+    DEFAULT_TURN_TIMEOUT,
 )
 from teammesh.mesh.run_files import discard_run
 
@@ -114,11 +114,14 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-api-key-env", default=None,
                         help="codex/llm: environment variable holding the model's API key")
     parser.add_argument("--rounds", type=_positive_int, default=None,
-                        help="round limit (default: the team's, 9; on --resume the run's)")
+                        help=f"round limit (default: the team's, {DEFAULT_ROUNDS}; on"
+                             " --resume the run's)")
     parser.add_argument("--turn-timeout", type=_positive_float, default=None,
-                        help="seconds per turn (default: the team's, 120; on --resume the run's)")
+                        help=f"seconds per turn (default: the team's,"
+                             f" {DEFAULT_TURN_TIMEOUT:g}; on --resume the run's)")
     parser.add_argument("--concurrency", type=_positive_int, default=None,
-                        help="members' turns run at the same time (default: the team's, 1;"
+                        help="members' turns run at the same time (default: the team's,"
+                             f" {DEFAULT_CONCURRENCY};"
                              " on --resume the run's)")
     parser.add_argument("--no-stream", action="store_true",
                         help="no websocket: tool calls and turn ends by polling only")

@@ -28,6 +28,7 @@ from teammesh.mesh.embedded_runtime import (
 )
 from teammesh.mesh.gateway_access import GatewayAccess, run_token
 from teammesh.mesh.output import Printer
+from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.team import Team
 
@@ -41,7 +42,7 @@ class LaunchSpec:
     board: str | None = None  # a SQLite path, "memory", or None: .teammesh/runs/<run>.sqlite
     resume: str | None = None  # a run id
     api_base: str | None = None
-    runtime: str = "playbook"  # the embedded gateway's default runtime
+    runtime: str = DEFAULT_RUNTIME  # the embedded gateway's default runtime
     gateway_dir: str | None = None  # the embedded gateway's data dir (default: a temp dir)
     # codex / llm: the model (default: the playbook brain on a model server started here)
     model: ModelChoice = field(default_factory=ModelChoice)

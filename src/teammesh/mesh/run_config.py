@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-DEFAULT_RUNTIME = "playbook"
+from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
+
 ENV_API_BASE = "CODEX_MANAGER_API_BASE"
 
 

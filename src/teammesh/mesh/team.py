@@ -13,8 +13,10 @@ from teammesh.mesh.board import DEFAULT_MAX_ATTEMPTS
 from teammesh.mesh.policies import ApprovalRule
 from teammesh.mesh.prompts import build_prompt, default_steps
 
-DEFAULT_ROUNDS = 9
-DEFAULT_TURN_TIMEOUT = 120.0
+# Named in run_defaults.py; imported here by the name the team file reads them under.
+from teammesh.mesh.run_defaults import DEFAULT_CONCURRENCY
+from teammesh.mesh.run_defaults import DEFAULT_ROUNDS as DEFAULT_ROUNDS
+from teammesh.mesh.run_defaults import DEFAULT_TURN_TIMEOUT as DEFAULT_TURN_TIMEOUT
 
 SEED_HANDOFFS: dict[str, tuple[str, ...]] = {
     "developer": ("docs", "reviewer"),
@@ -87,7 +89,7 @@ class Team:
     completion: crit.Criterion
     rounds: int = DEFAULT_ROUNDS
     turn_timeout: float = DEFAULT_TURN_TIMEOUT
-    concurrency: int = 1
+    concurrency: int = DEFAULT_CONCURRENCY
     policies: Policies = field(default_factory=Policies)
     source: str = "<built-in>"
     # The team file's text (kept on the run's board, so a resume needs no file).
