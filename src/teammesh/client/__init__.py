@@ -1,6 +1,9 @@
 """teammesh's client SDK, with codex-manager's Python client names.
 
-`AsyncCodexManager` is the real client; `CodexManager` is its thin sync twin.
+`AsyncCodexManager` is the real client; `CodexManager` is its thin sync twin. This package
+is also the team mesh's only door into the client: what the mesh uses is exported here
+(the ledger and its states, the request-id normaliser, the reply reader, the auth header),
+so the client's inner layout can change without the mesh noticing.
 """
 
 from teammesh.client.client import AsyncCodexManager, CodexManager

@@ -48,6 +48,9 @@ class MemberState:
 
 
 class ToolCalls:
+    """The whole team's tool calls: the handlers' wrappers, both answering paths, the count
+    and the foreign-answer audit (one per run)."""
+
     def __init__(self, board: TeamBoard, printer: Printer, gate: ApprovalGate,
                  on_change: Callable[[], None]) -> None:
         self.board = board

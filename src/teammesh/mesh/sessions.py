@@ -20,10 +20,10 @@ from teammesh.client import (
 @dataclass(frozen=True)
 class SkillBinding:
     """What a member session is opened with: `register` declares its skills on the draft,
-    `observe` hears each dispatch result of the bound session."""
+    `observe` (if any) hears each dispatch result of the bound session."""
 
     register: Callable[[AsyncRemoteSkillSession], None]
-    observe: Callable[[RemoteSkillDispatch], None]
+    observe: Callable[[RemoteSkillDispatch], None] | None = None
 
 
 @dataclass
