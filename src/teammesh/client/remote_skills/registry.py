@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +39,7 @@ FALLBACK_INPUT_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 LEDGER_CAPACITY = 4096
+logger = logging.getLogger("teammesh.client.remote_skills")
 
 Claim = Literal["claimed", "accepted", "in_flight"]
 
@@ -230,8 +232,13 @@ class SkillRegistry:
         self._observer = observer
 
     def dispatched(self, dispatch: RemoteSkillDispatch) -> None:
-        if self._observer is not None:
+        if self._observer is None:
+            return
+        try:
             self._observer(dispatch)
+        except Exception:
+            # The answer still goes out: an observer's failure must not strand the call.
+            logger.exception("remote skill observer failed for %s", dispatch.tool)
 
     def _check_unlocked(self) -> None:
         if self.catalog_locked:
