@@ -43,7 +43,7 @@ bench: setup
 	$(BIN)/python -m bench
 
 soak: setup
-	$(BIN)/python -m tests.reliability.soak
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

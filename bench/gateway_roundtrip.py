@@ -31,9 +31,10 @@ import httpx
 from websockets.asyncio.client import connect
 
 from teammesh.gateway.embedded import start_gateway
-from teammesh.gateway.hub import Outcome
+from teammesh.gateway.outcome import Outcome
+from teammesh.gateway.pending import RequestKind
 from teammesh.gateway.runtimes.base import ServerRequestReply
-from teammesh.wire import TOOL_CALL_SIGNAL, ToolCallResponseBody
+from teammesh.wire import TOOL_CALL_SIGNAL
 
 TOOL = {
     "name": "team_pull_work",
@@ -94,7 +95,7 @@ async def bench(count: int, warmup: int) -> None:
             published: dict[int, float] = {}
             accepted: dict[str, float] = {}
             original_publish = hub.fanout.publish
-            original_respond = hub.respond_tool_call
+            original_answer = hub.desk.answer
 
             def publish(
                 event_type: str, thread_id: str | None, payload: Any, *, broadcast: bool = False
@@ -103,13 +104,13 @@ async def bench(count: int, warmup: int) -> None:
                 if event_type == TOOL_CALL_SIGNAL:
                     published[payload["requestId"]] = time.perf_counter()
 
-            async def respond(raw_id: str, body: ToolCallResponseBody) -> Outcome:
-                outcome = await original_respond(raw_id, body)
+            async def answer(kind: RequestKind, raw_id: str, body: Any) -> Outcome:
+                outcome = await original_answer(kind, raw_id, body)
                 accepted[raw_id] = time.perf_counter()
                 return outcome
 
             hub.fanout.publish = publish  # type: ignore[method-assign]
-            hub.respond_tool_call = respond  # type: ignore[method-assign]
+            hub.desk.answer = answer  # type: ignore[method-assign]
 
             process = await asyncio.create_subprocess_exec(
                 sys.executable,

@@ -14,7 +14,6 @@ with exit 1, and a closed stdout (`teammesh demo | head`) ends the output quietl
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sqlite3
 import sys
@@ -22,9 +21,10 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-# Each module exposes `register(subparsers)`; a registered subcommand sets `func` on its
-# parser, returning the process exit code.
-_AREAS = ("teammesh.gateway.cli", "teammesh.brain.cli", "teammesh.mesh.cli")
+from teammesh.brain import cli as brain_cli
+from teammesh.gateway import cli as gateway_cli
+from teammesh.mesh import cli as mesh_cli
+
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -65,14 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"teammesh {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
                                        parser_class=_Parser)
-    for module_name in _AREAS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # area not built yet
-        module.register(subparsers)
+    # Each area registers its subcommands; each sets `func` on its parser, returning the
+    # process exit code.
+    for area in (gateway_cli, brain_cli, mesh_cli):
+        area.register(subparsers)
     return parser
 
 

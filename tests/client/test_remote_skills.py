@@ -193,7 +193,8 @@ async def test_signal_and_polling_race_without_duplicates(gateway: GatewayThread
                 await cm.wait.assistant_reply(
                     session_id=skills.session_id, turn_id=accepted["turnId"], timeout_seconds=30
                 )
-                skills.reset_dispatch_mode()  # harmless no-op, kept for compatibility
+                with pytest.warns(DeprecationWarning, match="reset_dispatch_mode"):
+                    skills.reset_dispatch_mode()  # a no-op kept for compatibility: it warns
         finally:
             stop.set()
             await asyncio.wait_for(asyncio.gather(stream_task, poll_task), 10)
@@ -205,7 +206,8 @@ async def test_signal_and_polling_race_without_duplicates(gateway: GatewayThread
     assert set(posts) == set(runs)
     assert sum(sources.values()) == total
     print(f"race: handler runs by path {dict(sources)}")
-    assert skills.dispatch_mode() is None
+    with pytest.warns(DeprecationWarning, match="dispatch_mode"):
+        assert skills.dispatch_mode() is None
 
 
 async def test_submission_outcomes_and_handler_runs_once(gateway: GatewayThread) -> None:

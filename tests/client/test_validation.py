@@ -101,7 +101,11 @@ async def test_invalid_arguments_never_reach_the_handler() -> None:
             "success": False,
         }
         missing = await draft.dispatch_tool_call(tool="queue", arguments=None)
-        assert missing.error == "invalid arguments: $: missing required property 'owner'"
+        # Every problem, not only the first one (sorted: same path, then name order).
+        assert missing.error == (
+            "invalid arguments: $: missing required property 'owner'; "
+            "$: missing required property 'task'"
+        )
         good = await draft.dispatch_tool_call(
             tool="queue", arguments={"owner": "docs", "task": "t"}
         )

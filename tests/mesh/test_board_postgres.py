@@ -67,6 +67,20 @@ def test_one_runner_per_run_across_connections(postgres_dsn: str) -> None:
     PgRunLock(postgres_dsn, "r-lock").acquire().release()
 
 
+def test_a_held_run_is_seen_as_held_without_taking_it(postgres_dsn: str) -> None:
+    """What `teammesh runs` asks to tell `running` from `interrupted` on PostgreSQL."""
+    probe = PgRunLock(postgres_dsn, "r-held")
+    assert probe.held_elsewhere() is False
+    holder = PgRunLock(postgres_dsn, "r-held").acquire()
+    try:
+        assert probe.held_elsewhere() is True
+        assert holder.held_elsewhere() is False  # its own lock is not held elsewhere
+    finally:
+        holder.release()
+    assert probe.held_elsewhere() is False
+    PgRunLock(postgres_dsn, "r-held").acquire().release()  # the probe left nothing held
+
+
 def test_redact() -> None:
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"

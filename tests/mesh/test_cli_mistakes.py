@@ -67,6 +67,20 @@ def test_board_show_never_creates_a_file(tmp_path: Path) -> None:
                       "/etc/passwd is not a board file")
 
 
+def test_a_board_in_memory_is_never_read_back(tmp_path: Path) -> None:
+    """`--board memory` means the same to every command: a board that ends with its run. A
+    file that happens to be called `memory` is not it, and is left alone."""
+    decoy = tmp_path / "memory"
+    decoy.write_bytes(b"not a board")
+    run_id = new_run_id()
+    _one_line_refusal(teammesh(tmp_path, "board", "show", run_id, "--board", "memory"),
+                      "a board in memory ends with its run")
+    _one_line_refusal(teammesh(tmp_path, "run", "--resume", run_id, "--board", "memory"),
+                      "a board in memory ends with its run")
+    assert decoy.read_bytes() == b"not a board"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory"]
+
+
 def test_a_foreign_sqlite_database_is_not_touched(tmp_path: Path) -> None:
     import sqlite3
 

@@ -125,7 +125,9 @@ REFUSALS = [
 # reads for arguments that do not fit (the registry is the one place they are checked).
 SCHEMA_REFUSALS = [
     ("team_queue_work", {"owner": "docs"}, "$: missing required property 'task'"),
-    ("team_queue_work", {"owner": 3, "task": "x"}, "$.owner: expected a string, got an integer"),
+    ("team_queue_work", {"owner": 3, "task": "x"},
+     "$.owner: expected a string, got an integer;"
+     " $.owner: must be one of 'developer', 'docs', 'reviewer'"),
     ("team_queue_work", {"owner": "nobody", "task": "x"},
      "$.owner: must be one of 'developer', 'docs', 'reviewer'"),
     ("team_publish_artifact", {"kind": "k"}, "$: missing required property 'summary'"),

@@ -1,6 +1,6 @@
 """Load against a gateway: N sessions, each running turns of several tool calls back to back,
 answered through one stream (each signal in its own task, as the runner does) with a polling
-sweep as fallback. Used by the load test and by `soak.py`.
+sweep as fallback. Used by the load test and by `bench/soak.py`.
 
 Tool-call latency is measured from the gateway's `receivedAt` (when it registered the request)
 to the moment our answer was accepted (same machine, same clock).

@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -50,6 +49,8 @@ from teammesh.serving.listener import bind_listener, bound_port
 from teammesh.serving.media_type import json_media_type_problem
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.serving.quiet_server import EmbeddedServer
+from teammesh.serving.thread_twin import ServingThread, bound_arguments, same_arguments_as
+from teammesh.serving.uvicorn_start import serving
 
 MODEL_ID = "playbook"
 # A long codex conversation is a few MB of JSON; far more is not a model request.
@@ -238,39 +239,6 @@ def server_config(app: ASGIApp, limits: ServerLimits | None = None) -> uvicorn.C
     )
 
 
-@dataclass
-class _Embedded:
-    server: uvicorn.Server
-    sock: socket.socket
-    host: str
-
-    @classmethod
-    def create(
-        cls,
-        host: str,
-        port: int,
-        think_ms: int,
-        allow_hosts: Sequence[str],
-        allow_origins: Sequence[str],
-        limits: ServerLimits | None,
-    ) -> _Embedded:
-        GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
-        sock = bind(host, port)
-        try:
-            app = guarded_app(sock, host, think_ms, allow_hosts, allow_origins)
-            return cls(EmbeddedServer(server_config(app, limits)), sock, host)
-        except BaseException:
-            sock.close()
-            raise
-
-    @property
-    def running(self) -> RunningModelServer:
-        return RunningModelServer(self.host, bound_port(self.sock))
-
-    async def serve(self) -> None:
-        await self.server.serve(sockets=[self.sock])
-
-
 @asynccontextmanager
 async def start_model_server(
     host: str = "127.0.0.1",
@@ -281,44 +249,28 @@ async def start_model_server(
     allow_origins: Sequence[str] = (),
     limits: ServerLimits | None = None,
 ) -> AsyncIterator[RunningModelServer]:
-    embedded = _Embedded.create(host, port, think_ms, allow_hosts, allow_origins, limits)
-    server = embedded.server
+    GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
+    sock = bind(host, port)
     try:
-        task = asyncio.create_task(embedded.serve())
-        while not server.started:
-            if task.done():
-                task.result()  # raises the startup error
-                raise ModelServerError("the model server stopped during startup")
-            await asyncio.sleep(0.01)
-        try:
-            yield embedded.running
-        finally:
-            server.should_exit = True
-            await task
+        app = guarded_app(sock, host, think_ms, allow_hosts, allow_origins)
+        server = EmbeddedServer(server_config(app, limits))
+        async with serving(server, sock, stopped_early=lambda: ModelServerError(
+                "the model server stopped during startup")):
+            yield RunningModelServer(host, bound_port(sock))
     finally:
-        embedded.sock.close()
+        sock.close()
 
 
 class ModelServerThread:
-    """The model server on its own event loop in a background thread (sync twin)."""
+    """The model server on its own event loop in a background thread (sync twin); takes the
+    arguments of `start_model_server`."""
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        think_ms: int = 0,
-        *,
-        allow_hosts: Sequence[str] = (),
-        allow_origins: Sequence[str] = (),
-        limits: ServerLimits | None = None,
-    ) -> None:
-        self._host, self._port, self._think_ms = host, port, think_ms
-        self._guard = (allow_hosts, allow_origins, limits)
-        self._embedded: _Embedded | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+    @same_arguments_as(start_model_server)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        bound_arguments(start_model_server, args, kwargs)  # a wrong argument fails here
+        self._twin = ServingThread(lambda: start_model_server(*args, **kwargs),
+                                   "teammesh-model-server")
         self._running: RunningModelServer | None = None
-        self._error: BaseException | None = None
 
     @property
     def base_url(self) -> str:
@@ -327,35 +279,16 @@ class ModelServerThread:
         return self._running.base_url
 
     def start(self, timeout: float = 10.0) -> ModelServerThread:
-        embedded = _Embedded.create(self._host, self._port, self._think_ms, *self._guard)
-        self._embedded, self._server = embedded, embedded.server
-        server = embedded.server
-
-        def run() -> None:
-            try:
-                asyncio.run(embedded.serve())
-            except BaseException as exc:  # surfaced to the starting thread
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="teammesh-model-server", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if self._error is not None or not self._thread.is_alive():
-                raise ModelServerError(f"the model server failed to start: {self._error}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("the model server did not start in time")
-            time.sleep(0.01)
-        self._running = embedded.running
+        try:
+            self._running = self._twin.start(timeout)
+        except (ModelServerError, TimeoutError):
+            raise
+        except Exception as exc:
+            raise ModelServerError(f"the model server failed to start: {exc}") from exc
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._embedded is not None:
-            self._embedded.sock.close()
+        self._twin.stop(timeout)
         self._running = None
 
     def __enter__(self) -> ModelServerThread:

@@ -7,7 +7,13 @@ so the client's inner layout can change without the mesh noticing.
 """
 
 from teammesh.client.client import AsyncCodexManager, CodexManager
-from teammesh.client.config import HEADER_AUTHORIZATION, ClientConfig, ValidationMode
+from teammesh.client.config import (
+    ENV_API_BASE,
+    HEADER_AUTHORIZATION,
+    ClientConfig,
+    ValidationMode,
+    api_base_from_env,
+)
 from teammesh.client.errors import (
     ApiError,
     AuthError,
@@ -75,6 +81,7 @@ from teammesh.wire import Effort as ReasoningEffort
 from teammesh.wire import SettingsScope as SessionSettingsScopeName
 
 __all__ = [
+    "ENV_API_BASE",
     "HEADER_AUTHORIZATION",
     "AnswerState",
     "ApiError",
@@ -139,6 +146,7 @@ __all__ = [
     "ValidationMode",
     "WaitApi",
     "WaitTimeoutError",
+    "api_base_from_env",
     "assistant_reply_of",
     "current_call",
     "normalize_request_id",

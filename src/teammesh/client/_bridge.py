@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,6 +43,19 @@ class LoopThread:
         except BaseException:
             future.cancel()
             raise
+
+    @contextmanager
+    def blocking(self, manager: AbstractAsyncContextManager[T]) -> Iterator[T]:
+        """An async context manager entered and exited on the private loop, the block
+        between running in the caller's thread."""
+        value = self.run(manager.__aenter__())
+        try:
+            yield value
+        except BaseException as exc:
+            if not self.run(manager.__aexit__(type(exc), exc, exc.__traceback__)):
+                raise
+        else:
+            self.run(manager.__aexit__(None, None, None))
 
     def close(self) -> None:
         if self.loop.is_closed():

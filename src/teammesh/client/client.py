@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import mirrors
 from teammesh.client.api import (
     AccountApi,
     ApprovalsApi,
@@ -36,10 +37,11 @@ from teammesh.client.pipeline import RequestPipeline
 from teammesh.client.plugins import PluginRegistry
 from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPolicy
 from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, RemoteSkillsFacade
+from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.strict import validate_response
-from teammesh.client.transport import HttpxTransport
+from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
 from teammesh.client.typed import TypedApi, finish_async, finish_sync
 from teammesh.client.wait import AsyncWaitApi, WaitApi
@@ -161,7 +163,7 @@ class AsyncCodexManager(_ClientSurface):
         self.transport = HttpxTransport(self.http_client, api_prefix)
         self.hooks = hook_registry or HookRegistry()
         self.pipeline = RequestPipeline(
-            executor=request_executor or self.transport,
+            transport=ExecutorTransport(request_executor) if request_executor else self.transport,
             api_prefix=api_prefix,
             hooks=self.hooks,
             header_provider=header_provider,
@@ -169,7 +171,7 @@ class AsyncCodexManager(_ClientSurface):
             retryable_operations=retryable_operations,
             response_validator=validate_response if self.validation_mode == "strict" else None,
         )
-        self._attach_domains(self.pipeline.request)
+        self._attach_domains(self.pipeline.send)
         self.typed = TypedApi(self.system, self.sessions, finish_async)
         self.turns = TurnTracker()
         self.stream = AsyncEventStream(
@@ -223,39 +225,11 @@ class CodexManager(_ClientSurface):
 
     stream: SyncEventStream
 
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_API_BASE,
-        api_prefix: str = DEFAULT_API_PREFIX,
-        timeout_seconds: float = 30.0,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        request_executor: RequestExecutor | None = None,
-        header_provider: HeaderProvider | None = None,
-        retry_policy: RetryPolicy | None = None,
-        retryable_operations: Iterable[str] | None = None,
-        hook_registry: HookRegistry | None = None,
-        stream_router: StreamRouter | None = None,
-        plugins: Iterable[Any] | None = None,
-        validation_mode: str | None = None,
-    ) -> None:
+    @mirrors(AsyncCodexManager.__init__)
+    def __init__(self, **options: Any) -> None:
+        # The core's keywords, exactly (`mirrors` gives them to mypy and `inspect`).
         self._bridge = LoopThread()
-        self.core = AsyncCodexManager(
-            base_url=base_url,
-            api_prefix=api_prefix,
-            timeout_seconds=timeout_seconds,
-            headers=headers,
-            http_client=http_client,
-            request_executor=request_executor,
-            header_provider=header_provider,
-            retry_policy=retry_policy,
-            retryable_operations=retryable_operations,
-            hook_registry=hook_registry,
-            stream_router=stream_router,
-            plugins=plugins,
-            validation_mode=validation_mode,
-        )
+        self.core = AsyncCodexManager(**options)
         self.client_config = self.core.client_config
         self.validation_mode = self.core.validation_mode
         self.hooks = self.core.hooks
@@ -271,10 +245,9 @@ class CodexManager(_ClientSurface):
             self._bridge.close()
             raise
 
-    def _request(self, *args: Any, **kwargs: Any) -> Any:
-        # A `Requester` (its signature is declared once, in `api._base`): the async
-        # pipeline's request, run to completion on the private loop.
-        return self._bridge.run(self.core.pipeline.request(*args, **kwargs))
+    def _request(self, call: RequestCall) -> Any:
+        # A `Requester`: the async pipeline's `send`, run to completion on the private loop.
+        return self._bridge.run(self.core.pipeline.send(call))
 
     def close(self) -> None:
         if self._bridge.closed:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from teammesh.client.text_values import stripped
 from teammesh.client.token_discovery import ENV_BEARER_TOKEN as ENV_BEARER_TOKEN
 from teammesh.client.token_discovery import discover_token
 from teammesh.wire import DEFAULT_API_BASE, DEFAULT_API_PREFIX
@@ -64,24 +65,24 @@ def _positive_int(value: object) -> int | None:
     return None
 
 
-def _non_blank(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
+def api_base_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The gateway `CODEX_MANAGER_API_BASE` names, or None when it is unset or blank."""
+    env = os.environ if environ is None else environ
+    return stripped(env.get(ENV_API_BASE))
 
 
 def _auth_headers(
     *, bearer: object, rbac_token: object, role: object, actor: object
 ) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if (token := _non_blank(bearer)) is not None:
+    if (token := stripped(bearer)) is not None:
         headers[HEADER_AUTHORIZATION] = f"Bearer {token}"
     for name, value in (
         (HEADER_RBAC_TOKEN, rbac_token),
         (HEADER_RBAC_ROLE, role),
         (HEADER_RBAC_ACTOR, actor),
     ):
-        if (text := _non_blank(value)) is not None:
+        if (text := stripped(value)) is not None:
             headers[name] = text
     return headers
 
@@ -115,7 +116,7 @@ class ClientConfig:
         env = os.environ if environ is None else environ
         timeout_ms = _positive_int(env.get(ENV_TIMEOUT_MS))
         return cls(
-            base_url=_non_blank(env.get(ENV_API_BASE)) or DEFAULT_API_BASE,
+            base_url=api_base_from_env(env) or DEFAULT_API_BASE,
             api_prefix=normalize_api_prefix(env.get(ENV_API_PREFIX)),
             timeout_seconds=timeout_ms / 1000 if timeout_ms else DEFAULT_TIMEOUT_SECONDS,
             headers=_auth_headers(
@@ -171,7 +172,7 @@ class ClientConfig:
                 )
             )
         return cls(
-            base_url=_non_blank(chosen.get("baseUrl")) or DEFAULT_API_BASE,
+            base_url=stripped(chosen.get("baseUrl")) or DEFAULT_API_BASE,
             api_prefix=normalize_api_prefix(chosen.get("apiPrefix")),
             timeout_seconds=timeout_ms / 1000 if timeout_ms else DEFAULT_TIMEOUT_SECONDS,
             headers=headers,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from teammesh.client.text_values import non_blank as _non_blank
+
 
 @dataclass(slots=True)
 class StreamEvent:
@@ -39,10 +41,6 @@ class StreamContext:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _non_blank(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def wire_request_id(value: object) -> str | int | None:

@@ -7,24 +7,24 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from teammesh.client.request import RequestCall
 
 HookKind = Literal["before", "after", "error"]
 AnyCallable = Callable[..., Any]
 F = TypeVar("F", bound=AnyCallable)
 
-
-@dataclass(slots=True)
-class RequestCall:
-    """One logical request. `before` hooks may mutate it; the mutated values are sent."""
-
-    operation: str
-    method: str
-    path: str
-    query: dict[str, Any] = field(default_factory=dict)
-    json_body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+# `RequestCall` lives in `request.py` (the one request object); hooks receive it, and
+# `teammesh.client.hooks.RequestCall` stays importable.
+__all__ = [
+    "AsyncHookMiddleware",
+    "HookKind",
+    "HookMiddleware",
+    "HookRegistry",
+    "RequestCall",
+    "SyncHookMiddleware",
+]
 
 
 @runtime_checkable

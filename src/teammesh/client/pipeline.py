@@ -1,16 +1,21 @@
 """The request pipeline: before hooks → attempts (with an optional retry policy) → after
-hooks, or on_error hooks on the final failure. Shared by both clients."""
+hooks, or on_error hooks on the final failure. Shared by both clients.
+
+It takes one `RequestCall` and hands each attempt to its transport as one `RequestCall`
+(with the attempt's headers), so the request's shape is declared once, in `request.py`."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, Protocol
 
 from teammesh.client.errors import TypedModelValidationError, status_code_of
-from teammesh.client.hooks import HookRegistry, RequestCall
-from teammesh.client.protocols import HeaderProvider, RequestExecutor, RetryPolicy
+from teammesh.client.hooks import HookRegistry
+from teammesh.client.protocols import HeaderProvider, RetryPolicy
+from teammesh.client.request import RequestCall
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,11 +39,18 @@ async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+class RequestTransport(Protocol):
+    """Sends one request: `HttpxTransport`, or an injected executor behind
+    `ExecutorTransport`. May return an awaitable."""
+
+    def handle_request(self, call: RequestCall) -> Any: ...
+
+
 class RequestPipeline:
     def __init__(
         self,
         *,
-        executor: RequestExecutor,
+        transport: RequestTransport,
         api_prefix: str,
         hooks: HookRegistry,
         header_provider: HeaderProvider | None = None,
@@ -46,7 +58,7 @@ class RequestPipeline:
         retryable_operations: Iterable[str] | None = None,
         response_validator: Callable[[str, Any], None] | None = None,
     ) -> None:
-        self.executor = executor
+        self.transport = transport
         self.api_prefix = api_prefix
         self.hooks = hooks
         self.header_provider = header_provider
@@ -66,40 +78,19 @@ class RequestPipeline:
             call.method in _IDEMPOTENT_METHODS or call.operation in self.retryable_operations
         )
 
-    async def request(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        allow_statuses: Collection[int] | None = None,
-    ) -> Any:
-        call = RequestCall(
-            operation=operation,
-            method=method.upper(),
-            path=normalize_path(path, self.api_prefix),
-            query=dict(query or {}),
-            json_body=json_body,
-            headers=dict(headers or {}),
-        )
+    async def send(self, call: RequestCall) -> Any:
+        """Run `call` through hooks, attempts and retries; its method and path are
+        normalised first (upper case; prefix-less)."""
+        call.method = call.method.upper()
+        call.path = normalize_path(call.path, self.api_prefix)
         # An error in a before hook propagates as is (no on_error): the request never started.
         await self.hooks.run_before(call)
         attempt = 1
         while True:
             try:
+                attempt_headers = await self.headers_for(call.headers) or {}
                 response = await _resolve(
-                    self.executor.request(
-                        operation=call.operation,
-                        method=call.method,
-                        path=call.path,
-                        query=call.query,
-                        json_body=call.json_body,
-                        headers=await self.headers_for(call.headers),
-                        allow_statuses=allow_statuses,
-                    )
+                    self.transport.handle_request(replace(call, headers=attempt_headers))
                 )
                 if self.response_validator is not None:
                     self.response_validator(call.operation, response)

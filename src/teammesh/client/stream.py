@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from teammesh.client._twin import Wrapper, same
 from teammesh.client.events import AppServerSignal, StreamContext, StreamEvent
 from teammesh.client.protocols import HeaderProvider
 from teammesh.client.router import EventRouter, StreamRouter
@@ -253,7 +254,7 @@ class AsyncEventStream(_StreamDecorators):
         return StreamEvent.from_json(obj) if isinstance(obj, dict) else None
 
 
-class SyncEventStream(_StreamDecorators):
+class SyncEventStream(_StreamDecorators, Wrapper[AsyncEventStream]):
     """The sync twin: the same stream, run on its own event loop in the calling thread.
 
     Handlers run in that thread, so they may call the sync client freely (its requests run
@@ -268,8 +269,8 @@ class SyncEventStream(_StreamDecorators):
     def tracker(self) -> TurnTracker:
         return self.inner.tracker
 
-    def url(self, thread_id: str | None = None) -> str:
-        return self.inner.url(thread_id)
+    url = same(AsyncEventStream.url)
+    backoff_seconds = same(AsyncEventStream.backoff_seconds)
 
     def run_forever(
         self, *, thread_id: str | None = None, stop_event: threading.Event | None = None

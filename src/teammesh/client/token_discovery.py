@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from teammesh.client.text_values import stripped
 from teammesh.tokenfile import TokenFileError as TokenFileError
 from teammesh.tokenfile import read_token_file
 
@@ -25,18 +26,12 @@ ENV_TEAMMESH_TOKEN = "TEAMMESH_TOKEN"
 ENV_TOKEN_FILE = "TEAMMESH_TOKEN_FILE"
 
 
-def _non_blank(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
 def discover_token(environ: Mapping[str, str] | None = None) -> str | None:
     """The bearer token this process should present, or None (no token configured)."""
     env = os.environ if environ is None else environ
     for name in (ENV_BEARER_TOKEN, ENV_TEAMMESH_TOKEN):
-        if (token := _non_blank(env.get(name))) is not None:
+        if (token := stripped(env.get(name))) is not None:
             return token
-    if (path := _non_blank(env.get(ENV_TOKEN_FILE))) is not None:
+    if (path := stripped(env.get(ENV_TOKEN_FILE))) is not None:
         return read_token_file(path, what=ENV_TOKEN_FILE)
     return None

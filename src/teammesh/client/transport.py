@@ -7,6 +7,7 @@ are not 2xx (e.g. a 404 `{"status":"not_found"}` from `tool_calls.respond`).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import fields
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,6 +19,8 @@ from teammesh.client.errors import (
     TransportError,
     api_error,
 )
+from teammesh.client.protocols import RequestExecutor
+from teammesh.client.request import RequestCall
 
 
 def encode_query(query: Mapping[str, Any] | None) -> str:
@@ -65,37 +68,27 @@ class HttpxTransport:
         self.http_client = http_client
         self.api_prefix = api_prefix
 
-    async def request(
-        self,
-        *,
-        operation: str,
-        method: str,
-        path: str,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        allow_statuses: Collection[int] | None = None,
-    ) -> Any:
-        url = self.api_prefix.rstrip("/") + path + encode_query(query)
+    async def handle_request(self, call: RequestCall) -> Any:
+        url = self.api_prefix.rstrip("/") + call.path + encode_query(call.query)
         kwargs: dict[str, Any] = {}
-        if json_body is not None:
-            kwargs["json"] = json_body
-        if headers:
-            kwargs["headers"] = dict(headers)
+        if call.json_body is not None:
+            kwargs["json"] = call.json_body
+        if call.headers:
+            kwargs["headers"] = dict(call.headers)
         try:
-            response = await self.http_client.request(method, url, **kwargs)
+            response = await self.http_client.request(call.method, url, **kwargs)
         except httpx.TimeoutException as err:
             raise ClientTimeoutError(str(err) or type(err).__name__) from err
         except httpx.HTTPError as err:
             raise TransportError(str(err) or type(err).__name__) from err
         body = parse_body(response)
-        if is_accepted(response.status_code, allow_statuses):
+        if is_accepted(response.status_code, call.allow_statuses):
             return body
         raise api_error(
             RequestDetails(
-                operation=operation,
-                method=method,
-                path=path,
+                operation=call.operation,
+                method=call.method,
+                path=call.path,
                 status_code=response.status_code,
                 response_body=body,
             )
@@ -103,3 +96,16 @@ class HttpxTransport:
 
     async def aclose(self) -> None:
         await self.http_client.aclose()
+
+
+class ExecutorTransport:
+    """An injected `RequestExecutor` (upstream's keyword interface) behind
+    `handle_request`: the request's fields become its keywords, headers `None` when empty."""
+
+    def __init__(self, executor: RequestExecutor) -> None:
+        self.executor = executor
+
+    def handle_request(self, call: RequestCall) -> Any:
+        keywords = {item.name: getattr(call, item.name) for item in fields(call)}
+        keywords["headers"] = call.headers or None
+        return self.executor.request(**keywords)

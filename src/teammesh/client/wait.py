@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import Twin, blocking, mirrors
 from teammesh.client.api import SessionsApi
 from teammesh.client.errors import WaitTimeoutError
 from teammesh.client.replies import (
@@ -29,6 +29,7 @@ from teammesh.client.turns import TurnTracker
 # While a stream covers the session, still poll now and then: a completion published while
 # the socket was reconnecting is lost, and this bounds how long such a loss can cost.
 STREAM_FALLBACK_POLL_SECONDS = 1.0
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -144,51 +145,60 @@ class AsyncWaitApi:
             return
         await asyncio.sleep(min(interval_seconds, max(remaining, 0.0)))
 
-    async def turn_completed(
+    async def _until_turn(
         self,
+        what: str,
+        check: Callable[[int], Awaitable[T | None]],
         *,
         session_id: str,
         turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
-    ) -> str:
-        """The turn's terminal status, as soon as it is known (event first, poll fallback)."""
+        timeout_seconds: float,
+        interval_seconds: float,
+        use_stream: bool,
+    ) -> T:
+        """`check(attempt)` until it gives a value or the deadline passes (`what` names the
+        wait in the timeout), pausing between attempts as `_pause` does."""
         _check_timing(timeout_seconds, interval_seconds)
         deadline = time.monotonic() + timeout_seconds
         attempts = 0
         while True:
+            attempts += 1
+            if (found := await check(attempts)) is not None:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(_timeout_message(what, timeout_seconds, attempts))
+            await self._pause(session_id, turn_id, interval_seconds, remaining, use_stream)
+
+    async def turn_completed(
+        self, *, session_id: str, turn_id: str, timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25, use_stream: bool = True,
+    ) -> str:
+        """The turn's terminal status, as soon as it is known (event first, poll fallback)."""
+
+        async def check(attempt: int) -> str | None:
             if use_stream and (status := self.tracker.completed_status(session_id, turn_id)):
                 return status
-            attempts += 1
             # While a stream covers the session its event is the first check: a GET returns
             # the whole session (its transcript grows every turn), so one per turn made long
             # runs quadratic (bench: scale). The fallback poll still follows one pause later.
-            if attempts > 1 or not (use_stream and self.tracker.covers(session_id)):
+            if attempt > 1 or not (use_stream and self.tracker.covers(session_id)):
                 status = turn_status_of(await self._sessions.get(session_id), turn_id)
                 if status is not None and is_terminal_status(status):
                     return status
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WaitTimeoutError(
-                    _timeout_message(f"turn {turn_id} completion", timeout_seconds, attempts)
-                )
-            await self._pause(session_id, turn_id, interval_seconds, remaining, use_stream)
+            return None
+
+        return await self._until_turn(
+            f"turn {turn_id} completion", check, session_id=session_id, turn_id=turn_id,
+            timeout_seconds=timeout_seconds, interval_seconds=interval_seconds,
+            use_stream=use_stream,
+        )
 
     async def assistant_reply(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
+        self, *, session_id: str, turn_id: str, timeout_seconds: float = 60.0,
+        interval_seconds: float = 0.25, use_stream: bool = True,
     ) -> SessionTurnReply:
-        _check_timing(timeout_seconds, interval_seconds)
-        deadline = time.monotonic() + timeout_seconds
-        attempts = 0
-        while True:
-            attempts += 1
+        async def check(attempt: int) -> SessionTurnReply | None:
             detail = await self._sessions.get(session_id)
             status = turn_status_of(detail, turn_id)
             reply = assistant_reply_of(detail, turn_id)
@@ -199,17 +209,17 @@ class AsyncWaitApi:
                 if reply is None:
                     raise WaitTimeoutError(f"turn {turn_id} completed without an assistant reply")
                 return SessionTurnReply(session_id, turn_id, None, detail, reply)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WaitTimeoutError(
-                    _timeout_message(
-                        f"assistant reply for turn {turn_id}", timeout_seconds, attempts
-                    )
-                )
-            await self._pause(session_id, turn_id, interval_seconds, remaining, use_stream)
+            return None
+
+        return await self._until_turn(
+            f"assistant reply for turn {turn_id}", check, session_id=session_id,
+            turn_id=turn_id, timeout_seconds=timeout_seconds, interval_seconds=interval_seconds,
+            use_stream=use_stream,
+        )
 
     async def send_message_and_wait_reply(
         self,
+        /,
         *,
         session_id: str,
         text: str,
@@ -252,114 +262,24 @@ def threaded(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
     return call
 
 
-class WaitApi:
-    """The sync twin of `AsyncWaitApi`."""
-
-    def __init__(self, inner: AsyncWaitApi, bridge: LoopThread) -> None:
-        self.inner = inner
-        self._bridge = bridge
+class WaitApi(Twin[AsyncWaitApi]):
+    """The sync twin of `AsyncWaitApi` (its methods declared from the async ones)."""
 
     @property
     def tracker(self) -> TurnTracker:
         return self.inner.tracker
 
-    def until(
-        self,
-        poll: Callable[[], Any],
-        *,
-        predicate: Callable[[Any], Any] | None = None,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        initial_delay_seconds: float = 0.0,
-        max_attempts: int | None = None,
-        description: str | None = None,
-    ) -> Any:
+    @mirrors(AsyncWaitApi.until)
+    def until(self, poll: Callable[[], Any], **options: Any) -> Any:
+        # The callbacks are the caller's sync code: they run in worker threads (see
+        # `threaded`), everything else is forwarded as given.
         threaded_poll = threaded(poll)
         assert threaded_poll is not None
-        return self._bridge.run(
-            self.inner.until(
-                threaded_poll,
-                predicate=threaded(predicate),
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                initial_delay_seconds=initial_delay_seconds,
-                max_attempts=max_attempts,
-                description=description,
-            )
-        )
+        if "predicate" in options:
+            options["predicate"] = threaded(options["predicate"])
+        return self._bridge.run(self.inner.until(threaded_poll, **options))
 
-    def turn_status(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        expected: str | Iterable[str] | None = None,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-    ) -> str | None:
-        return self._bridge.run(
-            self.inner.turn_status(
-                session_id=session_id,
-                turn_id=turn_id,
-                expected=expected,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-            )
-        )
-
-    def turn_completed(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
-    ) -> str:
-        return self._bridge.run(
-            self.inner.turn_completed(
-                session_id=session_id,
-                turn_id=turn_id,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                use_stream=use_stream,
-            )
-        )
-
-    def assistant_reply(
-        self,
-        *,
-        session_id: str,
-        turn_id: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        use_stream: bool = True,
-    ) -> SessionTurnReply:
-        return self._bridge.run(
-            self.inner.assistant_reply(
-                session_id=session_id,
-                turn_id=turn_id,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                use_stream=use_stream,
-            )
-        )
-
-    def send_message_and_wait_reply(
-        self,
-        *,
-        session_id: str,
-        text: str,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        **send_kwargs: Any,
-    ) -> SessionTurnReply:
-        return self._bridge.run(
-            self.inner.send_message_and_wait_reply(
-                session_id=session_id,
-                text=text,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                **send_kwargs,
-            )
-        )
+    turn_status = blocking(AsyncWaitApi.turn_status)
+    turn_completed = blocking(AsyncWaitApi.turn_completed)
+    assistant_reply = blocking(AsyncWaitApi.assistant_reply)
+    send_message_and_wait_reply = blocking(AsyncWaitApi.send_message_and_wait_reply)

@@ -30,8 +30,11 @@ from teammesh.gateway.http_io import (
     validate,
     validation_issues,
 )
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
 from teammesh.gateway.openapi import openapi_document
+from teammesh.gateway.outcome import Outcome
+from teammesh.gateway.pending import RequestKind
+from teammesh.gateway.request_kinds import KINDS
 from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
@@ -40,14 +43,11 @@ from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.wire import (
-    ApprovalDecisionBody,
     CreateSessionBody,
     InterruptBody,
     ListSessionsQuery,
     RenameBody,
     SendMessageBody,
-    ToolCallResponseBody,
-    ToolInputDecisionBody,
 )
 
 log = logging.getLogger("teammesh.gateway.app")
@@ -154,38 +154,32 @@ async def interrupt(request: Request) -> Outcome:
     return await hub.interrupt(session_id, body)
 
 
-async def list_approvals(request: Request) -> Outcome:
-    return _hub(request).list_requests(_session_id(request), "approval")
+def _listing(kind: RequestKind) -> Handler:
+    async def handler(request: Request) -> Outcome:
+        return _hub(request).list_requests(_session_id(request), kind)
 
-
-async def list_tool_input(request: Request) -> Outcome:
-    return _hub(request).list_requests(_session_id(request), "tool_input")
-
-
-async def list_tool_calls(request: Request) -> Outcome:
-    return _hub(request).list_requests(_session_id(request), "tool_call")
+    handler.__name__ = f"list_{kind}"
+    return handler
 
 
 # --- answers to server requests (body validated first, then lookup) ---------------------------
 
 
-async def respond_tool_call(request: Request) -> Outcome:
-    raw = await read_json(request)
-    try:
-        body = ToolCallResponseBody.parse(raw)
-    except ValidationError as exc:
-        raise invalid_request(validation_issues(exc)) from None
-    return await _hub(request).respond_tool_call(str(request.path_params["request_id"]), body)
+def _answer(kind: RequestKind, id_param: str) -> Handler:
+    """One route per kind, one path for all: the kind's record parses the body, the desk
+    answers (request_kinds.py, request_desk.py)."""
+    record = KINDS[kind]
 
+    async def handler(request: Request) -> Outcome:
+        raw = await read_json(request)
+        try:
+            body = record.parse(raw)
+        except ValidationError as exc:
+            raise invalid_request(validation_issues(exc)) from None
+        return await _hub(request).desk.answer(kind, str(request.path_params[id_param]), body)
 
-async def decide_approval(request: Request) -> Outcome:
-    body = await read_body(request, ApprovalDecisionBody)
-    return await _hub(request).decide_approval(str(request.path_params["approval_id"]), body)
-
-
-async def decide_tool_input(request: Request) -> Outcome:
-    body = await read_body(request, ToolInputDecisionBody)
-    return await _hub(request).decide_tool_input(str(request.path_params["request_id"]), body)
+    handler.__name__ = f"answer_{kind}"
+    return handler
 
 
 # --- framework errors in the wire's envelope ----------------------------------------------------
@@ -211,12 +205,12 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/sessions/{session_id}/rename", rename_session),
     ("POST", "/api/sessions/{session_id}/messages", send_message),
     ("POST", "/api/sessions/{session_id}/interrupt", interrupt),
-    ("GET", "/api/sessions/{session_id}/approvals", list_approvals),
-    ("GET", "/api/sessions/{session_id}/tool-input", list_tool_input),
-    ("GET", "/api/sessions/{session_id}/tool-calls", list_tool_calls),
-    ("POST", "/api/approvals/{approval_id}/decision", decide_approval),
-    ("POST", "/api/tool-calls/{request_id}/response", respond_tool_call),
-    ("POST", "/api/tool-input/{request_id}/decision", decide_tool_input),
+    ("GET", "/api/sessions/{session_id}/approvals", _listing("approval")),
+    ("GET", "/api/sessions/{session_id}/tool-input", _listing("tool_input")),
+    ("GET", "/api/sessions/{session_id}/tool-calls", _listing("tool_call")),
+    ("POST", "/api/approvals/{approval_id}/decision", _answer("approval", "approval_id")),
+    ("POST", "/api/tool-calls/{request_id}/response", _answer("tool_call", "request_id")),
+    ("POST", "/api/tool-input/{request_id}/decision", _answer("tool_input", "request_id")),
 ]
 
 

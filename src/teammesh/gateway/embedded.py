@@ -19,8 +19,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import socket
-import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +33,11 @@ from teammesh.gateway.session_policy import SessionCeiling
 from teammesh.gateway.store import Store
 from teammesh.serving.http_protocol import uvicorn_options
 from teammesh.serving.limits import ServerLimits
+from teammesh.serving.listener import bind_listener, bound_port
 from teammesh.serving.origin_guard import GuardPolicy
-from teammesh.serving.quiet_server import QuietServer
+from teammesh.serving.quiet_server import EmbeddedServer
+from teammesh.serving.thread_twin import ServingThread, bound_arguments, same_arguments_as
+from teammesh.serving.uvicorn_start import serving
 
 log = logging.getLogger("teammesh.gateway")
 
@@ -62,14 +63,6 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-class _Server(QuietServer):
-    """uvicorn without its signal handling: the embedding program (or our CLI) owns signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
 @dataclass
 class RunningGateway:
     host: str
@@ -90,22 +83,6 @@ class RunningGateway:
         self._server.should_exit = True
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
-    # TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
 @contextlib.asynccontextmanager
 async def start_gateway(
     *,
@@ -121,13 +98,12 @@ async def start_gateway(
     allow_origins: Sequence[str] = (),
     limits: ServerLimits | None = None,
 ) -> AsyncIterator[RunningGateway]:
-    check_bind(host, token)
-    GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
+    _check_listener(host, port, token, allow_hosts, allow_origins)
     limits = limits or ServerLimits()
     data_path = Path(data_dir)
     if settings is None:
         settings = RuntimeSettings(data_dir=data_path)
-    sock = _bind(host, port)  # first: a busy port fails before any state is opened
+    sock = bind_listener(host, port)  # first: a busy port fails before any state is opened
     try:
         store = Store(data_path)
         if durability != "normal":
@@ -141,7 +117,7 @@ async def start_gateway(
         store.close()
         sock.close()
         raise
-    guard = GuardPolicy.for_listener(host, sock.getsockname()[1], allow_hosts, allow_origins)
+    guard = GuardPolicy.for_listener(host, bound_port(sock), allow_hosts, allow_origins)
     config = uvicorn.Config(
         build_app(hub, token=token, guard=guard, limits=limits),
         log_level="warning",
@@ -155,65 +131,34 @@ async def start_gateway(
         timeout_graceful_shutdown=2,
         **uvicorn_options(limits),
     )
-    server = _Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    server = EmbeddedServer(config)
     try:
-        while not server.started:
-            if task.done():
-                task.result()  # re-raise why it could not start
-                raise RuntimeError("gateway server stopped during startup")
-            await asyncio.sleep(0.005)
-        gateway = RunningGateway(host, sock.getsockname()[1], hub, server, task)
-        yield gateway
-    finally:
         # Stop runtimes first: turns end and sockets get their last events before closing.
-        await hub.close()
-        server.should_exit = True
-        with contextlib.suppress(BaseException):
-            await task
+        async with serving(server, sock, before_exit=hub.close,
+                           stopped_early=lambda: RuntimeError(
+                               "gateway server stopped during startup")) as task:
+            yield RunningGateway(host, bound_port(sock), hub, server, task)
+    finally:
         sock.close()
         store.close()
 
 
-class GatewayThread:
-    """The sync twin: runs `start_gateway` on its own event loop in a daemon thread."""
+def _check_listener(host: str, port: int, token: str | None, allow_hosts: Sequence[str],
+                    allow_origins: Sequence[str]) -> None:
+    check_bind(host, token)
+    GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
 
-    def __init__(
-        self,
-        *,
-        data_dir: str | Path,
-        runtime: str = "playbook",
-        host: str = "127.0.0.1",
-        port: int = 0,
-        token: str | None = None,
-        settings: RuntimeSettings | None = None,
-        ceiling: SessionCeiling | None = None,
-        durability: str = "normal",
-        allow_hosts: Sequence[str] = (),
-        allow_origins: Sequence[str] = (),
-        limits: ServerLimits | None = None,
-    ) -> None:
-        check_bind(host, token)
-        GuardPolicy.for_listener(host, port, allow_hosts, allow_origins)  # bad entries: fail now
-        self._kwargs: dict[str, Any] = dict(
-            data_dir=data_dir,
-            runtime=runtime,
-            host=host,
-            port=port,
-            token=token,
-            settings=settings,
-            ceiling=ceiling,
-            durability=durability,
-            allow_hosts=allow_hosts,
-            allow_origins=allow_origins,
-            limits=limits,
-        )
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._gateway: RunningGateway | None = None
-        self._error: BaseException | None = None
+
+class GatewayThread:
+    """The sync twin: runs `start_gateway` on its own event loop in a daemon thread. Takes
+    the arguments of `start_gateway`; a bad bind or guard entry fails here already."""
+
+    @same_arguments_as(start_gateway)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        given = bound_arguments(start_gateway, args, kwargs)
+        _check_listener(given["host"], given["port"], given["token"], given["allow_hosts"],
+                        given["allow_origins"])
+        self._twin = ServingThread(lambda: start_gateway(*args, **kwargs), "teammesh-gateway")
 
     @property
     def base_url(self) -> str:
@@ -225,39 +170,17 @@ class GatewayThread:
 
     @property
     def gateway(self) -> RunningGateway:
-        if self._gateway is None:
+        gateway = self._twin.value
+        if gateway is None:
             raise RuntimeError("gateway not started")
-        return self._gateway
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            async with start_gateway(**self._kwargs) as gateway:
-                self._gateway = gateway
-                self._ready.set()
-                await self._stop.wait()
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()
+        return gateway
 
     def start(self) -> GatewayThread:
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._main()), name="teammesh-gateway", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        self._twin.start()
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+        self._twin.stop(timeout=15)
 
     def __enter__(self) -> GatewayThread:
         return self.start()

@@ -20,7 +20,8 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.projects import Project
 from teammesh.gateway.session import Session
 from teammesh.wire import MoveAllBody, ProjectBody, SessionProjectBody
@@ -63,14 +64,14 @@ def _drop_stale(hub: Hub, stale: list[Session]) -> None:
     # failed write only leaves it for next time.
     for session in stale:
         session.project_id = None
-        hub._save(hub.store.save_session, session)
+        hub.writes.save(hub.store.save_session, session)
 
 
 def _set_project(hub: Hub, session: Session, project_id: str | None) -> Outcome | None:
     """Write the session with its new project first; unwritten, nothing changes."""
     before = session.project_id
     session.project_id = project_id
-    refused = hub._write_first(hub.store.save_session, session)
+    refused = hub.writes.first(hub.store.save_session, session)
     if refused is not None:
         session.project_id = before
     return refused
@@ -96,7 +97,7 @@ async def create_project(request: Request) -> Outcome:
         return Outcome(413, {"status": "error", "code": "request_failed",
                              "message": f"this gateway keeps at most {MAX_PROJECTS} projects"})
     project = hub.projects.new(body.name, body.workingDirectory)
-    refused = hub._write_first(hub.store.save_project, project.id, project.summary())
+    refused = hub.writes.first(hub.store.save_project, project.id, project.summary())
     if refused is not None:
         return refused
     hub.projects.put(project)
@@ -117,7 +118,7 @@ async def rename_project(request: Request) -> Outcome:
     directory = (body.workingDirectory if "workingDirectory" in body.model_fields_set
                  else project.working_directory)
     renamed = Project(project.id, body.name, directory, project.created_at, iso_now())
-    refused = hub._write_first(hub.store.save_project, renamed.id, renamed.summary())
+    refused = hub.writes.first(hub.store.save_project, renamed.id, renamed.summary())
     if refused is not None:
         return refused
     hub.projects.put(renamed)
@@ -134,7 +135,7 @@ async def delete_project(request: Request) -> Outcome:
     if live:
         return Outcome(409, {"status": "project_not_empty", "projectId": project_id,
                              "sessionCount": len(live)})
-    refused = hub._write_first(hub.store.delete_project, project_id)
+    refused = hub.writes.first(hub.store.delete_project, project_id)
     if refused is not None:
         return refused
     hub.projects.remove(project_id)
@@ -196,7 +197,7 @@ async def delete_all_chats(request: Request) -> Outcome:
             return outcome
         deleted += 1
         session.project_id = None  # a tombstone belongs to no project
-        hub._save(hub.store.save_session, session)
+        hub.writes.save(hub.store.save_session, session)
     return Outcome(200, {"status": "ok", "projectId": project_id,
                          "deletedSessionCount": deleted, "skippedSessionCount": skipped})
 

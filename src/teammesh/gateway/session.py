@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammesh.gateway.runtimes.base import DynamicTool, ThreadConfig
+from teammesh.gateway.runtimes.base import DynamicTool, ThreadConfig, ThreadInfo
 from teammesh.gateway.transcript import Entry, Transcript
 
 DEFAULT_TITLE = "New chat"
+
+
+def runtime_tools(tools: list[dict[str, Any]]) -> list[DynamicTool]:
+    """Dynamic tools as the wire (and the store) spell them, as a runtime takes them."""
+    return [DynamicTool(t["name"], t["description"], t["inputSchema"]) for t in tools]
 
 
 @dataclass
@@ -100,6 +105,14 @@ class Session:
     starting_turn: bool = False  # a `messages` call is between its checks and turn/start
     tool_call_seq: int = 0
 
+    @classmethod
+    def on_thread(cls, info: ThreadInfo, runtime_key: str, **state: Any) -> Session:
+        """A new session on the thread a runtime just started (or forked): id, cwd,
+        provider, source and times are the thread's; `state` holds the rest."""
+        return cls(id=info.id, runtime_key=runtime_key, cwd=info.cwd,
+                   model_provider=info.model_provider, created_at=info.created_at,
+                   updated_at=info.created_at, source=info.source, attached=True, **state)
+
     # --- turns ---------------------------------------------------------------------------
 
     def turn(self, turn_id: str) -> Turn | None:
@@ -131,10 +144,7 @@ class Session:
             approval_policy=self.controls.approval_policy,
             sandbox=self.controls.filesystem_sandbox,
             network_access=self.controls.network_access,
-            dynamic_tools=[
-                DynamicTool(t["name"], t["description"], t["inputSchema"])
-                for t in self.dynamic_tools
-            ],
+            dynamic_tools=runtime_tools(self.dynamic_tools),
         )
 
     # --- wire renderings -----------------------------------------------------------------

@@ -29,12 +29,12 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import now_s
 from teammesh.gateway.http_io import read_json, validate
-from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome, map_runtime_error, policy_check
 from teammesh.gateway.runtime_pool import RuntimeLimitError
 from teammesh.gateway.runtimes.base import Runtime, RuntimeFailure, RuntimeUnavailable
 from teammesh.gateway.session import Session, Turn
-from teammesh.gateway.session_policy import PolicyRefusal
-from teammesh.gateway.surface import not_supported, runtime_name
+from teammesh.gateway.surface import not_supported, run_checks, runtime_name
 from teammesh.gateway.transcript import Transcript
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
 from teammesh.wire import ResumeBody, ReviewBody, RollbackBody, SteerBody
@@ -62,24 +62,19 @@ async def _guards(route: UpstreamRoute, request: Request
     """The row's checks in its order; then the session and the parsed body."""
     hub = _hub(request)
     session_id = str(request.path_params["sessionId"])
-    body: BaseModel | None = None
-    found: Session | Outcome | None = None
-    for check in route.checks:
-        if check == "body":
-            raw = await read_json(request)  # size, media type and JSON syntax, every row
-            body = validate(route.body, raw) if route.body is not None else None
-        elif check == "gone":
-            if (deleted := hub.deleted_outcome(session_id)) is not None:
-                return deleted
-        else:
-            found = hub.lookup(session_id)
-            if isinstance(found, Outcome):
-                return found
-    if found is None:
-        found = hub.lookup(session_id)
-    if isinstance(found, Outcome):
-        return found
-    return found, body
+
+    async def read_body() -> BaseModel | None:
+        raw = await read_json(request)  # size, media type and JSON syntax, every row
+        return validate(route.body, raw) if route.body is not None else None
+
+    checked = await run_checks(route, hub, session_id, read_body)
+    if isinstance(checked, Outcome):
+        return checked
+    found, body = checked
+    live = found if found is not None else hub.lookup(session_id)
+    if isinstance(live, Outcome):
+        return live
+    return live, body
 
 
 def _unserved(route: UpstreamRoute, session: Session) -> Outcome | None:
@@ -145,14 +140,13 @@ async def fork(request: Request) -> Outcome:
     hub = _hub(request)
     # A new session: the operator's ceiling as it is now holds for it (the source may have
     # been made under a wider one), like any create.
-    try:
-        hub.policy.admit_turn(runtime_key=source.runtime_key, cwd=source.cwd, model=None,
-                              approval=source.controls.approval_policy,
-                              sandbox=source.controls.filesystem_sandbox,
-                              network=source.controls.network_access,
-                              inherited=frozenset({"approval", "sandbox", "network"}))
-    except PolicyRefusal as refusal:
-        return Outcome(refusal.status, refusal.body)
+    refused = policy_check(lambda: hub.policy.admit_turn(
+        runtime_key=source.runtime_key, cwd=source.cwd, model=None,
+        approval=source.controls.approval_policy, sandbox=source.controls.filesystem_sandbox,
+        network=source.controls.network_access,
+        inherited=frozenset({"approval", "sandbox", "network"})))
+    if isinstance(refused, Outcome):
+        return refused
     # The copies are made before the runtime forks: nothing of a fork exists if one fails.
     # As JSON, the way the store keeps them: a copy.deepcopy of settings or tool schemas
     # nested a few hundred levels (bodies are admitted up to ~960) hit the recursion limit
@@ -171,14 +165,9 @@ async def fork(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/fork failed for %s", source.id, exc_info=True)
         return map_runtime_error(exc, method, source.id)
-    forked = Session(
-        id=info.id,
-        runtime_key=source.runtime_key,
-        cwd=info.cwd,
-        model_provider=info.model_provider,
-        created_at=info.created_at,
-        updated_at=info.created_at,
-        source=info.source,
+    forked = Session.on_thread(
+        info,
+        source.runtime_key,
         # Controls are copied (upstream copies the stored tuple), not title or project.
         controls=controls,
         dynamic_tools=dynamic_tools,
@@ -186,12 +175,11 @@ async def fork(request: Request) -> Outcome:
         materialized=True,
         turns=turns,
         transcript=Transcript(entries),
-        attached=True,
     )
     # All of it in one transaction (the llm conversation too, so the fork continues it after
     # a restart): written one row per commit, a kill -9 midway left a session holding part
     # of the copy, and a 20 000-row fork held the event loop for seconds.
-    refused = hub._write_first(lambda: hub.store.save_fork(
+    refused = hub.writes.first(lambda: hub.store.save_fork(
         forked, turns, entries, hub.store.load_thread_state(source.id)))
     if refused is not None:  # not written: the fork never existed
         try:
@@ -199,7 +187,7 @@ async def fork(request: Request) -> Outcome:
         except Exception:
             log.warning("forget after a refused fork failed", exc_info=True)
         return refused
-    hub._sessions[forked.id] = forked
+    hub.adopt(forked)
     return Outcome(200, {"status": "ok", "sourceSessionId": source.id,
                          "session": forked.summary(), "thread": forked.thread()})
 
@@ -230,7 +218,7 @@ async def rollback(request: Request) -> Outcome:
     dropped = session.turns[-num:]
     ids = [t.id for t in dropped]
     # The store first: a refused write leaves runtime, store and transcript as they were.
-    refused = hub._write_first(hub.store.delete_turns, session.id, ids)
+    refused = hub.writes.first(hub.store.delete_turns, session.id, ids)
     if refused is not None:
         return refused
     try:
@@ -238,8 +226,8 @@ async def rollback(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/rollback failed for %s", session.id, exc_info=True)
         for turn in dropped:  # the runtime kept them: so does the store
-            hub._save(hub.store.save_turn, session.id, turn)
-        hub._save_entries(session, [e for e in session.transcript.entries()
+            hub.writes.save(hub.store.save_turn, session.id, turn)
+        hub.writes.entries(session, [e for e in session.transcript.entries()
                                     if e["turnId"] in ids])
         outcome = map_runtime_error(exc, method, session.id)
         outcome.body["details"]["numTurns"] = num
@@ -249,7 +237,7 @@ async def rollback(request: Request) -> Outcome:
     if not session.turns:
         session.preview = ""
     session.updated_at = now_s()
-    hub._save(hub.store.save_session, session)
+    hub.writes.save(hub.store.save_session, session)
     return Outcome(200, {"status": "ok", "sessionId": session.id, "numTurns": num,
                          "result": {"thread": session.thread()}})
 
@@ -322,7 +310,7 @@ async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | 
         log.warning("%s failed for %s", method, session.id, exc_info=True)
         return map_runtime_error(exc, method, session.id)
     session.archived = archived
-    refused = hub._write_first(hub.store.save_session, session)
+    refused = hub.writes.first(hub.store.save_session, session)
     if refused is not None:  # unwritten: the flag stays as it was, and so does the thread
         session.archived = not archived
         try:
@@ -375,7 +363,7 @@ async def resume(request: Request) -> Outcome:
     before = session.dynamic_tools
     if body.dynamicTools is not None:
         session.dynamic_tools = [t.to_wire() for t in body.dynamicTools]
-        refused = hub._write_first(hub.store.save_session, session)
+        refused = hub.writes.first(hub.store.save_session, session)
         if refused is not None:
             session.dynamic_tools = before
             return refused
@@ -385,7 +373,7 @@ async def resume(request: Request) -> Outcome:
     except Exception as exc:
         log.warning("thread/resume failed for %s", session.id, exc_info=True)
         session.dynamic_tools = before
-        hub._save(hub.store.save_session, session)
+        hub.writes.save(hub.store.save_session, session)
         return map_runtime_error(exc, method, session.id)
     return Outcome(200, {"session": session.summary(), "thread": session.thread()})
 

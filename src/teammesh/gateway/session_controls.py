@@ -29,9 +29,9 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import now_ms
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome, policy_check
 from teammesh.gateway.session import Controls, Session
-from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.wire import (
     ApprovalPolicyBody,
     SessionControlsBody,
@@ -97,7 +97,7 @@ def _commit(hub: Hub, session: Session, new: Controls, actor: str, source: str) 
     shared.update(new.settings)
     new.settings = shared
     session.controls = new
-    refused = hub._write_first(hub.store.save_session, session)
+    refused = hub.writes.first(hub.store.save_session, session)
     if refused is not None:
         shared.clear()
         shared.update(before)
@@ -115,7 +115,7 @@ def _commit(hub: Hub, session: Session, new: Controls, actor: str, source: str) 
         "startedAt": at,
         "completedAt": at,
     })
-    hub._save_entries(session, [entry])
+    hub.writes.entries(session, [entry])
     return None
 
 
@@ -131,11 +131,9 @@ def _turn_starting(session: Session, operation: str) -> Outcome | None:
 
 def _ceiling(hub: Hub, approval: str, sandbox: str, network: str,
              inherited: frozenset[str] = frozenset()) -> Outcome | None:
-    try:
-        hub.policy.check_controls(approval, sandbox, network, inherited=inherited)
-    except PolicyRefusal as refusal:
-        return Outcome(refusal.status, refusal.body)
-    return None
+    refused = policy_check(lambda: hub.policy.check_controls(approval, sandbox, network,
+                                                         inherited=inherited))
+    return refused if isinstance(refused, Outcome) else None
 
 
 def _copy(controls: Controls, **changes: Any) -> Controls:
@@ -296,7 +294,7 @@ async def set_approval_policy(request: Request) -> Outcome:
     if body.approvalPolicy != controls.approval_policy:
         new = _copy(controls, approval_policy=body.approvalPolicy)
         found.controls = new
-        refused = hub._write_first(hub.store.save_session, found)  # no audit row (upstream)
+        refused = hub.writes.first(hub.store.save_session, found)  # no audit row (upstream)
         if refused is not None:
             found.controls = controls
             return refused

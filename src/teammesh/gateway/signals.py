@@ -1,11 +1,9 @@
-"""Pure builders for what the hub publishes: signal payloads (wire §6.5 A) and the public
-rows of pending requests (§4.10–§4.12)."""
+"""Pure builders for what the gateway publishes: signal payloads (wire §6.5 A), the public
+rows of pending requests (§4.10–§4.12) and the result an approval decision forwards."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from teammesh.wire import APPROVAL_METHODS, TOOL_CALL_METHOD, TOOL_INPUT_METHODS
 
 JsonObject = dict[str, Any]
 
@@ -75,18 +73,9 @@ def signal_payload(
     return payload
 
 
-def request_kind(method: str) -> str | None:
-    if method == TOOL_CALL_METHOD:
-        return "tool_call"
-    if method in APPROVAL_METHODS:
-        return "approval"
-    if method in TOOL_INPUT_METHODS:
-        return "tool_input"
-    return None
-
-
-def _pending_row(
-    request_key: tuple[str, str],
+def pending_row(
+    id_key: str,
+    request_id: str,
     method: str,
     thread_id: str | None,
     turn_id: str | None,
@@ -95,10 +84,10 @@ def _pending_row(
     fields: JsonObject,
 ) -> JsonObject:
     """A pending request's public row: its id (under the kind's key), where it came from,
-    the kind's own `fields`, then the raw params, creation time and status."""
-    key, request_id = request_key
+    the kind's own `fields` (the `*_fields` builders below), then the raw params, creation
+    time and status."""
     return {
-        key: request_id,
+        id_key: request_id,
         "method": method,
         "threadId": thread_id,
         "turnId": turn_id,
@@ -109,26 +98,16 @@ def _pending_row(
     }
 
 
-def tool_call_row(
-    request_id: str, thread_id: str | None, turn_id: str | None, params: JsonObject, at: str
-) -> JsonObject:
+def tool_call_fields(method: str, params: JsonObject) -> JsonObject:
     tool = params.get("tool")
     call_id = _str(params.get("callId"))
-    return _pending_row(
-        ("requestId", request_id),
-        TOOL_CALL_METHOD,
-        thread_id,
-        turn_id,
-        params,
-        at,
-        {
-            "itemId": _str(params.get("itemId")) or call_id,
-            "callId": call_id,
-            "tool": tool,
-            "arguments": params.get("arguments"),
-            "summary": f"Tool call requested: {tool}",
-        },
-    )
+    return {
+        "itemId": _str(params.get("itemId")) or call_id,
+        "callId": call_id,
+        "tool": tool,
+        "arguments": params.get("arguments"),
+        "summary": f"Tool call requested: {tool}",
+    }
 
 
 def _approval_summary(method: str, params: JsonObject) -> str:
@@ -144,26 +123,11 @@ def _approval_summary(method: str, params: JsonObject) -> str:
     return "Patch approval required" + (f": {reason}" if reason else "")
 
 
-def approval_row(
-    request_id: str,
-    method: str,
-    thread_id: str | None,
-    turn_id: str | None,
-    params: JsonObject,
-    at: str,
-) -> JsonObject:
-    return _pending_row(
-        ("approvalId", request_id),
-        method,
-        thread_id,
-        turn_id,
-        params,
-        at,
-        {
-            "itemId": _str(params.get("itemId")) or _str(params.get("callId")),
-            "summary": _approval_summary(method, params),
-        },
-    )
+def approval_fields(method: str, params: JsonObject) -> JsonObject:
+    return {
+        "itemId": _str(params.get("itemId")) or _str(params.get("callId")),
+        "summary": _approval_summary(method, params),
+    }
 
 
 def _questions(params: JsonObject) -> list[JsonObject]:
@@ -191,29 +155,14 @@ def _questions(params: JsonObject) -> list[JsonObject]:
     return questions
 
 
-def tool_input_row(
-    request_id: str,
-    method: str,
-    thread_id: str | None,
-    turn_id: str | None,
-    params: JsonObject,
-    at: str,
-) -> JsonObject:
+def tool_input_fields(method: str, params: JsonObject) -> JsonObject:
     questions = _questions(params)
     plural = "" if len(questions) == 1 else "s"
-    return _pending_row(
-        ("requestId", request_id),
-        method,
-        thread_id,
-        turn_id,
-        params,
-        at,
-        {
-            "itemId": _str(params.get("itemId")),
-            "summary": f"Tool input required ({len(questions)} question{plural})",
-            "questions": questions,
-        },
-    )
+    return {
+        "itemId": _str(params.get("itemId")),
+        "summary": f"Tool input required ({len(questions)} question{plural})",
+        "questions": questions,
+    }
 
 
 _NEW_STYLE_APPROVALS = {"item/commandExecution/requestApproval", "item/fileChange/requestApproval"}

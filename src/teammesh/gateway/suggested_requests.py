@@ -22,7 +22,8 @@ from starlette.requests import Request
 
 from teammesh.gateway.clock import now_ms
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.store_health import refusal
 from teammesh.wire import SuggestUpsertBody
 
@@ -59,7 +60,7 @@ async def upsert_suggestion(request: Request) -> Outcome:
     if error is not None:
         entry["error"] = error
     entry["updatedAt"] = now_ms()
-    refused = hub._write_first(hub.store.save_suggestion, found.id, body.requestKey, entry,
+    refused = hub.writes.first(hub.store.save_suggestion, found.id, body.requestKey, entry,
                                KEEP_PER_SESSION)
     if refused is not None:
         return refused

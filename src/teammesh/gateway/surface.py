@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,10 +25,12 @@ from starlette.routing import Route
 from teammesh.gateway.capabilities import capabilities_report
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.http_io import BodyError, read_json, validate
-from teammesh.gateway.hub import Hub, Outcome, map_runtime_error
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome, map_runtime_error
 from teammesh.gateway.project_routes import HANDLERS as PROJECT_HANDLERS
 from teammesh.gateway.runtimes.base import RuntimeUnavailable
 from teammesh.gateway.runtimes.registry import parse_spec
+from teammesh.gateway.session import Session
 from teammesh.gateway.session_controls import HANDLERS as CONTROL_HANDLERS
 from teammesh.gateway.suggested_requests import HANDLERS as SUGGESTION_HANDLERS
 from teammesh.gateway.transcript_upsert import HANDLERS as TRANSCRIPT_HANDLERS
@@ -36,6 +38,7 @@ from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
 from teammesh.wire import CapabilitiesQuery, ListQuery, SessionSettingsBody
 
 log = logging.getLogger("teammesh.gateway.surface")
+B = TypeVar("B")
 
 # Rows implemented for real, by operation name; each module owns its rows' state.
 HANDLERS = {**CONTROL_HANDLERS, **PROJECT_HANDLERS, **TRANSCRIPT_HANDLERS,
@@ -131,25 +134,43 @@ def passthrough_handler(route: UpstreamRoute) -> Handler:
     return handler
 
 
+async def run_checks(
+    route: UpstreamRoute, hub: Hub, session_id: str | None,
+    read_body: Callable[[], Awaitable[B]],
+) -> tuple[Session | None, B | None] | Outcome:
+    """The row's checks in the row's order (`UpstreamRoute.checks`): `body` runs `read_body`
+    (its 4xx raise), `gone` answers 410 for a deleted session, `missing` 410/404 for a
+    session that is not live. Without a session id (a global route) only `body` runs.
+    The live session found (None when no `missing` check ran) and the body come back."""
+    body: B | None = None
+    found: Session | None = None
+    for check in route.checks:
+        if check == "body":
+            body = await read_body()
+        elif session_id is None:
+            continue
+        elif check == "gone":
+            if (deleted := hub.deleted_outcome(session_id)) is not None:
+                return deleted
+        else:
+            looked = hub.lookup(session_id)
+            if isinstance(looked, Outcome):
+                return looked
+            found = looked
+    return found, body
+
+
 def unserved_handler(route: UpstreamRoute) -> Handler:
     async def handler(request: Request) -> Outcome:
         hub: Hub = request.app.state.hub
         session_id = request.path_params.get("sessionId")
-        runtime = runtime_name(hub.runtimes.default_spec)
-        for check in route.checks:
-            if check == "body":
-                await validate_input(route, request)
-            elif session_id is None:
-                continue
-            elif check == "gone":
-                if (deleted := hub.deleted_outcome(session_id)) is not None:
-                    return deleted
-            else:
-                found = hub.lookup(session_id)
-                if isinstance(found, Outcome):
-                    return found
-                runtime = runtime_name(found.runtime_key)
-        return not_supported(route, runtime, session_id)
+        checked = await run_checks(route, hub, session_id,
+                                   lambda: validate_input(route, request))
+        if isinstance(checked, Outcome):
+            return checked
+        found = checked[0]
+        spec = found.runtime_key if found is not None else hub.runtimes.default_spec
+        return not_supported(route, runtime_name(spec), session_id)
 
     handler.__name__ = route.operation.replace(".", "_")
     handler.__doc__ = route.summary

@@ -23,7 +23,8 @@ from typing import Any
 from starlette.requests import Request
 
 from teammesh.gateway.http_io import read_json, validate
-from teammesh.gateway.hub import Hub, Outcome
+from teammesh.gateway.hub import Hub
+from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.session import Session
 from teammesh.gateway.transcript import Entry
 from teammesh.wire import TranscriptUpsertBody
@@ -110,7 +111,7 @@ async def upsert_transcript(request: Request) -> Outcome:
     if (refused := _too_big(found, current, entry)) is not None:
         return refused
     position = transcript.position_for(body.turnId, body.messageId)
-    refused = hub._write_first(hub.store.save_entries, found.id, [(position, entry)])
+    refused = hub.writes.first(hub.store.save_entries, found.id, [(position, entry)])
     if refused is not None:
         return refused
     if current is None:

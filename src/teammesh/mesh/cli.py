@@ -27,14 +27,17 @@ from typing import TYPE_CHECKING, Any
 from teammesh.cli_checks import unusable_dir
 from teammesh.client import CodexManagerError
 from teammesh.mesh.board import (
+    MEMORY_BOARD,
     BadRunId,
+    Location,
     NotABoard,
     TeamBoard,
     UnknownRun,
-    board_path,
+    board_location,
     check_run_id,
     is_dsn,
     open_board,
+    run_lock,
     runs_on,
 )
 from teammesh.mesh.board.core import short_reason
@@ -59,12 +62,13 @@ from teammesh.mesh.run_files import discard_run
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
-from teammesh.mesh.launch import MEMORY_BOARD, LaunchSpec, board_file, launch, open_run_board
+from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
 from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.runs_cli import register_runs
 from teammesh.mesh.team import Team
+from teammesh.mesh.team_cli import register_team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 
 EXIT_INCOMPLETE = 1
@@ -158,6 +162,7 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_board_show)
     board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
     register_runs(subparsers)
+    register_team(subparsers)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -166,9 +171,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _team_of_run(args: argparse.Namespace) -> Team:
     """`--resume` without a file: the team file kept on the run's board."""
-    location = args.board if is_dsn(args.board) else (
-        Path(args.board) if args.board else board_path(args.resume))
-    board = open_board(location, args.resume)
+    board = open_board(_existing(args.board, args.resume), args.resume)
     try:
         text = board.info().team_text
     finally:
@@ -198,12 +201,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _lock_before_reading(args: argparse.Namespace) -> RunLock | PgRunLock | None:
-    location = board_file(LaunchSpec(team=builtin_team(), board=args.board), args.resume)
+    location = board_location(args.board, args.resume)
     if location is None or (not is_dsn(location) and not Path(location).is_file()):
         return None  # no board file: the open that follows says so
-    lock = _run_lock(location, args.resume)
-    if lock is None:
-        return None
+    lock = run_lock(location, args.resume)
     try:
         lock.acquire()
     except RunBusy:
@@ -295,8 +296,9 @@ def _execute(args: argparse.Namespace, team: Team,
             "teammesh: cannot open the board")
         print(f"{what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    location = board_file(spec, board.run_id)
-    lock = _run_lock(location, board.run_id) if held is None else None
+    location = board_location(spec.board, board.run_id)
+    # A board in memory lives and dies with this process: nothing to lock.
+    lock = run_lock(location, board.run_id) if held is None and location is not None else None
     try:
         if lock is not None:
             lock.acquire()
@@ -338,16 +340,12 @@ def _holder(board: TeamBoard) -> str:
             f" (since {runner.get('since', '?')} UTC)")
 
 
-def _run_lock(location: str | Path | None, run_id: str) -> RunLock | PgRunLock | None:
-    """One runner per run: a file lock beside a SQLite board, an advisory lock in
-    PostgreSQL."""
+def _existing(board: str | None, run_id: str) -> Location:
+    """The location of a run's board that must exist already (`--resume`, `board show`)."""
+    location = board_location(board, run_id)
     if location is None:
-        return None  # a board in memory lives and dies with this process
-    if is_dsn(location):
-        from teammesh.mesh.board.postgres import PgRunLock as PostgresLock
-
-        return PostgresLock(str(location), run_id)
-    return RunLock(location, run_id)
+        raise NotABoard("a board in memory ends with its run: there is none to read")
+    return location
 
 
 def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard,
@@ -400,7 +398,7 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
 
 
 def _discard(spec: LaunchSpec, run_id: str, printer: Printer) -> None:
-    location = board_file(spec, run_id)
+    location = board_location(spec.board, run_id)
     if location is None:
         return
     try:
@@ -423,9 +421,7 @@ def _board_show(args: argparse.Namespace) -> int:
                 print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
             return 0
         check_run_id(args.run_id, names_file=args.board is None)
-        location = args.board if is_dsn(args.board) else (
-            Path(args.board) if args.board else board_path(args.run_id))
-        board = open_board(location, args.run_id)
+        board = open_board(_existing(args.board, args.run_id), args.run_id)
     except (UnknownRun, BadRunId, NotABoard) as exc:
         print(f"teammesh board show: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from teammesh.client import AsyncCodexManager
+from teammesh.client import AsyncCodexManager, api_base_from_env
 from teammesh.mesh.board import (
+    Location,
     TeamBoard,
-    board_path,
+    board_location,
     create_board,
-    is_dsn,
     new_run_id,
     open_board,
 )
@@ -32,9 +30,6 @@ from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.team import Team
 
-ENV_API_BASE = "CODEX_MANAGER_API_BASE"
-MEMORY_BOARD = "memory"
-
 
 @dataclass
 class LaunchSpec:
@@ -50,19 +45,12 @@ class LaunchSpec:
 
 def resolve_api_base(explicit: str | None) -> str | None:
     """`--api-base`, else `CODEX_MANAGER_API_BASE`, else None (start an embedded gateway)."""
-    if explicit:
-        return explicit
-    env = os.environ.get(ENV_API_BASE, "").strip()
-    return env or None
+    return explicit or api_base_from_env()
 
 
-def board_file(spec: LaunchSpec, run_id: str) -> str | Path | None:
+def board_file(spec: LaunchSpec, run_id: str) -> Location | None:
     """Where the run's board lives: a SQLite file, a PostgreSQL URL, or None (memory)."""
-    if spec.board == MEMORY_BOARD:
-        return None
-    if is_dsn(spec.board):
-        return spec.board
-    return Path(spec.board) if spec.board else board_path(run_id)
+    return board_location(spec.board, run_id)
 
 
 def open_run_board(spec: LaunchSpec) -> TeamBoard:

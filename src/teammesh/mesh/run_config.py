@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from teammesh.client import api_base_from_env
 from teammesh.mesh.run_defaults import DEFAULT_RUNTIME
-
-ENV_API_BASE = "CODEX_MANAGER_API_BASE"
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def given_flags(args: argparse.Namespace) -> dict[str, Any]:
     environment counts as given: it is how the user points a run at a gateway)."""
     given = {key: getattr(args, key, None) for key in FLAGS}
     if given["api_base"] is None:
-        given["api_base"] = os.environ.get(ENV_API_BASE, "").strip() or None
+        given["api_base"] = api_base_from_env()
     return {key: value for key, value in given.items() if value is not None}
 
 

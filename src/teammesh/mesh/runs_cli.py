@@ -24,9 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teammesh.mesh.board import DEFAULT_BOARD_DIR, NotABoard, RunInfo, UnknownRun, is_dsn
+from teammesh.mesh.board import (
+    DEFAULT_BOARD_DIR,
+    Location,
+    NotABoard,
+    RunInfo,
+    UnknownRun,
+    run_lock,
+)
 from teammesh.mesh.board import runs_on as runs_of_board
-from teammesh.mesh.board.lock import RunBusy, RunLock
+from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.run_files import discard_run
 
 FINISHED = ("complete", "incomplete", "failed")
@@ -35,7 +42,7 @@ EXIT_USAGE = 2
 
 @dataclass(frozen=True)
 class Listed:
-    location: str | Path
+    location: Location
     info: RunInfo
     live: bool  # a runner holds it now
 
@@ -75,21 +82,7 @@ def _where(parser: argparse.ArgumentParser) -> None:
                        help="one board file (or postgresql:// URL) holding runs")
 
 
-def _live(location: str | Path, run_id: str) -> bool:
-    if is_dsn(location):
-        from teammesh.mesh.board.postgres import PgRunLock
-
-        lock = PgRunLock(str(location), run_id)
-        try:
-            lock.acquire()
-        except RunBusy:
-            return True
-        lock.release()
-        return False
-    return RunLock(location, run_id).held_elsewhere()
-
-
-def _locations(args: argparse.Namespace) -> list[str | Path]:
+def _locations(args: argparse.Namespace) -> list[Location]:
     if args.board is not None:
         return [args.board]
     folder = Path(args.dir)
@@ -108,7 +101,8 @@ def _runs(args: argparse.Namespace) -> Iterator[Listed]:
             print(f"teammesh runs: skipped {location}: {exc}", file=sys.stderr)
             continue
         for info in infos:
-            yield Listed(location, info, _live(location, info.run_id))
+            live = run_lock(location, info.run_id).held_elsewhere()
+            yield Listed(location, info, live)
 
 
 def _parse(stamp: str) -> datetime.datetime | None:
@@ -141,11 +135,18 @@ def _runtime(info: RunInfo) -> str:
     return runtime
 
 
-def _list(args: argparse.Namespace) -> int:
+def _listed(args: argparse.Namespace, command: str) -> list[Listed] | None:
+    """Every run of `--dir` / `--board`; None (said in one line) when they cannot be read."""
     try:
-        listed = list(_runs(args))
+        return list(_runs(args))
     except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
-        print(f"teammesh runs: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _list(args: argparse.Namespace) -> int:
+    listed = _listed(args, "teammesh runs")
+    if listed is None:
         return EXIT_USAGE
     if not listed:
         where = args.board if args.board is not None else args.dir
@@ -162,10 +163,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    try:
-        listed = list(_runs(args))
-    except (NotABoard, UnknownRun, sqlite3.Error, OSError) as exc:
-        print(f"teammesh runs prune: {exc}", file=sys.stderr)
+    listed = _listed(args, "teammesh runs prune")
+    if listed is None:
         return EXIT_USAGE
     removed = kept = 0
     for run in listed:
@@ -189,13 +188,7 @@ def _prune(args: argparse.Namespace) -> int:
 
 def _remove(run: Listed) -> bool:
     """Remove one finished run under its lock (a runner resuming it meanwhile wins)."""
-    lock: Any
-    if is_dsn(run.location):
-        from teammesh.mesh.board.postgres import PgRunLock
-
-        lock = PgRunLock(str(run.location), run.info.run_id)
-    else:
-        lock = RunLock(run.location, run.info.run_id)
+    lock = run_lock(run.location, run.info.run_id)
     try:
         lock.acquire()
     except RunBusy:

@@ -1,23 +1,25 @@
 """Team files (TOML): the whole team declared in one file, checked before anything starts.
 
-Every problem is reported as `<file>: <key>: <reason>`; unknown keys are errors (a typo must
-not silently fall back to a default). The reference of every key is in `docs/mesh.md`."""
+Two passes, each reporting every problem it finds as `<file>: <key>: <reason>`: the shape
+(`teamfile_model.py`: keys, types, ranges; unknown keys are errors, since a typo must not
+silently fall back to a default), then what needs the roster (handoffs, owners, approval
+rules, the completion criterion). The reference of every key is in `docs/mesh.md`; its JSON
+Schema for editors is `team_json_schema()` (`teammesh team schema`)."""
 
 from __future__ import annotations
 
-import importlib
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
+
+from pydantic import ValidationError
 
 from teammesh.mesh import criteria as crit
 from teammesh.mesh.board import BoardRefusal, clean_text
 from teammesh.mesh.policies import ApprovalRule
 from teammesh.mesh.prompts import DEFAULT_ROLES
-from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
 from teammesh.mesh.team import (
     DEFAULT_ROUNDS,
     DEFAULT_TURN_TIMEOUT,
@@ -27,317 +29,154 @@ from teammesh.mesh.team import (
     Policies,
     Team,
 )
-from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
+from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
+from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
+from teammesh.mesh.teamfile_model import (
+    MemberTable,
+    PoliciesTable,
+    TaskTable,
+    TeamFile,
+    team_file_json_schema,
+)
+
+__all__ = ["BUILTIN_TEAM", "TeamFileError", "builtin_team", "load_team", "parse_team",
+           "team_from_text", "team_json_schema"]
 
 BUILTIN_TEAM = "default_team.toml"
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_ENDPOINT = re.compile(r"^https?://[^/\s]+$")
-
-_SESSION_KEYS: dict[str, tuple[str, ...] | None] = {
-    "cwd": None,
-    "model": None,
-    "approval_policy": get_args(ApprovalPolicy),
-    "filesystem_sandbox": get_args(FilesystemSandbox),
-    "network_access": get_args(NetworkAccess),
-}
-_TOP_KEYS = {"team", "session", "members", "tasks", "policies", "completion"}
-_TEAM_KEYS = {"name", "rounds", "turn_timeout", "concurrency"}
-_MEMBER_KEYS = {"name", "role", "handoffs", "targets", "prompt", "steps", "constraints",
-                "model", "turn_timeout", "session", "endpoint"}
-_POLICY_KEYS = {"max_attempts", "max_chain", "max_bounces", "tool_call_deadline",
-                "approval_timeout",
-                "approvals"}
-_APPROVAL_KEYS = {"member", "owner", "answer", "tool"}
 
 
-class TeamFileError(ValueError):
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        super().__init__(f"{file}: {key}: {reason}")
-        self.file, self.key, self.reason = file, key, reason
+class _Checks:
+    """The second pass: what the shape cannot say, every problem collected in file order."""
 
+    def __init__(self, file: str, roster: tuple[str, ...]) -> None:
+        self.file, self.roster = file, roster
+        self.problems: list[Problem] = []
 
-class _Reader:
-    """Typed access to one file's values, raising `TeamFileError` with the key's path."""
+    def known(self, name: str, key: str) -> None:
+        if name not in self.roster:
+            self.problems.append((key, f"unknown member {name!r} (team: "
+                                  f"{', '.join(self.roster)})"))
 
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, key: str, reason: str) -> TeamFileError:
-        return TeamFileError(self.file, key, reason)
-
-    def table(self, value: object, key: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise self.fail(f"{key}.{unknown[0]}" if key else unknown[0],
-                            f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        return value
-
-    def string(self, value: object, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string")
-        return value.strip()
-
-    def strings(self, value: object, key: str) -> tuple[str, ...]:
-        if not isinstance(value, list):
-            raise self.fail(key, "must be a list of strings")
-        return tuple(self.string(v, f"{key}[{i}]") for i, v in enumerate(value))
-
-    def integer(self, value: object, key: str, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, "must be an integer")
-        if value < minimum:
-            raise self.fail(key, f"must be at least {minimum}, got {value}")
-        return value
-
-    def seconds(self, value: object, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, "must be a number of seconds")
-        if value <= 0:
-            raise self.fail(key, f"must be greater than 0, got {value}")
-        return float(value)
-
-    def members_of(self, names: tuple[str, ...], roster: tuple[str, ...], key: str
-                   ) -> tuple[str, ...]:
+    def members(self, names: list[str] | None, key: str) -> tuple[str, ...] | None:
+        if names is None:
+            return None
         for i, name in enumerate(names):
-            self.member_of(name, roster, f"{key}[{i}]")
-        return names
+            self.known(name, f"{key}[{i}]")
+        return tuple(names)
 
-    def endpoint(self, value: object, key: str) -> str:
-        url = self.string(value, key).rstrip("/")
-        if not _ENDPOINT.match(url):
-            raise self.fail(key, "must be an http:// or https:// gateway URL (host[:port])")
-        return url
-
-    def member_of(self, name: str, roster: tuple[str, ...], key: str) -> str:
-        if name not in roster:
-            raise self.fail(key, f"unknown member {name!r} (team: {', '.join(roster)})")
-        return name
-
-    def session(self, value: object, key: str) -> dict[str, Any]:
-        table = self.table(value, key, set(_SESSION_KEYS))
-        out: dict[str, Any] = {}
-        for name, raw in table.items():
-            text = self.string(raw, f"{key}.{name}")
-            choices = _SESSION_KEYS[name]
-            if choices is not None and text not in choices:
-                raise self.fail(f"{key}.{name}", f"must be one of {', '.join(choices)}")
-            out[name] = text
-        return out
-
-
-def _criterion(r: _Reader, value: object, key: str, roster: tuple[str, ...]
-               ) -> crit.Criterion:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise r.fail(key, "a criterion is a table with exactly one key: " + ", ".join(
-            [*sorted(_LEAVES), "all_of", "any_of", "not"]))
-    (name, arg), = value.items()
-    where = f"{key}.{name}"
-    if name in ("all_of", "any_of"):
-        if not isinstance(arg, list) or not arg:
-            raise r.fail(where, "must be a non-empty list of criteria")
-        parts = [_criterion(r, v, f"{where}[{i}]", roster) for i, v in enumerate(arg)]
-        return crit.all_of(*parts) if name == "all_of" else crit.any_of(*parts)
-    if name == "not":
-        return crit.not_(_criterion(r, arg, where, roster))
-    if name not in _LEAVES:
-        raise r.fail(where, "unknown criterion (known: " + ", ".join(
-            [*sorted(_LEAVES), "all_of", "any_of", "not"]) + ")")
-    return _LEAVES[name](r, arg, where, roster)
-
-
-def _member_done(r: _Reader, arg: object, key: str, roster: tuple[str, ...]
-                 ) -> crit.Criterion:
-    if isinstance(arg, str):
-        return crit.member_done(r.member_of(r.string(arg, key), roster, key))
-    return crit.member_done(*r.members_of(r.strings(arg, key), roster, key))
-
-
-def _flag(make: Callable[[], crit.Criterion]) -> Callable[..., crit.Criterion]:
-    def build(r: _Reader, arg: object, key: str, roster: tuple[str, ...]) -> crit.Criterion:
-        if arg is not True:
-            raise r.fail(key, "must be true")
-        return make()
-
-    return build
-
-
-def _quality(r: _Reader, arg: object, key: str, roster: tuple[str, ...]) -> crit.Criterion:
-    """A built-in check by name, or `package.module:function` (a callable taking the board
-    and returning the list of what is missing)."""
-    name = r.string(arg, key)
-    if ":" in name:
-        module_name, _, attribute = name.partition(":")
-        try:
-            found = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise r.fail(key, f"cannot load quality check {name!r}: {exc}") from None
-        if not callable(found):
-            raise r.fail(key, f"quality check {name!r} is not callable")
-        return crit.quality(name, found)
-    if name not in crit.QUALITY_CHECKS:
-        raise r.fail(key, f"unknown quality check {name!r} (known: "
-                     f"{', '.join(sorted(crit.QUALITY_CHECKS))}, or module:function)")
-    return crit.quality(name)
-
-
-def _budget(r: _Reader, arg: object, key: str, roster: tuple[str, ...]) -> crit.Criterion:
-    table = r.table(arg, key, {"turns", "tool_calls"})
-    if not table:
-        raise r.fail(key, "name turns and/or tool_calls")
-    return crit.budget(
-        turns=r.integer(table["turns"], f"{key}.turns", 1) if "turns" in table else None,
-        tool_calls=(r.integer(table["tool_calls"], f"{key}.tool_calls", 1)
-                    if "tool_calls" in table else None),
-    )
-
-
-_LEAVES: dict[str, Callable[[_Reader, object, str, tuple[str, ...]], crit.Criterion]] = {
-    "member_done": _member_done,
-    "queues_empty": _flag(crit.queues_empty),
-    "no_dead_letters": _flag(crit.no_dead_letters),
-    "artifact_kinds": lambda r, arg, key, roster: crit.artifact_kinds(*r.strings(arg, key)),
-    "quality": _quality,
-    "max_rounds": lambda r, arg, key, roster: crit.max_rounds(r.integer(arg, key, 1)),
-    "budget": _budget,
-}
-
-
-def _member(r: _Reader, raw: object, key: str, roster: tuple[str, ...],
-            session_defaults: Mapping[str, Any]) -> Member:
-    table = r.table(raw, key, _MEMBER_KEYS)
-    name = table["name"]
-    default_handoffs = tuple(t for t in SEED_HANDOFFS.get(name, ()) if t in roster)
-    handoffs = (r.members_of(r.strings(table["handoffs"], f"{key}.handoffs"), roster,
-                             f"{key}.handoffs") if "handoffs" in table else default_handoffs)
-    targets = (r.members_of(r.strings(table["targets"], f"{key}.targets"), roster,
-                            f"{key}.targets") if "targets" in table else None)
-    if targets is not None:
-        outside = [h for h in handoffs if h not in targets]
+    def member(self, entry: MemberTable, key: str, defaults: dict[str, Any]) -> Member:
+        seed = tuple(t for t in SEED_HANDOFFS.get(entry.name, ()) if t in self.roster)
+        handoffs = self.members(entry.handoffs, f"{key}.handoffs")
+        targets = self.members(entry.targets, f"{key}.targets")
+        handoffs = seed if handoffs is None else handoffs
+        outside = [h for h in handoffs if targets is not None and h not in targets]
         if outside:
-            raise r.fail(f"{key}.handoffs", f"hands off to {outside[0]!r}, which is not in"
-                         " its targets")
-    session = {**session_defaults, **r.session(table.get("session", {}), f"{key}.session")}
-    model = session.pop("model", None)
-    if "model" in table:
-        model = r.string(table["model"], f"{key}.model")
-    return Member(
-        name=name,
-        role=(r.string(table["role"], f"{key}.role") if "role" in table
-              else DEFAULT_ROLES.get(name, f"contribute as the {name} and hand off")),
-        handoffs=handoffs,
-        targets=targets,
-        prompt=r.string(table["prompt"], f"{key}.prompt") if "prompt" in table else None,
-        steps=r.strings(table["steps"], f"{key}.steps") if "steps" in table else None,
-        constraints=(r.strings(table["constraints"], f"{key}.constraints")
-                     if "constraints" in table else ()),
-        model=model,
-        session=session,
-        turn_timeout=(r.seconds(table["turn_timeout"], f"{key}.turn_timeout")
-                      if "turn_timeout" in table else None),
-        endpoint=(r.endpoint(table["endpoint"], f"{key}.endpoint")
-                  if "endpoint" in table else None),
-    )
+            self.problems.append((f"{key}.handoffs", f"hands off to {outside[0]!r}, which is"
+                                  " not in its targets"))
+        session = {**defaults, **(entry.session.settings() if entry.session else {})}
+        model = session.pop("model", None)
+        return Member(
+            name=entry.name,
+            role=entry.role or DEFAULT_ROLES.get(entry.name,
+                                                 f"contribute as the {entry.name} and hand off"),
+            handoffs=handoffs,
+            targets=targets,
+            prompt=entry.prompt,
+            steps=tuple(entry.steps) if entry.steps is not None else None,
+            constraints=tuple(entry.constraints or ()),
+            model=entry.model if entry.model is not None else model,
+            session=session,
+            turn_timeout=entry.turn_timeout,
+            endpoint=entry.endpoint,
+        )
+
+    def task(self, entry: TaskTable, key: str) -> InitialTask:
+        self.known(entry.owner, f"{key}.owner")
+        try:  # the board's own rule for task text, checked before any run exists
+            text = clean_text("task", entry.text)
+        except BoardRefusal as exc:
+            self.problems.append((f"{key}.text", str(exc)))
+            text = entry.text
+        return InitialTask(entry.owner, text)
+
+    def policies(self, table: PoliciesTable) -> Policies:
+        rules = []
+        for i, rule in enumerate(table.approvals):
+            for field, value in (("member", rule.member), ("owner", rule.owner)):
+                if value != "*":
+                    self.known(value, f"policies.approvals[{i}].{field}")
+            answer: Any = rule.answer  # one of yes, no, ask (checked by the model)
+            rules.append(ApprovalRule(rule.member, rule.owner, answer, rule.tool))
+        return Policies(
+            max_attempts=table.max_attempts or Policies().max_attempts,
+            max_chain=table.max_chain,
+            max_bounces=table.max_bounces,
+            approvals=tuple(rules),
+            approval_timeout=table.approval_timeout,
+            tool_call_deadline=table.tool_call_deadline,
+        )
+
+    def completion(self, value: dict[str, Any] | None) -> crit.Criterion:
+        if value is None:
+            closer = "reviewer" if "reviewer" in self.roster else self.roster[-1]
+            return crit.seed_completion(closer)
+        try:
+            return CriterionReader(self.file, self.roster).criterion(value, "completion")
+        except TeamFileError as exc:
+            self.problems.extend(exc.problems)
+            return crit.seed_completion(self.roster[-1])
 
 
-def _policies(r: _Reader, raw: object, roster: tuple[str, ...]) -> Policies:
-    table = r.table(raw, "policies", _POLICY_KEYS)
-    approvals = []
-    for i, rule in enumerate(table.get("approvals", [])):
-        key = f"policies.approvals[{i}]"
-        entry = r.table(rule, key, _APPROVAL_KEYS)
-        member = r.string(entry.get("member", "*"), f"{key}.member")
-        owner = r.string(entry.get("owner", "*"), f"{key}.owner")
-        for field, value in (("member", member), ("owner", owner)):
-            if value != "*":
-                r.member_of(value, roster, f"{key}.{field}")
-        answer = r.string(entry.get("answer", "ask"), f"{key}.answer")
-        if answer not in ("yes", "no", "ask"):
-            raise r.fail(f"{key}.answer", "must be one of yes, no, ask")
-        tool = r.string(entry.get("tool", QUEUE_WORK), f"{key}.tool")
-        if tool != "*" and tool not in SKILL_NAMES:
-            raise r.fail(f"{key}.tool", f"unknown tool (one of *, {', '.join(SKILL_NAMES)})")
-        approvals.append(ApprovalRule(member, owner, answer, tool))  # type: ignore[arg-type]
-    return Policies(
-        max_attempts=(r.integer(table["max_attempts"], "policies.max_attempts", 1)
-                      if "max_attempts" in table else Policies().max_attempts),
-        max_chain=(r.integer(table["max_chain"], "policies.max_chain", 1)
-                   if "max_chain" in table else None),
-        max_bounces=(r.integer(table["max_bounces"], "policies.max_bounces", 1)
-                     if "max_bounces" in table else None),
-        approvals=tuple(approvals),
-        approval_timeout=(r.seconds(table["approval_timeout"], "policies.approval_timeout")
-                          if "approval_timeout" in table else None),
-        tool_call_deadline=(r.seconds(table["tool_call_deadline"],
-                                      "policies.tool_call_deadline")
-                            if "tool_call_deadline" in table else None),
-    )
+def _roster(shape: TeamFile) -> tuple[tuple[str, ...], list[Problem]]:
+    names: list[str] = []
+    problems: list[Problem] = []
+    for i, entry in enumerate(shape.members):
+        if entry.name in names:
+            problems.append((f"members[{i}].name", f"duplicate member {entry.name!r}"))
+        else:
+            names.append(entry.name)
+    return tuple(names), problems
+
+
+def _criterion_problems(data: Mapping[str, Any], file: str, shape: list[Problem]
+                        ) -> list[Problem]:
+    """The completion criterion's problems, even when the shape has some: it needs only
+    the roster, so it is checked whenever the members themselves are sound."""
+    if "completion" not in data or any(k.startswith(("members", "completion")) for k, _ in shape):
+        return []
+    roster = tuple(m["name"].strip() for m in data["members"])
+    checks = _Checks(file, roster)
+    checks.completion(data["completion"])
+    return checks.problems
 
 
 def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
-    r = _Reader(file)
-    top = r.table(dict(data), "", _TOP_KEYS)
-    team = r.table(top.get("team", {}), "team", _TEAM_KEYS)
-    # The [team] scalars first: problems are reported in the order a reader meets them.
-    team_name = r.string(team.get("name", Path(file).stem), "team.name")
-    rounds = r.integer(team["rounds"], "team.rounds", 1) if "rounds" in team else DEFAULT_ROUNDS
-    turn_timeout = (r.seconds(team["turn_timeout"], "team.turn_timeout")
-                    if "turn_timeout" in team else DEFAULT_TURN_TIMEOUT)
-    concurrency = (r.integer(team["concurrency"], "team.concurrency", 1)
-                   if "concurrency" in team else 1)
-    raw_members = top.get("members")
-    if not isinstance(raw_members, list) or not raw_members:
-        raise r.fail("members", "declare at least one [[members]] entry")
-    names: list[str] = []
-    for i, raw in enumerate(raw_members):
-        key = f"members[{i}]"
-        entry = r.table(raw, key, _MEMBER_KEYS)
-        if "name" not in entry:
-            raise r.fail(f"{key}.name", "is required")
-        name = r.string(entry["name"], f"{key}.name")
-        if not _NAME.match(name):
-            raise r.fail(f"{key}.name", "must be lower-case letters, digits, - or _"
-                         " (at most 40, starting with a letter)")
-        if name in names:
-            raise r.fail(f"{key}.name", f"duplicate member {name!r}")
-        names.append(name)
-    roster = tuple(names)
-    session_defaults = r.session(top.get("session", {}), "session")
-    members = tuple(
-        _member(r, {**raw, "name": roster[i]}, f"members[{i}]", roster, session_defaults)
-        for i, raw in enumerate(raw_members))
-
-    raw_tasks = top.get("tasks")
-    if not isinstance(raw_tasks, list) or not raw_tasks:
-        raise r.fail("tasks", "declare at least one [[tasks]] entry (the initial work)")
-    tasks = []
-    for i, raw in enumerate(raw_tasks):
-        entry = r.table(raw, f"tasks[{i}]", {"owner", "text"})
-        for required in ("owner", "text"):
-            if required not in entry:
-                raise r.fail(f"tasks[{i}].{required}", "is required")
-        owner = r.member_of(r.string(entry["owner"], f"tasks[{i}].owner"), roster,
-                            f"tasks[{i}].owner")
-        task_text = r.string(entry["text"], f"tasks[{i}].text")
-        try:  # the board's own rule for task text, checked before any run exists
-            task_text = clean_text("task", task_text)
-        except BoardRefusal as exc:
-            raise r.fail(f"tasks[{i}].text", str(exc)) from None
-        tasks.append(InitialTask(owner, task_text))
-
-    closer = "reviewer" if "reviewer" in roster else roster[-1]
-    completion = (_criterion(r, top["completion"], "completion", roster)
-                  if "completion" in top else crit.seed_completion(closer))
+    try:
+        shape = TeamFile.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = shape_problems(exc)
+        raise TeamFileError.of(file, [*problems, *_criterion_problems(data, file, problems)]
+                               ) from None
+    roster, duplicates = _roster(shape)
+    checks = _Checks(file, roster)
+    checks.problems.extend(duplicates)
+    defaults = shape.session.settings()
+    members = tuple(checks.member(entry, f"members[{i}]", defaults)
+                    for i, entry in enumerate(shape.members))
+    tasks = tuple(checks.task(entry, f"tasks[{i}]") for i, entry in enumerate(shape.tasks))
+    policies = checks.policies(shape.policies)
+    completion = checks.completion(shape.completion)
+    if checks.problems:
+        raise TeamFileError.of(file, checks.problems)
     return Team(
-        name=team_name,
+        name=shape.team.name or Path(file).stem,
         members=members,
-        tasks=tuple(tasks),
+        tasks=tasks,
         completion=completion,
-        rounds=rounds,
-        turn_timeout=turn_timeout,
-        concurrency=concurrency,
-        policies=_policies(r, top.get("policies", {}), roster),
+        rounds=shape.team.rounds or DEFAULT_ROUNDS,
+        turn_timeout=shape.team.turn_timeout or DEFAULT_TURN_TIMEOUT,
+        concurrency=shape.team.concurrency or 1,
+        policies=policies,
         source=file,
         text=text,
     )
@@ -351,23 +190,31 @@ def load_team(path: str | Path) -> Team:
         raise TeamFileError(file, "(file)", exc.strerror or str(exc)) from None
     except UnicodeDecodeError as exc:
         raise TeamFileError(file, "(file)", f"not UTF-8 text: {exc.reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TeamFileError(file, "(syntax)", str(exc)) from None
-    return parse_team(data, file, text)
+    return team_from_text(text, file)
 
 
 def builtin_team() -> Team:
     """`teammesh demo`'s team: the seed's three members, as a team file."""
     text = resources.files("teammesh.mesh").joinpath(BUILTIN_TEAM).read_text("utf-8")
-    return parse_team(tomllib.loads(text), f"<built-in {BUILTIN_TEAM}>", text)
+    return team_from_text(text, f"<built-in {BUILTIN_TEAM}>")
 
 
 def team_from_text(text: str, source: str) -> Team:
-    """A team kept as text (a run's board): parsed and checked like a file."""
+    """A team kept as text (a file, a run's board): parsed and checked like a file."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TeamFileError(source, "(syntax)", str(exc)) from None
     return parse_team(data, source, text)
+
+
+def team_json_schema() -> dict[str, Any]:
+    """The team file's JSON Schema (Draft 2020-12), for editors (`docs/team.schema.json`)."""
+    schema = team_file_json_schema()
+    schema["$defs"]["Criterion"] = CRITERION_SCHEMA
+    schema["properties"]["completion"] = {
+        "$ref": "#/$defs/Criterion",
+        "description": "when the run is complete (default: reviewer, or the last member,"
+                       " done and every queue empty)",
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

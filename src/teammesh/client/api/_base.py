@@ -1,31 +1,21 @@
 """What every domain API needs: a request function and a couple of body helpers.
 
-The domain classes are shared by both clients: a method returns whatever the client's
-request function returns — the parsed body on `CodexManager`, a coroutine to await on
-`AsyncCodexManager`.
+The domain classes are shared by both clients: a method builds one `RequestCall` and
+returns whatever the client's request function returns for it — the parsed body on
+`CodexManager`, a coroutine to await on `AsyncCodexManager`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from teammesh.client.operations import OPERATIONS
+from teammesh.client.request import RequestCall
 from teammesh.client.transport import path_segment
 
-
-class Requester(Protocol):
-    def __call__(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        allow_statuses: Collection[int] | None = None,
-    ) -> Any: ...
+# Sends one request: the async pipeline's `send`, or the sync client's blocking run of it.
+Requester = Callable[[RequestCall], Any]
 
 
 def omit_none(**fields: Any) -> dict[str, Any]:
@@ -78,12 +68,9 @@ class DomainApi:
         if "{" in path:  # escaped values hold no braces: a parameter was not given
             raise ValueError(f"{name}: missing path parameter in {op.path}")
         return self._request(
-            name,
-            op.method,
-            path,
-            query=query,
-            json_body=json_body,
-            allow_statuses=op.allow or None,
+            RequestCall(
+                name, op.method, path, dict(query or {}), json_body, allow_statuses=op.allow or None
+            )
         )
 
 

@@ -148,26 +148,23 @@ class SessionActions(DomainApi):
 
     # --- suggested requests and transcript rows ------------------------------------------
     def suggest_request(
-        self,
-        session_id: str,
-        *,
-        model: str | None = None,
-        effort: Effort | None = None,
+        self, session_id: str, *, model: str | None = None, effort: Effort | None = None,
         draft: str | None = None,
     ) -> Any:
-        body = omit_none(model=model, effort=effort, draft=draft)
-        return self._session("sessions.suggest_request", session_id, json_body=body)
+        return self._suggest("sessions.suggest_request", session_id, model, effort, draft)
 
     def suggest_request_enqueue(
-        self,
-        session_id: str,
-        *,
-        model: str | None = None,
-        effort: Effort | None = None,
+        self, session_id: str, *, model: str | None = None, effort: Effort | None = None,
         draft: str | None = None,
     ) -> Any:
+        return self._suggest("sessions.suggest_request.enqueue", session_id, model, effort, draft)
+
+    def _suggest(
+        self, name: str, session_id: str, model: str | None, effort: Effort | None,
+        draft: str | None,
+    ) -> Any:
         body = omit_none(model=model, effort=effort, draft=draft)
-        return self._session("sessions.suggest_request.enqueue", session_id, json_body=body)
+        return self._session(name, session_id, json_body=body)
 
     def suggest_request_upsert(
         self,

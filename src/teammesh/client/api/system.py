@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from teammesh.client.api._base import DomainApi
+from teammesh.client.request import RequestCall
 
 
 class SystemApi(DomainApi):
@@ -42,11 +43,8 @@ class RawApi(DomainApi):
         operation: str = "raw.request",
     ) -> Any:
         return self._request(
-            operation,
-            method,
-            path,
-            query=query,
-            json_body=json_body,
-            headers=headers,
-            allow_statuses=allow_statuses,
+            RequestCall(
+                operation, method, path, dict(query or {}), json_body, dict(headers or {}),
+                allow_statuses,
+            )
         )

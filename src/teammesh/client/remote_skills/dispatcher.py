@@ -20,7 +20,8 @@ from teammesh.client.events import AppServerSignal, normalize_request_id, wire_r
 from teammesh.client.remote_skills.context import SkillContext, serving
 from teammesh.client.remote_skills.models import RemoteSkill, RemoteSkillDispatch
 from teammesh.client.remote_skills.registry import SkillRegistry
-from teammesh.client.remote_skills.validation import validation_error
+from teammesh.client.remote_skills.validation import validator_for
+from teammesh.client.text_values import non_blank as _non_blank
 from teammesh.wire import TOOL_CALL_SIGNAL
 
 
@@ -32,10 +33,6 @@ class ToolCallRequest:
     call_id: str | None
     turn_id: str | None
     thread_id: str | None
-
-
-def _non_blank(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 __all__ = ["ToolCallRequest", "normalize_request_id", "parse_pending_row", "parse_signal",
@@ -169,9 +166,9 @@ async def _dispatch(
         dispatch.error = f"no remote skill registered for {tool}"
         dispatch.response_payload = text_payload(dispatch.error, success=False)
         return dispatch
-    if skill.input_schema is not None:
+    if (validator := validator_for(skill.input_schema, skill.arguments_validator)) is not None:
         candidate = {} if request.arguments is None else request.arguments
-        if (problem := validation_error(candidate, skill.input_schema)) is not None:
+        if (problem := validator.problem(candidate)) is not None:
             dispatch.error = f"invalid arguments: {problem}"
             dispatch.response_payload = text_payload(
                 f"remote skill {tool} failed: {dispatch.error}", success=False

@@ -6,16 +6,16 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import Twin, blocking, same
+from teammesh.client.deprecation import ignored_option
 from teammesh.client.errors import GoneError, RequestDetails
+from teammesh.client.remote_skills.client_parts import SkillClient
 from teammesh.client.remote_skills.models import RemoteSkillLifecycle
 from teammesh.client.remote_skills.registry import CATALOG_LOCKED_ERROR, SkillRegistry
 from teammesh.client.remote_skills.session import AsyncRemoteSkillSession, RemoteSkillSession
-
-if TYPE_CHECKING:
-    from teammesh.client.client import AsyncCodexManager
 
 DRAFT_SESSION_ID = "draft"
 
@@ -43,7 +43,7 @@ def _check_attachable(session_id: str, detail: Any) -> None:
 
 
 class AsyncRemoteSkillsFacade:
-    def __init__(self, client: AsyncCodexManager, *, threaded_handlers: bool = False) -> None:
+    def __init__(self, client: SkillClient, *, threaded_handlers: bool = False) -> None:
         self.client = client
         self.threaded_handlers = threaded_handlers
         self._registries: dict[str, SkillRegistry] = {}
@@ -131,6 +131,12 @@ class AsyncRemoteSkillsFacade:
         sync_runtime_on_cleanup: bool = True,
         ignore_cleanup_errors: bool = True,
     ) -> dict[str, Any]:
+        ignored_option(
+            "sync_runtime_on_cleanup",
+            sync_runtime_on_cleanup,
+            True,
+            "the runtime sync was removed; nothing is synced on cleanup",
+        )
         registry = self._registries.get(session_id) or SkillRegistry(locked=True)
         cleared = len(registry.skills)
         registry.skills.clear()
@@ -147,23 +153,36 @@ class AsyncRemoteSkillsFacade:
             self._registries.pop(session_id, None)
         return outcome
 
+    # Both facades' `lifecycle` take these keywords; `register` gets the handle of their kind.
     @asynccontextmanager
     async def lifecycle(
-        self,
-        *,
-        register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
-        keep_session: bool = False,
-        sync_runtime_on_cleanup: bool = True,
-        ignore_cleanup_errors: bool = True,
-        **create_kwargs: Any,
+        self, *, register: Callable[[AsyncRemoteSkillSession], Any] | None = None,
+        keep_session: bool = False, sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True, **create_kwargs: Any,
     ) -> AsyncIterator[RemoteSkillLifecycle]:
         created, skills = await self.create_session(register=register, **create_kwargs)
+        cleanup = (keep_session, sync_runtime_on_cleanup, ignore_cleanup_errors)
+        async with self._closing(created, skills, *cleanup) as life:
+            yield life
+
+    @asynccontextmanager
+    async def _closing(
+        self,
+        created: Any,
+        skills: Any,
+        keep_session: bool,
+        sync_runtime_on_cleanup: bool,
+        ignore_cleanup_errors: bool,
+    ) -> AsyncIterator[RemoteSkillLifecycle]:
+        """The created session and its skills handle for the block, the session closed after
+        it (deleted unless kept): the cleanup both `lifecycle`s share."""
         try:
             yield RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills)
         finally:
             await self.close_session(
                 skills.session_id,
                 delete_session=not keep_session,
+                sync_runtime_on_cleanup=sync_runtime_on_cleanup,
                 ignore_cleanup_errors=ignore_cleanup_errors,
             )
 
@@ -171,53 +190,62 @@ class AsyncRemoteSkillsFacade:
         raise RuntimeError(CATALOG_LOCKED_ERROR)
 
 
-class RemoteSkillsFacade:
+class RemoteSkillsFacade(Twin[AsyncRemoteSkillsFacade]):
     """The sync twin. `register` callbacks run in the calling thread and must be sync."""
 
     def __init__(self, inner: AsyncRemoteSkillsFacade, bridge: LoopThread) -> None:
-        self.inner = inner
-        self._bridge = bridge
+        super().__init__(inner, bridge)
         inner.threaded_handlers = True
 
     def session(self, session_id: str) -> RemoteSkillSession:
         return RemoteSkillSession(self.inner.session(session_id), self._bridge)
 
-    def create_session(
-        self,
-        *,
-        register: Callable[[RemoteSkillSession], Any] | None = None,
-        **create_kwargs: Any,
+    # The draft steps take and give sync handles (each wraps the async one).
+    def new_draft(self) -> RemoteSkillSession:
+        return RemoteSkillSession(self.inner.new_draft(), self._bridge)
+
+    def bind_draft(self, session_id: str, draft: RemoteSkillSession) -> RemoteSkillSession:
+        return RemoteSkillSession(self.inner.bind_draft(session_id, draft.inner), self._bridge)
+
+    def create_from_draft(
+        self, draft: RemoteSkillSession, **create_kwargs: Any
     ) -> tuple[Any, RemoteSkillSession]:
-        draft = self.inner.new_draft()
-        self._run_register(register, draft, "create_session")
-        created, bound = self._bridge.run(self.inner.create_from_draft(draft, **create_kwargs))
+        created, bound = self._bridge.run(
+            self.inner.create_from_draft(draft.inner, **create_kwargs)
+        )
         return created, RemoteSkillSession(bound, self._bridge)
 
+    # `create_session`, `attach_session` and `lifecycle` are written out: their `register`
+    # callback takes the sync handle and runs in the caller's thread.
+    def create_session(
+        self, *, register: Callable[[RemoteSkillSession], Any] | None = None, **create_kwargs: Any
+    ) -> tuple[Any, RemoteSkillSession]:
+        draft = self.new_draft()
+        self._run_register(register, draft, "create_session")
+        return self.create_from_draft(draft, **create_kwargs)
+
     def attach_session(
-        self,
-        session_id: str,
-        *,
-        register: Callable[[RemoteSkillSession], Any] | None = None,
+        self, session_id: str, *, register: Callable[[RemoteSkillSession], Any] | None = None
     ) -> RemoteSkillSession:
         """The sync twin of `AsyncRemoteSkillsFacade.attach_session`; `register` must be
         sync."""
         detail = self._bridge.run(self.inner.client.sessions.get(session_id))
         _check_attachable(session_id, detail)
-        draft = self.inner.new_draft()
+        draft = self.new_draft()
         self._run_register(register, draft, "attach_session")
-        return RemoteSkillSession(self.inner.bind_draft(session_id, draft), self._bridge)
+        return self.bind_draft(session_id, draft)
 
     def _run_register(
         self,
         register: Callable[[RemoteSkillSession], Any] | None,
-        draft: AsyncRemoteSkillSession,
+        draft: RemoteSkillSession,
         operation: str,
     ) -> None:
         """Let the caller's `register` callback fill the draft catalog. The sync facade never
         awaits it, so an async callback is refused (its coroutine closed, not leaked)."""
         if register is None:
             return
-        result = register(RemoteSkillSession(draft, self._bridge))
+        result = register(draft)
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
@@ -226,41 +254,16 @@ class RemoteSkillsFacade:
                 "use AsyncCodexManager"
             )
 
-    def close_session(
-        self,
-        session_id: str,
-        *,
-        delete_session: bool = False,
-        sync_runtime_on_cleanup: bool = True,
-        ignore_cleanup_errors: bool = True,
-    ) -> dict[str, Any]:
-        return self._bridge.run(
-            self.inner.close_session(
-                session_id,
-                delete_session=delete_session,
-                ignore_cleanup_errors=ignore_cleanup_errors,
-            )
-        )
+    close_session = blocking(AsyncRemoteSkillsFacade.close_session)
+    using = same(AsyncRemoteSkillsFacade.using)
 
     @contextmanager
     def lifecycle(
-        self,
-        *,
-        register: Callable[[RemoteSkillSession], Any] | None = None,
-        keep_session: bool = False,
-        sync_runtime_on_cleanup: bool = True,
-        ignore_cleanup_errors: bool = True,
-        **create_kwargs: Any,
+        self, *, register: Callable[[RemoteSkillSession], Any] | None = None,
+        keep_session: bool = False, sync_runtime_on_cleanup: bool = True,
+        ignore_cleanup_errors: bool = True, **create_kwargs: Any,
     ) -> Iterator[RemoteSkillLifecycle]:
         created, skills = self.create_session(register=register, **create_kwargs)
-        try:
-            yield RemoteSkillLifecycle(session_id=skills.session_id, created=created, skills=skills)
-        finally:
-            self.close_session(
-                skills.session_id,
-                delete_session=not keep_session,
-                ignore_cleanup_errors=ignore_cleanup_errors,
-            )
-
-    def using(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(CATALOG_LOCKED_ERROR)
+        cleanup = (keep_session, sync_runtime_on_cleanup, ignore_cleanup_errors)
+        with self._bridge.blocking(self.inner._closing(created, skills, *cleanup)) as life:
+            yield life

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from teammesh.client.remote_skills.validation import ArgumentsValidator
+
 # Submission statuses of our own, set when a request id was not sent again.
 LOCAL_DUPLICATE = "local_duplicate"  # accepted earlier by this session's dispatcher
 LOCAL_IN_FLIGHT = "local_in_flight"  # being handled right now by another path
@@ -23,6 +25,8 @@ class RemoteSkill:
     output_description: str | None = None
     # Ours: the handler parameter that receives the SkillContext (not part of the schema).
     context_param: str | None = None
+    # Ours: `input_schema` compiled once, at registration (see validation.py).
+    arguments_validator: ArgumentsValidator | None = None
 
 
 @dataclass(slots=True)

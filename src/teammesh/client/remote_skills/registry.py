@@ -25,6 +25,10 @@ from teammesh.client.remote_skills.schema import (
     infer_signature_schema,
     is_context_annotation,
 )
+from teammesh.client.remote_skills.validation import (
+    InvalidInputSchema,
+    compile_arguments_validator,
+)
 
 CATALOG_LOCKED_ERROR = (
     "remote skill catalog mutation is create-time only. Register skills in "
@@ -85,6 +89,10 @@ def build_skill(
         schema = enrich_with_docstring(inferred[0], doc, add_undeclared=True)
     else:
         schema = None
+    try:
+        arguments_validator = compile_arguments_validator(schema)
+    except InvalidInputSchema as exc:
+        raise InvalidInputSchema(f"remote skill {clean_name} input schema: {exc}") from None
 
     resolved_output = (
         copy.deepcopy(output_schema) if output_schema is not None else infer_output_schema(handler)
@@ -105,6 +113,7 @@ def build_skill(
         output_schema=resolved_output,
         output_description=output_description,
         context_param=context_param,
+        arguments_validator=arguments_validator,
     )
 
 

@@ -1,4 +1,8 @@
-"""JSON schemas inferred from Python signatures and type hints (codex-manager's mapping)."""
+"""JSON schemas inferred from Python signatures and type hints (codex-manager's mapping).
+
+Every schema produced here is self-contained: the definitions a pydantic model brings are
+hoisted into one `$defs` table at the schema's root (`schema_defs.py`), so each `$ref`
+resolves for any standard validator."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any, get_args, get_origin
 
 from teammesh.client.remote_skills.context import SkillContext
 from teammesh.client.remote_skills.docstrings import Docstring
+from teammesh.client.remote_skills.schema_defs import hoist_definitions
 
 MAX_DEPTH = 12
 JsonSchema = dict[str, Any]
@@ -67,9 +72,16 @@ def is_context_annotation(annotation: Any) -> bool:
 
 
 class _Inferrer:
-    def __init__(self, namespace: dict[str, Any], class_namespace: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        namespace: dict[str, Any],
+        class_namespace: dict[str, Any] | None,
+        defs: JsonSchema | None = None,
+    ) -> None:
         self.namespace = namespace
         self.class_namespace = class_namespace or {}
+        # The root's `$defs`, shared with the inferrers of nested signatures (see `_root`).
+        self.defs: JsonSchema = {} if defs is None else defs
 
     def resolve_string(self, name: str) -> Any:
         for table in (self.class_namespace, self.namespace):
@@ -168,7 +180,9 @@ class _Inferrer:
         model_json_schema = getattr(tp, "model_json_schema", None)
         if callable(model_json_schema):
             produced = model_json_schema()
-            return dict(produced) if isinstance(produced, dict) else {"type": "object"}
+            if not isinstance(produced, dict):
+                return {"type": "object"}
+            return hoist_definitions(dict(produced), self.defs)
         return self._plain_class(tp, depth, seen)
 
     def _hints(self, tp: Any) -> dict[str, Any]:
@@ -210,7 +224,9 @@ class _Inferrer:
     def _plain_class(self, tp: type, depth: int, seen: frozenset[Any]) -> JsonSchema:
         init = tp.__dict__.get("__init__") if "__init__" in tp.__dict__ else None
         if init is not None:
-            inferred = infer_signature_schema(init, depth=depth + 1, seen=seen, skip_first=True)
+            inferred = _signature_schema(
+                init, depth=depth + 1, seen=seen, skip_first=True, defs=self.defs
+            )
             if inferred is not None and inferred[0].get("properties"):
                 return inferred[0]
         hints = self._hints(tp)
@@ -268,21 +284,34 @@ def _resolved_hints(fn: Callable[..., Any], namespace: dict[str, Any]) -> dict[s
         return {}
 
 
-def infer_signature_schema(
-    fn: Callable[..., Any],
-    *,
-    depth: int = 0,
-    seen: frozenset[Any] = frozenset(),
-    skip_first: bool = False,
-) -> tuple[JsonSchema, str | None] | None:
+def _root(schema: JsonSchema, defs: JsonSchema) -> JsonSchema:
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def infer_signature_schema(fn: Callable[..., Any]) -> tuple[JsonSchema, str | None] | None:
     """`(input schema, name of the SkillContext parameter)`, or `None` when the callable has
     no inspectable signature."""
+    defs: JsonSchema = {}
+    inferred = _signature_schema(fn, depth=0, seen=frozenset(), skip_first=False, defs=defs)
+    return None if inferred is None else (_root(inferred[0], defs), inferred[1])
+
+
+def _signature_schema(
+    fn: Callable[..., Any],
+    *,
+    depth: int,
+    seen: frozenset[Any],
+    skip_first: bool,
+    defs: JsonSchema,
+) -> tuple[JsonSchema, str | None] | None:
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return None
     namespace, class_namespace = _namespaces(fn)
-    inferrer = _Inferrer(namespace, class_namespace)
+    inferrer = _Inferrer(namespace, class_namespace, defs)
     hints = _resolved_hints(fn, namespace)
     properties: JsonSchema = {}
     required: list[str] = []
@@ -316,8 +345,9 @@ def infer_output_schema(fn: Callable[..., Any]) -> JsonSchema | None:
     annotation = _resolved_hints(fn, namespace).get("return", signature.return_annotation)
     if annotation is inspect.Signature.empty or annotation is Any:
         return None
-    schema = _Inferrer(namespace, class_namespace).schema(annotation)
-    return schema or None
+    inferrer = _Inferrer(namespace, class_namespace)
+    schema = inferrer.schema(annotation)
+    return _root(schema, inferrer.defs) if schema else None
 
 
 def enrich_with_docstring(

@@ -1,9 +1,11 @@
-"""A session bound to its skills: the handle `remote_skills.create_session` returns.
+"""A session bound to its skills: the handle `remote_skills.create_session` returns, and
+its sync twin (declared from it, see `client/_twin.py`).
 
 All dispatch goes through one per-session ledger, so the websocket path
 (`respond_to_signal`) and the polling path (`drain_pending_calls`) may run at the same time:
 each request id runs its handler once and is POSTed once. There is no dispatch mode to
-conflict over; `dispatch_mode()` is always `None` and `reset_dispatch_mode()` does nothing.
+conflict over; the retired calls (`dispatch_mode()`, `reset_dispatch_mode()`, the runtime
+sync) live in `retired.py` and warn or raise.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Any, TypeVar
 
-from teammesh.client._bridge import LoopThread
+from teammesh.client._twin import Twin, blocking, mirrors, same
 from teammesh.client.errors import WaitTimeoutError
 from teammesh.client.events import AppServerSignal
+from teammesh.client.remote_skills.client_parts import SkillClient
 from teammesh.client.remote_skills.dispatcher import (
     ToolCallRequest,
     normalize_request_id,
@@ -37,20 +40,16 @@ from teammesh.client.remote_skills.registry import (
     SkillRegistry,
     build_skill,
 )
+from teammesh.client.remote_skills.retired import RetiredApi, no_runtime_sync
 from teammesh.client.remote_skills.submission import submit_response
 from teammesh.client.replies import assistant_reply_of, normalize_statuses, turn_status_of
 from teammesh.client.wait import accepted_turn_id
-
-if TYPE_CHECKING:
-    from teammesh.client.client import AsyncCodexManager
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Aliases: inside the handle classes `list` is a method name (upstream's API).
 DispatchList = list[RemoteSkillDispatch]
 SkillList = list[RemoteSkill]
 ToolList = list[dict[str, Any]]
-
-
 def _rows_of(body: Any) -> list[Any]:
     if not isinstance(body, dict):
         raise ValueError("sessions.tool_calls returned unexpected payload type; expected object")
@@ -63,9 +62,9 @@ def _rows_of(body: Any) -> list[Any]:
     raise ValueError("sessions.tool_calls response missing data list")
 
 
-class AsyncRemoteSkillSession:
+class AsyncRemoteSkillSession(RetiredApi):
     def __init__(
-        self, *, client: AsyncCodexManager, session_id: str, registry: SkillRegistry
+        self, *, client: SkillClient, session_id: str, registry: SkillRegistry
     ) -> None:
         self.client = client
         self.session_id = session_id
@@ -90,6 +89,7 @@ class AsyncRemoteSkillSession:
         if sync_runtime:
             # Checked first: upstream stores the skill and then raises.
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
+        no_runtime_sync(ignore_sync_errors)
         self.registry._check_unlocked()
         skill = build_skill(
             name,
@@ -126,57 +126,44 @@ class AsyncRemoteSkillSession:
     ) -> bool:
         if sync_runtime:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
+        no_runtime_sync(ignore_sync_errors)
         return self.registry.unregister(name)
 
     def clear(self, *, sync_runtime: bool = False, ignore_sync_errors: bool = True) -> int:
         if sync_runtime:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
+        no_runtime_sync(ignore_sync_errors)
         return self.registry.clear()
 
     @asynccontextmanager
     async def using(
-        self,
-        name: str,
-        handler: Callable[..., Any],
-        *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
-        sync_runtime_on_exit: bool = False,
-        ignore_sync_errors: bool = True,
+        self, name: str, handler: Callable[..., Any], *, description: str | None = None,
+        input_schema: dict[str, Any] | None = None, output_schema: dict[str, Any] | None = None,
+        sync_runtime_on_exit: bool = False, ignore_sync_errors: bool = True,
     ) -> AsyncIterator[RemoteSkill]:
         with self.registered(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-            sync_runtime_on_exit=sync_runtime_on_exit,
+            name, handler, description=description, input_schema=input_schema,
+            output_schema=output_schema, sync_runtime_on_exit=sync_runtime_on_exit,
+            ignore_sync_errors=ignore_sync_errors,
         ) as skill:
             yield skill
 
     @contextmanager
     def registered(
         self,
+        /,
         name: str,
         handler: Callable[..., Any],
         *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
         sync_runtime_on_exit: bool = False,
+        **options: Any,
     ) -> Iterator[RemoteSkill]:
         """The skill registered for the block, dropped after it: what `using` does, in a
-        plain (sync) context manager so the async and sync handles share it."""
+        plain (sync) context manager so the async and sync handles share it. `options` are
+        `register`'s."""
         if sync_runtime_on_exit:
             raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-        skill = self.register(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-        )
+        skill = self.register(name, handler, **options)
         try:
             yield skill
         finally:
@@ -191,30 +178,6 @@ class AsyncRemoteSkillSession:
     def inject_request(self, request_text: str) -> str:
         instruction = self.instruction_text()
         return f"{instruction}\n\nUser request:\n{request_text}" if instruction else request_text
-
-    # --- dispatch modes are gone: kept for compatibility ---------------------------------
-
-    def dispatch_mode(self) -> str | None:
-        return None
-
-    def reset_dispatch_mode(self) -> None:
-        """A no-op: both paths may serve one session at once."""
-
-    async def sync_runtime(self) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    async def prepare_catalog(self, *, timeout_seconds: float = 90.0) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    async def send_prepared(
-        self,
-        request_text: str,
-        *,
-        inject_skills: bool = True,
-        prepare_timeout_seconds: float = 90.0,
-        **kwargs: Any,
-    ) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
 
     # --- matching and dispatch -----------------------------------------------------------
 
@@ -377,13 +340,16 @@ class AsyncRemoteSkillSession:
 
     # --- sending turns -------------------------------------------------------------------
 
-    async def send(self, request_text: str, *, inject_skills: bool = True, **kwargs: Any) -> Any:
+    async def send(
+        self, /, request_text: str, *, inject_skills: bool = True, **kwargs: Any
+    ) -> Any:
         kwargs.setdefault("dynamic_tools", self.dynamic_tools())
         text = self.inject_request(request_text) if inject_skills else request_text
         return await self.client.sessions.send_message(self.session_id, text, **kwargs)
 
     async def send_and_handle(
         self,
+        /,
         request_text: str,
         *,
         inject_skills: bool = True,
@@ -447,12 +413,9 @@ class AsyncRemoteSkillSession:
         )
 
 
-class RemoteSkillSession:
-    """The sync twin of `AsyncRemoteSkillSession` (same names, blocking)."""
-
-    def __init__(self, inner: AsyncRemoteSkillSession, bridge: LoopThread) -> None:
-        self.inner = inner
-        self._bridge = bridge
+class RemoteSkillSession(Twin[AsyncRemoteSkillSession]):
+    """The sync twin of `AsyncRemoteSkillSession` (same names and parameters, blocking),
+    each method declared from its async original."""
 
     @property
     def session_id(self) -> str:
@@ -462,194 +425,33 @@ class RemoteSkillSession:
     def registry(self) -> SkillRegistry:
         return self.inner.registry
 
-    def list(self) -> SkillList:
-        return self.inner.list()
+    # catalog: plain methods of the handle, forwarded
+    list = same(AsyncRemoteSkillSession.list)
+    register = same(AsyncRemoteSkillSession.register)
+    skill = same(AsyncRemoteSkillSession.skill)
+    unregister = same(AsyncRemoteSkillSession.unregister)
+    clear = same(AsyncRemoteSkillSession.clear)
+    dynamic_tools = same(AsyncRemoteSkillSession.dynamic_tools)
+    instruction_text = same(AsyncRemoteSkillSession.instruction_text)
+    inject_request = same(AsyncRemoteSkillSession.inject_request)
+    matches_signal = same(AsyncRemoteSkillSession.matches_signal)
+    dispatch_mode = same(AsyncRemoteSkillSession.dispatch_mode)
+    reset_dispatch_mode = same(AsyncRemoteSkillSession.reset_dispatch_mode)
+    registered = same(AsyncRemoteSkillSession.registered)
 
-    def register(
-        self,
-        name: str,
-        handler: Callable[..., Any],
-        *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
-        sync_runtime: bool = False,
-        ignore_sync_errors: bool = True,
-    ) -> RemoteSkill:
-        return self.inner.register(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-            sync_runtime=sync_runtime,
-            ignore_sync_errors=ignore_sync_errors,
-        )
+    @mirrors(AsyncRemoteSkillSession.using)
+    def using(self, *args: Any, **kwargs: Any) -> AbstractContextManager[RemoteSkill]:
+        # The async `using` is `registered` in an async wrapper; the sync one is it plain.
+        return self.inner.registered(*args, **kwargs)
 
-    def skill(
-        self,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
-    ) -> Callable[[F], F]:
-        return self.inner.skill(
-            name=name,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-        )
-
-    def unregister(
-        self, name: str, *, sync_runtime: bool = False, ignore_sync_errors: bool = True
-    ) -> bool:
-        return self.inner.unregister(name, sync_runtime=sync_runtime)
-
-    def clear(self, *, sync_runtime: bool = False, ignore_sync_errors: bool = True) -> int:
-        return self.inner.clear(sync_runtime=sync_runtime)
-
-    @contextmanager
-    def using(
-        self,
-        name: str,
-        handler: Callable[..., Any],
-        *,
-        description: str | None = None,
-        input_schema: dict[str, Any] | None = None,
-        output_schema: dict[str, Any] | None = None,
-        sync_runtime_on_exit: bool = False,
-        ignore_sync_errors: bool = True,
-    ) -> Iterator[RemoteSkill]:
-        with self.inner.registered(
-            name,
-            handler,
-            description=description,
-            input_schema=input_schema,
-            output_schema=output_schema,
-            sync_runtime_on_exit=sync_runtime_on_exit,
-        ) as skill:
-            yield skill
-
-    def dynamic_tools(self) -> ToolList:
-        return self.inner.dynamic_tools()
-
-    def instruction_text(self) -> str:
-        return self.inner.instruction_text()
-
-    def inject_request(self, request_text: str) -> str:
-        return self.inner.inject_request(request_text)
-
-    def dispatch_mode(self) -> str | None:
-        return None
-
-    def reset_dispatch_mode(self) -> None:
-        """A no-op: both paths may serve one session at once."""
-
-    def sync_runtime(self) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    def prepare_catalog(self, *, timeout_seconds: float = 90.0) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    def send_prepared(
-        self,
-        request_text: str,
-        *,
-        inject_skills: bool = True,
-        prepare_timeout_seconds: float = 90.0,
-        **kwargs: Any,
-    ) -> Any:
-        raise RuntimeError(RUNTIME_SYNC_DISABLED_ERROR)
-
-    def matches_signal(self, signal: AppServerSignal) -> bool:
-        return self.inner.matches_signal(signal)
-
-    def dispatch_tool_call(
-        self,
-        *,
-        tool: str,
-        arguments: Any = None,
-        request_id: str | int | None = None,
-        call_id: str | None = None,
-    ) -> RemoteSkillDispatch:
-        return self._bridge.run(
-            self.inner.dispatch_tool_call(
-                tool=tool, arguments=arguments, request_id=request_id, call_id=call_id
-            )
-        )
-
-    def dispatch_app_server_signal(self, signal: AppServerSignal) -> RemoteSkillDispatch | None:
-        return self._bridge.run(self.inner.dispatch_app_server_signal(signal))
-
-    def respond_to_signal(
-        self,
-        signal: AppServerSignal,
-        *,
-        max_submit_attempts: int = 3,
-        retry_delay_seconds: float = 0.05,
-    ) -> RemoteSkillDispatch | None:
-        return self._bridge.run(
-            self.inner.respond_to_signal(
-                signal,
-                max_submit_attempts=max_submit_attempts,
-                retry_delay_seconds=retry_delay_seconds,
-            )
-        )
-
-    def respond_to_pending_call(
-        self,
-        pending_call: Any,
-        *,
-        max_submit_attempts: int = 3,
-        retry_delay_seconds: float = 0.05,
-    ) -> RemoteSkillDispatch | None:
-        return self._bridge.run(
-            self.inner.respond_to_pending_call(
-                pending_call,
-                max_submit_attempts=max_submit_attempts,
-                retry_delay_seconds=retry_delay_seconds,
-            )
-        )
-
-    def drain_pending_calls(
-        self, *, max_submit_attempts: int = 3, retry_delay_seconds: float = 0.05
-    ) -> DispatchList:
-        return self._bridge.run(
-            self.inner.drain_pending_calls(
-                max_submit_attempts=max_submit_attempts,
-                retry_delay_seconds=retry_delay_seconds,
-            )
-        )
-
-    def send(self, request_text: str, *, inject_skills: bool = True, **kwargs: Any) -> Any:
-        return self._bridge.run(
-            self.inner.send(request_text, inject_skills=inject_skills, **kwargs)
-        )
-
-    def send_and_handle(
-        self,
-        request_text: str,
-        *,
-        inject_skills: bool = True,
-        timeout_seconds: float = 60.0,
-        interval_seconds: float = 0.25,
-        terminal_statuses: str | Iterable[str] | None = None,
-        require_assistant_reply: bool = False,
-        max_submit_attempts: int = 3,
-        retry_delay_seconds: float = 0.05,
-        **kwargs: Any,
-    ) -> RemoteSkillSendResult:
-        return self._bridge.run(
-            self.inner.send_and_handle(
-                request_text,
-                inject_skills=inject_skills,
-                timeout_seconds=timeout_seconds,
-                interval_seconds=interval_seconds,
-                terminal_statuses=terminal_statuses,
-                require_assistant_reply=require_assistant_reply,
-                max_submit_attempts=max_submit_attempts,
-                retry_delay_seconds=retry_delay_seconds,
-                **kwargs,
-            )
-        )
+    # dispatch and turns: coroutines of the handle, run on the client's private loop
+    sync_runtime = blocking(AsyncRemoteSkillSession.sync_runtime)
+    prepare_catalog = blocking(AsyncRemoteSkillSession.prepare_catalog)
+    send_prepared = blocking(AsyncRemoteSkillSession.send_prepared)
+    dispatch_tool_call = blocking(AsyncRemoteSkillSession.dispatch_tool_call)
+    dispatch_app_server_signal = blocking(AsyncRemoteSkillSession.dispatch_app_server_signal)
+    respond_to_signal = blocking(AsyncRemoteSkillSession.respond_to_signal)
+    respond_to_pending_call = blocking(AsyncRemoteSkillSession.respond_to_pending_call)
+    drain_pending_calls = blocking(AsyncRemoteSkillSession.drain_pending_calls)
+    send = blocking(AsyncRemoteSkillSession.send)
+    send_and_handle = blocking(AsyncRemoteSkillSession.send_and_handle)

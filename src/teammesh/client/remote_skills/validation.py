@@ -1,191 +1,191 @@
-"""A small JSON-schema validator: the subset tool input schemas use.
+"""Tool arguments checked against a skill's input schema by a maintained JSON Schema
+implementation (`jsonschema`, Draft 2020-12), compiled once per skill at registration.
 
-Supported: type (one or a list), nullable, enum, const, properties, required,
-additionalProperties (bool or schema), items, minItems/maxItems, minimum/maximum,
-exclusiveMinimum/exclusiveMaximum, minLength/maxLength, pattern, anyOf/oneOf/allOf.
-Unknown keywords are ignored (a schema may carry descriptions and other annotations).
+Why a library: the hand-written subset this replaces ignored `$ref` (fields of a nested model
+were never checked) and a third of the keywords. What stays ours is the shape of the answer:
+every problem as `<path>: <reason>` (rendered in `validation_reasons.py`), all of them,
+in a fixed order, so the agent reads the same text on every run.
+
+Two house rules on top of the standard:
+- `nullable: true` (codex-manager's mapping writes `Optional[X]` that way) lets `null` through
+  every keyword of that schema, as it did before;
+- no reference is fetched from the network: a `$ref` must resolve inside the schema, which is
+  checked when the skill is registered, not when an agent first calls it.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-_TYPE_NAMES = {
-    "null": "null",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "array": "an array",
-    "object": "an object",
-}
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from teammesh.client.remote_skills.validation_reasons import render_errors
+
+JsonSchema = dict[str, Any]
+_Keyword = Callable[[Validator, Any, Any, JsonSchema], Iterable[ValidationError] | None]
+# Keys whose values are data, not schemas: a "$ref" inside them is not a reference.
+_DATA_KEYS = frozenset({"const", "enum", "default", "examples"})
+# Arrays and objects inside one another, at most. jsonschema descends recursively: an agent's
+# deeply nested value against a recursive schema would exhaust the stack (seen: a Rust panic
+# in `rpds`, a BaseException no handler catches), so such a value is refused unread.
+MAX_NESTING = 64
+# Problems named in one answer: enough to fix a call, not a page per wrong array item.
+MAX_LISTED = 20
 
 
-def _has_type(value: Any, name: str) -> bool:
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "integer":
-        if isinstance(value, bool):
-            return False
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if name == "number":
-        return (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and (not isinstance(value, float) or math.isfinite(value))
+class InvalidInputSchema(ValueError):
+    """A skill's input schema is not a usable Draft 2020-12 schema (refused at registration)."""
+
+
+def _nullable(check: _Keyword) -> _Keyword:
+    def keyword(
+        validator: Validator, value: Any, instance: Any, schema: JsonSchema
+    ) -> Iterator[ValidationError]:
+        if instance is None and schema.get("nullable") is True:
+            return
+        yield from check(validator, value, instance, schema) or ()
+
+    return keyword
+
+
+def _required(
+    validator: Validator, required: Any, instance: Any, schema: JsonSchema
+) -> Iterator[ValidationError]:
+    # Ours only for the message: jsonschema's error does not say which name is missing
+    # except inside its English sentence.
+    if not validator.is_type(instance, "object"):
+        return
+    for name in required:
+        if name not in instance:
+            yield ValidationError(f"missing required property {name!r}")
+
+
+def _is_array(_: Any, value: Any) -> bool:
+    return isinstance(value, list | tuple)  # a Python caller may hand a tuple
+
+
+def _is_number(_: Any, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)  # NaN and inf are not JSON
+
+
+_KEYWORDS = {**Draft202012Validator.VALIDATORS, "required": _required}
+_ArgumentsValidator: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    validators={name: _nullable(check) for name, check in _KEYWORDS.items()},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"array": _is_array, "number": _is_number}
+    ),
+)
+_FORMATS = FormatChecker()
+_OFFLINE: Registry[Any] = Registry()  # empty: an unknown URI is never fetched
+
+
+def _nesting_over(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: the check itself is safe)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else (
+            item if isinstance(item, list | tuple) else None)
+        if children is None:
+            continue
+        if depth >= limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _check_references(schema: JsonSchema) -> None:
+    """Look every reference up once, as the validator would, before any call arrives."""
+    root = _OFFLINE.resolver_with_root(DRAFT202012.create_resource(schema))
+
+    def walk(node: Any, resolver: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, resolver)
+            return
+        if not isinstance(node, dict):
+            return
+        if isinstance(node.get("$id"), str):
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        for key in ("$ref", "$dynamicRef"):
+            if isinstance(ref := node.get(key), str):
+                try:
+                    resolver.lookup(ref)
+                except Unresolvable:
+                    raise InvalidInputSchema(
+                        f"{key} {ref!r} does not resolve inside the schema"
+                        " (references are never fetched)") from None
+        for key, value in node.items():
+            if key not in _DATA_KEYS:
+                walk(value, resolver)
+
+    walk(schema, root)
+
+
+class ArgumentsValidator:
+    """One input schema, checked and compiled; `problems()` lists what a value gets wrong."""
+
+    __slots__ = ("_validator", "schema")
+
+    def __init__(self, schema: JsonSchema) -> None:
+        try:
+            _ArgumentsValidator.check_schema(schema)
+        except SchemaError as exc:
+            where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+            raise InvalidInputSchema(f"not a Draft 2020-12 schema at {where}: "
+                                     f"{exc.message}") from None
+        self.schema = schema
+        self._validator: Validator = _ArgumentsValidator(
+            schema, registry=_OFFLINE, format_checker=_FORMATS
         )
-    if name == "string":
-        return isinstance(value, str)
-    if name == "array":
-        return isinstance(value, list | tuple)
-    if name == "object":
-        return isinstance(value, dict)
-    return True  # an unknown type name constrains nothing
+        _check_references(schema)
+
+    def problems(self, value: Any) -> list[str]:
+        """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
+        if _nesting_over(value, MAX_NESTING):
+            return [f"$: nested deeper than {MAX_NESTING} arrays or objects"]
+        try:
+            return render_errors(self._validator, self._validator.iter_errors(value))
+        except Unresolvable as exc:  # a reference reached only through a dynamic scope
+            return [f"$: the schema has a reference that does not resolve ({exc})"]
+
+    def problem(self, value: Any) -> str | None:
+        """The violations joined into one line (`; `), at most `MAX_LISTED` of them named,
+        or `None` when the value conforms."""
+        found = self.problems(value)
+        if not found:
+            return None
+        more = len(found) - MAX_LISTED
+        return "; ".join(found[:MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
 
 
-def _path(base: str, key: str | int) -> str:
-    return f"{base}[{key}]" if isinstance(key, int) else f"{base}.{key}"
+def compile_arguments_validator(schema: JsonSchema | None) -> ArgumentsValidator | None:
+    """The compiled validator for a skill's input schema (`None`: nothing to check)."""
+    return None if schema is None else ArgumentsValidator(schema)
 
 
-def validation_error(value: Any, schema: Any, path: str = "$") -> str | None:
-    """The first violation as `<path>: <reason>`, or `None` when the value conforms."""
+def validator_for(
+    schema: JsonSchema | None, compiled: ArgumentsValidator | None
+) -> ArgumentsValidator | None:
+    """`compiled` (the registration's) while it is still `schema`'s; a schema replaced on a
+    registered skill afterwards is compiled anew rather than checked against the old one."""
+    if compiled is not None and compiled.schema is schema:
+        return compiled
+    return compile_arguments_validator(schema)
+
+
+def validation_error(value: Any, schema: Any) -> str | None:
+    """One-off check (compiles every call: registered skills use their compiled validator)."""
     if not isinstance(schema, dict) or not schema:
         return None
-    if value is None and schema.get("nullable") is True:
-        return None
-
-    types = schema.get("type")
-    if types is not None:
-        names = [types] if isinstance(types, str) else [t for t in types if isinstance(t, str)]
-        if names and not any(_has_type(value, name) for name in names):
-            expected = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
-            return f"{path}: expected {expected}, got {_describe(value)}"
-
-    if "const" in schema and value != schema["const"]:
-        return f"{path}: must be {schema['const']!r}"
-    enum = schema.get("enum")
-    if isinstance(enum, list) and not any(_same(value, option) for option in enum):
-        return f"{path}: must be one of {', '.join(repr(o) for o in enum)}"
-
-    for check in (_check_number, _check_string, _check_array, _check_object, _check_combinators):
-        if (error := check(value, schema, path)) is not None:
-            return error
-    return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    # JSON equality: True is not 1.
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
-
-
-def _describe(value: Any) -> str:
-    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
-        if _has_type(value, name):
-            return _TYPE_NAMES[name]
-    return type(value).__name__
-
-
-def _check_number(value: Any, schema: dict[str, Any], path: str) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    for key, symbol in (
-        ("minimum", ">="),
-        ("maximum", "<="),
-        ("exclusiveMinimum", ">"),
-        ("exclusiveMaximum", "<"),
-    ):
-        bound = schema.get(key)
-        if not isinstance(bound, int | float) or isinstance(bound, bool):
-            continue
-        ok = {
-            ">=": value >= bound,
-            "<=": value <= bound,
-            ">": value > bound,
-            "<": value < bound,
-        }[symbol]
-        if not ok:
-            return f"{path}: must be {symbol} {bound}, got {value}"
-    return None
-
-
-def _check_string(value: Any, schema: dict[str, Any], path: str) -> str | None:
-    if not isinstance(value, str):
-        return None
-    low, high = schema.get("minLength"), schema.get("maxLength")
-    if isinstance(low, int) and len(value) < low:
-        return f"{path}: must be at least {low} characters long"
-    if isinstance(high, int) and len(value) > high:
-        return f"{path}: must be at most {high} characters long"
-    pattern = schema.get("pattern")
-    if isinstance(pattern, str):
-        try:
-            if re.search(pattern, value) is None:
-                return f"{path}: must match pattern {pattern!r}"
-        except re.error:
-            return None
-    return None
-
-
-def _check_array(value: Any, schema: dict[str, Any], path: str) -> str | None:
-    if not isinstance(value, list | tuple):
-        return None
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    if isinstance(low, int) and len(value) < low:
-        return f"{path}: must have at least {low} items"
-    if isinstance(high, int) and len(value) > high:
-        return f"{path}: must have at most {high} items"
-    items = schema.get("items")
-    if isinstance(items, dict):
-        for index, item in enumerate(value):
-            if (error := validation_error(item, items, _path(path, index))) is not None:
-                return error
-    return None
-
-
-def _check_object(value: Any, schema: dict[str, Any], path: str) -> str | None:
-    if not isinstance(value, dict):
-        return None
-    required = schema.get("required")
-    if isinstance(required, list):
-        for name in required:
-            if isinstance(name, str) and name not in value:
-                return f"{path}: missing required property {name!r}"
-    properties = schema.get("properties")
-    properties = properties if isinstance(properties, dict) else {}
-    additional = schema.get("additionalProperties", True)
-    for key, item in value.items():
-        if key in properties:
-            error = validation_error(item, properties[key], _path(path, str(key)))
-        elif additional is False:
-            allowed = ", ".join(sorted(properties)) or "none"
-            error = f"{path}: unexpected property {key!r} (allowed: {allowed})"
-        elif isinstance(additional, dict):
-            error = validation_error(item, additional, _path(path, str(key)))
-        else:
-            error = None
-        if error is not None:
-            return error
-    return None
-
-
-def _check_combinators(value: Any, schema: dict[str, Any], path: str) -> str | None:
-    all_of = schema.get("allOf")
-    if isinstance(all_of, list):
-        for sub in all_of:
-            if (error := validation_error(value, sub, path)) is not None:
-                return error
-    any_of = schema.get("anyOf")
-    if isinstance(any_of, list) and any_of:
-        errors = [validation_error(value, sub, path) for sub in any_of]
-        if all(error is not None for error in errors):
-            return f"{path}: matches none of the allowed shapes ({errors[0]})"
-    one_of = schema.get("oneOf")
-    if isinstance(one_of, list) and one_of:
-        matches = sum(validation_error(value, sub, path) is None for sub in one_of)
-        if matches != 1:
-            return f"{path}: must match exactly one allowed shape (matched {matches})"
-    return None
+    return ArgumentsValidator(schema).problem(value)

@@ -7,7 +7,7 @@ come back with app-server's own request id. What the runtime adds is supervision
 
 * a private `CODEX_HOME` under `data_dir` with the offline-hardened config (`codex_config`);
 * a tool-call deadline: app-server waits forever for an unanswered `item/tool/call`, so
-  after `tool_call_deadline_s` the turn is interrupted (`turn/interrupt`);
+  after `tool_call_deadline_s` the turn is interrupted (`turn/interrupt`; `codex_deadlines`);
 * crash handling: when the process dies the hub is told (`runtime_exited`), and the next use
   spawns a new process and resumes each thread before using it again.
 
@@ -15,20 +15,17 @@ Threads are persistent, not ephemeral: their rollouts under `CODEX_HOME/sessions
 lets `thread/resume` restore history (and the thread's dynamic tools) after a restart of
 app-server or of the whole gateway. A thread that never ran a turn has no rollout yet; it is
 re-created with `thread/start` and its new codex id is mapped back to the original one, so
-the hub only ever sees the id it was first given.
+the hub only ever sees the id it was first given (`codex_threads` keeps both ids).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import logging
-import os
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.gateway.runtimes.base import (
@@ -50,12 +47,12 @@ from teammesh.gateway.runtimes.codex_config import (
     prepare_codex_home,
     provider_options,
 )
+from teammesh.gateway.runtimes.codex_deadlines import DeadlineKey, ToolCallDeadlines
 from teammesh.gateway.runtimes.codex_failfast import StreamRetryWatch
 from teammesh.gateway.runtimes.codex_mapping import (
     CURRENT_TIME_METHOD,
     TOOL_CALL_METHOD,
     approval_policy,
-    dynamic_tools,
     rewrite_thread_ids,
     sandbox_policy,
     text_input,
@@ -66,7 +63,16 @@ from teammesh.gateway.runtimes.codex_process import (
     AppServerProcess,
     RequestId,
 )
-from teammesh.gateway.runtimes.codex_thread_map import ThreadIdMap
+from teammesh.gateway.runtimes.codex_threads import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    CodexThread,
+    CodexThreads,
+    absolute_cwd,
+    is_missing_rollout,
+    new_thread,
+    thread_start_params,
+)
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -74,8 +80,6 @@ log = logging.getLogger(__name__)
 CLIENT_INFO: JsonObject = {"name": "teammesh", "title": "teammesh gateway", "version": "0.1.0"}
 HANDSHAKE_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
-INTERNAL_ERROR = -32603
-INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 # What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
 # /collaboration/modes).
@@ -84,27 +88,6 @@ THREAD_METHODS = frozenset({"thread/compact/start", "review/start",
                             "thread/backgroundTerminals/clean"})
 PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
                                   "collaborationMode/list"})
-
-
-@dataclass
-class _Thread:
-    public_id: str
-    codex_id: str
-    config: ThreadConfig
-    # The session controls in force; `turn/start` overrides persist, as upstream.
-    approval_policy: str
-    sandbox: str
-    network_access: str
-    # The app-server generation the thread is loaded in (0: not loaded in any).
-    generation: int
-    load_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-@dataclass
-class _Deadline:
-    handle: asyncio.TimerHandle
-    codex_thread_id: str
-    turn_id: str
 
 
 class CodexRuntime(Runtime):
@@ -124,12 +107,8 @@ class CodexRuntime(Runtime):
         self._generation = 0
         self._ready_generation = 0
         self._lifecycle = asyncio.Lock()
-        self._threads: dict[str, _Thread] = {}
-        self._by_codex_id: dict[str, _Thread] = {}
-        # Re-created threads (public id ≠ codex id), on disk; and its reverse for rewriting.
-        self._id_map = ThreadIdMap(settings.data_dir / "codex" / "thread-ids.json")
-        self._public_id_of: dict[str, str] = self._id_map.public_ids()
-        self._deadlines: dict[tuple[int, RequestId], _Deadline] = {}
+        self._threads = CodexThreads(settings.data_dir / "codex" / "thread-ids.json")
+        self._deadlines = ToolCallDeadlines(settings.tool_call_deadline_s, self._deadline_passed)
         self._background: set[asyncio.Task[None]] = set()
         # While a thread is being re-created, `thread/started` of unknown ids is held back
         # (its own must not reach the hub as a new thread); see `_recreate_thread`.
@@ -152,8 +131,6 @@ class CodexRuntime(Runtime):
 
     async def stop(self) -> None:
         self._stopped = True
-        for deadline in self._deadlines.values():
-            deadline.handle.cancel()
         self._deadlines.clear()
         async with self._lifecycle:
             process, self._process = self._process, None
@@ -162,65 +139,20 @@ class CodexRuntime(Runtime):
         for task in list(self._background):
             task.cancel()
 
-    def _adopt_thread(self, method: str, result: Any, config: ThreadConfig, *,
-                      controls: ThreadConfig | _Thread) -> ThreadInfo:
-        """Track the thread a `thread/start` or `thread/fork` answer made (its codex id is
-        its public id) under `controls`' policy, and describe it for the hub."""
-        thread = result.get("thread") if isinstance(result, dict) else None
-        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            raise RuntimeFailure(INTERNAL_ERROR, f"codex {method} returned no thread")
-        state = _Thread(
-            public_id=thread["id"],
-            codex_id=thread["id"],
-            config=config,
-            approval_policy=controls.approval_policy,
-            sandbox=controls.sandbox,
-            network_access=controls.network_access,
-            generation=self._generation,
-        )
-        self._threads[state.public_id] = state
-        self._by_codex_id[state.codex_id] = state
-        return ThreadInfo(
-            id=state.public_id,
-            model_provider=str(result.get("modelProvider") or thread.get("modelProvider") or ""),
-            cwd=str(thread.get("cwd") or config.cwd),
-            created_at=int(thread.get("createdAt") or time.time()),
-            source=str(thread.get("source") or "appServer"),
-            extra=thread,
-        )
-
     async def start_thread(self, config: ThreadConfig) -> ThreadInfo:
         process = await self._ensure_running()
-        config = _absolute_cwd(config)
-        result = await self._call(process, "thread/start", _thread_start_params(config))
-        return self._adopt_thread("thread/start", result, config, controls=config)
+        config = absolute_cwd(config)
+        result = await self._call(process, "thread/start", thread_start_params(config))
+        return self._threads.adopt("thread/start", result, config, controls=config,
+                                   generation=self._generation)
 
     async def resume_thread(self, thread_id: str, config: ThreadConfig) -> None:
-        config = _absolute_cwd(config)
-        state = self._threads.get(thread_id)
-        if state is None:
-            # Known to the hub (e.g. from its store after a gateway restart), not to us yet.
-            state = _Thread(
-                public_id=thread_id,
-                codex_id=self._id_map.codex_id(thread_id),
-                config=config,
-                approval_policy=config.approval_policy,
-                sandbox=config.sandbox,
-                network_access=config.network_access,
-                generation=0,
-            )
-            self._threads[thread_id] = state
-            self._by_codex_id[state.codex_id] = state
-        else:
-            state.config = config
-            state.approval_policy = config.approval_policy
-            state.sandbox = config.sandbox
-            state.network_access = config.network_access
+        state = self._threads.resumed(thread_id, absolute_cwd(config))
         process = await self._ensure_running()
         await self._load_thread(state, process)
 
     async def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> str:
-        state = self._known_thread(thread_id)
+        state = self._threads.known(thread_id)
         process = await self._ensure_running()
         await self._load_thread(state, process)
         approval = options.approval_policy or state.approval_policy
@@ -253,7 +185,7 @@ class CodexRuntime(Runtime):
         return str(turn["id"])
 
     async def interrupt_turn(self, thread_id: str, turn_id: str) -> None:
-        state = self._known_thread(thread_id)
+        state = self._threads.known(thread_id)
         process = self._process
         if process is None or not process.running or state.generation != self._generation:
             return  # the turn died with the app-server that ran it
@@ -330,8 +262,6 @@ class CodexRuntime(Runtime):
             return
         log.error("%s", reason)
         self._process = None
-        for deadline in self._deadlines.values():
-            deadline.handle.cancel()
         self._deadlines.clear()
         # A process that dies during its handshake is reported by `_spawn` instead.
         if self._sink is not None and self._ready_generation == generation:
@@ -339,7 +269,7 @@ class CodexRuntime(Runtime):
 
     async def steer_turn(self, thread_id: str, turn_id: str, text: str) -> None:
         """`turn/steer` on the thread's codex id (the two differ for a re-created thread)."""
-        state = self._known_thread(thread_id)
+        state = self._threads.known(thread_id)
         process = self._process
         if process is None or not process.running or state.generation != self._generation:
             raise RuntimeFailure(INVALID_REQUEST, "no active turn to steer")
@@ -350,22 +280,23 @@ class CodexRuntime(Runtime):
     async def fork_thread(self, source_id: str, config: ThreadConfig) -> ThreadInfo:
         """`thread/fork` of the source's codex thread, under the source's stored controls;
         the new thread's codex id is its public id."""
-        source = self._known_thread(source_id)
+        source = self._threads.known(source_id)
         process = await self._ensure_running()
         await self._load_thread(source, process)
-        config = _absolute_cwd(config)
+        config = absolute_cwd(config)
         result = await self._call(process, "thread/fork", {
             "threadId": source.codex_id,
             "approvalPolicy": approval_policy(source.approval_policy),
             "sandbox": source.sandbox,
         })
-        return self._adopt_thread("thread/fork", result, config, controls=source)
+        return self._threads.adopt("thread/fork", result, config, controls=source,
+                                   generation=self._generation)
 
     async def call_thread_method(self, thread_id: str, method: str, params: JsonObject) -> Any:
         if method not in THREAD_METHODS:
             raise RuntimeFailure(METHOD_NOT_FOUND, f"method not found: {method} is not "
                                  "forwarded to codex by this gateway")
-        state = self._known_thread(thread_id)
+        state = self._threads.known(thread_id)
         process = await self._ensure_running()
         await self._load_thread(state, process)
         return await self._call(process, method, {"threadId": state.codex_id, **params})
@@ -374,7 +305,7 @@ class CodexRuntime(Runtime):
         """`thread/archive` / `thread/unarchive` on the thread's codex id. An archived
         thread is loaded again (`thread/resume`) before its next turn."""
         state = self._threads.get(thread_id)
-        codex_id = state.codex_id if state is not None else self._id_map.codex_id(thread_id)
+        codex_id = self._threads.codex_id(thread_id)
         process = await self._ensure_running()
         method = "thread/archive" if archived else "thread/unarchive"
         await self._call(process, method, {"threadId": codex_id})
@@ -383,13 +314,7 @@ class CodexRuntime(Runtime):
 
     # --- threads -----------------------------------------------------------------------
 
-    def _known_thread(self, thread_id: str) -> _Thread:
-        state = self._threads.get(thread_id)
-        if state is None:
-            raise RuntimeFailure(INVALID_REQUEST, f"thread not found: {thread_id}")
-        return state
-
-    async def _load_thread(self, state: _Thread, process: AppServerProcess) -> None:
+    async def _load_thread(self, state: CodexThread, process: AppServerProcess) -> None:
         """Make sure the current app-server has the thread loaded (after a restart)."""
         async with state.load_lock:
             if state.generation == self._generation:
@@ -408,27 +333,21 @@ class CodexRuntime(Runtime):
             try:
                 await self._call(process, "thread/resume", params)
             except RuntimeFailure as exc:
-                if not _is_missing_rollout(exc.message):
+                if not is_missing_rollout(exc.message):
                     raise
                 await self._recreate_thread(state, process)
             state.generation = self._generation
 
-    async def _recreate_thread(self, state: _Thread, process: AppServerProcess) -> None:
+    async def _recreate_thread(self, state: CodexThread, process: AppServerProcess) -> None:
         self._recreating += 1
         try:
-            result = await self._call(process, "thread/start", _thread_start_params(state.config))
+            result = await self._call(process, "thread/start", thread_start_params(state.config))
         finally:
             self._recreating -= 1
-        thread = result.get("thread") if isinstance(result, dict) else None
-        if not isinstance(thread, dict) or not isinstance(thread.get("id"), str):
-            raise RuntimeFailure(INTERNAL_ERROR, "codex thread/start returned no thread")
-        new_id: str = thread["id"]
+        new_id: str = new_thread("thread/start", result)["id"]
         if self._held_started.pop(new_id, None) is None:
             self._suppress_started.add(new_id)
-        state.codex_id = new_id
-        self._by_codex_id[new_id] = state
-        self._public_id_of[new_id] = state.public_id
-        self._id_map.set(state.public_id, new_id)
+        self._threads.recreated(state, new_id)
         log.info("codex thread %s re-created as %s (it had no rollout)", state.public_id, new_id)
         if not self._recreating:
             held, self._held_started = self._held_started, {}
@@ -447,13 +366,13 @@ class CodexRuntime(Runtime):
                 self._suppress_started.discard(thread_id)
                 return
             if self._recreating and isinstance(thread_id, str):
-                if thread_id not in self._by_codex_id:
+                if not self._threads.has_codex_id(thread_id):
                     self._held_started[thread_id] = params
                     return
         if method == "error":
             self._retry_watch.on_error(params)
         if method == "turn/completed":
-            self._cancel_turn_deadlines(params)
+            self._deadlines.turn_completed(params)
             params = self._retry_watch.on_completed(params)
         self._forward_notification(method, params)
 
@@ -465,7 +384,7 @@ class CodexRuntime(Runtime):
 
     def _forward_notification(self, method: str, params: JsonObject) -> None:
         if self._sink is not None:
-            self._sink.notify(method, rewrite_thread_ids(params, self._public_id_of))
+            self._sink.notify(method, rewrite_thread_ids(params, self._threads.public_id_of))
 
     def _on_server_request(
         self, generation: int, request_id: RequestId, method: str, params: JsonObject
@@ -486,12 +405,13 @@ class CodexRuntime(Runtime):
             self._background_task(process.respond(request_id, error=error))
             return
         if method == TOOL_CALL_METHOD:
-            self._arm_deadline(generation, request_id, params)
+            self._deadlines.arm((generation, request_id), params)
         # Every other request goes to the hub: it turns tool calls, approvals and tool-input
         # prompts into pending requests and answers the rest with -32601, in app-server's
         # own result shapes (e.g. `acceptForSession`, `approved`), so replies are verbatim.
         reply = functools.partial(self._reply, process, generation, request_id)
-        self._sink.server_request(method, rewrite_thread_ids(params, self._public_id_of), reply)
+        public_params = rewrite_thread_ids(params, self._threads.public_id_of)
+        self._sink.server_request(method, public_params, reply)
 
     async def _reply(
         self,
@@ -511,43 +431,23 @@ class CodexRuntime(Runtime):
                 await process.respond(request_id, result=answer.result)
         except AppServerExited as exc:
             raise RuntimeFailure(INTERNAL_ERROR, exc.reason) from exc
-        deadline = self._deadlines.pop((generation, request_id), None)
-        if deadline is not None:
-            deadline.handle.cancel()
+        self._deadlines.answered((generation, request_id))
 
     # --- tool-call deadline ------------------------------------------------------------
 
-    def _arm_deadline(self, generation: int, request_id: RequestId, params: JsonObject) -> None:
-        seconds = self._settings.tool_call_deadline_s
-        thread_id, turn_id = params.get("threadId"), params.get("turnId")
-        if seconds is None or not isinstance(thread_id, str) or not isinstance(turn_id, str):
-            return
-        key = (generation, request_id)
-        handle = asyncio.get_running_loop().call_later(seconds, self._deadline_passed, key)
-        self._deadlines[key] = _Deadline(handle, thread_id, turn_id)
-
-    def _deadline_passed(self, key: tuple[int, RequestId]) -> None:
-        deadline = self._deadlines.pop(key, None)
+    def _deadline_passed(self, key: DeadlineKey, codex_thread_id: str, turn_id: str) -> None:
         process = self._process
-        if deadline is None or process is None or key[0] != self._generation:
+        if process is None or key[0] != self._generation:
             return
         log.warning(
             "tool call %s unanswered after %ss: interrupting turn %s",
             key[1],
             self._settings.tool_call_deadline_s,
-            deadline.turn_id,
+            turn_id,
         )
         # The turn then completes `interrupted` and the hub expires the pending call.
-        params = {"threadId": deadline.codex_thread_id, "turnId": deadline.turn_id}
+        params = {"threadId": codex_thread_id, "turnId": turn_id}
         self._background_task(self._quiet_call(process, "turn/interrupt", params))
-
-    def _cancel_turn_deadlines(self, params: JsonObject) -> None:
-        turn = params.get("turn")
-        turn_id = turn.get("id") if isinstance(turn, dict) else None
-        for key, deadline in list(self._deadlines.items()):
-            if deadline.turn_id == turn_id and deadline.codex_thread_id == params.get("threadId"):
-                deadline.handle.cancel()
-                del self._deadlines[key]
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -571,31 +471,6 @@ class CodexRuntime(Runtime):
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _thread_start_params(config: ThreadConfig) -> JsonObject:
-    params: JsonObject = {
-        "cwd": config.cwd,
-        "sandbox": config.sandbox,
-        "approvalPolicy": approval_policy(config.approval_policy),
-        "dynamicTools": dynamic_tools(config.dynamic_tools),
-    }
-    if config.model:
-        params["model"] = config.model
-    return params
-
-
-def _absolute_cwd(config: ThreadConfig) -> ThreadConfig:
-    # app-server resolves a relative cwd against its own working directory (the private
-    # codex dir); the caller means the gateway's.
-    if os.path.isabs(config.cwd):
-        return config
-    return dataclasses.replace(config, cwd=os.path.abspath(config.cwd))
-
-
-def _is_missing_rollout(message: str) -> bool:
-    text = message.lower()
-    return "no rollout found" in text or "thread not found" in text
 
 
 def build(settings: RuntimeSettings) -> Runtime:

@@ -10,6 +10,15 @@ from typing import Any
 
 from teammesh.mesh.board.core import TeamBoard, clean_text, effect_key
 from teammesh.mesh.board.files import NotABoard
+from teammesh.mesh.board.location import (
+    DEFAULT_BOARD_DIR,
+    MEMORY_BOARD,
+    Location,
+    board_location,
+    board_path,
+    is_dsn,
+    run_lock,
+)
 from teammesh.mesh.board.memory import MemoryStore
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
@@ -25,11 +34,10 @@ from teammesh.mesh.board.protocol import (
 )
 from teammesh.mesh.board.sqlite import SqliteStore, UnknownRun, list_runs
 
-DEFAULT_BOARD_DIR = Path(".teammesh") / "runs"
-
 __all__ = [
     "DEFAULT_BOARD_DIR",
     "DEFAULT_MAX_ATTEMPTS",
+    "MEMORY_BOARD",
     "RUN_ID_PATTERN",
     "SYSTEM_MEMBER",
     "ApprovalRecord",
@@ -37,6 +45,7 @@ __all__ = [
     "BadRunId",
     "BoardRefusal",
     "EffectRecord",
+    "Location",
     "MemoryStore",
     "NotABoard",
     "RunInfo",
@@ -46,6 +55,7 @@ __all__ = [
     "ToolCallRecord",
     "TurnSlot",
     "UnknownRun",
+    "board_location",
     "board_path",
     "check_run_id",
     "clean_text",
@@ -55,6 +65,7 @@ __all__ = [
     "list_runs",
     "new_run_id",
     "open_board",
+    "run_lock",
     "runs_on",
 ]
 
@@ -83,16 +94,6 @@ def check_run_id(run_id: str, *, names_file: bool = True) -> str:
         shown = run_id.encode("unicode_escape").decode("ascii")[:80]
         raise BadRunId(f"not a run id: {shown!r} (run ids look like run-20250101-120000-1a2b3c)")
     return run_id
-
-
-def board_path(run_id: str, directory: str | Path = DEFAULT_BOARD_DIR) -> Path:
-    """The default: one SQLite file per run."""
-    return Path(directory) / f"{run_id}.sqlite"
-
-
-def is_dsn(location: str | Path | None) -> bool:
-    """A PostgreSQL URL (`postgresql://…`) rather than a file path."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
 def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str | Path | None,

@@ -19,7 +19,6 @@ from psycopg.rows import dict_row
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
 
-DSN_PREFIXES = ("postgresql://", "postgres://")
 _SCHEMA_LOCK = 0x7EA3_3E5B  # serialises schema creation by concurrent first users
 
 _SCHEMA = """
@@ -62,10 +61,6 @@ CREATE TABLE IF NOT EXISTS teammesh_effects (
     member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL, seq BIGSERIAL,
     PRIMARY KEY (run_id, effect_key, token));
 """
-
-
-def is_dsn(board: str | None) -> bool:
-    return board is not None and board.startswith(DSN_PREFIXES)
 
 
 Row = dict[str, Any]
@@ -154,6 +149,19 @@ class PgRunLock:
             raise RunBusy("run is being run by another runner")
         self._conn = conn
         return self
+
+    def held_elsewhere(self) -> bool:
+        """Whether another runner holds this run's lock now (asked by taking it a moment)."""
+        from teammesh.mesh.board.lock import RunBusy
+
+        if self._conn is not None:
+            return False
+        try:
+            self.acquire()
+        except RunBusy:
+            return True
+        self.release()
+        return False
 
     def release(self) -> None:
         if self._conn is not None:

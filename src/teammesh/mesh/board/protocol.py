@@ -5,8 +5,9 @@ Two layers, so the rules live in one place:
 - `Board` (implemented once, in `core.py`) holds every rule of the team board: FIFO queues,
   claims, completion, artifacts, exactly-once tool-call mutations.
 - `BoardStore` / `BoardTx` is what a store provides: a transaction over plain records.
-  `memory.py` and `sqlite.py` implement it; a PostgreSQL store would be a third `BoardTx`
-  (`BEGIN` + `SELECT ... FOR UPDATE SKIP LOCKED` for claims).
+  `memory.py` implements it over dicts; `sql.py` implements it once for the two SQL stores,
+  `sqlite.py` (`BEGIN IMMEDIATE`) and `postgres.py` (a transaction-scoped advisory lock per
+  run), which differ only in dialect and locking.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every write transaction starts with `BEGIN IMMEDIATE`, which takes SQLite's write lock before
 the first read, so a claim's select-then-update cannot interleave with another writer's, in
 this process or another one on the same file. Rows carry `run_id` so the same schema serves a
-database shared by many runs (the shape a PostgreSQL store would keep).
+database shared by many runs (the shape the PostgreSQL store keeps too).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measure the brain and the llm runtime (not a test): `python -m tests.brain.measure_brain`.
+"""Measure the brain and the llm runtime (not a test): `python -m bench.measure_brain`.
 
 Prints medians of N runs:
 
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.brain.schemas import spec_responder, team_tools
 
 from teammesh.brain.playbook import decide
 from teammesh.brain.server import start_model_server
@@ -30,8 +31,6 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.prompts import default_prompt
 from teammesh.mesh.runner import RunOptions, TeamRunner
 from teammesh.mesh.teamfile import builtin_team
-
-from .schemas import spec_responder, team_tools
 
 
 class _Quiet:

@@ -1,4 +1,4 @@
-"""Measure the codex runtime (not a test): `python -m tests.codex.measure_codex [--runs N]`.
+"""Measure the codex runtime (not a test): `python -m bench.measure_codex [--runs N]`.
 
 Prints medians of N runs, for the figures quoted in `docs/codex.md`:
 
@@ -28,6 +28,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from tests.codex.wire_helpers import (
+    ECHO_TOOL,
+    EventStream,
+    answer_tool_call,
+    create_session,
+    echo_prompt,
+    send_message,
+)
 
 from teammesh.brain.server import ModelServerThread
 from teammesh.client import AsyncCodexManager
@@ -40,16 +48,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, TeamRunner
 from teammesh.mesh.teamfile import builtin_team
 
-from .wire_helpers import (
-    ECHO_TOOL,
-    EventStream,
-    answer_tool_call,
-    create_session,
-    echo_prompt,
-    send_message,
-)
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class _DiscardingSink(RuntimeSink):

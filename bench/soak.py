@@ -1,7 +1,7 @@
 """`make soak`: repeated team runs for N minutes with faults injected, watching the gateway's
 memory and file descriptors.
 
-    python -m tests.reliability.soak [--minutes 1] [--seed 8] [--think-ms 20]
+    python -m bench.soak [--minutes 1] [--seed 8] [--think-ms 20]
 
 One `teammesh serve` runs behind the fault proxy (every websocket delayed and cut at random),
 and `teammesh run` processes go through it back to back. On a seeded schedule a run's runner is
@@ -26,12 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests.reliability.faultproxy import FaultPlan, FaultProxy
+from tests.reliability.procs import (
+    PROXIED,
+    GatewayProcess,
+    ProcessStats,
+    readline,
+    run_command,
+    slope,
+    start_runner,
+)
+from tests.reliability.teamruns import RUN_TIMEOUT, BoardFacts, board_facts, run_args
 
 from teammesh.mesh.board import list_runs, open_board
-
-from .faultproxy import FaultPlan, FaultProxy
-from .procs import PROXIED, GatewayProcess, ProcessStats, readline, run_command, slope, start_runner
-from .teamruns import RUN_TIMEOUT, BoardFacts, board_facts, run_args
 
 FD_GROWTH_LIMIT = 8  # open fds may wobble by a few (pooled connections), not climb
 STREAM_ONLY = "stream faults only"
@@ -212,7 +219,7 @@ def _summary(samples: list[Sample], proxy: FaultProxy, minutes: float, seed: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.reliability.soak",
+    parser = argparse.ArgumentParser(prog="python -m bench.soak",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0, help="how long (default 1)")
     parser.add_argument("--seed", type=int, default=8, help="fault schedule seed")
