@@ -144,8 +144,6 @@ class MemberSkills:
 
     member: str
     board: TeamBoard
-    # Kept for callers that still set it; the board key comes from each call's context.
-    scope: str = ""
     turn_token: Callable[[], str | None] = lambda: None
     # The `owner` enum: None means the whole roster, exactly the seed's schema.
     handoff_targets: tuple[str, ...] | None = None
