@@ -22,7 +22,7 @@ from bench.report import Config, Section
 from bench.scale_team import worker_names
 from bench.stats import median
 from teammesh.client import AsyncCodexManager
-from teammesh.mesh.sessions import create_session
+from teammesh.mesh.sessions import SkillBinding, create_session
 from teammesh.mesh.skills import DESCRIPTIONS, SKILL_NAMES, input_schemas
 from teammesh.mesh.team import DEFAULT_SESSION
 
@@ -63,10 +63,12 @@ async def _idle_sessions(count: int) -> float:
     names = worker_names(2)
     schemas = input_schemas(names)
 
-    def register(draft: Any) -> None:
+    def declare(draft: Any) -> None:
         for name in SKILL_NAMES:
             draft.register(name, lambda **_: {"ok": True}, description=DESCRIPTIONS[name],
                            input_schema=schemas[name])
+
+    register = SkillBinding(declare)
 
     with GatewayProcess() as gateway:
         async with AsyncCodexManager(base_url=gateway.base_url) as cm:

@@ -32,7 +32,6 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from teammesh.client import AsyncCodexManager
-from teammesh.client.remote_skills.context import current_call
 from teammesh.gateway.app import ROUTES
 from teammesh.gateway.embedded import GatewayThread, start_gateway
 from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
@@ -329,25 +328,14 @@ async def test_bad_tool_arguments_are_refused_and_leave_the_board_unchanged(
     board = create_board(run_id="run-bad-input", team="default", roster=ROSTER,
                          path=tmp_path / "board.sqlite")
     board.queue_work("developer", "the initial task", by="system", key="initial:0")
-    skills = MemberSkills(member="developer", board=board, scope="")
-
-    def register(draft: Any) -> None:
-        for name, description, schema in skills.catalog():
-            def handler(*positional: Any, _tool: str = name, **arguments: Any) -> Any:
-                call = current_call()
-                return skills.call(_tool, positional[0] if positional else arguments,
-                                   call.request_id if call is not None else None)
-
-            handler.__name__ = name
-            draft.register(name, handler, description=description, input_schema=schema)
+    skills = MemberSkills(member="developer", board=board)
 
     refused = 0
     try:
         async with start_gateway(data_dir=tmp_path / "gateway") as gateway, \
                 AsyncCodexManager(base_url=gateway.base_url) as cm:
             _created, handle = await cm.remote_skills.create_session(
-                register=register, approval_policy="never")
-            skills.scope = handle.session_id
+                register=skills.register, approval_policy="never")
             for tool, arguments, word in REFUSED:
                 before = _board_state(board)
                 item = await _call_once(cm, handle, tool, arguments)
