@@ -7,6 +7,7 @@ what the contract (codex-manager-wire.md §4–§5, codex-manager-routes.md §4�
 always there, so validating against it is a real check: a missing or mistyped required key
 fails. Answers an operation's allow-list returns instead of raising (410 deleted, 404
 `not_found`, 501 `method_not_supported`, 409 `no_active_turn`, …) have their own models.
+This module holds the system and session bodies; `wire_responses_namespaces` the others.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ class ErrorEnvelope(Open):
     code: str
     message: str | None = None
     details: dict[str, Any] | None = None
+
+
+class ForwardingFailed(Open):
+    """500 `{"status":"error","requestId"|"approvalId"}`: answering a pending request could
+    not be forwarded to the app-server (the request is pending again; retry). No `code`."""
+
+    status: Literal["error"]
+    requestId: str | None = None
+    approvalId: str | None = None
 
 
 SUCCESS_STATUSES = frozenset({"ok", "accepted", "unchanged", "queued", "fallback"})
