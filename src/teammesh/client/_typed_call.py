@@ -23,7 +23,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from teammesh import wire_responses as r
@@ -56,7 +56,7 @@ def parse(operation: str, models: tuple[type[BaseModel], ...], body: Any) -> Bas
     errors: list[Any] = []
     for candidate in models:
         try:
-            return TypeAdapter(candidate).validate_python(body)
+            return candidate.model_validate(body)
         except PydanticValidationError as error:
             if not errors:
                 errors = [dict(e) for e in error.errors(include_url=False)] or [{}]
