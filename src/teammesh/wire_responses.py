@@ -149,6 +149,58 @@ class TranscriptEntry(Open):
     status: str
 
 
+class _PendingRow(Open):
+    """A pending server request (wire §4.10–§4.12): where it came from and when."""
+
+    method: str
+    threadId: str | None
+    turnId: str | None = None
+    itemId: str | None = None
+    summary: str
+    details: Any = None
+    createdAt: str
+    status: Literal["pending"]
+
+
+class PendingApproval(_PendingRow):
+    approvalId: str
+
+
+class PendingToolCall(_PendingRow):
+    requestId: str
+    callId: str | None = None
+    # The contract requires a tool name; an app-server that sent none still gets listed
+    # (the remote-skill client skips such a row), so one odd row cannot fail the listing.
+    tool: str | None
+    arguments: Any
+
+
+class ToolQuestion(Open):
+    id: str | None
+    header: str | None = None
+    question: str | None = None
+    options: list[dict[str, Any]] | None = None
+    isOther: bool
+    isSecret: bool
+
+
+class PendingToolInput(_PendingRow):
+    requestId: str
+    questions: list[ToolQuestion]
+
+
+class PendingApprovals(Open):
+    data: list[PendingApproval]
+
+
+class PendingToolCalls(Open):
+    data: list[PendingToolCall]
+
+
+class PendingToolInputs(Open):
+    data: list[PendingToolInput]
+
+
 class SessionCreated(Open):
     session: SessionSummary
     thread: Thread

@@ -48,7 +48,7 @@ def test_typed_sync_client(tmp_path: Path) -> None:
         assert isinstance(t.sessions.settings_get(sid, key="a"), r.SettingsReport)
         assert isinstance(t.sessions.settings_unset(sid, "a"), r.SettingsReport)
         assert isinstance(t.sessions.approval_policy(sid, "never"), r.ApprovalPolicySet)
-        assert isinstance(t.sessions.tool_calls(sid), r.Page)
+        assert isinstance(t.sessions.tool_calls(sid), r.PendingToolCalls)
         # a 501 the allow-list returns as data: the error envelope model
         review = t.sessions.review(sid)
         assert isinstance(review, r.ErrorEnvelope) and review.code == "method_not_supported"

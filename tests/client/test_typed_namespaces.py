@@ -7,6 +7,7 @@ codex runs in tests/codex/test_codex_typed.py)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,41 @@ def test_answers_to_pending_requests_and_more_session_calls(tmp_path: Path) -> N
         assert isinstance(t.sessions.resume(sid), r.SessionResumed)
         rollback = t.sessions.rollback(sid)  # no turn to roll back: the allowed 400
         assert isinstance(rollback, r.ErrorEnvelope) and rollback.code == "invalid_params"
+
+
+WEATHER_TOOL = {
+    "name": "lookup_weather",
+    "description": "Look up the weather for a city.",
+    "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}},
+                    "required": ["city"], "additionalProperties": False},
+}
+
+
+def test_a_pending_tool_call_is_listed_and_answered_as_models(tmp_path: Path) -> None:
+    with (
+        GatewayThread(data_dir=tmp_path / "gw") as gateway,
+        CodexManager(base_url=gateway.base_url) as cm,
+    ):
+        t = cm.typed
+        sid = t.sessions.create(dynamic_tools=[WEATHER_TOOL]).session.sessionId
+        turn = t.sessions.send_message(sid, "Please use lookup_weather and tell me the answer.")
+        assert isinstance(turn, r.TurnAccepted)
+        deadline = time.monotonic() + 20  # a bound on the poll, not an assertion
+        listing = t.sessions.tool_calls(sid)
+        while isinstance(listing, r.PendingToolCalls) and not listing.data:
+            assert time.monotonic() < deadline, "the playbook never called the tool"
+            time.sleep(0.02)
+            listing = t.sessions.tool_calls(sid)
+        assert isinstance(listing, r.PendingToolCalls)
+        (row,) = listing.data
+        assert row.tool == "lookup_weather" and row.threadId == sid and row.status == "pending"
+        answered = t.tool_calls.respond(row.requestId, text="sunny")
+        assert isinstance(answered, n.RequestAnswered) and answered.requestId == row.requestId
+        cm.wait.turn_completed(session_id=sid, turn_id=turn.turnId, timeout_seconds=20)
+        again = t.tool_calls.respond(row.requestId, text="sunny")  # already answered: 404
+        assert isinstance(again, r.Refusal) and again.status == "not_found"
+        assert isinstance(t.sessions.approvals(sid), r.PendingApprovals)
+        assert isinstance(t.sessions.tool_input(sid), r.PendingToolInputs)
 
 
 def test_the_async_client_awaits_the_same_models(tmp_path: Path) -> None:
