@@ -253,6 +253,10 @@ class _MemoryTx:
             return len(s.by_status.get(status, ()))
         return len(s.tasks)
 
+    def queue_depths(self) -> dict[str, int]:
+        return {owner: len(ids) for (owner, status), ids in self._s.by_owner_status.items()
+                if status == "queued"}
+
     def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
                  parent_id: int | None) -> TaskRecord:
         task = TaskRecord(self._s.next_task_id, owner, text, queued_by, "queued", 0, None,
