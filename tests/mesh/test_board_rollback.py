@@ -140,3 +140,21 @@ def test_nested_transactions_on_the_memory_store_roll_back_as_one() -> None:
         assert outer.sessions() == {} and outer.artifact_count() == 1
         raise RuntimeError("outer fails")
     assert board.tasks() == [] and board.artifacts() == [] and board.sessions() == {}
+
+
+def test_a_write_refused_part_way_is_taken_back_with_its_transaction(board: TeamBoard) -> None:
+    """A result no store can keep (not JSON) fails inside the write itself, after earlier
+    writes of the same transaction: all of them are taken back, and the board still works."""
+    slot = _populated(board)
+    before = _everything(board)
+    with pytest.raises(TypeError), board._store.transaction(write=True) as tx:
+        tx.add_artifact(member="docs", kind="k", summary="s")
+        tx.put_effect(EffectRecord("fx-bad", slot.token, "docs", "t", {"x": object()}))
+    with pytest.raises(TypeError), board._store.transaction(write=True) as tx:
+        tx.set_session("developer", "s")
+        tx.put_record(ToolCallRecord("bad", "docs", "t", {"x": {1, 2}}))
+    assert _everything(board) == before
+    board.publish_artifact("docs", "note", "after the failures", key="pub-2",
+                           token=slot.token)
+    assert [a.summary for a in board.artifacts()][-1] == "after the failures"
+    assert len(board.effects()) == len(before[7]) + 1

@@ -91,6 +91,9 @@ class _MemoryTx:
         self._log = log
 
     # -- writes that know how to take themselves back --------------------------------------
+    # Each write records its undo *before* it changes anything, and every undo restores the
+    # old value whatever part of the write happened: a write cut short (a KeyboardInterrupt
+    # between two of its steps) is still taken back whole.
 
     def _set_run(self, run: RunInfo, meta_json: str) -> None:
         old_run, old_meta = self._s.run, self._s.meta_json
@@ -105,6 +108,7 @@ class _MemoryTx:
         """Store `task` under `task_id` (None: remove it), keeping every index right."""
         s = self._s
         old = s.tasks.get(task_id)
+        self._log.record(lambda: self._restore_task(task_id, old))
         if old is not None:
             self._unindex(old)
         if task is None:
@@ -112,7 +116,6 @@ class _MemoryTx:
         else:
             s.tasks[task_id] = task
             self._index(task)
-        self._log.record(lambda: self._restore_task(task_id, old))
 
     def _restore_task(self, task_id: int, task: TaskRecord | None) -> None:
         s = self._s
@@ -120,7 +123,7 @@ class _MemoryTx:
         if current is not None:
             self._unindex(current)
         if task is None:
-            del s.tasks[task_id]
+            s.tasks.pop(task_id, None)
         else:
             s.tasks[task_id] = task
             self._index(task)
@@ -144,6 +147,7 @@ class _MemoryTx:
     def _put_turn(self, slot: TurnSlot) -> None:
         s = self._s
         old = s.turns.get(slot.token)
+        self._log.record(lambda: self._restore_turn(slot, old))
         if old is None:
             s.turn_seq[slot.token] = len(s.turn_seq) + 1
             s.turns_by_member.setdefault(slot.member, []).append(slot.token)
@@ -151,33 +155,38 @@ class _MemoryTx:
             del s.turns_by_state[old.state][slot.token]
         s.turns[slot.token] = slot
         s.turns_by_state.setdefault(slot.state, {})[slot.token] = None
-        self._log.record(lambda: self._restore_turn(slot, old))
 
     def _restore_turn(self, slot: TurnSlot, old: TurnSlot | None) -> None:
-        s = self._s
-        del s.turns_by_state[slot.state][slot.token]
+        s, token = self._s, slot.token
+        current = s.turns.get(token)
+        if current is not None:
+            s.turns_by_state.get(current.state, {}).pop(token, None)
         if old is None:
-            del s.turns[slot.token], s.turn_seq[slot.token]
-            s.turns_by_member[slot.member].pop()  # undone newest first: it is the last
+            s.turns.pop(token, None)
+            s.turn_seq.pop(token, None)
+            mine = s.turns_by_member.get(slot.member)
+            if mine and mine[-1] == token:  # undone newest first: it is the last
+                mine.pop()
         else:
-            s.turns[slot.token] = old
-            s.turns_by_state[old.state][slot.token] = None
+            s.turns[token] = old
+            s.turns_by_state.setdefault(old.state, {})[token] = None
 
     def _append(self, items: list[Any], item: Any) -> None:
+        length = len(items)
+        self._log.record(lambda: items.__delitem__(slice(length, None)))
         items.append(item)
-        self._log.record(items.pop)
 
     def _put_key(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
         old = mapping.get(key, _MISSING)
-        mapping[key] = value
 
         def undo() -> None:
             if old is _MISSING:
-                del mapping[key]
+                mapping.pop(key, None)
             else:
                 mapping[key] = old
 
         self._log.record(undo)
+        mapping[key] = value
 
     # -- run --
 
@@ -261,13 +270,12 @@ class _MemoryTx:
                  parent_id: int | None) -> TaskRecord:
         task = TaskRecord(self._s.next_task_id, owner, text, queued_by, "queued", 0, None,
                           tuple(chain), parent_id)
-        self._put_task(task.id, task)
-        self._s.next_task_id += 1
-
         def undo() -> None:
             self._s.next_task_id = task.id
 
         self._log.record(undo)
+        self._put_task(task.id, task)
+        self._s.next_task_id += 1
         return task
 
     def set_task(self, task_id: int, *, status: TaskStatus, claim_token: str | None,
@@ -374,10 +382,10 @@ class _MemoryTx:
     def put_effect(self, record: EffectRecord) -> None:
         s = self._s
         position = len(s.effects)
+        self._log.record(lambda: index_remove(s.effects_by_key, record.key, position))
         self._append(s.effects, _Effect(record.key, record.token, record.member, record.tool,
                                         _dump(record.result)))
         index_add(s.effects_by_key, record.key, position)
-        self._log.record(lambda: index_remove(s.effects_by_key, record.key, position))
 
     def effects(self) -> list[EffectRecord]:
         return [e.record() for e in self._s.effects]

@@ -40,18 +40,26 @@ class UndoLog:
         self._entries.clear()
 
 
+# Both are idempotent (adding an id already there, or removing one that is not, changes
+# nothing), so an undo may run over a write that was cut short.
+
+
 def index_add(index: dict[Key, list[int]], key: Key, item: int) -> None:
     ids = index.get(key)
     if ids is None:
         index[key] = [item]
-    elif not ids or ids[-1] < item:
+    elif ids[-1] < item:
         ids.append(item)  # the common case: a new task has the highest id
     else:
-        bisect.insort(ids, item)
+        at = bisect.bisect_left(ids, item)
+        if at == len(ids) or ids[at] != item:
+            ids.insert(at, item)
 
 
 def index_remove(index: dict[Key, list[int]], key: Key, item: int) -> None:
-    ids = index[key]
+    ids = index.get(key)
+    if ids is None:
+        return
     at = bisect.bisect_left(ids, item)
     if at < len(ids) and ids[at] == item:
         del ids[at]
