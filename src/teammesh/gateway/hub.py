@@ -22,6 +22,7 @@ from teammesh.gateway.projects import ProjectBook
 from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtime_events import BoundSink, RuntimeEvents
 from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
+from teammesh.gateway.runtime_warmup import RuntimeWarmup
 from teammesh.gateway.runtimes.base import (
     JsonObject,
     Runtime,
@@ -87,6 +88,8 @@ class Hub(BoundSink):
             max_runtimes=self.policy.ceiling.max_runtimes,
             in_use=self._runtime_in_use,
         )
+        # Started by the serving gateway (embedded.py): codex comes up with it.
+        self.warmup = RuntimeWarmup(self.runtimes)
         super().__init__(self.events, self.runtimes.default_spec)
         self._recover()
 
@@ -107,6 +110,7 @@ class Hub(BoundSink):
                     self.writes.entries(session, settled)
 
     async def close(self) -> None:
+        await self.warmup.cancel()
         await self.runtimes.stop_all()
         self.desk.close()
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
@@ -405,11 +409,7 @@ class Hub(BoundSink):
 
     def health(self) -> JsonObject:
         runtime: Runtime | None = self.runtimes.peek(self.runtimes.default_spec)
-        codex = (
-            runtime.health()
-            if runtime is not None
-            else {"running": False, "pid": None, "initialized": False}
-        )
+        codex = self.warmup.health(runtime.health() if runtime is not None else None)
         store = self._store_status()
         return {
             "status": "ok" if store["writable"] else "degraded",
