@@ -21,6 +21,7 @@ BENCHMARKS = {
     "scale": "bench.scale",
     "concurrency": "bench.concurrency",
     "board": "bench.board_store",
+    "codex": "bench.codex_overhead",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

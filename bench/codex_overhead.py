@@ -1,0 +1,98 @@
+"""What the gateway adds to a codex turn: the same one-tool-call turn, on the same model
+server (`teammesh model serve`, a child process), driven (a) over stdio against a bare
+`codex app-server` (`bench.codex_bare`, the floor) and (b) through the gateway (a
+`teammesh serve --runtime codex` child) by our client: message, the tool call answered by
+the client's remote-skill dispatcher, completion seen on the stream. Pairs interleave (bare,
+gateway, bare, ...), each on a fresh thread / session, so drift on the machine hits both.
+
+Figures: median and p99 of each side's turn (turn start → turn/completed) and of the
+per-pair difference; the gateway process's own CPU per turn (its codex child excluded),
+which is where its share of the difference is spent.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import psutil
+
+from bench.cli_child import codex_gateway, model_server, scratch_dir
+from bench.codex_bare import BareAppServer
+from bench.echo_session import (
+    echo,
+    echo_prompt,
+    open_echo_session,
+    run_turn,
+    streaming,
+    wait_covered,
+)
+from bench.report import Config, Section
+from bench.stats import median, percentile
+from teammesh.client import AsyncCodexManager
+
+TARGET_ADDED_MS = 5.0
+MODEL = "playbook"  # what `teammesh model serve` lists, so what the gateway picks too
+
+
+async def run(cfg: Config) -> Section:
+    section = Section("codex", "codex turn: gateway vs bare app-server")
+    pairs = cfg.pick(20, 3)
+    prompt = echo_prompt(1)
+    bare_ms: list[float] = []
+    ours_ms: list[float] = []
+    cpu_ms: list[float] = []
+    cwd = os.getcwd()
+    with scratch_dir("codex-overhead") as root:
+        model = model_server(root)
+        try:
+            base = f"{model.base_url}/v1"
+            gateway = codex_gateway(root / "gateway", base, root / "gateway.log")
+            try:
+                gateway_cpu = psutil.Process(gateway.pid)
+                async with (
+                    BareAppServer(root / "bare", base, MODEL) as bare,
+                    AsyncCodexManager(base_url=gateway.base_url) as cm,
+                ):
+                    handles: dict[str, Any] = {}
+                    async with streaming(cm, handles):
+                        for index in range(pairs + 1):  # the first pair warms up
+                            handle = await open_echo_session(cm)
+                            handles[handle.session_id] = handle
+                            await wait_covered(cm, handle.session_id)
+                            thread = await bare.start_thread(cwd, handle.dynamic_tools())
+                            started = time.perf_counter()
+                            await bare.run_turn(thread, prompt, lambda a: echo(**a))
+                            bare_s = time.perf_counter() - started
+                            cpu = sum(gateway_cpu.cpu_times()[:2])
+                            started = time.perf_counter()
+                            await run_turn(cm, handle, prompt)
+                            ours_s = time.perf_counter() - started
+                            cpu = sum(gateway_cpu.cpu_times()[:2]) - cpu
+                            if index:
+                                bare_ms.append(bare_s * 1e3)
+                                ours_ms.append(ours_s * 1e3)
+                                cpu_ms.append(cpu * 1e3)
+            finally:
+                gateway.stop()
+        finally:
+            model.stop()
+    added = [o - b for o, b in zip(ours_ms, bare_ms, strict=True)]
+    n = len(added)
+    section.add("bare app-server turn, median", median(bare_ms), "ms", runs=n)
+    section.add("bare app-server turn, p99", percentile(bare_ms, 99), "ms", runs=n)
+    section.add("through the gateway, median", median(ours_ms), "ms", runs=n)
+    section.add("through the gateway, p99", percentile(ours_ms, 99), "ms", runs=n)
+    added_median = median(added)
+    section.add("added by the gateway, median", added_median, "ms", runs=n,
+                target=f"≤ {TARGET_ADDED_MS:g} ms", met=added_median <= TARGET_ADDED_MS)
+    section.add("added by the gateway, p99", percentile(added, 99), "ms", runs=n)
+    section.add("gateway CPU per turn (codex child excluded)", median(cpu_ms), "ms", runs=n)
+    section.notes.append(
+        f"{n} interleaved pairs of one turn with one dynamic tool call (2 model requests), each"
+        " on a fresh thread/session, same model server process; 'added' is the per-pair"
+        " difference. The gateway side includes our client (HTTP message, websocket events,"
+        " remote-skill dispatch, answer POST); the bare side is a stdio driver.")
+    section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "gateway_cpu_ms": cpu_ms})
+    return section
