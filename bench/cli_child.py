@@ -22,11 +22,16 @@ STOP_TIMEOUT_S = 30.0
 
 
 class CliServer:
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(self, args: list[str], log_path: Path, profile_to: Path | None = None) -> None:
         self._log: IO[str] = log_path.open("w")
+        # Profiled: pyinstrument runs the CLI and writes its text report at exit.
+        # A `.pyisession` path keeps the raw session (to render at another depth later).
+        renderer = "pyisession" if str(profile_to).endswith(".pyisession") else "text"
+        profiler = (["-m", "pyinstrument", "-r", renderer, "--no-color", "-i", "0.0005",
+                     "-o", str(profile_to)] if profile_to is not None else [])
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "teammesh", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+            [sys.executable, *profiler, "-m", "teammesh", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -78,7 +83,8 @@ def model_server(log_dir: Path) -> CliServer:
     return CliServer(["model", "serve", "--port", "0"], log_dir / "model.log")
 
 
-def codex_gateway(data_dir: Path, model_base_url: str, log_path: Path) -> CliServer:
+def codex_gateway(data_dir: Path, model_base_url: str, log_path: Path,
+                  profile_to: Path | None = None) -> CliServer:
     return CliServer(["serve", "--port", "0", "--no-token", "--runtime", "codex",
                       "--data-dir", str(data_dir), "--model-base-url", model_base_url],
-                     log_path)
+                     log_path, profile_to)

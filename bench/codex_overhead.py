@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -33,6 +34,8 @@ from bench.stats import median, percentile
 from teammesh.client import AsyncCodexManager
 
 TARGET_ADDED_MS = 5.0
+# Set to a file path, the gateway runs under pyinstrument and its profile is written there.
+PROFILE_ENV = "BENCH_CODEX_PROFILE"
 MODEL = "playbook"  # what `teammesh model serve` lists, so what the gateway picks too
 
 
@@ -48,7 +51,9 @@ async def run(cfg: Config) -> Section:
         model = model_server(root)
         try:
             base = f"{model.base_url}/v1"
-            gateway = codex_gateway(root / "gateway", base, root / "gateway.log")
+            profile = os.environ.get(PROFILE_ENV)
+            gateway = codex_gateway(root / "gateway", base, root / "gateway.log",
+                                    Path(profile) if profile else None)
             try:
                 gateway_cpu = psutil.Process(gateway.pid)
                 async with (
