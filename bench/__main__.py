@@ -22,6 +22,7 @@ BENCHMARKS = {
     "concurrency": "bench.concurrency",
     "board": "bench.board_store",
     "codex": "bench.codex_overhead",
+    "stop": "bench.gateway_stop",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -31,8 +31,9 @@ class CliServer:
                      "-o", str(profile_to)] if profile_to is not None else [])
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, *profiler, "-m", "teammesh", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
+            [sys.executable, *profiler, "-m", "teammesh", *args], cwd=ROOT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, text=True,
+            bufsize=1)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         self.ready = time.perf_counter()

@@ -48,6 +48,8 @@ log = logging.getLogger("teammesh.gateway.hub")
 DEFAULT_APPROVAL_POLICY = "untrusted"
 DEFAULT_SANDBOX = "read-only"
 DEFAULT_NETWORK_ACCESS = "restricted"
+# At stop, how long the clients' close handshakes may take (loopback: about 1 ms).
+SOCKETS_CLOSE_S = 0.25
 
 
 class Hub(BoundSink):
@@ -114,7 +116,8 @@ class Hub(BoundSink):
         await self.runtimes.stop_all()
         self.desk.close()
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
-        self.fanout.close_all()
+        self.fanout.close_all()  # each socket closes with 1001 (going away)
+        await self.fanout.drained(SOCKETS_CLOSE_S)
 
     def adopt(self, session: Session) -> None:
         """Keep a session whose record is written (a create, or a fork in session_actions)."""
