@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import shlex
@@ -148,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"teammesh serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    # The gateway has stopped (children reaped, store closed, sockets closed). What is left
+    # is the interpreter's exit, whose garbage collection over everything still alive took
+    # ~60 ms of a ~80 ms stop; frozen objects are skipped (atexit handlers still run).
+    gc.freeze()
     return 0
 
 
