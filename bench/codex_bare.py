@@ -105,8 +105,10 @@ class BareAppServer:
     async def run_turn(self, thread_id: str, text: str, answer: Any) -> None:
         """One turn: `turn/start`, every tool call answered with `answer(arguments)`, until
         `turn/completed` (which must say completed)."""
+        # The controls the gateway's codex runtime sends with every turn (codex_mapping).
         result = await self.request("turn/start", {
-            "threadId": thread_id, "input": [{"type": "text", "text": text}]})
+            "threadId": thread_id, "input": [{"type": "text", "text": text}],
+            "approvalPolicy": "never", "sandboxPolicy": {"type": "readOnly"}})
         turn_id = result["turn"]["id"]
         while True:
             message = await asyncio.wait_for(self.inbox.get(), 60)
