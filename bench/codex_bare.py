@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ class BareAppServer:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         # Server requests and notifications, in arrival order.
         self.inbox: asyncio.Queue[Json] = asyncio.Queue()
+        # The last turn's moments (perf_counter): for the per-hop breakdown.
+        self.marks: dict[str, float] = {}
 
     async def __aenter__(self) -> BareAppServer:
         home = prepare_codex_home(self._data_dir, self._provider)
@@ -105,6 +108,7 @@ class BareAppServer:
     async def run_turn(self, thread_id: str, text: str, answer: Any) -> None:
         """One turn: `turn/start`, every tool call answered with `answer(arguments)`, until
         `turn/completed` (which must say completed)."""
+        marks = self.marks = {"start": time.perf_counter()}
         # The controls the gateway's codex runtime sends with every turn (codex_mapping).
         result = await self.request("turn/start", {
             "threadId": thread_id, "input": [{"type": "text", "text": text}],
@@ -114,9 +118,11 @@ class BareAppServer:
             message = await asyncio.wait_for(self.inbox.get(), 60)
             method, params = message["method"], message.get("params") or {}
             if method == TOOL_CALL and "id" in message:
+                marks["call"] = time.perf_counter()
                 output = json.dumps(answer(params.get("arguments") or {}))
                 await self.respond(message["id"], {
                     "contentItems": [{"type": "inputText", "text": output}], "success": True})
+                marks["answered"] = time.perf_counter()
             elif "id" in message:  # any other server request: refuse, as a client would
                 await self._write({"id": message["id"], "error": {
                     "code": -32601, "message": f"unsupported: {method}"}})
@@ -124,4 +130,5 @@ class BareAppServer:
                 status = params["turn"].get("status")
                 if status != "completed":
                     raise RuntimeError(f"bare codex turn ended {status}: {params}")
+                marks["completed"] = time.perf_counter()
                 return

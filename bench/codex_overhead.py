@@ -41,6 +41,23 @@ PROFILE_ENV = "BENCH_CODEX_PROFILE"
 MODEL = "playbook"  # what `teammesh model serve` lists, so what the gateway picks too
 
 
+# Where the bare-wire side's extra milliseconds fall, hop by hop (gateway minus bare): the
+# message until the tool call reaches the client (HTTP in, turn/start, the call's way out),
+# the answer (the bare side's stdio write against an HTTP round trip), and the answer until
+# the completion reaches the client.
+HOPS = ("message → tool call at the client", "answering the call",
+        "answered → completion at the client")
+
+
+def _hops(bare: dict[str, float], wire: dict[str, float]) -> dict[str, float]:
+    def span(marks: dict[str, float], start: str, end: str) -> float:
+        return (marks[end] - marks[start]) * 1e3
+
+    pairs = (("start", "call"), ("call", "answered"), ("answered", "completed"))
+    return {hop: span(wire, *pair) - span(bare, *pair) for hop, pair in zip(HOPS, pairs,
+                                                                           strict=True)}
+
+
 async def run(cfg: Config) -> Section:
     section = Section("codex", "codex turn: gateway vs bare app-server")
     pairs = cfg.pick(20, 3)
@@ -49,6 +66,7 @@ async def run(cfg: Config) -> Section:
     ours_ms: list[float] = []
     wire_ms: list[float] = []
     wire_cpu_ms: list[float] = []
+    hops: list[dict[str, float]] = []
     cpu_ms: list[float] = []
     cwd = os.getcwd()
     with scratch_dir("codex-overhead") as root:
@@ -82,6 +100,7 @@ async def run(cfg: Config) -> Section:
                             await raw.run_turn(wire_session, prompt, lambda a: echo(**a))
                             wire_s = time.perf_counter() - started
                             wire_cpu = sum(gateway_cpu.cpu_times()[:2]) - wire_cpu
+                            hops.append(_hops(bare.marks, raw.marks))
                             cpu = sum(gateway_cpu.cpu_times()[:2])
                             started = time.perf_counter()
                             await run_turn(cm, handle, prompt)
@@ -113,6 +132,8 @@ async def run(cfg: Config) -> Section:
                 target=f"≤ {TARGET_ADDED_MS:g} ms", met=wire_median <= TARGET_ADDED_MS)
     section.add("added: gateway alone (bare wire client), p99", percentile(wire_added, 99),
                 "ms", runs=n)
+    for hop in HOPS:
+        section.add(f"added, hop: {hop}", median([h[hop] for h in hops[1:]]), "ms", runs=n)
     # CPU times tick in 10 ms: per turn they are quantised, so the figure is the run's
     # total over its turns (a mean), not a median of ticks.
     section.add("gateway CPU per turn, our client (mean; codex child excluded)",
@@ -127,5 +148,6 @@ async def run(cfg: Config) -> Section:
         " doing the same (`bench.codex_raw_client`); the bare side is a stdio driver. Triplets"
         " interleave: bare, bare wire, our client.")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,
-                           "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms})
+                           "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms,
+                           "hops_ms": hops[1:]})
     return section

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ class RawGatewayClient:
         self._ws: ClientConnection | None = None
         self._frames: asyncio.Queue[Json] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
+        # The last turn's moments (perf_counter): for the per-hop breakdown.
+        self.marks: dict[str, float] = {}
 
     async def __aenter__(self) -> RawGatewayClient:
         self._ws = await connect(self._base_url.replace("http://", "ws://") + "/api/stream")
@@ -52,8 +55,10 @@ class RawGatewayClient:
         POST, until the turn's `turn/completed` (which must say completed)."""
         while not self._frames.empty():
             self._frames.get_nowait()
+        marks = self.marks = {"start": time.perf_counter()}
         response = await self._http.post(f"/api/sessions/{session_id}/messages",
                                          json={"text": text})
+        marks["accepted"] = time.perf_counter()
         response.raise_for_status()
         turn_id = response.json()["turnId"]
         while True:
@@ -62,6 +67,7 @@ class RawGatewayClient:
                 continue
             payload = frame.get("payload") or {}
             if frame["type"] == TOOL_CALL:
+                marks["call"] = time.perf_counter()
                 arguments = (payload.get("params") or {}).get("arguments") or {}
                 output = json.dumps(answer(arguments))
                 answered = await self._http.post(
@@ -69,9 +75,11 @@ class RawGatewayClient:
                     json={"contentItems": [{"type": "inputText", "text": output}],
                           "success": True})
                 answered.raise_for_status()
+                marks["answered"] = time.perf_counter()
             elif frame["type"] == COMPLETED:
                 turn = (payload.get("params") or {}).get("turn") or {}
                 if turn.get("id") == turn_id:
                     if turn.get("status") != "completed":
                         raise RuntimeError(f"turn {turn_id} ended {turn.get('status')}")
+                    marks["completed"] = time.perf_counter()
                     return
