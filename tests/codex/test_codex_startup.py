@@ -173,3 +173,29 @@ async def test_a_dead_or_garbled_listing_picks_no_model(
     app = Starlette(routes=[Route("/v1/models", garbage)])
     async with serving(app, sock):
         assert await first_served_model(f"http://127.0.0.1:{sock.getsockname()[1]}/v1") is None
+
+
+async def test_a_redirecting_listing_is_not_followed_with_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+
+    async def elsewhere(request: Request) -> Response:
+        seen.append(request.headers.get("authorization"))
+        return JSONResponse({"data": [{"id": "stolen"}]})
+
+    target_sock = loopback_socket()
+    target = f"http://127.0.0.1:{target_sock.getsockname()[1]}"
+
+    async def redirect(_: Request) -> Response:
+        return Response(status_code=307, headers={"location": f"{target}/v1/models"})
+
+    monkeypatch.setenv("TEAMMESH_TEST_LISTING_KEY", "sk-secret")
+    sock = loopback_socket()
+    async with (
+        serving(Starlette(routes=[Route("/v1/models", elsewhere)]), target_sock),
+        serving(Starlette(routes=[Route("/v1/models", redirect)]), sock),
+    ):
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        assert await first_served_model(base, "TEAMMESH_TEST_LISTING_KEY") is None
+    assert seen == []

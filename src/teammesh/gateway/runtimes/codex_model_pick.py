@@ -27,9 +27,19 @@ log = logging.getLogger(__name__)
 LISTING_TIMEOUT_S = 3.0
 # A listing is a few hundred bytes; a server that sends megabytes is not a model listing.
 MAX_LISTING_BYTES = 1024 * 1024
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib forwards every header on a redirect, `Authorization` too: a listing that
+    redirects elsewhere would hand the API key to that host. A redirect is no listing."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 # No proxies from the environment: the listing goes where codex's requests go, and codex's
 # child gets no proxy variables unless the operator set them for it.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
 async def first_served_model(base_url: str, api_key_env: str | None = None) -> str | None:
