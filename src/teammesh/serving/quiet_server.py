@@ -16,9 +16,8 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import uvicorn
-
 from teammesh.serving.log_limit import RateLimitedLog
+from teammesh.serving.prompt_shutdown import PromptShutdownServer
 
 log = logging.getLogger("teammesh.serving")
 ACCEPT_ERROR = "socket.accept() out of system resource"
@@ -50,8 +49,9 @@ def limited_accept_errors(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
             loop.set_exception_handler(previous)
 
 
-class QuietServer(uvicorn.Server):
-    """uvicorn's server with accept errors rate-limited while it serves."""
+class QuietServer(PromptShutdownServer):
+    """uvicorn's server with accept errors rate-limited while it serves (and an exit path
+    without fixed sleeps: prompt_shutdown.py)."""
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         with limited_accept_errors(asyncio.get_running_loop()):

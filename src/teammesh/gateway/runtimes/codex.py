@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -57,6 +58,7 @@ from teammesh.gateway.runtimes.codex_mapping import (
     sandbox_policy,
     text_input,
 )
+from teammesh.gateway.runtimes.codex_model_pick import first_served_model
 from teammesh.gateway.runtimes.codex_process import (
     AppServerError,
     AppServerExited,
@@ -122,6 +124,7 @@ class CodexRuntime(Runtime):
         # the `thread/start` result): dropped on arrival.
         self._suppress_started: set[str] = set()
         self._stopped = False
+        self._model_picked = False
         self._retry_watch = StreamRetryWatch(self._interrupt_now)
         self.last_start_s: float | None = None
         self.restarts = 0
@@ -238,6 +241,7 @@ class CodexRuntime(Runtime):
             binary = find_codex_binary(self._settings.codex_bin)
         except CodexBinaryNotFound as exc:
             raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
+        await self._pick_model()
         home = prepare_codex_home(self._settings.data_dir, self._provider)
         if self._generation:
             self.restarts += 1
@@ -262,13 +266,27 @@ class CodexRuntime(Runtime):
             self._process = None
             process.kill()
             await process.close(1.0)
-            raise RuntimeFailure(
-                INTERNAL_ERROR, f"codex app-server failed to start: {exc}"
+            # A child that died by itself says why on stderr (its exit reason); our failed
+            # write to it ("stdin closed") says nothing.
+            why = process.exit_reason if isinstance(exc, AppServerExited) else None
+            # Unavailable (a 503 with the reason), as a missing binary: the operator's to fix.
+            raise RuntimeUnavailable(
+                INTERNAL_ERROR, f"codex app-server failed to start: {why or exc}"
             ) from exc
         self.last_start_s = time.perf_counter() - started
         self._ready_generation = generation
         log.info("codex app-server pid %s ready in %.0f ms", process.pid, 1000 * self.last_start_s)
         return process
+
+    async def _pick_model(self) -> None:
+        """No operator's model: the model server's own first one (codex_model_pick), asked
+        until it answers."""
+        if self._settings.model or not self._settings.model_base_url or self._model_picked:
+            return
+        served = await first_served_model(self._provider.base_url, self._provider.api_key_env)
+        if served is not None:
+            self._model_picked = True
+            self._provider = dataclasses.replace(self._provider, model=served)
 
     def _on_exit(self, generation: int, reason: str) -> None:
         if generation != self._generation:
