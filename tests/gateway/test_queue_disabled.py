@@ -150,6 +150,8 @@ def test_the_client_returns_or_raises_as_upstreams_does(tmp_path: Path) -> None:
             UNAVAILABLE, sessionId=session_id)
         assert cm.sessions.suggest_request_enqueue(session_id) == dict(
             UNAVAILABLE, sessionId=session_id)
+        typed = cm.typed.sessions.suggest_request(session_id, draft="next?")
+        assert type(typed).__name__ == "ErrorEnvelope" and typed.code == "job_conflict"
         # The job routes allow no 503: the client raises, as upstream's client does.
         for call in (lambda: cm.orchestrator.get(job_id="job-1"),
                      lambda: cm.orchestrator.list(project_id="p-1"),
