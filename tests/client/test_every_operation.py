@@ -4,7 +4,8 @@ Each operation is called once with a realistic argument set and recorded by a `b
 hook, so the test also proves every table row is reachable from a method. What the answer
 must be is read from the gateway's own table: a row this gateway serves must not raise; a
 row it answers 501 must come back as data when the operation's allow-list has 501 (the
-`method_not_supported` envelope) and raise `ServerError` (status 501) when it has not.
+`method_not_supported` envelope) and raise `ServerError` (status 501) when it has not; an
+orchestrator-queue row's 503 likewise, by 503 in the allow-list.
 (Served rows on this gateway today all answer without raising; see `test_served_rows_answer`.)
 """
 
@@ -127,6 +128,14 @@ def _check(operation: str, outcome: Any) -> None:
             status = outcome.details.status_code
             assert status is not None and 400 <= status < 500, (operation, status)
             assert status not in OPERATIONS[operation].allow
+        return
+    if route.needs_queue:  # upstream's queue-disabled 503 (gateway/surface.py)
+        if 503 in OPERATIONS[operation].allow:
+            assert isinstance(outcome, dict), (operation, outcome)
+            assert outcome["code"] == "job_conflict", (operation, outcome)
+        else:
+            assert isinstance(outcome, ServerError), (operation, outcome)
+            assert outcome.details.status_code == 503, (operation, outcome)
         return
     if 501 in OPERATIONS[operation].allow:
         assert isinstance(outcome, dict), (operation, outcome)

@@ -60,20 +60,22 @@ def test_a_501_outside_the_allow_list_raises_as_the_raw_call_does(tmp_path: Path
         GatewayThread(data_dir=tmp_path / "gw") as gateway,
         CodexManager(base_url=gateway.base_url) as cm,
     ):
-        pairs: list[tuple[Callable[[], Any], Callable[[], Any]]] = [
-            (cm.extensions.list, cm.typed.extensions.list),
+        # (raw, typed, status): the orchestrator rows answer upstream's queue-disabled 503.
+        pairs: list[tuple[Callable[[], Any], Callable[[], Any], int]] = [
+            (cm.extensions.list, cm.typed.extensions.list, 501),
             (lambda: cm.orchestrator.get(job_id="j1"),
-             lambda: cm.typed.orchestrator.get(job_id="j1")),
+             lambda: cm.typed.orchestrator.get(job_id="j1"), 503),
             (lambda: cm.orchestrator.cancel(job_id="j1"),
-             lambda: cm.typed.orchestrator.cancel(job_id="j1")),
+             lambda: cm.typed.orchestrator.cancel(job_id="j1"), 503),
         ]
-        for raw, typed in pairs:
+        for raw, typed, status in pairs:
             with pytest.raises(ApiError) as raw_error:
                 raw()
             with pytest.raises(ApiError) as typed_error:
                 typed()
             assert type(typed_error.value) is type(raw_error.value) is ServerError
-            assert typed_error.value.details.status_code == 501
+            assert typed_error.value.details.status_code == status
+            assert raw_error.value.details.status_code == status
             assert typed_error.value.details.operation == raw_error.value.details.operation
 
 

@@ -1,8 +1,9 @@
 """codex-manager's whole route surface on the real gateway (upstream_routes.ROUTES).
 
 Every upstream route is registered; what is not implemented answers upstream's 501 envelope
-after upstream's checks (410 / 404 / 400 in the row's order); capabilities tell the truth;
-an unknown route is still the route-miss 404.
+after upstream's checks (410 / 404 / 400 in the row's order), an orchestrator-queue row
+upstream's queue-disabled 503 (tests/gateway/test_queue_disabled.py); capabilities tell the
+truth; an unknown route is still the route-miss 404.
 """
 
 from __future__ import annotations
@@ -135,8 +136,12 @@ async def test_every_upstream_route_is_registered(tmp_path: Path) -> None:
             target = doomed if route.operation == "sessions.delete" else session_id
             response = await _call(http, route, target)
             assert not _route_miss(response), (route.method, route.path, response.text)
-            assert response.status_code < 500 or response.status_code == 501, response.text
-            if not route.served_on("playbook"):
+            assert response.status_code < 500 or response.status_code == 501 or (
+                route.needs_queue and response.status_code == 503), response.text
+            if route.needs_queue:
+                assert response.status_code == 503, (route.operation, response.text)
+                assert response.json()["code"] == "job_conflict"
+            elif not route.served_on("playbook"):
                 _assert_501(response, route, session_id if route.session_scoped else None)
 
 
@@ -233,7 +238,7 @@ async def test_bodies_are_validated_before_the_501(tmp_path: Path) -> None:
     async with gateway_and_http(tmp_path) as (_, http):
         session_id = await create_session(http)
         for route in _UNSERVED:
-            if route.body is None:
+            if route.body is None or route.needs_queue:  # the queue's 503 comes first
                 continue
             response = await _call(http, route, session_id, body=[])
             assert response.status_code == 400, (route.operation, response.text)
@@ -325,7 +330,10 @@ async def test_openapi_and_api_listing_come_from_the_table(tmp_path: Path) -> No
         codes = set(op["responses"])
         assert {"401", "500"} <= codes and codes & {"200", "202"}, route.operation
         # 501 is documented wherever some runtime answers it, with the reason
-        if route.serves != frozenset(RUNTIMES):
+        if route.needs_queue:  # upstream's queue-disabled answer, never a 501
+            assert "503" in codes and "501" not in codes, route.operation
+            assert route.why in op["description"], route.operation
+        elif route.serves != frozenset(RUNTIMES):
             assert "501" in codes and route.why in op["description"], route.operation
         if route.session_scoped:  # (pending lists answer unknown ids with an empty list)
             assert "410" in codes, route.operation
@@ -368,4 +376,6 @@ async def test_bad_bodies_on_every_new_post_route_are_4xx(tmp_path: Path) -> Non
                 assert response.json()["code"] == "request_failed"
             if route.body is not None:
                 response = await http.post(url, content=wrong_types, headers=json_type)
-                assert response.status_code == 400, (route.operation, response.text)
+                # A queue row checks its body after the queue: the 503 answers first.
+                want = 503 if route.needs_queue else 400
+                assert response.status_code == want, (route.operation, response.text)

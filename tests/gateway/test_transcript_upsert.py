@@ -180,9 +180,9 @@ async def test_suggested_request_upsert(tmp_path: Path) -> None:
                                    json={"requestKey": "rk", "status": "streaming"}))
         assert late["entry"]["suggestion"] == "Run the tests"
         assert late["entry"]["status"] == "complete"
-        # The queue-backed routes stay upstream's 501 (no orchestrator queue here).
+        # The queue-backed routes answer upstream's queue-disabled 503 (no queue here).
         response = await http.post(f"/api/sessions/{sid}/suggested-request", json={})
-        assert response.status_code == 501
+        assert response.status_code == 503 and response.json()["code"] == "job_conflict"
 
 
 async def test_transcript_rows_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

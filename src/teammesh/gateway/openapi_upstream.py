@@ -81,7 +81,9 @@ def _responses(route: UpstreamRoute) -> dict[str, Any]:
         extra |= set(_MAPPED)
     if route.serves and route.method != "GET":
         extra |= set(_STORE_REFUSED)
-    if route.serves != RUNTIMES:
+    if route.needs_queue:  # every runtime: upstream's answer for its disabled queue
+        codes["503"] = "QueueUnavailable"
+    elif route.serves != RUNTIMES:
         codes["501"] = "MethodNotSupported"
     for code in sorted(extra):
         codes.setdefault(str(code), "ErrorEnvelope")
@@ -96,12 +98,16 @@ def _operation(route: UpstreamRoute) -> dict[str, Any]:
         "summary": route.summary,
         "operationId": route.operation,
         "responses": _responses(route),
-        # Which runtimes implement it; the others answer 501 method_not_supported.
+        # Which runtimes implement it; the others answer 501 method_not_supported (a queue
+        # row: 503 job_conflict on every runtime, as upstream with its queue disabled).
         "x-teammesh-implemented-on": sorted(route.serves),
     }
     if route.app_server:
         op["x-app-server-method"] = route.app_server
-    if route.why and not route.serves:
+    if route.needs_queue:
+        op["description"] = ("Answers 503 `job_conflict` (orchestrator queue is unavailable) "
+                             f"on this gateway after its guards: {route.why}.")
+    elif route.why and not route.serves:
         op["description"] = f"Answers 501 on this gateway: {route.why}."
     elif route.why and route.serves != RUNTIMES:
         others = ", ".join(sorted(RUNTIMES - route.serves))
@@ -116,7 +122,7 @@ def _operation(route: UpstreamRoute) -> dict[str, Any]:
 
 def add_upstream_operations(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     """Fill `paths` (an OpenAPI paths object) with every upstream row it lacks, and
-    `schemas` with their body models and the 501 envelope."""
+    `schemas` with their body models, the 501 envelope and the queue-disabled 503."""
     bodies: list[type[BaseModel]] = sorted(
         {r.body for r in ROUTES if r.body is not None}, key=lambda m: m.__name__
     )
@@ -134,6 +140,16 @@ def add_upstream_operations(paths: dict[str, Any], schemas: dict[str, Any]) -> N
                         "properties": {"method": {"type": "string"},
                                        "sessionId": {"type": "string"},
                                        "operation": {"type": "string"}}},
+        },
+    })
+    schemas.setdefault("QueueUnavailable", {
+        "type": "object",
+        "required": ["status", "code", "message"],
+        "properties": {
+            "status": {"const": "error"},
+            "code": {"const": "job_conflict"},
+            "message": {"const": "orchestrator queue is unavailable"},
+            "sessionId": {"type": "string"},
         },
     })
     for route in ROUTES:

@@ -10,7 +10,8 @@ entry and publishes `suggested_request_updated {sessionId, requestKey, status, s
 error?}` on the session's thread.
 
 The two routes that ask for a suggestion (#64, #65) need codex-manager's orchestrator queue
-and the extension that does the work; this gateway runs neither, so they stay 501 (surface.py).
+and the extension that does the work; this gateway runs neither, so they answer upstream's
+queue-disabled 503 after its guards (surface.py, `queue_unavailable`).
 """
 
 from __future__ import annotations

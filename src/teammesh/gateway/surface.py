@@ -10,6 +10,14 @@ not implemented runs upstream's checks in upstream's order (410 deleted, 404 unk
 
 Nothing here pretends to succeed: a route whose meaning is state codex-manager keeps says
 "not implemented by this gateway" instead of answering 200 and storing nothing.
+
+The orchestrator-queue rows (kind `queue`) answer instead what upstream itself answers with
+`ORCHESTRATOR_QUEUE_ENABLED=false`, after the same guards (routes reference §1.4):
+
+    503 {"status":"error","code":"job_conflict","message":"orchestrator queue is unavailable"}
+
+(+`sessionId` on session routes). It is the truthful answer (health reports the queue
+disabled) and the one codex-manager's client and smoke script already handle.
 """
 
 from __future__ import annotations
@@ -74,6 +82,15 @@ def not_supported(route: UpstreamRoute, runtime: str, session_id: str | None) ->
         details["sessionId"] = session_id
     return Outcome(501, {"status": "error", "code": "method_not_supported",
                          "message": message, "details": details})
+
+
+def queue_unavailable(session_id: str | None) -> Outcome:
+    """Upstream's 503 for a queue route while its orchestrator queue is disabled."""
+    body: dict[str, Any] = {"status": "error", "code": "job_conflict",
+                            "message": "orchestrator queue is unavailable"}
+    if session_id is not None:
+        body["sessionId"] = session_id
+    return Outcome(503, body)
 
 
 async def validate_input(route: UpstreamRoute, request: Request) -> None:
@@ -144,13 +161,16 @@ async def run_checks(
 ) -> tuple[Session | None, B | None] | Outcome:
     """The row's checks in the row's order (`UpstreamRoute.checks`): `body` runs `read_body`
     (its 4xx raise), `gone` answers 410 for a deleted session, `missing` 410/404 for a
-    session that is not live. Without a session id (a global route) only `body` runs.
+    session that is not live, `queue` upstream's 503 for its disabled queue (no check after
+    it runs). Without a session id (a global route) only `body` and `queue` run.
     The live session found (None when no `missing` check ran) and the body come back."""
     body: B | None = None
     found: Session | None = None
     for check in route.checks:
         if check == "body":
             body = await read_body()
+        elif check == "queue":
+            return queue_unavailable(session_id)
         elif session_id is None:
             continue
         elif check == "gone":
@@ -164,10 +184,19 @@ async def run_checks(
     return found, body
 
 
+def _body_after_queue(route: UpstreamRoute) -> bool:
+    checks = route.checks
+    return "body" not in checks or checks.index("body") > checks.index("queue")
+
+
 def unserved_handler(route: UpstreamRoute) -> Handler:
     async def handler(request: Request) -> Outcome:
         hub: Hub = request.app.state.hub
         session_id = request.path_params.get("sessionId")
+        if route.needs_queue and request.method != "GET" and _body_after_queue(route):
+            # Upstream's framework parses the JSON before its handler runs: size, media type
+            # and syntax answer their 4xx before any guard; the schema comes after the 503.
+            await read_json(request)
         checked = await run_checks(route, hub, session_id,
                                    lambda: validate_input(route, request))
         if isinstance(checked, Outcome):

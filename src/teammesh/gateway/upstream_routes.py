@@ -8,7 +8,8 @@ cannot drift apart.
 A row says what upstream does (method, path, the client operation and its allow-list, the
 app-server method behind it, the order of its checks, its body) and what this gateway does
 (`serves`: the runtimes on which the row is implemented for real; an empty set means every
-runtime answers upstream's 501 `method_not_supported` envelope).
+runtime answers upstream's 501 `method_not_supported` envelope, or, for a `queue` row,
+upstream's own 503 for a disabled orchestrator queue).
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ NONE: frozenset[str] = frozenset()
 
 # What a row's 501 says it lacks:
 #   runtime — an app-server method (the session's runtime, or the default runtime, lacks it);
-#   state   — server-side state codex-manager keeps that this gateway does not implement.
-Kind = Literal["served", "runtime", "state"]
+#   state   — server-side state codex-manager keeps that this gateway does not implement;
+#   queue   — a route of codex-manager's orchestrator queue. This gateway has none (health
+#             says `orchestratorQueue: {enabled: false}`), so it answers what upstream itself
+#             answers with `ORCHESTRATOR_QUEUE_ENABLED=false`: 503 `job_conflict` (§1.4).
+Kind = Literal["served", "runtime", "state", "queue"]
 # Upstream's guards, in the order a row runs them: `body` (query and body schema, 400),
-# `gone` (deleted session, 410), `missing` (unknown session, 404).
-Check = Literal["body", "gone", "missing"]
+# `gone` (deleted session, 410), `missing` (unknown session, 404), `queue` (the queue is
+# disabled, 503: every check after it never runs).
+Check = Literal["body", "gone", "missing", "queue"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,10 @@ class UpstreamRoute:
         return runtime in self.serves
 
     @property
+    def needs_queue(self) -> bool:
+        return self.kind == "queue"
+
+    @property
     def key(self) -> tuple[str, str]:
         return self.method, self.path
 
@@ -97,6 +106,8 @@ class UpstreamRoute:
 _THREAD: tuple[Check, ...] = ("gone", "body", "missing")  # §7.1: the call finds the thread
 _STATE: tuple[Check, ...] = ("gone", "missing", "body")  # §7.4: G410 → G404 → body
 _QUERY_FIRST: tuple[Check, ...] = ("body", "gone", "missing")  # GET/DELETE settings, resume
+# §7.5 (#64, #65): G410 → G404 → the queue check → body; a bad body meets the 503 first.
+_SUGGEST: tuple[Check, ...] = ("gone", "missing", "queue", "body")
 
 _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped yet"
 # Why a row is refused on every runtime (docs/security.md "What the codex pass-through
@@ -113,7 +124,8 @@ _IN_PROCESS_NO = "playbook/llm: no such app-server method; codex forwards it"
 _STEER_WHY = "llm: pydantic-ai takes no input in the middle of a run"
 # codex forwards these on its own thread id (codex.py; tests/codex/test_codex_session_actions)
 ALL_THREADS = frozenset({"playbook", "llm", "codex"})
-_QUEUE = "needs codex-manager's orchestrator queue (health: orchestratorQueue disabled)"
+_QUEUE = ("no orchestrator queue here (health: orchestratorQueue disabled): upstream's own "
+          "answer with `ORCHESTRATOR_QUEUE_ENABLED=false`")
 _EXT = "needs codex-manager's agent-extension loader"
 
 S = "/api/sessions/{sessionId}"
@@ -156,6 +168,16 @@ def _state(n: int, method: str, path: str, op: str, summary: str, why: str = "",
     here, in the gateway store)."""
     return UpstreamRoute(n, method, path, op, allow, None, "state", summary,
                          checks=checks, body=body, query=query, why=why, serves=serves)
+
+
+def _queue(n: int, method: str, path: str, op: str, summary: str,
+           allow: tuple[int, ...] = (), *, checks: tuple[Check, ...] = ("body", "queue"),
+           body: Body = None, query: Body = None) -> UpstreamRoute:
+    """A route of the orchestrator queue: its guards in upstream's order, then 503."""
+    if "queue" not in checks:
+        raise ValueError(f"row {n}: a queue row runs the queue check")
+    return UpstreamRoute(n, method, path, op, allow, None, "queue", summary,
+                         checks=checks, body=body, query=query, why=_QUEUE)
 
 
 def _served(n: int, method: str, path: str, op: str, summary: str,
@@ -229,12 +251,12 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _state(27, "GET", "/api/agents/extensions", "extensions.list", "Agent extensions", _EXT),
     _state(28, "POST", "/api/agents/extensions/reload", "extensions.reload",
            "Reload agent extensions", _EXT),
-    _state(29, "GET", "/api/orchestrator/jobs/{jobId}", "orchestrator.jobs.get",
-           "One orchestrator job", _QUEUE),
-    _state(30, "GET", f"{P}/orchestrator/jobs", "orchestrator.jobs.list",
-           "A project's orchestrator jobs", _QUEUE, query=OrchestratorJobsQuery),
-    _state(31, "POST", "/api/orchestrator/jobs/{jobId}/cancel", "orchestrator.jobs.cancel",
-           "Cancel an orchestrator job", _QUEUE, allow=(200, 404, 409)),
+    _queue(29, "GET", "/api/orchestrator/jobs/{jobId}", "orchestrator.jobs.get",
+           "One orchestrator job"),
+    _queue(30, "GET", f"{P}/orchestrator/jobs", "orchestrator.jobs.list",
+           "A project's orchestrator jobs", query=OrchestratorJobsQuery),
+    _queue(31, "POST", "/api/orchestrator/jobs/{jobId}/cancel", "orchestrator.jobs.cancel",
+           "Cancel an orchestrator job", allow=(200, 404, 409)),
     # --- projects (§6): gateway/projects.py, project_routes.py ------------------------------
     _state(32, "GET", "/api/projects", "projects.list", "Projects", serves=RUNTIMES),
     _state(33, "POST", "/api/projects", "projects.create", "Create a project",
@@ -310,13 +332,13 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _state(63, "POST", f"{S}/approval-policy", "sessions.approval_policy.set",
            "Set the approval policy", allow=(200, 403, 404, 410), checks=_STATE,
            body=ApprovalPolicyBody, serves=RUNTIMES),
-    _state(64, "POST", f"{S}/suggested-request/jobs", "sessions.suggest_request.enqueue",
-           "Queue a suggested-request job", _QUEUE,
-           allow=(202, 400, 403, 404, 409, 410, 429, 503), checks=_STATE,
+    _queue(64, "POST", f"{S}/suggested-request/jobs", "sessions.suggest_request.enqueue",
+           "Queue a suggested-request job",
+           allow=(202, 400, 403, 404, 409, 410, 429, 503), checks=_SUGGEST,
            body=SuggestRequestBody),
-    _state(65, "POST", f"{S}/suggested-request", "sessions.suggest_request",
-           "Suggest the next request", _QUEUE,
-           allow=(200, 202, 400, 403, 404, 409, 410, 429, 503), checks=_STATE,
+    _queue(65, "POST", f"{S}/suggested-request", "sessions.suggest_request",
+           "Suggest the next request",
+           allow=(200, 202, 400, 403, 404, 409, 410, 429, 503), checks=_SUGGEST,
            body=SuggestRequestBody),
     _state(66, "POST", f"{S}/suggested-request/upsert", "sessions.suggest_request.upsert",
            "Report a suggested request", allow=(200, 400, 403, 404, 410),
@@ -352,16 +374,22 @@ def route_for(method: str, starlette_path: str) -> UpstreamRoute | None:
     return BY_KEY.get((method, upstream_path(starlette_path)))
 
 
-def status_on(route: UpstreamRoute, runtime: str) -> Literal["implemented", "501"]:
-    return "implemented" if route.served_on(runtime) else "501"
+QUEUE_DISABLED = "503 (queue disabled)"
+
+
+def status_on(route: UpstreamRoute, runtime: str) -> str:
+    """A coverage cell: `implemented`, `501`, or `503 (queue disabled)` for a queue row."""
+    if route.served_on(runtime):
+        return "implemented"
+    return QUEUE_DISABLED if route.needs_queue else "501"
 
 
 def coverage_table() -> str:
     """The route → runtime coverage table of docs/gateway.md (a test keeps the two equal)."""
-    lines = ["| # | route | playbook | llm | codex | why 501 |",
+    lines = ["| # | route | playbook | llm | codex | why not implemented |",
              "| --- | --- | --- | --- | --- | --- |"]
     for r in ROUTES:
-        cells = ["implemented" if r.served_on(rt) else "501" for rt in ("playbook", "llm", "codex")]
+        cells = [status_on(r, rt) for rt in ("playbook", "llm", "codex")]
         why = "" if r.serves == RUNTIMES else r.why
         if r.kind == "runtime" and why:
             why = f"`{r.app_server}`: {why}"
