@@ -35,21 +35,29 @@ from dataclasses import dataclass
 from typing import Any, get_args
 from urllib.parse import urlencode
 
+from teammesh.gateway.ceiling_names import (  # weakest sandbox first
+    APPROVAL_POLICIES as APPROVAL_POLICIES,
+)
+from teammesh.gateway.ceiling_names import (
+    DEFAULT_MAX_RUNTIMES as DEFAULT_MAX_RUNTIMES,
+)
+from teammesh.gateway.ceiling_names import (
+    DEFAULT_MAX_SANDBOX as DEFAULT_MAX_SANDBOX,
+)
+from teammesh.gateway.ceiling_names import (
+    SANDBOX_ORDER as SANDBOX_ORDER,
+)
 from teammesh.gateway.runtimes.registry import (
     RUNTIME_MODULES,
     RuntimeSettings,
     parse_spec,
     with_options,
 )
-from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
+from teammesh.wire import NetworkAccess
 
-SANDBOX_ORDER: tuple[str, ...] = get_args(FilesystemSandbox)  # weakest first
-APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
 NETWORK_VALUES: tuple[str, ...] = get_args(NetworkAccess)
 # The approval policy under which codex never runs a command outside the sandbox.
 SANDBOX_BINDING_APPROVALS = frozenset({"never"})
-DEFAULT_MAX_SANDBOX = "workspace-write"
-DEFAULT_MAX_RUNTIMES = 8
 
 # Per-session options a client may put after `runtime?`: name → (runtimes, low, high).
 THINK_MS_MAX = 60_000
