@@ -116,7 +116,17 @@ def _fail(text: str) -> int:
     return EXIT_ERROR
 
 
+def _skip_httpx_cli() -> None:
+    """`import httpx` also imports httpx's own command line (click, rich, pygments: 40 ms
+    and more) whenever those happen to be installed, and this process never runs it. A None
+    entry in sys.modules makes that optional import fail as it does when they are absent
+    (httpx then defines a stub); only in our command-line process, never for a library
+    user of teammesh."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_httpx_cli()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
 from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
-from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
@@ -271,6 +270,8 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     try:
         with contextlib.ExitStack() as stack:
             if live_on:
+                from teammesh.mesh.live import LiveBoard  # rich: only for a live view
+
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
             outcome = asyncio.run(launch(spec, board, options, printer))
