@@ -41,6 +41,7 @@ from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.strict import validate_response
+from teammesh.client.tls_context import verify_for
 from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
 from teammesh.client.typed import TypedApi, finish_async, finish_sync
@@ -158,7 +159,8 @@ class AsyncCodexManager(_ClientSurface):
         )
         self.validation_mode: ValidationMode = resolve_validation_mode(validation_mode)
         self.http_client = http_client or httpx.AsyncClient(
-            base_url=base_url, timeout=timeout_seconds, headers=dict(headers or {})
+            base_url=base_url, timeout=timeout_seconds, headers=dict(headers or {}),
+            verify=verify_for(base_url),
         )
         self.transport = HttpxTransport(self.http_client, api_prefix)
         self.hooks = hook_registry or HookRegistry()
