@@ -40,7 +40,6 @@ from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, Remote
 from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
-from teammesh.client.strict import validate_response
 from teammesh.client.tls_context import verify_for
 from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
@@ -134,6 +133,13 @@ class _ClientSurface:
         self.raw = RawApi(request)
 
 
+def _strict_validator() -> Callable[[str, Any], None]:
+    """The response models load only for a strict client (they cost every other start)."""
+    from teammesh.client.strict import validate_response
+
+    return validate_response
+
+
 class AsyncCodexManager(_ClientSurface):
     stream: AsyncEventStream
 
@@ -171,7 +177,7 @@ class AsyncCodexManager(_ClientSurface):
             header_provider=header_provider,
             retry_policy=retry_policy,
             retryable_operations=retryable_operations,
-            response_validator=validate_response if self.validation_mode == "strict" else None,
+            response_validator=_strict_validator() if self.validation_mode == "strict" else None,
         )
         self._attach_domains(self.pipeline.send)
         self.typed = TypedApi(self.system, self.sessions, finish_async)
