@@ -10,8 +10,10 @@ process itself imported does not count. Correctness, not timing: the figures are
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -36,7 +38,7 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(name for name, module in sys.modules.items() if module is not None)))
 """
 
 
@@ -68,6 +70,23 @@ def test_a_command_imports_its_own_module_when_it_runs() -> None:
     loaded = _modules_after("team", "schema")
     assert "teammesh.mesh.team_cli" in loaded
     assert "teammesh.gateway.app" not in loaded  # and not the other areas'
+
+
+# What a demo on the playbook runtime, output not on a terminal, has no use for.
+UNUSED_BY_DEMO = (
+    "rich", "pygments", "httpx._main", "teammesh.mesh.live", "teammesh.gateway.openapi",
+    "teammesh.client.strict", "teammesh.brain.server", "pydantic_ai", "openai", "psycopg",
+)
+
+
+def test_a_demo_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _PROBE, "demo", "--board", "memory"],
+                          capture_output=True, text=True, timeout=120, check=True,
+                          cwd=tmp_path, env={k: v for k, v in os.environ.items()
+                                             if not k.startswith("CODEX_MANAGER_")})
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "teammesh.gateway.app" in loaded  # the demo did run, on its embedded gateway
+    assert sorted(name for name in UNUSED_BY_DEMO if name in loaded) == []
 
 
 def test_the_ceiling_names_match_the_wire() -> None:
