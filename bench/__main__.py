@@ -21,6 +21,8 @@ BENCHMARKS = {
     "scale": "bench.scale",
     "concurrency": "bench.concurrency",
     "board": "bench.board_store",
+    "codex": "bench.codex_overhead",
+    "stop": "bench.gateway_stop",
     "startup": "bench.startup",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

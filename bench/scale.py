@@ -10,26 +10,22 @@ sessions with the five team skills, divided by K.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
-from bench.environment import ROOT
 from bench.processes import GatewayProcess
 from bench.report import Config, Section
+from bench.scale_stores import add_store_points, scale_point
 from bench.scale_team import worker_names
 from bench.stats import median
 from teammesh.client import AsyncCodexManager
-from teammesh.mesh.sessions import create_session
+from teammesh.mesh.sessions import SkillBinding, create_session
 from teammesh.mesh.skills import DESCRIPTIONS, SKILL_NAMES, input_schemas
 from teammesh.mesh.team import DEFAULT_SESSION
 
 TARGET_CALLS_PER_S = 1000.0
 TARGET_MEMBERS = 32
 TARGET_SESSION_KIB = 256.0
-WORKER_TIMEOUT = 900.0
 
 
 def _grid(cfg: Config) -> list[tuple[int, int, int]]:
@@ -43,30 +39,17 @@ def _grid(cfg: Config) -> list[tuple[int, int, int]]:
     return grid
 
 
-def _point(members: int, tasks: int) -> dict[str, Any]:
-    with GatewayProcess() as gateway:
-        gateway_start = gateway.rss()
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
-             "--members", str(members), "--tasks", str(tasks)],
-            cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
-        if done.returncode != 0:
-            raise RuntimeError(f"scale worker {members}x{tasks} failed: {done.stderr[-2000:]}")
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        result["gateway_start"] = gateway_start
-        result["gateway_peak"] = gateway.peak_rss()
-    return result
-
-
 async def _idle_sessions(count: int) -> float:
     """Bytes of gateway memory per idle member session."""
     names = worker_names(2)
     schemas = input_schemas(names)
 
-    def register(draft: Any) -> None:
+    def declare(draft: Any) -> None:
         for name in SKILL_NAMES:
             draft.register(name, lambda **_: {"ok": True}, description=DESCRIPTIONS[name],
                            input_schema=schemas[name])
+
+    register = SkillBinding(declare)
 
     with GatewayProcess() as gateway:
         async with AsyncCodexManager(base_url=gateway.base_url) as cm:
@@ -104,7 +87,7 @@ async def run(cfg: Config) -> Section:
     section = Section("scale", "4. scale")
     points: list[dict[str, Any]] = []
     for members, tasks, repeats in _grid(cfg):
-        runs = [_point(members, tasks) for _ in range(repeats)]
+        runs = [scale_point(members, tasks) for _ in range(repeats)]
         wall = median([r["wall_s"] for r in runs])
         calls = runs[0]["tool_calls"]
         point = {
@@ -138,6 +121,7 @@ async def run(cfg: Config) -> Section:
             section.add(f"{members} members: ms/task at {mine[-1]['tasks']} ÷ at"
                         f" {mine[0]['tasks']} tasks", growth, "×", runs=mine[-1]["runs"],
                         target="≈ 1 (linear), ≤ 1.5×", met=growth <= 1.5)
+    store_points = add_store_points(cfg, section)
     counts = cfg.pick((64, 256), (8,))
     per_session = []
     for count in counts:
@@ -161,6 +145,7 @@ async def run(cfg: Config) -> Section:
                          " run at once; fresh gateway and runner processes per point; peak ="
                          " the kernel's VmHWM. Scaled down for the time budget: 5,000 tasks"
                          " only at 32 members, and points above 100 tasks run once.")
-    section.detail = {"points": points, "idle_sessions": per_session,
+    section.detail = {"points": points, "store_points": store_points,
+                      "idle_sessions": per_session,
                       "worked_sessions_kib": worked}
     return section

@@ -1,8 +1,9 @@
 """One scale point's runner, in its own process so its memory is its own:
 
-    python -m bench.scale_worker --base-url URL --members N --tasks T
+    python -m bench.scale_worker --base-url URL --members N --tasks T [--board WHERE]
 
-prints one JSON line: wall seconds, tool calls, turns, resident memory at start and peak."""
+prints one JSON line: wall seconds, tool calls, turns, resident memory at start and peak.
+WHERE is the board: sqlite (a fresh file, the default), memory, or a PostgreSQL DSN."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from bench.team_runs import run_team
 from teammesh.mesh.runner import RunOptions
 
 
-async def measure(base_url: str, members: int, tasks: int) -> dict[str, float]:
+async def measure(base_url: str, members: int, tasks: int, board_at: str = "sqlite"
+                  ) -> dict[str, float]:
     import os
 
     start_rss = rss_bytes(os.getpid())
     team = scale_team(members, tasks)
-    timed = await run_team(base_url, team, RunOptions(turn_timeout=120, concurrency=members))
+    timed = await run_team(base_url, team, RunOptions(turn_timeout=120, concurrency=members),
+                           board_at)
     return {
         "wall_s": timed.wall,
         "tool_calls": timed.outcome.tool_calls,
@@ -37,8 +40,10 @@ def main() -> None:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--members", type=int, required=True)
     parser.add_argument("--tasks", type=int, required=True)
+    parser.add_argument("--board", default="sqlite", help="sqlite, memory or a PostgreSQL DSN")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.base_url, args.members, args.tasks))), flush=True)
+    print(json.dumps(asyncio.run(measure(args.base_url, args.members, args.tasks, args.board))),
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Running a team with the real runner against a gateway, quietly, on a fresh SQLite board."""
+"""Running a team with the real runner against a gateway, quietly, on a fresh board: SQLite
+(the default), in memory, or a run in a PostgreSQL database (`board_at` = its DSN)."""
 
 from __future__ import annotations
 
@@ -39,11 +40,13 @@ class TimedRun:
         return max(t.ended for t in log) - min(t.started for t in log)
 
 
-async def run_team(base_url: str, team: Team, options: RunOptions) -> TimedRun:
+async def run_team(base_url: str, team: Team, options: RunOptions, board_at: str = "sqlite"
+                   ) -> TimedRun:
     with tempfile.TemporaryDirectory(prefix="teammesh-bench-board-") as tmp:
+        path: str | Path | None = {"sqlite": Path(tmp) / "board.sqlite",
+                                   "memory": None}.get(board_at, board_at)
         board = create_board(run_id=new_run_id(), team=team.name, roster=team.roster,
-                             path=Path(tmp) / "board.sqlite",
-                             max_attempts=team.policies.max_attempts)
+                             path=path, max_attempts=team.policies.max_attempts)
         try:
             async with AsyncCodexManager(base_url=base_url) as cm:
                 quiet = cast(TextIO, _Discard())

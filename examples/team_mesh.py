@@ -23,8 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from teammesh.client import AsyncCodexManager, WaitTimeoutError
-from teammesh.client.remote_skills.context import current_call
+from teammesh.client import AppServerSignal, AsyncCodexManager, WaitTimeoutError
 from teammesh.client.replies import assistant_reply_of, turn_status_of
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board
 from teammesh.mesh.prompts import DEFAULT_ROLES, INITIAL_DEVELOPER_TASK, default_prompt
@@ -44,24 +43,11 @@ class TeamMember:
     skills: Any  # the session's remote-skill handle
 
 
-def bind_skills(board: TeamBoard, member: str) -> tuple[MemberSkills, Any]:
-    """The five team_* skills of one member, and a `register` callback that declares them
-    on a draft session (tools can only be attached when a session is created)."""
-    bound = MemberSkills(member=member, board=board, scope=member)
-
-    def handler_for(tool: str) -> Any:
-        def handler(**arguments: Any) -> dict[str, Any]:
-            call = current_call()  # the request id keys the board mutation (exactly once)
-            return bound.call(tool, arguments, call.request_id if call else None)
-
-        return handler
-
-    def register(draft: Any) -> None:
-        for name, description, schema in bound.catalog():
-            draft.register(name, handler_for(name), description=description,
-                           input_schema=schema)
-
-    return bound, register
+def bind_skills(board: TeamBoard, member: str) -> MemberSkills:
+    """The five team_* skills of one member. `register` declares them on a draft session
+    (tools can only be attached when a session is created); each skill receives its call's
+    `SkillContext`, whose session and request id key the board mutation (exactly once)."""
+    return MemberSkills(member=member, board=board)
 
 
 def is_complete(board: TeamBoard) -> bool:
@@ -97,22 +83,19 @@ async def run_team_mesh(rounds: int = ROUNDS) -> None:
 
         # 1. One session per member, its skills registered at creation.
         for name in MEMBER_ORDER:
-            bound, register = bind_skills(board, name)
+            bound = bind_skills(board, name)
             created, skills = await cm.remote_skills.create_session(
                 cwd=".", approval_policy="never", filesystem_sandbox="workspace-write",
-                register=register)
+                register=bound.register)
             session_id = created["session"]["sessionId"]
-            bound.scope = session_id
             await cm.sessions.rename(session_id=session_id, title=f"team-{name}")
             member = TeamMember(name, session_id, skills)
             members_by_name[name] = members_by_session[session_id] = member
 
         # 2. One stream listener for the whole team: route each tool call by session.
         @cm.on_app_server_request("item.tool.call")
-        async def on_tool_call(signal: Any, context: Any = None) -> None:
-            session = signal.session if isinstance(signal.session, dict) else {}
-            session_id = session.get("id") or signal.context.get("threadId")
-            member = members_by_session.get(session_id or "")
+        async def on_tool_call(signal: AppServerSignal, context: Any = None) -> None:
+            member = members_by_session.get(signal.session_id or "")
             if member is None:
                 return
             dispatched = await member.skills.respond_to_signal(signal)

@@ -7,6 +7,7 @@ what the contract (codex-manager-wire.md §4–§5, codex-manager-routes.md §4�
 always there, so validating against it is a real check: a missing or mistyped required key
 fails. Answers an operation's allow-list returns instead of raising (410 deleted, 404
 `not_found`, 501 `method_not_supported`, 409 `no_active_turn`, …) have their own models.
+This module holds the system and session bodies; `wire_responses_namespaces` the others.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ class ErrorEnvelope(Open):
     code: str
     message: str | None = None
     details: dict[str, Any] | None = None
+
+
+class ForwardingFailed(Open):
+    """500 `{"status":"error","requestId"|"approvalId"}`: answering a pending request could
+    not be forwarded to the app-server (the request is pending again; retry). No `code`."""
+
+    status: Literal["error"]
+    requestId: str | None = None
+    approvalId: str | None = None
 
 
 SUCCESS_STATUSES = frozenset({"ok", "accepted", "unchanged", "queued", "fallback"})
@@ -138,6 +148,58 @@ class TranscriptEntry(Open):
     type: str
     content: str
     status: str
+
+
+class _PendingRow(Open):
+    """A pending server request (wire §4.10–§4.12): where it came from and when."""
+
+    method: str
+    threadId: str | None
+    turnId: str | None = None
+    itemId: str | None = None
+    summary: str
+    details: Any = None
+    createdAt: str
+    status: Literal["pending"]
+
+
+class PendingApproval(_PendingRow):
+    approvalId: str
+
+
+class PendingToolCall(_PendingRow):
+    requestId: str
+    callId: str | None = None
+    # The contract requires a tool name; an app-server that sent none still gets listed
+    # (the remote-skill client skips such a row), so one odd row cannot fail the listing.
+    tool: str | None
+    arguments: Any
+
+
+class ToolQuestion(Open):
+    id: str | None
+    header: str | None = None
+    question: str | None = None
+    options: list[dict[str, Any]] | None = None
+    isOther: bool
+    isSecret: bool
+
+
+class PendingToolInput(_PendingRow):
+    requestId: str
+    questions: list[ToolQuestion]
+
+
+class PendingApprovals(Open):
+    data: list[PendingApproval]
+
+
+class PendingToolCalls(Open):
+    data: list[PendingToolCall]
+
+
+class PendingToolInputs(Open):
+    data: list[PendingToolInput]
 
 
 class SessionCreated(Open):

@@ -12,8 +12,9 @@ import pytest
 
 from teammesh import wire_responses as r
 from teammesh.client import AsyncCodexManager, CodexManager, TypedModelValidationError
+from teammesh.client._typed_call import NOT_OK_MODELS, parse
 from teammesh.client.api import SessionsApi, SystemApi
-from teammesh.client.typed import TypedSessions, TypedSystem, parse
+from teammesh.client.typed import TypedSessions, TypedSystem
 from teammesh.gateway.embedded import GatewayThread
 
 CONTROLS = {"model": None, "approvalPolicy": "never", "networkAccess": "restricted",
@@ -47,7 +48,7 @@ def test_typed_sync_client(tmp_path: Path) -> None:
         assert isinstance(t.sessions.settings_get(sid, key="a"), r.SettingsReport)
         assert isinstance(t.sessions.settings_unset(sid, "a"), r.SettingsReport)
         assert isinstance(t.sessions.approval_policy(sid, "never"), r.ApprovalPolicySet)
-        assert isinstance(t.sessions.tool_calls(sid), r.Page)
+        assert isinstance(t.sessions.tool_calls(sid), r.PendingToolCalls)
         # a 501 the allow-list returns as data: the error envelope model
         review = t.sessions.review(sid)
         assert isinstance(review, r.ErrorEnvelope) and review.code == "method_not_supported"
@@ -87,12 +88,16 @@ def test_typed_async_client(tmp_path: Path) -> None:
 def test_a_body_matching_no_model_raises() -> None:
     # A success status with the required keys missing must not pass as a refusal.
     with pytest.raises(TypedModelValidationError) as caught:
-        parse("sessions.get", r.SessionDetail, {"status": "ok"})
+        parse("sessions.get", (r.SessionDetail, *NOT_OK_MODELS), {"status": "ok"})
     assert caught.value.model_name == "SessionDetail" and caught.value.errors
     with pytest.raises(TypedModelValidationError):
-        parse("sessions.send_message", r.TurnAccepted, {"status": "accepted", "turnId": 7})
+        parse("sessions.send_message", (r.TurnAccepted, *NOT_OK_MODELS),
+              {"status": "accepted", "turnId": 7})
     with pytest.raises(TypedModelValidationError):
-        parse("system.health", r.Health, "not json")
+        parse("system.health", (r.Health,), "not json")
+    # an `ok` call (2xx-only allow-list) takes no refusal in place of its model
+    with pytest.raises(TypedModelValidationError):
+        parse("sessions.create", (r.SessionCreated,), {"status": "weird"})
 
 
 def test_typed_methods_keep_the_raw_signatures() -> None:
@@ -105,5 +110,5 @@ def test_typed_methods_keep_the_raw_signatures() -> None:
             _ = cm.typed.sessions.no_such_call
     # every model's operation is the one the raw method sends (a typo would mislabel errors)
     for facade, raw_cls in ((TypedSystem, SystemApi), (TypedSessions, SessionsApi)):
-        for name, (operation, _) in facade.MODELS.items():
-            assert f'"{operation}"' in inspect.getsource(getattr(raw_cls, name)), name
+        for name, call in facade.calls().items():
+            assert f'"{call.operation}"' in inspect.getsource(getattr(raw_cls, name)), name

@@ -126,7 +126,8 @@ async def test_handler_results_errors_and_context() -> None:
         @draft.skill()
         async def whoami(ctx: SkillContext) -> str:
             seen.append(ctx)
-            seen.append(current_call())
+            with pytest.deprecated_call():  # the old contextvar way still works, and warns
+                seen.append(current_call())
             return f"{ctx.tool}:{ctx.request_id}"
 
         @draft.skill()
@@ -149,7 +150,8 @@ async def test_handler_results_errors_and_context() -> None:
         assert result.result == "whoami:42"
         assert seen[0] is not None and seen[0] == seen[1]
         assert seen[0].call_id == "c1" and seen[0].session_id == "draft"
-        assert current_call() is None
+        with pytest.deprecated_call():
+            assert current_call() is None
         assert "whoami" not in str(draft.dynamic_tools()[-1]["inputSchema"].get("properties"))
 
         failed = await draft.dispatch_tool_call(tool="boom")

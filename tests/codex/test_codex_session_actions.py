@@ -168,3 +168,18 @@ async def test_clean_forwards_and_rollback_is_501_on_codex(http: httpx.AsyncClie
     assert "does not map thread/rollback" in rolled.json()["message"]
     turns = (await http.get(f"/api/sessions/{session_id}")).json()["thread"]["turns"]
     assert [t["id"] for t in turns] == [turn_id]
+
+
+async def test_archive_mid_turn_interrupts_it(http: httpx.AsyncClient, stack: Stack) -> None:
+    """codex 0.169 interrupts a thread's running turn when it is archived; the gateway
+    (which interrupts first on every runtime) answers 200 and the turn ends interrupted."""
+    session_id = await echo_session(http, stack)
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, echo_prompt(1))
+        signal = await events.event("app_server.request.item.tool.call")
+        archived = await http.post(f"/api/sessions/{session_id}/archive")
+        assert archived.status_code == 200, archived.text
+        assert turn_status(await events.turn_completed(turn_id)) == "interrupted"
+        late = await answer_tool_call(http, str(signal["payload"]["requestId"]), "1")
+        assert late.status_code == 404, late.text
+    assert session_id in await _listed(http, "true")

@@ -334,3 +334,42 @@ async def test_a_fork_is_written_whole_or_not_at_all(tmp_path: Path,
         copy = _ok(await http.get(f"/api/sessions/{fork_id}"))
         assert len(copy["transcript"]) == len(source["transcript"]) > 50
         assert len(copy["thread"]["turns"]) == 1
+
+
+async def test_a_fork_past_the_session_limit_is_429(tmp_path: Path) -> None:
+    """Each fork copies its source, so forks stop at `--fork-session-limit` live sessions;
+    a deleted session makes room again."""
+    ceiling = SessionCeiling(fork_session_limit=2)
+    async with gateway_and_http(tmp_path, ceiling=ceiling) as (_, http):
+        source = await create_session(http)
+        first = _ok(await http.post(f"/api/sessions/{source}/fork"))["session"]["sessionId"]
+        refused = await http.post(f"/api/sessions/{source}/fork")
+        assert refused.status_code == 429, refused.text
+        body = refused.json()
+        assert body["status"] == "error" and body["code"] == "session_limit"
+        assert "--fork-session-limit" in body["message"]
+        assert body["details"] == {"method": "thread/fork", "sessionId": source, "limit": 2}
+        assert sorted(await _listed(http)) == sorted([source, first])  # nothing was made
+        assert (await http.delete(f"/api/sessions/{first}")).status_code == 200
+        _ok(await http.post(f"/api/sessions/{source}/fork"))
+    with pytest.raises(ValueError, match="fork_session_limit"):
+        SessionCeiling(fork_session_limit=0)
+
+
+async def test_archive_interrupts_the_running_turn(tmp_path: Path) -> None:
+    """As upstream (which forwards `thread/archive`; codex 0.169 interrupts the thread's
+    running turn): archiving a session mid-turn ends the turn `interrupted`, its pending
+    tool call is gone, and the session is archived."""
+    async with gateway_and_http(tmp_path) as (_, http):
+        session_id = await create_session(http)
+        running = await send(http, session_id)
+        (row,) = await pending_tool_calls(http, session_id)
+        body = _ok(await http.post(f"/api/sessions/{session_id}/archive"))
+        assert body == {"status": "ok", "sessionId": session_id}
+        detail = await turn_status(http, session_id, running)
+        assert {t["id"]: t["status"] for t in detail["thread"]["turns"]}[running] == \
+            "interrupted"
+        late = await http.post(f"/api/tool-calls/{row['requestId']}/response",
+                               json=tool_reply("too late"))
+        assert late.status_code == 404, late.text
+        assert await _listed(http, "true") == [session_id]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from teammesh.gateway.capabilities import PROBED_METHODS, routes_calling
-from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute, coverage_table
+from teammesh.gateway.upstream_routes import ROUTES, RUNTIMES, UpstreamRoute, coverage_table
 
 from .helpers import create_session, gateway_and_http
 
@@ -150,11 +150,57 @@ async def test_501_names_the_runtime_and_codex_is_not_mapped_yet(tmp_path: Path)
     # A gateway whose default runtime is codex: the message says the gateway does not map
     # it (no codex process is needed to answer a global route).
     async with gateway_and_http(tmp_path / "codex", runtime="codex") as (_, http):
-        config = next(r for r in ROUTES if r.operation == "config.get")
-        body = _assert_501(await _call(http, config, ""), config, None)
-        assert "the gateway does not map config/read to the codex runtime yet" in body["message"]
+        remote = next(r for r in ROUTES if r.operation == "skills.remote.get")
+        body = _assert_501(await _call(http, remote, ""), remote, None)
+        assert ("the gateway does not map skills/remote/read to the codex runtime yet"
+                in body["message"])
         caps = (await http.get("/api/capabilities")).json()
         assert caps["runtime"]["name"] == "codex" and caps["features"]["planUpdates"] is True
+
+
+@pytest.mark.parametrize("runtime", ["playbook", "llm"])
+async def test_codex_pass_through_rows_are_501_on_in_process_runtimes(tmp_path: Path,
+                                                                      runtime: str) -> None:
+    """The rows forwarded to codex's app-server have no meaning on playbook/llm: upstream's
+    501 naming the runtime, never a 200 without the work."""
+    forwarded = [r for r in ROUTES if r.kind == "runtime" and not r.session_scoped
+                 and r.serves == frozenset({"codex"})]
+    assert {r.app_server for r in forwarded} >= {
+        "mcpServerStatus/list", "app/list", "skills/list", "account/read",
+        "account/rateLimits/read", "config/read", "configRequirements/read"}
+    async with gateway_and_http(tmp_path, runtime=runtime) as (_, http):
+        for route in forwarded:
+            body = _assert_501(await _call(http, route, ""), route, None)
+            assert body["message"] == (f"method not found: the {runtime} runtime has no "
+                                       f"{route.app_server}")
+
+
+REFUSED = ("skills.config.set", "skills.remote.set", "mcp.reload", "mcp.oauth.login",
+           "account.login.start", "account.login.cancel", "account.logout", "config.set",
+           "config.batch_set", "runtime.exec", "feedback.submit")
+
+
+@pytest.mark.parametrize("runtime", ["playbook", "llm", "codex"])
+async def test_refused_rows_say_the_policy_on_every_runtime(tmp_path: Path,
+                                                            runtime: str) -> None:
+    """Writes of operator settings, logins, uploads and host commands are refused on
+    every runtime, codex included, with upstream's 501 envelope and the policy as `why`
+    (a codex gateway answers them without starting app-server: nothing is forwarded)."""
+    assert {r.operation for r in ROUTES if r.refused} == set(REFUSED)
+    async with gateway_and_http(tmp_path, runtime=runtime) as (_, http):
+        caps = (await http.get("/api/capabilities")).json()
+        for route in (r for r in ROUTES if r.refused):
+            response = await _call(http, route, "")
+            assert response.status_code == 501, (route.operation, response.text)
+            body = response.json()
+            assert body["code"] == "method_not_supported" and body["status"] == "error"
+            assert body["details"] == {"method": route.app_server, "why": route.why}
+            assert route.why.startswith("refused by policy: ")
+            assert body["message"] == f"method not found: {route.app_server} is {route.why}"
+            assert route.serves == frozenset()
+            if route.app_server in caps["methods"]:
+                assert caps["methods"][route.app_server] == "disabled"
+                assert route.why in caps["details"][route.app_server]["reason"]
 
 
 async def test_deleted_and_unknown_sessions_in_upstreams_order(tmp_path: Path) -> None:
@@ -276,8 +322,17 @@ async def test_openapi_and_api_listing_come_from_the_table(tmp_path: Path) -> No
         info = (await http.get("/api")).json()
     for route in ROUTES:
         op = spec["paths"][route.path][route.method.lower()]
-        if not route.serves:
-            assert "501" in op["responses"], route.operation
+        codes = set(op["responses"])
+        assert {"401", "500"} <= codes and codes & {"200", "202"}, route.operation
+        # 501 is documented wherever some runtime answers it, with the reason
+        if route.serves != frozenset(RUNTIMES):
+            assert "501" in codes and route.why in op["description"], route.operation
+        if route.session_scoped:  # (pending lists answer unknown ids with an empty list)
+            assert "410" in codes, route.operation
+        if route.method == "POST":  # every body is read: size and media type hold
+            assert {"400", "413", "415"} <= codes, route.operation
+        if route.kind == "runtime" and route.serves:  # an app-server failure, mapped
+            assert {"409", "503", "504"} <= codes, route.operation
         if route.body is not None and "requestBody" in op:
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"]

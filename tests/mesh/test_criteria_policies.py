@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from teammesh.client import SkillContext
 from teammesh.mesh import criteria as crit
 from teammesh.mesh.board import SYSTEM_MEMBER, TaskRecord, TeamBoard
 from teammesh.mesh.criteria import RunFacts
@@ -152,10 +153,11 @@ def test_guards_refuse_through_the_skill_and_leave_board_untouched(board: TeamBo
     board.queue_work("docs", "write", by="developer", token=dev_slot.token)
     docs_slot = board.open_turn("docs", 1)
     board.pull_work("docs", token=docs_slot.token)
-    skills = MemberSkills(member="docs", board=board, scope="s",
+    skills = MemberSkills(member="docs", board=board,
                           turn_token=lambda: docs_slot.token, handoff_guards=guards)
     before = board.tasks()
-    payload = skills.call("team_queue_work", {"owner": "reviewer", "task": "check"}, "9")
+    payload = skills.queue_work(SkillContext(tool="team_queue_work", session_id="s",
+                                             request_id="9"), owner="reviewer", task="check")
     assert payload["success"] is False
     assert payload["contentItems"][0]["text"] == (
         "team_queue_work refused: handoff chain too long: developer > docs > reviewer is"

@@ -210,8 +210,12 @@ def test_cli_exit_codes_and_invalid_team_file(tmp_path: Path) -> None:
     proc = subprocess.run([TEAMMESH, "run", str(bad)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr == (f"teammesh run: invalid team file: {bad}: team.rounds:"
-                           " must be an integer\n")
+    # Every problem at once, the first on the headline (issue 13: the team file is checked
+    # by pydantic models, all errors collected).
+    assert proc.stderr == (
+        f"teammesh run: invalid team file: {bad}: team.rounds: must be an integer\n"
+        f"{bad}: members: declare at least one [[members]] entry\n"
+        f"{bad}: tasks: declare at least one [[tasks]] entry (the initial work)\n")
     assert proc.stdout == ""
     assert not (tmp_path / ".teammesh").exists()  # refused before anything started
 

@@ -22,7 +22,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from teammesh.client import AsyncCodexManager
-from teammesh.client.remote_skills.context import current_call
 from teammesh.gateway.app import ROUTES
 from teammesh.gateway.embedded import GatewayThread, InsecureBindError, start_gateway
 from teammesh.mesh.board import TeamBoard, create_board
@@ -127,19 +126,9 @@ IMPERSONATION_KEYS = ("member", "owner", "by", "queued_by", "as", "scope", "sess
                       "sessionId", "identity")
 
 
-def _bind(board: TeamBoard, member: str) -> tuple[MemberSkills, Any]:
-    skills = MemberSkills(member=member, board=board, scope="")
-
-    def register(draft: Any) -> None:
-        for name, description, schema in skills.catalog():
-            def handler(*positional: Any, _tool: str = name, **arguments: Any) -> Any:
-                call = current_call()
-                return skills.call(_tool, positional[0] if positional else arguments,
-                                   call.request_id if call is not None else None)
-
-            draft.register(name, handler, description=description, input_schema=schema)
-
-    return skills, register
+def _bind(board: TeamBoard, member: str) -> Any:
+    """The `register` callback declaring `member`'s five skills on a draft session."""
+    return MemberSkills(member=member, board=board).register
 
 
 async def _turn(cm: AsyncCodexManager, handle: Any, steps: list[str]) -> list[dict[str, Any]]:
@@ -170,13 +159,12 @@ async def test_a_member_cannot_act_as_another_member(tmp_path: Path) -> None:
     try:
         async with start_gateway(data_dir=tmp_path / "gateway") as gateway, \
                 AsyncCodexManager(base_url=gateway.base_url) as cm:
-            dev_skills, dev_register = _bind(board, "developer")
-            rev_skills, rev_register = _bind(board, "reviewer")
+            dev_register = _bind(board, "developer")
+            rev_register = _bind(board, "reviewer")
             _c, developer = await cm.remote_skills.create_session(
                 register=dev_register, approval_policy="never")
             _c, reviewer = await cm.remote_skills.create_session(
                 register=rev_register, approval_policy="never")
-            dev_skills.scope, rev_skills.scope = developer.session_id, reviewer.session_id
 
             # The developer tries every skill with every identity-looking extra argument.
             legit = {"team_pull_work": {}, "team_read_board": {"limit": 3},

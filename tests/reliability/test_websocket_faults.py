@@ -21,9 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from teammesh.client import AsyncCodexManager
+from teammesh.client import AsyncCodexManager, SkillContext
 from teammesh.client.events import AppServerSignal
-from teammesh.client.remote_skills.context import current_call
 from teammesh.client.remote_skills.session import AsyncRemoteSkillSession
 from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.fanout import MAX_QUEUED_FRAMES
@@ -97,9 +96,7 @@ async def test_cut_and_delayed_stream_every_call_answered_exactly_once(tmp_path:
             handles: dict[str, AsyncRemoteSkillSession] = {}
 
             def register(draft: Any) -> None:
-                def lookup_weather(city: str) -> str:
-                    call = current_call()
-                    assert call is not None
+                def lookup_weather(city: str, call: SkillContext) -> str:
                     handler_runs[(call.session_id or "", str(call.request_id))] += 1
                     return f"{city}: sunny"
 

@@ -1,10 +1,19 @@
 """teammesh's client SDK, with codex-manager's Python client names.
 
-`AsyncCodexManager` is the real client; `CodexManager` is its thin sync twin.
+`AsyncCodexManager` is the real client; `CodexManager` is its thin sync twin. This package
+is also the team mesh's only door into the client: what the mesh uses is exported here
+(the ledger and its states, the request-id normaliser, the reply reader, the auth header),
+so the client's inner layout can change without the mesh noticing.
 """
 
 from teammesh.client.client import AsyncCodexManager, CodexManager
-from teammesh.client.config import ENV_API_BASE, ClientConfig, ValidationMode, api_base_from_env
+from teammesh.client.config import (
+    ENV_API_BASE,
+    HEADER_AUTHORIZATION,
+    ClientConfig,
+    ValidationMode,
+    api_base_from_env,
+)
 from teammesh.client.errors import (
     ApiError,
     AuthError,
@@ -21,7 +30,12 @@ from teammesh.client.errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from teammesh.client.events import AppServerSignal, StreamContext, StreamEvent
+from teammesh.client.events import (
+    AppServerSignal,
+    StreamContext,
+    StreamEvent,
+    normalize_request_id,
+)
 from teammesh.client.hooks import (
     AsyncHookMiddleware,
     HookRegistry,
@@ -54,6 +68,8 @@ from teammesh.client.remote_skills import (
     SkillContext,
     current_call,
 )
+from teammesh.client.remote_skills.registry import AnswerState, DispatchLedger
+from teammesh.client.replies import assistant_reply_of
 from teammesh.client.router import EventRouter, StreamHandler, StreamMatcher, StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.turns import TurnTracker
@@ -66,6 +82,8 @@ from teammesh.wire import SettingsScope as SessionSettingsScopeName
 
 __all__ = [
     "ENV_API_BASE",
+    "HEADER_AUTHORIZATION",
+    "AnswerState",
     "ApiError",
     "AppServerSignal",
     "ApprovalDecision",
@@ -86,6 +104,7 @@ __all__ = [
     "CodexManager",
     "CodexManagerError",
     "ConflictError",
+    "DispatchLedger",
     "EventRouter",
     "FilesystemSandbox",
     "GoneError",
@@ -128,5 +147,7 @@ __all__ = [
     "WaitApi",
     "WaitTimeoutError",
     "api_base_from_env",
+    "assistant_reply_of",
     "current_call",
+    "normalize_request_id",
 ]

@@ -43,7 +43,7 @@ from teammesh.client.stream import AsyncEventStream, SyncEventStream
 from teammesh.client.tls_context import verify_for
 from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
-from teammesh.client.typed import TypedApi, finish_async, finish_sync
+from teammesh.client.typed import Awaiting, Blocking, TypedApi
 from teammesh.client.wait import AsyncWaitApi, WaitApi
 from teammesh.wire import DEFAULT_API_BASE, DEFAULT_API_PREFIX
 
@@ -180,7 +180,7 @@ class AsyncCodexManager(_ClientSurface):
             response_validator=_strict_validator() if self.validation_mode == "strict" else None,
         )
         self._attach_domains(self.pipeline.send)
-        self.typed = TypedApi(self.system, self.sessions, finish_async)
+        self.typed: TypedApi[Awaiting] = TypedApi(self, blocking=False)
         self.turns = TurnTracker()
         self.stream = AsyncEventStream(
             base_url,
@@ -243,7 +243,7 @@ class CodexManager(_ClientSurface):
         self.hooks = self.core.hooks
         self.turns = self.core.turns
         self._attach_domains(self._request)
-        self.typed = TypedApi(self.system, self.sessions, finish_sync)
+        self.typed: TypedApi[Blocking] = TypedApi(self, blocking=True)
         self.stream = SyncEventStream(self.core.stream)
         self.wait = WaitApi(self.core.wait, self._bridge)
         self.remote_skills = RemoteSkillsFacade(self.core.remote_skills, self._bridge)

@@ -1,5 +1,11 @@
 """What the stream delivers: `StreamEvent` (any envelope) and `AppServerSignal` (an
-`app_server.*` passthrough event, parsed)."""
+`app_server.*` passthrough event, parsed).
+
+The two facts every tool call is routed and keyed by are read here and nowhere else: the
+signal's session id (`AppServerSignal.session_id`) and the request id
+(`normalize_request_id`, the one spelling of an id as a key, used by the dispatcher, the
+ledger and the mesh alike).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +43,20 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def wire_request_id(value: object) -> str | int | None:
+    """A request id as the wire carries it (a string or an integer), else None. bool is an
+    int; a boolean id is nonsense, so it is refused (upstream lets it in)."""
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def normalize_request_id(value: object) -> str | None:
+    """A request id as a key: `42` and `"42"` are one call; blank or not an id is None."""
+    wire = wire_request_id(value)
+    if wire is None:
+        return None
+    return str(wire) if isinstance(wire, int) else wire.strip() or None
+
+
 @dataclass(slots=True)
 class AppServerSignal:
     event_type: str
@@ -53,7 +73,6 @@ class AppServerSignal:
         payload = event.payload if isinstance(event.payload, dict) else {}
         context = payload.get("context")
         session = payload.get("session")
-        request_id = payload.get("requestId")
         return cls(
             event_type=event.type,
             method=_str_or_none(payload.get("method")),
@@ -62,10 +81,7 @@ class AppServerSignal:
             context=context if isinstance(context, dict) else {},
             params=payload.get("params"),
             session=session if isinstance(session, dict) else None,
-            # bool is an int; a boolean id is nonsense, so it is refused (upstream lets it in).
-            request_id=request_id
-            if isinstance(request_id, str | int) and not isinstance(request_id, bool)
-            else None,
+            request_id=wire_request_id(payload.get("requestId")),
         )
 
     @property

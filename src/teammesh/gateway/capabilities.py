@@ -95,6 +95,9 @@ def method_status(method: str, runtime: str) -> tuple[str, str | None]:
     routes = routes_calling(method)
     if routes and all(r.served_on(runtime) for r in routes):
         return "available", None
+    refused = [r for r in routes if r.refused]
+    if refused:  # a policy, the same on every runtime
+        return "disabled", f"{method} is {refused[0].why}"
     if runtime == "codex":
         return "disabled", f"the gateway does not map {method} to the codex runtime yet"
     return "disabled", f"the {runtime} runtime has no {method}"

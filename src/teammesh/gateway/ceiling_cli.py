@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from teammesh.gateway.ceiling_names import (
     APPROVAL_POLICIES,
+    DEFAULT_FORK_SESSION_LIMIT,
     DEFAULT_MAX_RUNTIMES,
     DEFAULT_MAX_SANDBOX,
     SANDBOX_ORDER,
@@ -61,6 +62,11 @@ def add_ceiling_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-runtimes", type=_positive_int, default=DEFAULT_MAX_RUNTIMES,
         help=f"live runtime instances at most (default {DEFAULT_MAX_RUNTIMES})",
     )
+    group.add_argument(
+        "--fork-session-limit", type=_positive_int, default=DEFAULT_FORK_SESSION_LIMIT,
+        help="live sessions past which POST /api/sessions/{id}/fork is refused with 429 "
+        f"(a fork copies its source; default {DEFAULT_FORK_SESSION_LIMIT})",
+    )
 
 
 def ceiling_from_args(args: argparse.Namespace) -> SessionCeiling:
@@ -77,4 +83,5 @@ def ceiling_from_args(args: argparse.Namespace) -> SessionCeiling:
         cwd_roots=roots,
         allow_models=tuple(args.allow_model or ()),
         max_runtimes=args.max_runtimes,
+        fork_session_limit=args.fork_session_limit,
     )

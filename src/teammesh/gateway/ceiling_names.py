@@ -12,3 +12,6 @@ SANDBOX_ORDER: tuple[str, ...] = ("read-only", "workspace-write", "danger-full-a
 APPROVAL_POLICIES: tuple[str, ...] = ("untrusted", "on-failure", "on-request", "never")
 DEFAULT_MAX_SANDBOX = "workspace-write"
 DEFAULT_MAX_RUNTIMES = 8
+# A fork copies its source (up to 20 000 transcript rows, 16 Mi characters): past this many
+# live sessions the gateway makes no more copies (creates copy nothing and are not held to it).
+DEFAULT_FORK_SESSION_LIMIT = 1000

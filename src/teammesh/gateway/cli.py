@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import shlex
@@ -100,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"teammesh serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    # The gateway has stopped (children reaped, store closed, sockets closed). What is left
+    # is the interpreter's exit, whose garbage collection over everything still alive took
+    # ~60 ms of a ~80 ms stop; frozen objects are skipped (atexit handlers still run).
+    gc.freeze()
     return 0
 
 
@@ -122,6 +127,10 @@ async def _serve(
         durability=args.durability,
     ) as gateway:
         print(f"teammesh gateway listening on {gateway.base_url}", flush=True)
+        # Everything alive now (modules, classes, schemas: ~60k objects) lives as long as
+        # the process: out of the collector's sight, a full collection no longer walks it
+        # (~18 ms each, landing on whatever request is running).
+        gc.freeze()
         closed = loop.create_task(gateway.wait_closed())
         stopped = loop.create_task(stop.wait())
         await asyncio.wait({closed, stopped}, return_when=asyncio.FIRST_COMPLETED)

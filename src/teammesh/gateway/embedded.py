@@ -137,6 +137,7 @@ async def start_gateway(
         async with serving(server, sock, before_exit=hub.close,
                            stopped_early=lambda: RuntimeError(
                                "gateway server stopped during startup")) as task:
+            hub.warmup.start()  # codex starts now, in the background (runtime_warmup.py)
             yield RunningGateway(host, bound_port(sock), hub, server, task)
     finally:
         sock.close()

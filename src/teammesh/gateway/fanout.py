@@ -14,6 +14,7 @@ catches up over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ class Subscriber:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
     overflowed: bool = False
+    going_away: bool = False  # the gateway is stopping: the writer closes with 1001
 
     def offer(self, text: str, size: int | None = None) -> None:
         """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
@@ -128,4 +130,14 @@ class FanOut:
 
     def close_all(self) -> None:
         for subscriber in tuple(self._subscribers):
+            subscriber.going_away = True
             subscriber.close()
+
+    async def drained(self, timeout_s: float) -> None:
+        """Until every socket has ended (its reader unsubscribes it once the client has
+        answered the close), at most `timeout_s`: the gateway then stops its server, which
+        would close the rest with 1012."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._subscribers:  # noqa: ASYNC110 - a few ms at shutdown only
+                    await asyncio.sleep(0.001)

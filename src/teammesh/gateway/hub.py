@@ -22,6 +22,7 @@ from teammesh.gateway.projects import ProjectBook
 from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtime_events import BoundSink, RuntimeEvents
 from teammesh.gateway.runtime_pool import RuntimeLimitError, RuntimePool
+from teammesh.gateway.runtime_warmup import RuntimeWarmup
 from teammesh.gateway.runtimes.base import (
     JsonObject,
     Runtime,
@@ -47,6 +48,8 @@ log = logging.getLogger("teammesh.gateway.hub")
 DEFAULT_APPROVAL_POLICY = "untrusted"
 DEFAULT_SANDBOX = "read-only"
 DEFAULT_NETWORK_ACCESS = "restricted"
+# At stop, how long the clients' close handshakes may take (loopback: about 1 ms).
+SOCKETS_CLOSE_S = 0.25
 
 
 class Hub(BoundSink):
@@ -87,6 +90,8 @@ class Hub(BoundSink):
             max_runtimes=self.policy.ceiling.max_runtimes,
             in_use=self._runtime_in_use,
         )
+        # Started by the serving gateway (embedded.py): codex comes up with it.
+        self.warmup = RuntimeWarmup(self.runtimes)
         super().__init__(self.events, self.runtimes.default_spec)
         self._recover()
 
@@ -107,10 +112,12 @@ class Hub(BoundSink):
                     self.writes.entries(session, settled)
 
     async def close(self) -> None:
+        await self.warmup.cancel()
         await self.runtimes.stop_all()
         self.desk.close()
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
-        self.fanout.close_all()
+        self.fanout.close_all()  # each socket closes with 1001 (going away)
+        await self.fanout.drained(SOCKETS_CLOSE_S)
 
     def adopt(self, session: Session) -> None:
         """Keep a session whose record is written (a create, or a fork in session_actions)."""
@@ -405,11 +412,7 @@ class Hub(BoundSink):
 
     def health(self) -> JsonObject:
         runtime: Runtime | None = self.runtimes.peek(self.runtimes.default_spec)
-        codex = (
-            runtime.health()
-            if runtime is not None
-            else {"running": False, "pid": None, "initialized": False}
-        )
+        codex = self.warmup.health(runtime.health() if runtime is not None else None)
         store = self._store_status()
         return {
             "status": "ok" if store["writable"] else "degraded",

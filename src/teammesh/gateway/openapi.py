@@ -187,6 +187,10 @@ def _path_param(name: str) -> dict[str, Any]:
 
 _SID = [_path_param("sessionId")]
 _BODY_ERRORS = {"_400": "ErrorEnvelope", "_413": "ErrorEnvelope", "_415": "ErrorEnvelope"}
+# Past the session ceiling (403), the runtime missing or at its limit (501, 503), a store
+# write refused (503, 507): what a create or a turn may also answer.
+_ADMISSION = {"_403": "ErrorEnvelope", "_501": "ErrorEnvelope", "_503": "ErrorEnvelope",
+              "_507": "ErrorEnvelope"}
 _SESSION_GONE = {"_404": "NotFound", "_410": "DeletedSession"}
 
 
@@ -248,7 +252,7 @@ def openapi_document() -> dict[str, Any]:
             ),
             "post": _op(
                 "Create a session",
-                _responses(_200="SessionCreated", **_BODY_ERRORS),
+                _responses(_200="SessionCreated", **_BODY_ERRORS, **_ADMISSION),
                 body="CreateSessionBody",
             ),
         },
@@ -260,7 +264,8 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/sessions/{sessionId}/rename": _session_post("Rename", "RenameBody", _200="Ok"),
         "/api/sessions/{sessionId}/messages": _session_post(
-            "Start a turn", "SendMessageBody", _202="Accepted", _409="ErrorEnvelope"
+            "Start a turn", "SendMessageBody", _202="Accepted", _409="ErrorEnvelope",
+            **_ADMISSION,
         ),
         "/api/sessions/{sessionId}/interrupt": _session_post(
             "Interrupt the active turn", "InterruptBody", _200="Ok", _409="Conflict"
@@ -298,6 +303,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "101": {"description": "Switching protocols"},
                     "401": {"description": "missing or invalid bearer token"},
+                    "404": {"description": "a plain HTTP request (not a websocket upgrade)"},
                 },
             }
         },

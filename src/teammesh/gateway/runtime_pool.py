@@ -123,7 +123,7 @@ class RuntimePool:
                 await self._make_room(spec)
                 try:
                     runtime = build_runtime(spec, self._settings)
-                    await runtime.start(self._sink_for(spec))
+                    await _start_or_stop(runtime, self._sink_for(spec))
                 finally:
                     self._starting.discard(spec)
                 self._runtimes[spec] = runtime
@@ -140,3 +140,16 @@ class RuntimePool:
                 await runtime.stop()
             except Exception:
                 log.exception("runtime %s failed to stop cleanly", spec)
+
+
+async def _start_or_stop(runtime: Runtime, sink: RuntimeSink) -> None:
+    """Start `runtime`; when the start fails or is cancelled (a gateway stopping while its
+    runtime still starts), stop what it had begun, so no child process outlives it."""
+    try:
+        await runtime.start(sink)
+    except BaseException:
+        try:
+            await asyncio.shield(runtime.stop())
+        except Exception:
+            log.exception("runtime %s failed to stop after a failed start", runtime.name)
+        raise

@@ -12,7 +12,11 @@ archive is a flag on the session record that `GET /api/sessions?archived=true` l
 Departures from upstream, on purpose: a fork while a turn runs answers 409 `invalid_state`
 (the copy would hold half a turn); rollback of more turns than the thread has is 400
 `invalid_params`; an unknown session is 404 `not_found` where upstream's app-server call would
-fail with a 500. None of these publish an event of codex-manager's own (§8); a fork's new
+fail with a 500; a fork past `--fork-session-limit` live sessions is 429 `session_limit`
+(upstream has no bound; each fork copies its source). Archive while a turn runs is allowed,
+as upstream (it forwards `thread/archive`, and codex 0.169 interrupts the running turn): the
+turn is interrupted on every runtime, then archived; only a turn still starting is 409
+`invalid_state`. None of these publish an event of codex-manager's own (§8); a fork's new
 thread announces itself with `thread/started` (`app_server.thread.started`), as codex does.
 """
 
@@ -138,6 +142,14 @@ async def fork(request: Request) -> Outcome:
     if _busy(source):
         return _invalid_state("cannot fork while a turn is in progress", method, source)
     hub = _hub(request)
+    limit = hub.policy.ceiling.fork_session_limit
+    live = sum(1 for s in hub.sessions() if s.deleted_at is None)
+    if live >= limit:  # a fork copies the source: the copies are bounded, like runtimes
+        return Outcome(429, {
+            "status": "error", "code": "session_limit",
+            "message": f"the gateway holds {live} live sessions, its fork limit is {limit} "
+                       "(teammesh serve --fork-session-limit); delete sessions to fork again",
+            "details": {"method": method, "sessionId": source.id, "limit": limit}})
     # A new session: the operator's ceiling as it is now holds for it (the source may have
     # been made under a wider one), like any create.
     refused = policy_check(lambda: hub.policy.admit_turn(
@@ -300,8 +312,15 @@ async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | 
     if session.archived == archived:
         return None
     method = "thread/archive" if archived else "thread/unarchive"
+    if archived and session.starting_turn:  # its turn/start would race the archive
+        return _invalid_state("cannot archive while a turn is starting", method, session)
     try:
         runtime = await hub.runtimes.get(session.runtime_key)
+        active = session.active_turn
+        if archived and active is not None and session.attached:
+            # codex 0.169 interrupts a thread's running turn when it is archived (upstream
+            # forwards the archive as it is); every runtime does the same here.
+            await runtime.interrupt_turn(session.id, active.id)
         await runtime.archive_thread(session.id, archived)
     except Exception as exc:
         text = exc.message if isinstance(exc, RuntimeFailure) else str(exc)

@@ -35,18 +35,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 from urllib.parse import urlencode
 
-from teammesh.gateway.ceiling_names import (  # weakest sandbox first
-    APPROVAL_POLICIES as APPROVAL_POLICIES,
-)
-from teammesh.gateway.ceiling_names import (
-    DEFAULT_MAX_RUNTIMES as DEFAULT_MAX_RUNTIMES,
-)
-from teammesh.gateway.ceiling_names import (
-    DEFAULT_MAX_SANDBOX as DEFAULT_MAX_SANDBOX,
-)
-from teammesh.gateway.ceiling_names import (
-    SANDBOX_ORDER as SANDBOX_ORDER,
-)
+from teammesh.gateway import ceiling_names
 from teammesh.gateway.runtimes.registry import (
     RUNTIME_MODULES,
     RuntimeSettings,
@@ -55,6 +44,12 @@ from teammesh.gateway.runtimes.registry import (
 )
 from teammesh.wire import NetworkAccess
 
+# The ceiling's names and defaults live in ceiling_names.py (light: `teammesh serve --help`).
+SANDBOX_ORDER = ceiling_names.SANDBOX_ORDER  # weakest first
+APPROVAL_POLICIES = ceiling_names.APPROVAL_POLICIES
+DEFAULT_MAX_SANDBOX = ceiling_names.DEFAULT_MAX_SANDBOX
+DEFAULT_MAX_RUNTIMES = ceiling_names.DEFAULT_MAX_RUNTIMES
+DEFAULT_FORK_SESSION_LIMIT = ceiling_names.DEFAULT_FORK_SESSION_LIMIT
 NETWORK_VALUES: tuple[str, ...] = get_args(NetworkAccess)
 # The approval policy under which codex never runs a command outside the sandbox.
 SANDBOX_BINDING_APPROVALS = frozenset({"never"})
@@ -116,7 +111,9 @@ class SessionCeiling:
       and `..` are resolved); None: the directory the gateway was started in;
     - `allow_models` [--allow-model]: fnmatch patterns over `runtime:model` a client may
       name; empty: the default model rule (`SessionPolicy.check_model`);
-    - `max_runtimes` [--max-runtimes]: live runtime instances (default + client choices).
+    - `max_runtimes` [--max-runtimes]: live runtime instances (default + client choices);
+    - `fork_session_limit` [--fork-session-limit]: live sessions past which a fork is
+      refused (429 `session_limit`).
     """
 
     max_sandbox: str = DEFAULT_MAX_SANDBOX
@@ -125,6 +122,7 @@ class SessionCeiling:
     cwd_roots: tuple[str, ...] | None = None
     allow_models: tuple[str, ...] = ()
     max_runtimes: int = DEFAULT_MAX_RUNTIMES
+    fork_session_limit: int = DEFAULT_FORK_SESSION_LIMIT
 
     def __post_init__(self) -> None:
         if self.max_sandbox not in SANDBOX_ORDER:
@@ -137,6 +135,8 @@ class SessionCeiling:
                 )
         if self.max_runtimes < 1:
             raise ValueError("max_runtimes must be at least 1")
+        if self.fork_session_limit < 1:
+            raise ValueError("fork_session_limit must be at least 1")
 
     def allowed_approvals(self) -> frozenset[str]:
         if self.approval_policies is not None:

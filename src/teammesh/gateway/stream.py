@@ -56,6 +56,8 @@ async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
             if text is None:
                 if subscriber.overflowed:
                     await websocket.close(code=1013)  # try again later: reconnect
+                elif subscriber.going_away:
+                    await websocket.close(code=1001)  # the gateway is stopping
                 return
             await websocket.send_text(text)
     except Exception:

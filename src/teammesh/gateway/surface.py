@@ -24,6 +24,8 @@ from starlette.routing import Route
 
 from teammesh.gateway.capabilities import capabilities_report
 from teammesh.gateway.clock import iso_now
+from teammesh.gateway.codex_passthrough import passthrough_params, shape_result
+from teammesh.gateway.config_redact import known_secrets, scrub_values
 from teammesh.gateway.http_io import BodyError, read_json, validate
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.outcome import Outcome, map_runtime_error
@@ -32,10 +34,11 @@ from teammesh.gateway.runtimes.base import RuntimeUnavailable
 from teammesh.gateway.runtimes.registry import parse_spec
 from teammesh.gateway.session import Session
 from teammesh.gateway.session_controls import HANDLERS as CONTROL_HANDLERS
+from teammesh.gateway.session_policy import PolicyRefusal
 from teammesh.gateway.suggested_requests import HANDLERS as SUGGESTION_HANDLERS
 from teammesh.gateway.transcript_upsert import HANDLERS as TRANSCRIPT_HANDLERS
 from teammesh.gateway.upstream_routes import ROUTES, UpstreamRoute
-from teammesh.wire import CapabilitiesQuery, ListQuery, SessionSettingsBody
+from teammesh.wire import CapabilitiesQuery, SessionSettingsBody
 
 log = logging.getLogger("teammesh.gateway.surface")
 B = TypeVar("B")
@@ -55,7 +58,10 @@ def runtime_name(spec: str) -> str:
 def not_supported(route: UpstreamRoute, runtime: str, session_id: str | None) -> Outcome:
     """Upstream's 501 for `route` on a session (or gateway) whose runtime is `runtime`."""
     details: dict[str, Any] = {"method": route.app_server or route.operation}
-    if route.kind == "state":
+    if route.refused:  # the same on every runtime: a policy, not a gap
+        message = f"method not found: {route.app_server} is {route.why}"
+        details["why"] = route.why
+    elif route.kind == "state":
         message = f"not implemented by this gateway: {route.operation} ({route.why})"
         details["operation"] = route.operation
     elif runtime == "codex":
@@ -89,15 +95,6 @@ async def validate_input(route: UpstreamRoute, request: Request) -> None:
         validate(route.body, raw)
 
 
-def _passthrough_params(route: UpstreamRoute, query: ListQuery) -> dict[str, Any]:
-    if route.app_server == "model/list":  # cursor omitted when absent (§4 row 7)
-        params: dict[str, Any] = {"limit": query.limit}
-        if query.cursor is not None:
-            params["cursor"] = query.cursor
-        return params
-    return {"limit": query.limit, "cursor": query.cursor}
-
-
 def passthrough_handler(route: UpstreamRoute) -> Handler:
     """A row forwarded to the default runtime (only when it is one that `serves` it;
     otherwise the 501 of `unserved_handler`). Errors map as upstream maps app-server ones."""
@@ -109,25 +106,32 @@ def passthrough_handler(route: UpstreamRoute) -> Handler:
         spec = hub.runtimes.default_spec
         if not route.served_on(runtime_name(spec)):
             return await fallback(request)
-        query = validate(ListQuery, dict(request.query_params))
+        query = validate(route.query, dict(request.query_params)) if route.query else None
+        try:
+            params = passthrough_params(route, query, hub.policy)
+        except PolicyRefusal as refusal:
+            return Outcome(refusal.status, refusal.body)
         try:
             runtime = await hub.runtimes.get(spec)
         except RuntimeUnavailable as exc:
             return Outcome(503, {"status": "error", "code": "runtime_unavailable",
                                  "message": exc.message})
+        secrets = known_secrets(hub.policy.settings_for(runtime_name(spec)).model_api_key_env)
         try:
-            result = await runtime.call_method(method, _passthrough_params(route, query))
+            result = await runtime.call_method(method, params)
         except Exception as exc:
             log.warning("%s failed", method, exc_info=True)
             outcome = map_runtime_error(exc, method, "")
             outcome.body["details"].pop("sessionId", None)  # a global route: {method}
+            if (method.startswith("account/") and outcome.status == 409
+                    and "authentication required" in str(outcome.body["message"]).lower()):
+                # Departure: codex 0.169 says "no account" with -32600, which upstream's
+                # mapping makes a 409; its client (allow-list 200/401/501) and smoke script
+                # expect the 401 that the text means.
+                outcome = Outcome(401, {**outcome.body, "code": "auth_required"})
+            outcome.body["message"] = scrub_values(outcome.body["message"], secrets)
             return outcome
-        if route.app_server == "collaborationMode/list":  # normalised (§4 row 6)
-            data = result.get("data") if isinstance(result, dict) else None
-            cursor = result.get("nextCursor") if isinstance(result, dict) else None
-            result = {"data": data if isinstance(data, list) else [],
-                      "nextCursor": cursor if isinstance(cursor, str) else None}
-        return Outcome(200, result if isinstance(result, dict) else {"data": result})
+        return Outcome(200, shape_result(route, result, secrets))
 
     handler.__name__ = route.operation.replace(".", "_")
     handler.__doc__ = route.summary

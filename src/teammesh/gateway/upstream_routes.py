@@ -79,6 +79,8 @@ class UpstreamRoute:
     query: type[BaseModel] | None = None
     serves: frozenset[str] = NONE  # runtimes on which this row is implemented for real
     why: str = ""  # why a 501 row is not implemented (docs, /api)
+    # A security refusal, not a gap: never forwarded on any runtime; `why` says the policy.
+    refused: bool = False
 
     @property
     def session_scoped(self) -> bool:
@@ -97,6 +99,13 @@ _STATE: tuple[Check, ...] = ("gone", "missing", "body")  # §7.4: G410 → G404 
 _QUERY_FIRST: tuple[Check, ...] = ("body", "gone", "missing")  # GET/DELETE settings, resume
 
 _NO_METHOD = "no app-server method behind it on playbook/llm; codex: not mapped yet"
+# Why a row is refused on every runtime (docs/security.md "What the codex pass-through
+# forwards"). codex's config, MCP servers, skills and account are the operator's: a client
+# that could write them would change what every session runs with.
+_OPERATOR = "operator settings are never taken from a client"
+_OPENAI = ("it would reach OpenAI's servers (the gateway runs offline; the account is the "
+           "operator's)")
+_EXEC = "it runs a host command outside any turn, past the session ceiling and approvals"
 _CODEX_ONLY = "playbook/llm have no such app-server method; codex forwards it"
 CODEX = frozenset({"codex"})  # forwarded to codex app-server (surface.passthrough_handler)
 IN_PROCESS = frozenset({"playbook", "llm"})  # the in-process threads (session_actions.py)
@@ -116,11 +125,17 @@ Body = type[BaseModel] | None
 
 def _rt(n: int, method: str, path: str, op: str, rpc: str, summary: str,
         allow: tuple[int, ...] = (200, 501), *, body: Body = None,
-        query: Body = None, serves: frozenset[str] = NONE) -> UpstreamRoute:
-    """A runtime pass-through row (§4): validate, one app-server call, answer."""
-    why = _CODEX_ONLY if serves == CODEX else _NO_METHOD
+        query: Body = None, serves: frozenset[str] = NONE, why: str = "",
+        refused: str = "") -> UpstreamRoute:
+    """A runtime pass-through row (§4): validate, one app-server call, answer. `refused`:
+    the policy that keeps it a 501 on every runtime (codex included)."""
+    if refused:
+        why = f"refused by policy: {refused}"
+    elif not why:
+        why = _CODEX_ONLY if serves == CODEX else _NO_METHOD
     return UpstreamRoute(n, method, path, op, allow, rpc, "runtime", summary,
-                         body=body, query=query, serves=serves, why=why)
+                         body=body, query=query, serves=serves, why=why,
+                         refused=bool(refused))
 
 
 def _thread(n: int, method: str, path: str, op: str, rpc: str, summary: str,
@@ -163,41 +178,53 @@ ROUTES: tuple[UpstreamRoute, ...] = (
     _rt(7, "GET", "/api/models", "models.list", "model/list", "Models", query=ListQuery,
         serves=CODEX),
     _rt(8, "GET", "/api/mcp/servers", "mcp.servers.list", "mcpServerStatus/list",
-        "MCP server status", query=ListQuery),
-    _rt(9, "GET", "/api/apps", "apps.list", "app/list", "Apps", query=AppsQuery),
-    _rt(10, "GET", "/api/skills", "skills.list", "skills/list", "Skills", query=SkillsQuery),
+        "MCP server status", query=ListQuery, serves=CODEX),
+    _rt(9, "GET", "/api/apps", "apps.list", "app/list", "Apps", query=AppsQuery,
+        serves=CODEX),
+    _rt(10, "GET", "/api/skills", "skills.list", "skills/list", "Skills", query=SkillsQuery,
+        serves=CODEX),
     _rt(11, "POST", "/api/skills/config", "skills.config.set", "skills/config/write",
-        "Enable or disable a skill", body=SkillsConfigBody),
+        "Enable or disable a skill", body=SkillsConfigBody,
+        refused=f"{_OPERATOR} (the skills codex loads)"),
     _rt(12, "GET", "/api/skills/remote", "skills.remote.get", "skills/remote/read",
-        "Remote skills", allow=(200, 500, 501)),
+        "Remote skills", allow=(200, 500, 501),
+        why="playbook/llm have no such method; codex: app-server 0.169 has no "
+            "skills/remote/read (unknown variant)"),
     _rt(13, "POST", "/api/skills/remote", "skills.remote.set", "skills/remote/write",
-        "Write a remote skill", body=RemoteSkillBody),
+        "Write a remote skill", body=RemoteSkillBody,
+        refused=f"{_OPERATOR} (the skills codex loads), and {_OPENAI}"),
     _rt(14, "POST", "/api/mcp/reload", "mcp.reload", "config/mcpServer/reload",
-        "Reload MCP servers"),
+        "Reload MCP servers", refused=f"{_OPERATOR} (the MCP servers codex starts)"),
     _rt(15, "POST", "/api/mcp/servers/{serverName}/oauth/login", "mcp.oauth.login",
-        "mcpServer/oauth/login", "Start an MCP OAuth login", body=McpOauthLoginBody),
+        "mcpServer/oauth/login", "Start an MCP OAuth login", body=McpOauthLoginBody,
+        refused=f"{_OPERATOR} (MCP credentials), and it reaches the MCP server's host"),
     _rt(16, "GET", "/api/account", "account.get", "account/read", "Account",
-        allow=(200, 401, 501)),
+        allow=(200, 401, 501), serves=CODEX),
     _rt(17, "POST", "/api/account/login/start", "account.login.start", "account/login/start",
-        "Start an account login", allow=(200, 400, 501), body=LoginStartBody),
+        "Start an account login", allow=(200, 400, 501), body=LoginStartBody,
+        refused=_OPENAI),
     _rt(18, "POST", "/api/account/login/cancel", "account.login.cancel",
         "account/login/cancel", "Cancel an account login", allow=(200, 404, 501),
-        body=LoginCancelBody),
-    _rt(19, "POST", "/api/account/logout", "account.logout", "account/logout", "Log out"),
+        body=LoginCancelBody, refused=_OPENAI),
+    _rt(19, "POST", "/api/account/logout", "account.logout", "account/logout", "Log out",
+        refused=_OPENAI),
     _rt(20, "GET", "/api/account/rate-limits", "account.rate_limits",
-        "account/rateLimits/read", "Account rate limits", allow=(200, 401, 501)),
+        "account/rateLimits/read", "Account rate limits", allow=(200, 401, 501),
+        serves=CODEX),
     _rt(21, "GET", "/api/config", "config.get", "config/read", "Configuration",
-        query=ConfigQuery),
+        query=ConfigQuery, serves=CODEX),
     _rt(22, "GET", "/api/config/requirements", "config.requirements",
-        "configRequirements/read", "Configuration requirements"),
+        "configRequirements/read", "Configuration requirements", serves=CODEX),
     _rt(23, "POST", "/api/config/value", "config.set", "config/value/write",
-        "Write one configuration value", body=ConfigValueBody),
+        "Write one configuration value", body=ConfigValueBody,
+        refused=f"{_OPERATOR} (codex's config.toml)"),
     _rt(24, "POST", "/api/config/batch", "config.batch_set", "config/batchWrite",
-        "Write configuration values", body=ConfigBatchBody),
+        "Write configuration values", body=ConfigBatchBody,
+        refused=f"{_OPERATOR} (codex's config.toml)"),
     _rt(25, "POST", "/api/commands/exec", "runtime.exec", "command/exec",
-        "Run a command", body=CommandExecBody),
+        "Run a command", body=CommandExecBody, refused=_EXEC),
     _rt(26, "POST", "/api/feedback", "feedback.submit", "feedback/upload",
-        "Upload feedback", body=FeedbackBody),
+        "Upload feedback", body=FeedbackBody, refused=f"{_OPENAI}, with logs"),
     # --- extensions and the orchestrator queue (§5) ----------------------------------------
     _state(27, "GET", "/api/agents/extensions", "extensions.list", "Agent extensions", _EXT),
     _state(28, "POST", "/api/agents/extensions/reload", "extensions.reload",

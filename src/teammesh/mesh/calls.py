@@ -1,27 +1,31 @@
-"""The tool-call side of a run: each member's handlers (behind the approval gate), the one
-stream listener for the whole team, the polling fallback, and counting/printing each call
-once whichever path answered it. Answers the runner did not give itself (another client's,
-or a gateway expiry) are faults (`foreign.py`): once one is known in a member's turn, its
-later calls change nothing on the board and the turn is interrupted."""
+"""The tool-call side of a run: each member's handlers (its skills behind the turn guard and
+the approval gate), the one stream listener for the whole team, the polling fallback, and
+counting/printing each call once, from its dispatch result, whichever path answered it.
+Answers the runner did not give itself (another client's, or a gateway expiry) are faults
+(`foreign.py`): once one is known in a member's turn, its later calls change nothing on the
+board and the turn is interrupted."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammesh.client import AsyncCodexManager
-from teammesh.client.events import AppServerSignal, StreamEvent
-from teammesh.client.remote_skills.context import current_call
-from teammesh.client.remote_skills.dispatcher import normalize_request_id
-from teammesh.client.remote_skills.models import RemoteSkillDispatch
+from teammesh.client import (
+    AppServerSignal,
+    AsyncCodexManager,
+    RemoteSkillDispatch,
+    SkillContext,
+    StreamEvent,
+    normalize_request_id,
+)
 from teammesh.mesh.board import TeamBoard, TurnSlot
 from teammesh.mesh.foreign import AnswerAudit, AnswerFault
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate
-from teammesh.mesh.sessions import MemberSession
-from teammesh.mesh.skills import MemberSkills, refusal_payload
+from teammesh.mesh.sessions import MemberSession, SkillBinding
+from teammesh.mesh.skills import MemberSkills, SkillDraft, SkillHandler, refusal_payload
 from teammesh.mesh.team import Member
 
 
@@ -44,6 +48,9 @@ class MemberState:
 
 
 class ToolCalls:
+    """The whole team's tool calls: the handlers' wrappers, both answering paths, the count
+    and the foreign-answer audit (one per run)."""
+
     def __init__(self, board: TeamBoard, printer: Printer, gate: ApprovalGate,
                  on_change: Callable[[], None]) -> None:
         self.board = board
@@ -52,87 +59,74 @@ class ToolCalls:
         self.on_change = on_change
         self.count = 0
         self.by_session: dict[str, MemberState] = {}
-        self._counted: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.audit = AnswerAudit()
         self._interrupted: set[str] = set()  # turn ids interrupted for a foreign answer
 
     # -- handlers --------------------------------------------------------------------------
 
-    def register_for(self, member: MemberState) -> Callable[[Any], None]:
-        """The `register` callback of `remote_skills.create_session` for this member."""
+    def register_for(self, member: MemberState) -> SkillBinding:
+        """What the member's session is opened with (`sessions.py`): its skills, each
+        wrapped (once, here) in the turn guard and, where a rule may apply, the approval
+        gate; and the observer that counts its calls."""
 
-        def register(draft: Any) -> None:
-            for name, description, schema in member.skills.catalog():
-                draft.register(name, self._handler(member, name), description=description,
-                               input_schema=schema)
+        def wrap(tool: str, method: SkillHandler) -> SkillHandler:
+            handler = self._untainted(member, tool, method)
+            if self.gate.applies(member.name, tool):
+                # The operator may take a while: someone else may have answered since, so
+                # the turn guard looks again once the gate lets the call through.
+                handler = self._untainted(member, tool, self.gate.wrap(
+                    member.name, tool, handler, self.on_change))
+            return handler
 
-        return register
+        def register(draft: SkillDraft) -> None:
+            member.skills.register(draft, wrap)
 
-    def _handler(self, member: MemberState, tool: str) -> Callable[..., Any]:
-        async def handler(*positional: Any, **arguments: Any) -> dict[str, Any]:
-            call = current_call()
-            request_id = call.request_id if call is not None else None
-            args: Any = positional[0] if positional else arguments
-            key = member.skills.key(request_id)
-            turn_id = call.turn_id if call is not None else None
-            if member.session is not None:
-                self.audit.saw_call(member.session.session_id, request_id, tool)
-            if (refused := await self._refuse_if_tainted(member, tool, key, turn_id)):
-                return refused
-            if self.gate.rules and isinstance(args, dict) and (
-                    key is None or self.board.recorded(key) is None):
-                self.on_change()
-                reason = await self.gate.check(member.name, tool, args, key)
-                self.on_change()
-                if reason is not None:
-                    self._count(member, tool, key)
-                    return refusal_payload(tool, reason)
-                # The operator may have taken a while: someone else may have answered since.
-                if (refused := await self._refuse_if_tainted(member, tool, key, turn_id)):
-                    return refused
-            payload = member.skills.call(tool, args, request_id)
-            # Printed here, before the answer is submitted, so the line always comes before
-            # the turn's own line (the turn cannot end before it has this answer).
-            self._count(member, tool, key)
+        return SkillBinding(register, self._observer_for(member))
+
+    def _observer_for(self, member: MemberState) -> Callable[[RemoteSkillDispatch], None]:
+        """The member session's dispatch observer: every call the registry dispatched
+        (refusals before any handler included), once per handler run, so a replayed request
+        id (answered from the ledger) is never counted again. Printed before the answer is
+        submitted, so the line always comes before the turn's own line (the turn cannot end
+        before it has this answer)."""
+
+        def observe(dispatch: RemoteSkillDispatch) -> None:
+            self.count += 1
+            self.printer.tool_call(member.name, dispatch.tool)
             self.on_change()
-            return payload
 
-        handler.__name__ = tool
-        return handler
+        return observe
 
-    async def _refuse_if_tainted(self, member: MemberState, tool: str, key: str | None,
-                                 turn_id: str | None) -> dict[str, Any] | None:
-        """A refusal when the member's turn already got an answer we did not give: the agent
-        is acting on it, so nothing it does in this turn may change the board (a forged
-        success must not end in `team_mark_done`). The turn fails; its claim goes back."""
-        if member.session is None or not await self.tainted(member):
-            return None
-        self._interrupt(member, turn_id)
-        self._count(member, tool, key)
-        return refusal_payload(tool, "this turn is failed: one of its tool calls was"
-                                     " answered by someone other than the team runner")
+    def _untainted(self, member: MemberState, tool: str,
+                   handler: Callable[..., Awaitable[dict[str, Any]] | dict[str, Any]]
+                   ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """`handler` behind the turn guard: a refusal when the member's turn already got an
+        answer we did not give. The agent is acting on it, so nothing it does in this turn
+        may change the board (a forged success must not end in `team_mark_done`). The turn
+        fails; its claim goes back."""
+
+        async def guarded(ctx: SkillContext, **arguments: Any) -> dict[str, Any]:
+            # Noted as the call reaches its handler: one still waiting for its operator is a
+            # call of this turn when the turn ends.
+            self.audit.saw_call(ctx.session_id, ctx.request_id, tool)
+            if member.session is not None and await self.tainted(member):
+                self._interrupt(member, ctx.turn_id)
+                return refusal_payload(tool, "this turn is failed: one of its tool calls"
+                                             " was answered by someone other than the team"
+                                             " runner")
+            result = handler(ctx, **arguments)
+            return await result if isinstance(result, Awaitable) else result
+
+        return guarded
 
     # -- the two paths ---------------------------------------------------------------------
 
     async def on_signal(self, signal: AppServerSignal, context: Any = None) -> None:
-        """The one stream handler: route by `session.id`, else `context.threadId`."""
-        session_id = None
-        if isinstance(signal.session, dict):
-            candidate = signal.session.get("id")
-            if isinstance(candidate, str) and candidate.strip():
-                session_id = candidate
-        if session_id is None:
-            candidate = signal.context.get("threadId") if signal.context else None
-            if isinstance(candidate, str) and candidate.strip():
-                session_id = candidate
-        member = self.by_session.get(session_id or "")
+        """The one stream handler: route by the signal's own session id."""
+        member = self.by_session.get(signal.session_id or "")
         if member is None or member.session is None:
             return
-        params = signal.params if isinstance(signal.params, dict) else {}
-        tool = params.get("tool")
-        self.audit.saw_call(member.session.session_id, normalize_request_id(signal.request_id),
-                            tool if isinstance(tool, str) else None)
         # Answered in its own task: a slow handler (an approval waiting for its operator)
         # must not stop the stream from reading other members' calls and turn ends.
         self.spawn(self._respond(member, signal))
@@ -142,10 +136,10 @@ class ToolCalls:
         answered it). Recorded in stream order, i.e. before the member's next call arrives."""
         member = self.by_session.get(event.thread_id or "")
         payload = event.payload if isinstance(event.payload, dict) else {}
-        raw_id, status = payload.get("requestId"), payload.get("status")
+        status = payload.get("status")
         if member is None or member.session is None or not isinstance(status, str):
             return
-        request_id = normalize_request_id(raw_id if isinstance(raw_id, str | int) else None)
+        request_id = normalize_request_id(payload.get("requestId"))
         if request_id is not None:
             self.audit.saw_resolution(member.session.session_id, request_id, status)
 
@@ -182,25 +176,11 @@ class ToolCalls:
         for dispatched in await member.session.handle.drain_pending_calls():
             self._dispatched(member, dispatched)
 
-    # -- counting --------------------------------------------------------------------------
-
-    def _count(self, member: MemberState, tool: str, key: str | None) -> None:
-        if key is not None:
-            if key in self._counted:
-                return
-            self._counted.add(key)
-        self.count += 1
-        self.printer.tool_call(member.name, tool)
-
     def _dispatched(self, member: MemberState, dispatched: RemoteSkillDispatch | None) -> None:
-        """A call answered without reaching our handler (the client refused its arguments,
-        or the tool is unknown) is still a handled tool call: count and print it once."""
-        if dispatched is None or dispatched.duplicate:
-            return
-        request_id = normalize_request_id(dispatched.request_id)
-        if dispatched.answered_elsewhere:
+        """After the answer went out (counted already, by the observer): an answer that met
+        404/409 on its first delivery was not ours to give, so its turn stops."""
+        if dispatched is not None and not dispatched.duplicate and dispatched.answered_elsewhere:
             self._interrupt(member, dispatched.turn_id)
-        self._count(member, dispatched.tool, member.skills.key(request_id))
 
     # -- background work -------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from teammesh.client.remote_skills.registry import AnswerState, DispatchLedger
+from teammesh.client import AnswerState, DispatchLedger
 
 # How long a check waits for one of our POSTs still in flight (its 200 races the stream's
 # event); an answer not confirmed by then is not counted as ours.

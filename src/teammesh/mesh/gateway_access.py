@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from teammesh.client.config import HEADER_AUTHORIZATION, ClientConfig
+from teammesh.client import HEADER_AUTHORIZATION, ClientConfig
 
 
 def run_token() -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from teammesh.client import CodexManagerError
-from teammesh.client.errors import ApiError
+from teammesh.client import ApiError, CodexManagerError
 
 MAX_MESSAGE = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")

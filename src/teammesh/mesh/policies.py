@@ -1,5 +1,6 @@
 """Per-member policies enforced at the tool boundary (A2): loop guards on handoffs (each
-answers a proposed handoff with a refusal reason or None) and approval gates."""
+answers a proposed handoff with a refusal reason or None) and approval gates (wrapped around
+a skill's handler at registration, `ApprovalGate.wrap`, so the skill itself never asks)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from teammesh.client import SkillContext
 from teammesh.mesh.board import TaskRecord, TeamBoard
-from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard
+from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard, board_key, refusal_payload
 
 Answer = Literal["yes", "no", "ask"]
+# A registered handler as the gate wraps it: the call's context, then its arguments.
+AsyncSkillHandler = Callable[..., Awaitable[dict[str, Any]]]
 
 
 def _proposed_chain(member: str, owner: str, current: TaskRecord | None) -> tuple[str, ...]:
@@ -120,6 +124,31 @@ class ApprovalGate:
         self.board = board
         self.ask = ask
         self.deadline = deadline
+
+    def applies(self, member: str, tool: str) -> bool:
+        """Whether some rule may gate `member`'s calls of `tool` (a handoff's owner is only
+        known per call): only those handlers get wrapped."""
+        return any(rule.tool in ("*", tool) and rule.member in ("*", member)
+                   for rule in self.rules)
+
+    def wrap(self, member: str, tool: str, handler: AsyncSkillHandler,
+             on_change: Callable[[], None]) -> AsyncSkillHandler:
+        """`handler` behind the gate: a call the board has not recorded yet waits for its
+        yes/no (`on_change` around the wait, so the live view shows the question); a no is
+        the refusal the agent reads. A replayed call goes straight through (its recorded
+        result stands)."""
+
+        async def gated(ctx: SkillContext, **arguments: Any) -> dict[str, Any]:
+            key = board_key(ctx)
+            if key is None or self.board.recorded(key) is None:
+                on_change()
+                reason = await self.check(member, tool, arguments, key)
+                on_change()
+                if reason is not None:
+                    return refusal_payload(tool, reason)
+            return await handler(ctx, **arguments)
+
+        return gated
 
     def rule_for(self, member: str, tool: str, owner: str | None) -> ApprovalRule | None:
         for rule in self.rules:

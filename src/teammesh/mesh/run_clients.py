@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 
-from teammesh.client import AsyncCodexManager
-from teammesh.client.config import ClientConfig
+from teammesh.client import AsyncCodexManager, ClientConfig
 
 
 class EndpointClients:

@@ -28,6 +28,5 @@ async def open_sessions(state: RunState, *, resume: bool) -> dict[str, bool]:
                                            f"team-{name}", state.calls.register_for(member))
             state.board.set_session(name, session.session_id)
         member.session = session
-        member.skills.scope = session.session_id
         state.calls.by_session[session.session_id] = member
     return reattached

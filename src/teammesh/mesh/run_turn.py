@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError
-from teammesh.client.replies import assistant_reply_of
+from teammesh.client import AsyncCodexManager, TransportError, WaitTimeoutError, assistant_reply_of
 from teammesh.mesh.board import TurnSlot
 from teammesh.mesh.calls import MemberState
 from teammesh.mesh.foreign import AnswerFault

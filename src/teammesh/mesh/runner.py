@@ -78,7 +78,7 @@ class TeamRunner:
                             max_bounces=policies.max_bounces)
         member: MemberState
         skills = MemberSkills(
-            member=spec.name, board=self.state.board, scope="",
+            member=spec.name, board=self.state.board,
             turn_token=lambda: member.active.token if member.active else None,
             handoff_targets=spec.targets, handoff_guards=guards,
         )

@@ -1,21 +1,28 @@
 """The five `team_*` skills, bound to one member and the shared board.
 
+Each skill is a method taking the call's `SkillContext` as its explicit first parameter and
+its arguments as keywords; the methods are registered with the session's skill registry as
+they are. The registry is the one place that picks the handler by tool name and validates
+the arguments against the input schema below, so nothing here dispatches or validates again.
+
 The member's identity is bound here, never read from the call's arguments. Every call is keyed
-on the board by `<session id>:<request id>`, so a replayed call (same request id, by websocket
-or by polling, before or after a runner restart) returns the recorded result and changes
-nothing. The member's turn token goes with every call too: the board also keys the effects of
-a call made under a claim by the claimed task, so a retried attempt of the claim repeats none
-(`TeamBoard` in `board/core.py`). Refusals come back as `success: false` with the reason,
-and leave the board as it was.
+on the board by `<session id>:<request id>` from its context, so a replayed call (same request
+id, by websocket or by polling, before or after a runner restart) returns the recorded result
+and changes nothing. The member's turn token goes with every call too: the board also keys the
+effects of a call made under a claim by the claimed task, so a retried attempt of the claim
+repeats none (`TeamBoard` in `board/core.py`). Refusals come back as `success: false` with the
+reason, and leave the board as it was.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
+from teammesh.client import SkillContext
 from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
 
 PULL_WORK = "team_pull_work"
@@ -38,6 +45,19 @@ DESCRIPTIONS = {
 # A handoff guard looks at (member, owner, the member's current task) and returns a refusal
 # reason, or None to allow it. Policies (allowed targets, chain caps, ping-pong) plug in here.
 HandoffGuard = Callable[[str, str, TaskRecord | None], str | None]
+# A skill as the registry calls it: the context first, then the validated arguments.
+SkillHandler = Callable[..., Any]
+# Applied to each handler at registration (the runner's turn guard and approval gate).
+HandlerWrapper = Callable[[str, SkillHandler], SkillHandler]
+Method = TypeVar("Method", bound=Callable[..., dict[str, Any]])
+
+
+class SkillDraft(Protocol):
+    """What registering needs of a draft session: its `register` (async or sync handle)."""
+
+    def register(self, name: str, handler: Callable[..., Any], *,
+                 description: str | None = None,
+                 input_schema: dict[str, Any] | None = None) -> Any: ...
 
 
 class Refused(Exception):
@@ -89,37 +109,41 @@ def refusal_payload(tool: str, reason: str, result: dict[str, Any] | None = None
     return {"contentItems": [{"type": "inputText", "text": text}], "success": False}
 
 
-def _check_arguments(schema: dict[str, Any], arguments: object) -> dict[str, Any]:
-    """Enforce the schema's shape (the agent may not have): objects, known keys, required
-    keys, and string/integer types."""
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise Refused("arguments must be a JSON object")
-    properties: dict[str, Any] = schema["properties"]
-    unknown = sorted(set(arguments) - set(properties))
-    if unknown:
-        raise Refused(f"unknown argument(s): {', '.join(unknown)}")
-    missing = [k for k in schema.get("required", []) if k not in arguments]
-    if missing:
-        raise Refused(f"missing argument(s): {', '.join(missing)}")
-    for name, value in arguments.items():
-        kind = properties[name].get("type")
-        if kind == "string" and not isinstance(value, str):
-            raise Refused(f"{name} must be a string")
-        if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise Refused(f"{name} must be an integer")
-    return dict(arguments)
+def board_key(ctx: SkillContext) -> str | None:
+    """The board key of a call: request ids are unique per session, not globally, so the
+    key is the call's own session id (from its context) and its request id."""
+    return f"{ctx.session_id}:{ctx.request_id}" if ctx.request_id else None
+
+
+def _answers(tool: str) -> Callable[[Method], Method]:
+    """A skill's board result as the response payload; a refusal as `success: false`.
+    `functools.wraps` keeps the method's signature, so the registry still finds the
+    `SkillContext` parameter."""
+
+    def decorate(method: Method) -> Method:
+        @functools.wraps(method)
+        def answer(self: MemberSkills, ctx: SkillContext, **arguments: Any) -> dict[str, Any]:
+            try:
+                result = method(self, ctx, **arguments)
+            except (Refused, BoardRefusal) as exc:
+                return refusal_payload(tool, str(exc))
+            if result.get("queued") is False:
+                # The owner is already done: nothing was queued, and the agent must notice.
+                return refusal_payload(tool, str(result.get("reason")), result)
+            return success_payload(result)
+
+        return cast(Method, answer)
+
+    return decorate
 
 
 @dataclass
 class MemberSkills:
     """The five handlers of one member. `turn_token` names the member's current turn (claims
-    made now belong to it); `scope` keys the member's request ids (its session id)."""
+    made now belong to it)."""
 
     member: str
     board: TeamBoard
-    scope: str
     turn_token: Callable[[], str | None] = lambda: None
     # The `owner` enum: None means the whole roster, exactly the seed's schema.
     handoff_targets: tuple[str, ...] | None = None
@@ -130,43 +154,31 @@ class MemberSkills:
             self.handoff_targets = tuple(self.board.roster)
         self.schemas = input_schemas(self.handoff_targets)
 
-    # -- dispatch --------------------------------------------------------------------------
+    # -- the five skills -------------------------------------------------------------------
 
-    def key(self, request_id: str | None) -> str | None:
-        """The board key of a call: request ids are unique per session, not globally."""
-        return f"{self.scope}:{request_id}" if request_id else None
+    @_answers(PULL_WORK)
+    def pull_work(self, ctx: SkillContext) -> dict[str, Any]:
+        return self.board.pull_work(self.member, token=self.turn_token(), key=board_key(ctx))
 
-    def call(self, tool: str, arguments: object, request_id: str | None) -> dict[str, Any]:
-        """Run one tool call; returns the response payload (`contentItems` + `success`)."""
-        key = self.key(request_id)
-        try:
-            if tool not in self.schemas:
-                raise Refused(f"no team skill named {tool}")
-            args = _check_arguments(self.schemas[tool], arguments)
-            result = self._run(tool, args, key)
-        except (Refused, BoardRefusal) as exc:
-            return refusal_payload(tool, str(exc))
-        if result.get("queued") is False:
-            # The owner is already done: nothing was queued, and the agent must notice.
-            return refusal_payload(tool, str(result.get("reason")), result)
-        return success_payload(result)
+    @_answers(QUEUE_WORK)
+    def queue_work(self, ctx: SkillContext, owner: str, task: str) -> dict[str, Any]:
+        self._check_handoff(owner)
+        return self.board.queue_work(owner, task, by=self.member, key=board_key(ctx),
+                                     token=self.turn_token())
 
-    def _run(self, tool: str, args: dict[str, Any], key: str | None) -> dict[str, Any]:
-        board, member = self.board, self.member
-        if tool == PULL_WORK:
-            return board.pull_work(member, token=self.turn_token(), key=key)
-        if tool == QUEUE_WORK:
-            owner = args["owner"]
-            self._check_handoff(owner)
-            return board.queue_work(owner, args["task"], by=member, key=key,
+    @_answers(PUBLISH_ARTIFACT)
+    def publish_artifact(self, ctx: SkillContext, kind: str, summary: str) -> dict[str, Any]:
+        return self.board.publish_artifact(self.member, kind, summary, key=board_key(ctx),
+                                           token=self.turn_token())
+
+    @_answers(READ_BOARD)
+    def read_board(self, ctx: SkillContext, limit: int = DEFAULT_READ_LIMIT) -> dict[str, Any]:
+        return self.board.read_board(self.member, limit, key=board_key(ctx))
+
+    @_answers(MARK_DONE)
+    def mark_done(self, ctx: SkillContext, note: str = "") -> dict[str, Any]:
+        return self.board.mark_done(self.member, note, key=board_key(ctx),
                                     token=self.turn_token())
-        if tool == PUBLISH_ARTIFACT:
-            return board.publish_artifact(member, args["kind"], args["summary"], key=key,
-                                          token=self.turn_token())
-        if tool == READ_BOARD:
-            return board.read_board(member, args.get("limit", DEFAULT_READ_LIMIT), key=key)
-        return board.mark_done(member, args.get("note", ""), key=key,
-                               token=self.turn_token())
 
     def _check_handoff(self, owner: str) -> None:
         if owner not in self.board.roster:
@@ -181,8 +193,22 @@ class MemberSkills:
             if reason:
                 raise Refused(reason)
 
-    # -- catalog ---------------------------------------------------------------------------
+    # -- catalog and registration ----------------------------------------------------------
+
+    def handlers(self) -> dict[str, SkillHandler]:
+        """Each skill's bound method, by tool name (read once, at registration)."""
+        return {PULL_WORK: self.pull_work, QUEUE_WORK: self.queue_work,
+                PUBLISH_ARTIFACT: self.publish_artifact, READ_BOARD: self.read_board,
+                MARK_DONE: self.mark_done}
 
     def catalog(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(name, description, input schema) of each skill, in S5 order."""
         return [(name, DESCRIPTIONS[name], self.schemas[name]) for name in SKILL_NAMES]
+
+    def register(self, draft: SkillDraft, wrap: HandlerWrapper | None = None) -> None:
+        """Declare the five skills on a draft session, each method as it is (or as `wrap`
+        returns it: the runner's guards go around it here, not inside it)."""
+        handlers = self.handlers()
+        for name, description, schema in self.catalog():
+            handler = handlers[name] if wrap is None else wrap(name, handlers[name])
+            draft.register(name, handler, description=description, input_schema=schema)

@@ -1,12 +1,20 @@
 """What a skill handler may learn about the call it serves.
 
-Declare a parameter annotated `SkillContext` (any name; it is left out of the input schema)
-or call `current_call()` inside the handler. The board keys its mutations by `request_id`.
+Declare a parameter annotated `SkillContext` (any name, first by convention; it is left out
+of the input schema): the dispatcher passes the call's context to it explicitly, as
+pydantic-ai passes its `RunContext`. The board keys its mutations by `request_id`.
+
+`current_call()` is the older way (a contextvar, read inside the handler). It still works
+for code written against it, but warns: an explicit parameter survives a handler that hops
+to another task or thread, and says in the signature that the handler needs the call.
 """
 
 from __future__ import annotations
 
 import contextvars
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +37,21 @@ _current: contextvars.ContextVar[SkillContext | None] = contextvars.ContextVar(
 
 
 def current_call() -> SkillContext | None:
-    """The call being served by the running handler, or `None` outside a handler."""
+    """Deprecated: declare a `SkillContext` parameter instead. The call being served by the
+    running handler, or `None` outside a handler."""
+    warnings.warn(
+        "current_call() is deprecated: declare a handler parameter annotated SkillContext",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return _current.get()
 
 
-def set_current_call(context: SkillContext | None) -> contextvars.Token[SkillContext | None]:
-    return _current.set(context)
-
-
-def reset_current_call(token: contextvars.Token[SkillContext | None]) -> None:
-    _current.reset(token)
+@contextmanager
+def serving(context: SkillContext) -> Iterator[None]:
+    """While a handler runs: what the deprecated `current_call()` returns."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(token)

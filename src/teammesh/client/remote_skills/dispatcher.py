@@ -1,5 +1,11 @@
 """Turning one tool call into a response payload: parse it (from a websocket signal or a
-pending-call row), validate its arguments, run the handler, normalise the result."""
+pending-call row), validate its arguments, run the handler, normalise the result.
+
+This is the one place a call is matched to its handler by tool name and its arguments are
+checked against the skill's input schema; the handler gets the call's `SkillContext` as an
+explicit argument when it declares one. The registry's observer hears every dispatch result
+here, once per handler run, before the answer is submitted.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from teammesh.client.events import AppServerSignal
-from teammesh.client.remote_skills.context import (
-    SkillContext,
-    reset_current_call,
-    set_current_call,
-)
+from teammesh.client.events import AppServerSignal, normalize_request_id, wire_request_id
+from teammesh.client.remote_skills.context import SkillContext, serving
 from teammesh.client.remote_skills.models import RemoteSkill, RemoteSkillDispatch
 from teammesh.client.remote_skills.registry import SkillRegistry
 from teammesh.client.remote_skills.validation import validator_for
@@ -33,18 +35,8 @@ class ToolCallRequest:
     thread_id: str | None
 
 
-def _request_id(value: Any) -> str | int | None:
-    if isinstance(value, bool):
-        return None
-    return value if isinstance(value, str | int) else None
-
-
-def normalize_request_id(value: str | int | None) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return value.strip() or None
+__all__ = ["ToolCallRequest", "normalize_request_id", "parse_pending_row", "parse_signal",
+           "result_payload", "run_skill", "text_payload"]
 
 
 def parse_signal(signal: AppServerSignal) -> ToolCallRequest | None:
@@ -73,7 +65,7 @@ def parse_pending_row(row: Any) -> ToolCallRequest | None:
     return ToolCallRequest(
         tool=tool.strip(),
         arguments=row.get("arguments"),
-        request_id=_request_id(row.get("requestId")),
+        request_id=wire_request_id(row.get("requestId")),
         call_id=_non_blank(row.get("callId")),
         turn_id=_non_blank(row.get("turnId")),
         thread_id=_non_blank(row.get("threadId")),
@@ -124,8 +116,8 @@ async def _invoke(
     if skill.context_param is not None:
         kwargs[skill.context_param] = context
     call = functools.partial(skill.handler, *args, **kwargs)
-    token = set_current_call(context)
-    try:
+    # `serving` only feeds the deprecated `current_call()`; handlers get `context` above.
+    with serving(context):
         if threaded and not _is_async_callable(skill.handler):
             # to_thread copies the context, so current_call() works in the worker too.
             result = await asyncio.to_thread(call)
@@ -134,8 +126,6 @@ async def _invoke(
         if inspect.isawaitable(result):
             result = await result
         return result
-    finally:
-        reset_current_call(token)
 
 
 async def run_skill(
@@ -145,7 +135,20 @@ async def run_skill(
     session_id: str,
     source: str,
 ) -> RemoteSkillDispatch:
-    """Run the handler for one call (no submission). Handler errors become failure payloads."""
+    """Run the handler for one call (no submission). Handler errors become failure payloads.
+    The registry's observer hears the result (refusals before the handler included)."""
+    dispatch = await _dispatch(registry, request, session_id=session_id, source=source)
+    registry.dispatched(dispatch)
+    return dispatch
+
+
+async def _dispatch(
+    registry: SkillRegistry,
+    request: ToolCallRequest,
+    *,
+    session_id: str,
+    source: str,
+) -> RemoteSkillDispatch:
     tool = request.tool.strip()
     if not tool:
         raise ValueError("remote skill tool name must be non-empty")

@@ -1,14 +1,17 @@
-"""One session's skill catalog and its dispatch ledger.
+"""One session's skill catalog, its dispatch ledger and its observer.
 
 The catalog is fixed at session creation (the runtime learns the tools from the create
 body). The ledger makes each request id run its handler once and be POSTed once, whichever
-path (websocket signal or pending-call polling) sees it first.
+path (websocket signal or pending-call polling) sees it first. The observer (one, optional)
+hears each dispatch result once, when the handler has run and before the answer is POSTed:
+the place for a session's owner to count calls, since a replay never runs the handler again.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,6 +43,7 @@ FALLBACK_INPUT_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 LEDGER_CAPACITY = 4096
+logger = logging.getLogger("teammesh.client.remote_skills")
 
 Claim = Literal["claimed", "accepted", "in_flight"]
 
@@ -229,6 +233,21 @@ class SkillRegistry:
         # The sync client runs sync handlers in worker threads, so a handler may itself
         # call the sync client without deadlocking its private loop.
         self.threaded_handlers = threaded_handlers
+        self._observer: Callable[[RemoteSkillDispatch], None] | None = None
+
+    def observe(self, observer: Callable[[RemoteSkillDispatch], None] | None) -> None:
+        """Hear every dispatch result of this session (replacing any earlier observer). It
+        runs on the dispatching loop, before the answer is submitted; keep it quick."""
+        self._observer = observer
+
+    def dispatched(self, dispatch: RemoteSkillDispatch) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer(dispatch)
+        except Exception:
+            # The answer still goes out: an observer's failure must not strand the call.
+            logger.exception("remote skill observer failed for %s", dispatch.tool)
 
     def _check_unlocked(self) -> None:
         if self.catalog_locked:

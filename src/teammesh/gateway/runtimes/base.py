@@ -161,7 +161,7 @@ class Runtime(abc.ABC):
         """Informational block for `GET /api/health` (`codex: {running, pid, initialized}`)."""
         return {"running": True, "pid": None, "initialized": True}
 
-    async def call_method(self, method: str, params: JsonObject) -> Any:
+    async def call_method(self, method: str, params: JsonObject | None) -> Any:
         """One app-server request that is not about a thread (`model/list`, ...), for the
         gateway's pass-through routes (gateway/upstream_routes.py says which runtime serves
         which). A runtime without it answers JSON-RPC's method-not-found."""

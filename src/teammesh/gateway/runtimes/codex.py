@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -57,6 +58,7 @@ from teammesh.gateway.runtimes.codex_mapping import (
     sandbox_policy,
     text_input,
 )
+from teammesh.gateway.runtimes.codex_model_pick import first_served_model
 from teammesh.gateway.runtimes.codex_process import (
     AppServerError,
     AppServerExited,
@@ -80,14 +82,18 @@ log = logging.getLogger(__name__)
 CLIENT_INFO: JsonObject = {"name": "teammesh", "title": "teammesh gateway", "version": "0.1.0"}
 HANDSHAKE_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
+INTERRUPT_TIMEOUT_S = 10.0  # a turn/interrupt codex does not answer must not hold a DELETE
 METHOD_NOT_FOUND = -32601
-# What `call_method` forwards (the gateway's GET /api/models, /features/experimental,
-# /collaboration/modes).
 # Thread methods the session routes forward as they are (session_actions.py).
 THREAD_METHODS = frozenset({"thread/compact/start", "review/start",
                             "thread/backgroundTerminals/clean"})
+# What `call_method` forwards (the global read-only rows of upstream_routes.py): nothing that
+# writes codex's config, logs in, reaches OpenAI or runs commands (docs/security.md).
 PASS_THROUGH_METHODS = frozenset({"model/list", "experimentalFeature/list",
-                                  "collaborationMode/list"})
+                                  "collaborationMode/list", "mcpServerStatus/list",
+                                  "app/list", "skills/list", "account/read",
+                                  "account/rateLimits/read", "config/read",
+                                  "configRequirements/read"})
 
 
 class CodexRuntime(Runtime):
@@ -118,6 +124,7 @@ class CodexRuntime(Runtime):
         # the `thread/start` result): dropped on arrival.
         self._suppress_started: set[str] = set()
         self._stopped = False
+        self._model_picked = False
         self._retry_watch = StreamRetryWatch(self._interrupt_now)
         self.last_start_s: float | None = None
         self.restarts = 0
@@ -189,9 +196,18 @@ class CodexRuntime(Runtime):
         process = self._process
         if process is None or not process.running or state.generation != self._generation:
             return  # the turn died with the app-server that ran it
-        await self._call(process, "turn/interrupt", {"threadId": state.codex_id, "turnId": turn_id})
+        params: JsonObject = {"threadId": state.codex_id, "turnId": turn_id}
+        try:
+            await asyncio.wait_for(self._call(process, "turn/interrupt", params),
+                                   INTERRUPT_TIMEOUT_S)
+        except TimeoutError:
+            # Seen once in a few dozen runs of codex-manager's smoke script (a review or
+            # compaction turn mid-flight): app-server never answered, and a DELETE of the
+            # session (which interrupts first) hung until the 60 s request timeout.
+            raise RuntimeFailure(INTERNAL_ERROR, "codex turn/interrupt timed out after "
+                                 f"{INTERRUPT_TIMEOUT_S:.0f} s") from None
 
-    async def call_method(self, method: str, params: JsonObject) -> Any:
+    async def call_method(self, method: str, params: JsonObject | None) -> Any:
         # Only read-only, thread-less methods a client may ask for: nothing that writes
         # codex's config, logs in or runs commands (those are the operator's).
         if method not in PASS_THROUGH_METHODS:
@@ -225,6 +241,7 @@ class CodexRuntime(Runtime):
             binary = find_codex_binary(self._settings.codex_bin)
         except CodexBinaryNotFound as exc:
             raise RuntimeUnavailable(INTERNAL_ERROR, str(exc)) from exc
+        await self._pick_model()
         home = prepare_codex_home(self._settings.data_dir, self._provider)
         if self._generation:
             self.restarts += 1
@@ -249,13 +266,27 @@ class CodexRuntime(Runtime):
             self._process = None
             process.kill()
             await process.close(1.0)
-            raise RuntimeFailure(
-                INTERNAL_ERROR, f"codex app-server failed to start: {exc}"
+            # A child that died by itself says why on stderr (its exit reason); our failed
+            # write to it ("stdin closed") says nothing.
+            why = process.exit_reason if isinstance(exc, AppServerExited) else None
+            # Unavailable (a 503 with the reason), as a missing binary: the operator's to fix.
+            raise RuntimeUnavailable(
+                INTERNAL_ERROR, f"codex app-server failed to start: {why or exc}"
             ) from exc
         self.last_start_s = time.perf_counter() - started
         self._ready_generation = generation
         log.info("codex app-server pid %s ready in %.0f ms", process.pid, 1000 * self.last_start_s)
         return process
+
+    async def _pick_model(self) -> None:
+        """No operator's model: the model server's own first one (codex_model_pick), asked
+        until it answers."""
+        if self._settings.model or not self._settings.model_base_url or self._model_picked:
+            return
+        served = await first_served_model(self._provider.base_url, self._provider.api_key_env)
+        if served is not None:
+            self._model_picked = True
+            self._provider = dataclasses.replace(self._provider, model=served)
 
     def _on_exit(self, generation: int, reason: str) -> None:
         if generation != self._generation:
@@ -451,7 +482,8 @@ class CodexRuntime(Runtime):
 
     # --- helpers -----------------------------------------------------------------------
 
-    async def _call(self, process: AppServerProcess, method: str, params: JsonObject) -> Any:
+    async def _call(self, process: AppServerProcess, method: str,
+                    params: JsonObject | None) -> Any:
         try:
             return await process.request(method, params)
         except AppServerError as exc:

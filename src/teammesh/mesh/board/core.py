@@ -296,9 +296,11 @@ class TeamBoard:
                             lambda tx: self._snapshot(tx, limit))
 
     def _snapshot(self, tx: BoardTx, limit: int) -> dict[str, Any]:
-        queued = tx.tasks(status="queued")
+        # Counted by the store: a snapshot (every round's completion check takes one) does
+        # not read every queued task.
+        depths = tx.queue_depths()
         return {
-            "queueDepths": {m: sum(1 for t in queued if t.owner == m) for m in self.roster},
+            "queueDepths": {m: depths.get(m, 0) for m in self.roster},
             "completed": sorted(tx.completed()),
             "recentArtifacts": [a.public() for a in tx.artifacts(last=max(1, limit))],
         }
@@ -315,8 +317,10 @@ class TeamBoard:
                 return mine[-1]
         if claims:
             return claims[-1]
-        done = [t for t in tx.tasks(owner=member, status="done")
-                if token is not None and t.claim_token == token]
+        if token is None:
+            return None
+        # Only this turn's finished claims are read, not every task the member finished.
+        done = tx.tasks(owner=member, status="done", claim_token=token)
         return done[-1] if done else None
 
     def current_claim(self, member: str, token: str | None) -> TaskRecord | None:
@@ -486,7 +490,7 @@ class TeamBoard:
     def open_work(self) -> int:
         """Tasks still queued or claimed (claims are settled between rounds)."""
         with self._store.transaction(write=False) as tx:
-            return sum(1 for t in tx.tasks() if t.status in ("queued", "claimed"))
+            return tx.count_tasks(status="queued") + tx.count_tasks(status="claimed")
 
     def dead_letters(self) -> list[TaskRecord]:
         with self._store.transaction(write=False) as tx:

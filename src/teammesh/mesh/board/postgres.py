@@ -3,7 +3,9 @@
 Same rules, same records as the SQLite store. Every write transaction first takes a
 transaction-scoped advisory lock on its run, so a claim's select-then-update is atomic
 across connections, processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite).
-Tables are prefixed `teammesh_` so the database may hold other things too.
+Tables are prefixed `teammesh_` so the database may hold other things too. The indexes
+after the tables are the SQLite store's (see `sqlite._INDEXES`): one database holds many
+runs, so every lookup a tool call or a turn makes starts with its run's id.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ CREATE TABLE IF NOT EXISTS teammesh_effects (
     run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
     member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL, seq BIGSERIAL,
     PRIMARY KEY (run_id, effect_key, token));
+CREATE INDEX IF NOT EXISTS teammesh_tasks_claims ON teammesh_tasks (run_id, claim_token);
+CREATE INDEX IF NOT EXISTS teammesh_tasks_status ON teammesh_tasks (run_id, status, owner);
+CREATE INDEX IF NOT EXISTS teammesh_turns_order ON teammesh_turns (run_id, seq);
+CREATE INDEX IF NOT EXISTS teammesh_turns_state ON teammesh_turns (run_id, state, seq);
+CREATE INDEX IF NOT EXISTS teammesh_artifacts_recent ON teammesh_artifacts (run_id, id);
 """
 
 

@@ -210,6 +210,11 @@ class SqlTx:
                 args.append(value)
         return int(self._all(sql, *args)[0]["n"])
 
+    def queue_depths(self) -> dict[str, int]:
+        rows = self._all("SELECT owner, COUNT(*) AS n FROM {p}tasks WHERE run_id = ?"
+                         " AND status = 'queued' GROUP BY owner")
+        return {r["owner"]: int(r["n"]) for r in rows}
+
     def add_task(self, *, owner: str, text: str, queued_by: str, chain: tuple[str, ...],
                  parent_id: int | None) -> TaskRecord:
         task_id = self._new_id(

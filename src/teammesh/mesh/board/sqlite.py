@@ -72,6 +72,20 @@ CREATE TABLE IF NOT EXISTS effects (
     PRIMARY KEY (run_id, effect_key, token));
 """
 
+# What a tool call or a turn looks up, so no call reads every row of its run: a turn's
+# claims (settling it), the queues by status (snapshots, dead letters), the open turns and
+# the next turn's number, the latest artifacts. Created on every open like the tables: a
+# board made before them gains them when it is next opened (each column they name is as old
+# as the board format), and an older teammesh still reads a board that has them (an index
+# changes no row). The schema has no version number: it only ever gains things.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS tasks_claims ON tasks (run_id, claim_token);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (run_id, status, owner);
+CREATE INDEX IF NOT EXISTS turns_order ON turns (run_id, seq);
+CREATE INDEX IF NOT EXISTS turns_state ON turns (run_id, state, seq);
+CREATE INDEX IF NOT EXISTS artifacts_recent ON artifacts (run_id, id);
+"""
+
 
 class _SqliteTx(SqlTx):
     PARAM = "?"
@@ -101,6 +115,7 @@ class SqliteStore(SqlStore):
         # Boards made before a column existed gain it when opened.
         self._add_column("runs", "meta", "TEXT NOT NULL DEFAULT '{}'")
         self._add_column("turns", "reason", "TEXT NOT NULL DEFAULT ''")
+        self._conn.executescript(_INDEXES)
         self._lock = threading.RLock()
 
     def _add_column(self, table: str, column: str, declaration: str) -> None:
