@@ -23,6 +23,7 @@ BENCHMARKS = {
     "board": "bench.board_store",
     "codex": "bench.codex_overhead",
     "stop": "bench.gateway_stop",
+    "startup": "bench.startup",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

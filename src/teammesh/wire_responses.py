@@ -20,7 +20,8 @@ from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
 
 
 class Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # defer_build: built when first used, not at import (see wire._Body).
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 # --- answers that are not the operation's success -----------------------------------------

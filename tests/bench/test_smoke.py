@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board", "codex", "stop"}
+SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board", "codex", "stop",
+            "startup"}
 
 
 @pytest.mark.timeout(300)

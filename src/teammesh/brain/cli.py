@@ -1,4 +1,7 @@
-"""`teammesh model serve`: run the playbook brain as a Responses API model server."""
+"""`teammesh model serve`: run the playbook brain as a Responses API model server.
+
+Its flags are declared in `model_args.py` (read by `teammesh --help` without importing the
+server, see `teammesh.cli_lazy`)."""
 
 from __future__ import annotations
 
@@ -8,32 +11,10 @@ import sys
 from typing import Any
 
 from teammesh.brain.server import guarded_app, server_config, url_host
-from teammesh.cli_checks import port_number
-from teammesh.serving.cli_args import add_guard_arguments, guard_kwargs
+from teammesh.serving.cli_args import guard_kwargs
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.listener import bind_listener, bound_port
 from teammesh.serving.quiet_server import QuietServer
-
-
-def register(subparsers: Any) -> None:
-    model = subparsers.add_parser("model", help="the playbook brain as a model server")
-    model_commands = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND")
-    serve = model_commands.add_parser(
-        "serve", help="serve the playbook brain over the OpenAI Responses API"
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
-    serve.add_argument("--port", type=port_number, default=0, help="port (0: pick a free one)")
-    serve.add_argument(
-        "--think-ms", type=int, default=0, help="simulated model latency per request (ms)"
-    )
-    add_guard_arguments(serve)
-    serve.set_defaults(func=_serve)
-
-    def _help(_: argparse.Namespace) -> int:
-        model.print_help()
-        return 2
-
-    model.set_defaults(func=_help)
 
 
 async def _run(host: str, port: int, think_ms: int, guard: dict[str, Any]) -> None:
@@ -57,7 +38,7 @@ async def _run(host: str, port: int, think_ms: int, guard: dict[str, Any]) -> No
         sock.close()
 
 
-def _serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
     if args.think_ms < 0:
         print("teammesh model serve: --think-ms must be >= 0", file=sys.stderr)
         return 2

@@ -40,7 +40,7 @@ from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, Remote
 from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
-from teammesh.client.strict import validate_response
+from teammesh.client.tls_context import verify_for
 from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
 from teammesh.client.typed import Awaiting, Blocking, TypedApi
@@ -133,6 +133,13 @@ class _ClientSurface:
         self.raw = RawApi(request)
 
 
+def _strict_validator() -> Callable[[str, Any], None]:
+    """The response models load only for a strict client (they cost every other start)."""
+    from teammesh.client.strict import validate_response
+
+    return validate_response
+
+
 class AsyncCodexManager(_ClientSurface):
     stream: AsyncEventStream
 
@@ -158,7 +165,8 @@ class AsyncCodexManager(_ClientSurface):
         )
         self.validation_mode: ValidationMode = resolve_validation_mode(validation_mode)
         self.http_client = http_client or httpx.AsyncClient(
-            base_url=base_url, timeout=timeout_seconds, headers=dict(headers or {})
+            base_url=base_url, timeout=timeout_seconds, headers=dict(headers or {}),
+            verify=verify_for(base_url),
         )
         self.transport = HttpxTransport(self.http_client, api_prefix)
         self.hooks = hook_registry or HookRegistry()
@@ -169,7 +177,7 @@ class AsyncCodexManager(_ClientSurface):
             header_provider=header_provider,
             retry_policy=retry_policy,
             retryable_operations=retryable_operations,
-            response_validator=validate_response if self.validation_mode == "strict" else None,
+            response_validator=_strict_validator() if self.validation_mode == "strict" else None,
         )
         self._attach_domains(self.pipeline.send)
         self.typed: TypedApi[Awaiting] = TypedApi(self, blocking=False)

@@ -31,7 +31,6 @@ from teammesh.gateway.http_io import (
     validation_issues,
 )
 from teammesh.gateway.hub import Hub
-from teammesh.gateway.openapi import openapi_document
 from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.pending import RequestKind
 from teammesh.gateway.request_kinds import KINDS
@@ -103,6 +102,9 @@ async def api_info(request: Request) -> Outcome:
 
 
 async def openapi(request: Request) -> Outcome:
+    # Imported when asked for: the document's module is not needed to serve anything else.
+    from teammesh.gateway.openapi import openapi_document
+
     return Outcome(200, openapi_document())
 
 

@@ -1,21 +1,25 @@
 """The `teammesh serve` flags of the session ceiling (see `session_policy.SessionCeiling`).
 
-Kept apart from `cli.py` so the ceiling's flags, defaults and help live next to each other.
+Kept apart from `cli.py` so the ceiling's flags, defaults and help live next to each other;
+light to import (the help is built without the policy code, see `teammesh.cli_lazy`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from teammesh.gateway.session_policy import (
+from teammesh.gateway.ceiling_names import (
     APPROVAL_POLICIES,
     DEFAULT_FORK_SESSION_LIMIT,
     DEFAULT_MAX_RUNTIMES,
     DEFAULT_MAX_SANDBOX,
     SANDBOX_ORDER,
-    SessionCeiling,
 )
+
+if TYPE_CHECKING:
+    from teammesh.gateway.session_policy import SessionCeiling
 
 
 def _positive_int(text: str) -> int:
@@ -66,6 +70,8 @@ def add_ceiling_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def ceiling_from_args(args: argparse.Namespace) -> SessionCeiling:
+    from teammesh.gateway.session_policy import SessionCeiling
+
     roots = None
     if args.allow_cwd:
         roots = tuple(os.path.realpath(path) for path in args.allow_cwd)

@@ -7,6 +7,9 @@ A token by default: `--token`, else `$TEAMMESH_TOKEN`, else the one in `<data-di
 (made there, 0600, on first start; see `token_file.py`). Only `--no-token` serves without
 one, and only on loopback. The token's value is never printed, not even on stderr (which
 often ends up in a log or a journal); stderr says where the file is and how clients use it.
+
+Its flags are declared in `serve_args.py`, which `teammesh --help` reads without importing
+this module (see `teammesh.cli_lazy`).
 """
 
 from __future__ import annotations
@@ -20,64 +23,13 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
-from teammesh.cli_checks import port_number, unusable_dir
-from teammesh.gateway.ceiling_cli import add_ceiling_arguments, ceiling_from_args
+from teammesh.cli_checks import unusable_dir
+from teammesh.gateway.ceiling_cli import ceiling_from_args
 from teammesh.gateway.embedded import InsecureBindError, check_bind, is_loopback, start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.token_file import ensure_serve_token
-from teammesh.serving.cli_args import add_guard_arguments, guard_kwargs
-
-
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve",
-        help="run the gateway (codex-manager wire)",
-        description="Serve agent sessions over codex-manager's HTTP + websocket API.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=port_number, default=3001,
-                        help="port (0 = pick a free one)")
-    parser.add_argument("--data-dir", default=".teammesh/gateway", help="SQLite state directory")
-    parser.add_argument(
-        "--runtime",
-        default="playbook",
-        help="default runtime spec: playbook, playbook?think_ms=200, codex, llm?model=...",
-    )
-    parser.add_argument(
-        "--token",
-        default=None,
-        help="require 'Authorization: Bearer TOKEN' (default: $TEAMMESH_TOKEN, else a token "
-        "kept in DATA_DIR/token, generated on first start)",
-    )
-    parser.add_argument(
-        "--no-token",
-        action="store_true",
-        help="serve without a token: any local process may drive the sessions (loopback only)",
-    )
-    parser.add_argument("--think-ms", type=int, default=0, help="playbook: latency per model call")
-    parser.add_argument("--model", default=None, help="llm/codex: model name")
-    parser.add_argument("--model-base-url", default=None, help="llm/codex: model endpoint")
-    parser.add_argument("--model-api-key-env", default=None, help="env var holding the API key")
-    parser.add_argument("--codex-bin", default=None, help="codex: path to the codex binary")
-    parser.add_argument(
-        "--tool-call-deadline",
-        type=float,
-        default=None,
-        help="seconds to wait for a tool-call answer before the turn fails",
-    )
-    parser.add_argument(
-        "--durability",
-        choices=("normal", "full"),
-        default="normal",
-        help="normal: survives a process crash; full: also a power loss (fsync at every "
-        "commit, see docs/reliability.md for the cost) (default normal)",
-    )
-    parser.add_argument("--log-level", default="warning", help="python log level")
-    add_ceiling_arguments(parser)
-    add_guard_arguments(parser)
-    parser.set_defaults(func=run)
+from teammesh.serving.cli_args import guard_kwargs
 
 
 def _given_token(args: argparse.Namespace) -> str | None:

@@ -35,24 +35,24 @@ from dataclasses import dataclass
 from typing import Any, get_args
 from urllib.parse import urlencode
 
+from teammesh.gateway import ceiling_names
 from teammesh.gateway.runtimes.registry import (
     RUNTIME_MODULES,
     RuntimeSettings,
     parse_spec,
     with_options,
 )
-from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
+from teammesh.wire import NetworkAccess
 
-SANDBOX_ORDER: tuple[str, ...] = get_args(FilesystemSandbox)  # weakest first
-APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
+# The ceiling's names and defaults live in ceiling_names.py (light: `teammesh serve --help`).
+SANDBOX_ORDER = ceiling_names.SANDBOX_ORDER  # weakest first
+APPROVAL_POLICIES = ceiling_names.APPROVAL_POLICIES
+DEFAULT_MAX_SANDBOX = ceiling_names.DEFAULT_MAX_SANDBOX
+DEFAULT_MAX_RUNTIMES = ceiling_names.DEFAULT_MAX_RUNTIMES
+DEFAULT_FORK_SESSION_LIMIT = ceiling_names.DEFAULT_FORK_SESSION_LIMIT
 NETWORK_VALUES: tuple[str, ...] = get_args(NetworkAccess)
 # The approval policy under which codex never runs a command outside the sandbox.
 SANDBOX_BINDING_APPROVALS = frozenset({"never"})
-DEFAULT_MAX_SANDBOX = "workspace-write"
-DEFAULT_MAX_RUNTIMES = 8
-# A fork copies its source (up to 20 000 transcript rows, 16 Mi characters): past this many
-# live sessions the gateway makes no more copies (creates copy nothing and are not held to it).
-DEFAULT_FORK_SESSION_LIMIT = 1000
 
 # Per-session options a client may put after `runtime?`: name → (runtimes, low, high).
 THINK_MS_MAX = 60_000

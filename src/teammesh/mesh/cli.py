@@ -7,7 +7,9 @@
     teammesh board show RUN_ID [--board PATH]
     teammesh runs [prune]                 (see runs_cli.py)
 
-A run keeps how it was launched on its board (run_config.py); `--resume` reuses it.
+A run keeps how it was launched on its board (run_config.py); `--resume` reuses it. The
+flags are declared in `cli_args.py`, which `teammesh --help` reads without importing this
+module (see `teammesh.cli_lazy`).
 """
 
 from __future__ import annotations
@@ -51,24 +53,15 @@ from teammesh.mesh.brain_check import (
 )
 from teammesh.mesh.gateway_errors import gateway_message, refused_at_start
 from teammesh.mesh.run_config import LaunchConfig, for_new_run, for_resume, secret_notes
-from teammesh.mesh.run_defaults import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_ROUNDS,
-    DEFAULT_RUNTIME,
-    DEFAULT_TURN_TIMEOUT,
-)
 from teammesh.mesh.run_files import discard_run
 
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
 from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
-from teammesh.mesh.live import LiveBoard
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
-from teammesh.mesh.runs_cli import register_runs
 from teammesh.mesh.team import Team
-from teammesh.mesh.team_cli import register_team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 
 EXIT_INCOMPLETE = 1
@@ -77,95 +70,7 @@ EXIT_GATEWAY = 3
 EXIT_STORAGE = 4
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
-    return value
-
-
-def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--durability", choices=("normal", "full"), default="normal",
-                        help="SQLite board: normal survives a process crash, full also a"
-                             " power loss (fsync at every commit; see docs/reliability.md)"
-                             " (default normal)")
-    parser.add_argument("--board", default=None,
-                        help="board file (SQLite; default .teammesh/runs/<run>.sqlite),"
-                             " or 'memory'")
-    parser.add_argument("--api-base", default=None,
-                        help="gateway URL (default: $CODEX_MANAGER_API_BASE, else an embedded"
-                             " gateway)")
-    parser.add_argument("--runtime", default=None,
-                        help="embedded gateway runtime spec (playbook, playbook?think_ms=200,"
-                             f" codex, llm?model=...; default: {DEFAULT_RUNTIME}, or on"
-                             " --resume the run's own)")
-    parser.add_argument("--gateway-dir", default=None,
-                        help="embedded gateway data dir (default: a temporary directory;"
-                             " for codex one under .teammesh/)")
-    parser.add_argument("--model", default=None,
-                        help="codex/llm: the model (default: the playbook brain of a model"
-                             " server started for the run)")
-    parser.add_argument("--model-base-url", default=None,
-                        help="codex/llm: a Responses-API endpoint to use instead of starting"
-                             " a model server")
-    parser.add_argument("--model-api-key-env", default=None,
-                        help="codex/llm: environment variable holding the model's API key")
-    parser.add_argument("--rounds", type=_positive_int, default=None,
-                        help=f"round limit (default: the team's, {DEFAULT_ROUNDS}; on"
-                             " --resume the run's)")
-    parser.add_argument("--turn-timeout", type=_positive_float, default=None,
-                        help=f"seconds per turn (default: the team's,"
-                             f" {DEFAULT_TURN_TIMEOUT:g}; on --resume the run's)")
-    parser.add_argument("--concurrency", type=_positive_int, default=None,
-                        help="members' turns run at the same time (default: the team's,"
-                             f" {DEFAULT_CONCURRENCY};"
-                             " on --resume the run's)")
-    parser.add_argument("--no-stream", action="store_true",
-                        help="no websocket: tool calls and turn ends by polling only")
-    parser.add_argument("--no-polling", action="store_true",
-                        help="no polling fallback for tool calls: websocket only")
-    parser.add_argument("--live", choices=("auto", "on", "off"), default="auto",
-                        help="live board view (auto: only when stdout is a terminal)")
-
-
-def register(subparsers: Any) -> None:
-    demo = subparsers.add_parser(
-        "demo", help="run the seed's three-member team end to end",
-        description="Run developer, docs and reviewer on an embedded gateway (or on"
-                    " $CODEX_MANAGER_API_BASE) and print the team's progress.")
-    _run_arguments(demo)
-    demo.set_defaults(func=_demo, team_file=None, resume=None)
-
-    run = subparsers.add_parser(
-        "run", help="run a team file (or resume a run)",
-        description="Run a team declared in a TOML team file; --resume continues a run.")
-    run.add_argument("team_file", nargs="?", default=None,
-                     help="team file (default: the built-in team)")
-    run.add_argument("--resume", default=None, metavar="RUN_ID",
-                     help="continue this run (its team file is kept on its board)")
-    _run_arguments(run)
-    run.set_defaults(func=_run)
-
-    board = subparsers.add_parser("board", help="inspect run boards")
-    board_commands = board.add_subparsers(dest="board_command", metavar="COMMAND")
-    show = board_commands.add_parser("show", help="print a run's board")
-    show.add_argument("run_id", nargs="?", default=None,
-                      help="run id (omit to list the runs of --board)")
-    show.add_argument("--board", default=None, help="board file")
-    show.set_defaults(func=_board_show)
-    board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
-    register_runs(subparsers)
-    register_team(subparsers)
-
-
-def _demo(args: argparse.Namespace) -> int:
+def demo(args: argparse.Namespace) -> int:
     return _execute(args, builtin_team())
 
 
@@ -179,7 +84,7 @@ def _team_of_run(args: argparse.Namespace) -> Team:
     return team_from_text(text, f"<run {args.resume}>") if text else builtin_team()
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     held: RunLock | PgRunLock | None = None
     try:
         if args.resume is not None:
@@ -365,6 +270,8 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     try:
         with contextlib.ExitStack() as stack:
             if live_on:
+                from teammesh.mesh.live import LiveBoard  # rich: only for a live view
+
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
             outcome = asyncio.run(launch(spec, board, options, printer))
@@ -409,7 +316,7 @@ def _discard(spec: LaunchSpec, run_id: str, printer: Printer) -> None:
     printer.note(f"run {run_id} did not start; nothing was kept")
 
 
-def _board_show(args: argparse.Namespace) -> int:
+def board_show(args: argparse.Namespace) -> int:
     """Read-only: never creates a file, and a file that is no board is a one-line error."""
     try:
         if args.run_id is None:

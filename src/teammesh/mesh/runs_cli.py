@@ -22,10 +22,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from teammesh.mesh.board import (
-    DEFAULT_BOARD_DIR,
     Location,
     NotABoard,
     RunInfo,
@@ -55,31 +53,6 @@ class Listed:
     @property
     def finished(self) -> bool:
         return self.info.status in FINISHED and not self.live
-
-
-def register_runs(subparsers: Any) -> None:
-    runs = subparsers.add_parser(
-        "runs", help="list runs (and prune finished ones)",
-        description="List the runs under .teammesh/runs (or on --board).")
-    _where(runs)
-    runs.set_defaults(func=_list)
-    commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
-    prune = commands.add_parser(
-        "prune", help="remove finished runs (complete, incomplete, failed)",
-        description="Remove the runs whose runner ended with an outcome (complete,"
-                    " incomplete, failed). Running and interrupted runs are kept.")
-    _where(prune)
-    prune.add_argument("--dry-run", action="store_true",
-                       help="only say which runs would be removed")
-    prune.set_defaults(func=_prune)
-
-
-def _where(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--dir", default=str(DEFAULT_BOARD_DIR),
-                       help="folder of per-run board files")
-    group.add_argument("--board", default=None,
-                       help="one board file (or postgresql:// URL) holding runs")
 
 
 def _locations(args: argparse.Namespace) -> list[Location]:
@@ -144,7 +117,7 @@ def _listed(args: argparse.Namespace, command: str) -> list[Listed] | None:
         return None
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_runs(args: argparse.Namespace) -> int:
     listed = _listed(args, "teammesh runs")
     if listed is None:
         return EXIT_USAGE
@@ -162,7 +135,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prune(args: argparse.Namespace) -> int:
+def prune_runs(args: argparse.Namespace) -> int:
     listed = _listed(args, "teammesh runs prune")
     if listed is None:
         return EXIT_USAGE

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from teammesh.mesh.teamfile import team_json_schema
 
@@ -22,15 +21,6 @@ def schema_text() -> str:
     return json.dumps(team_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def register_team(subparsers: Any) -> None:
-    team = subparsers.add_parser("team", help="team files: their JSON Schema")
-    commands = team.add_subparsers(dest="team_command", metavar="COMMAND")
-    schema = commands.add_parser(
-        "schema", help="print the team file's JSON Schema (Draft 2020-12) for editors")
-    schema.set_defaults(func=_schema)
-    team.set_defaults(func=lambda args: (team.print_help(), EXIT_USAGE)[1])
-
-
-def _schema(args: argparse.Namespace) -> int:
+def print_schema(args: argparse.Namespace) -> int:
     print(schema_text(), end="")
     return 0

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teammesh.mesh.board.lock import RunLock
+from teammesh.mesh.run_defaults import DEFAULT_BOARD_DIR as DEFAULT_BOARD_DIR
 
 if TYPE_CHECKING:  # psycopg is an optional dependency
     from teammesh.mesh.board.postgres import PgRunLock
 
-DEFAULT_BOARD_DIR = Path(".teammesh") / "runs"
 MEMORY_BOARD = "memory"
 DSN_PREFIXES = ("postgresql://", "postgres://")
 
