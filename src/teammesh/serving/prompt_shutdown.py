@@ -25,6 +25,7 @@ CLOSE_POLL_S = 0.002
 
 class PromptShutdownServer(uvicorn.Server):
     _exit_event: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def should_exit(self) -> bool:
@@ -33,10 +34,15 @@ class PromptShutdownServer(uvicorn.Server):
     @should_exit.setter
     def should_exit(self, value: bool) -> None:
         self._should_exit = value
-        if value and self._exit_event is not None:
-            self._exit_event.set()
+        if value and self._exit_event is not None and self._loop is not None:
+            # A stop may be asked from another thread (GatewayThread.stop, a signal handler
+            # outside the loop); an asyncio.Event is not thread-safe, so wake the loop through
+            # call_soon_threadsafe, which is also correct on the loop's own thread.
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                self._loop.call_soon_threadsafe(self._exit_event.set)
 
     async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._exit_event = asyncio.Event()
         if self._should_exit:
             self._exit_event.set()
