@@ -1,4 +1,5 @@
-"""The request desk: server requests from a runtime that wait for a client's HTTP answer.
+"""The request desk: server requests from a runtime that wait for a client's answer (over
+HTTP, or a tool call's over the websocket extension in stream_extensions.py).
 
 register → answer → resolve, or expire. The desk is the one place a request id crosses the
 gateway: `register` allocates it, keeps the request pending, publishes its signal and its
@@ -127,12 +128,17 @@ class RequestDesk:
 
     # ===== answer (client → desk → runtime) ===================================================
 
-    async def answer(self, kind: RequestKind, raw_id: str, body: Any) -> Outcome:
-        """The one answer path: `body` is what `KINDS[kind].parse` returned."""
+    async def answer(self, kind: RequestKind, raw_id: str, body: Any, *,
+                     thread_id: str | None = None) -> Outcome:
+        """The one answer path: `body` is what `KINDS[kind].parse` returned. `thread_id`
+        (a websocket scoped to one thread): a request of any other thread is not found, the
+        same 404 as an unknown id, so a scoped socket learns nothing of other sessions."""
         record = KINDS[kind]
         key = record.id_key
         request = self._pending.get(raw_id, kind)
-        if request is None or request.state not in _LIVE:
+        if request is None or request.state not in _LIVE or (
+            thread_id is not None and request.thread_id != thread_id
+        ):
             return Outcome(404, {"status": "not_found", key: raw_id})
         if request.state is RequestState.RESPONDING:
             if record.conflict is None:
