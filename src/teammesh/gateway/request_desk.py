@@ -14,7 +14,6 @@ What differs between kinds is data in request_kinds.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +29,7 @@ from teammesh.gateway.pending import (
     RequestKind,
     RequestState,
 )
+from teammesh.gateway.pretty_json import dumps_indented
 from teammesh.gateway.request_kinds import KINDS, RequestKindRecord, kind_for
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, ServerRequestReply
 from teammesh.gateway.session import Session
@@ -99,7 +99,7 @@ class RequestDesk:
             row=row,
             runtime_key=runtime_key,
             transcript_message_id=self._message_id(record, public_id, scope.session),
-            details_text=json.dumps(row, indent=2, ensure_ascii=False),
+            details_text=dumps_indented(row),
         )
         self._pending.add(request)
         # Registered above, published below, with no await in between.
