@@ -71,6 +71,9 @@ class FrameReader:
                     raise BacklogError("stream handlers fell too far behind; reconnecting")
                 queue.put_nowait(NOT_JSON if obj is None else obj)
         except BaseException as error:  # handed to the dispatch loop
+            # Answers waiting on this socket fail now (their callers retry): the dispatch
+            # loop may be inside a handler awaiting one, and would never get to them.
+            self._answers.detach(self._ws)
             queue.put_nowait(_Ended(error))
             if isinstance(error, asyncio.CancelledError):
                 raise
