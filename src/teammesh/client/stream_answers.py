@@ -36,8 +36,8 @@ class StreamAnswers:
     def __init__(self) -> None:
         self._socket: _Socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # request id → the futures of answers sent for it and not yet acknowledged.
-        self._waiting: dict[str, list[asyncio.Future[tuple[int, Any]]]] = {}
+        # request id → (socket, future) of each answer sent for it and not yet acknowledged.
+        self._waiting: dict[str, list[tuple[_Socket, asyncio.Future[tuple[int, Any]]]]] = {}
 
     @property
     def available(self) -> bool:
@@ -48,14 +48,13 @@ class StreamAnswers:
         self._loop = asyncio.get_running_loop()
 
     def detach(self, socket: _Socket) -> None:
-        if self._socket is not socket:
-            return
-        self._socket = None
-        self._loop = None
-        waiting, self._waiting = self._waiting, {}
-        for futures in waiting.values():
-            for future in futures:
-                if not future.done():
+        """`socket` ended: answers sent on it fail (their acknowledgements never come)."""
+        if self._socket is socket:
+            self._socket = None
+            self._loop = None
+        for entries in self._waiting.values():
+            for sent_on, future in entries:
+                if sent_on is socket and not future.done():
                     future.set_exception(TransportError("stream closed before the answer's"
                                                         " acknowledgement"))
 
@@ -65,21 +64,18 @@ class StreamAnswers:
         status = frame.get("httpStatus")
         if not isinstance(request_id, str) or not isinstance(status, int):
             return
-        futures = self._waiting.get(request_id)
-        while futures:
-            future = futures.pop(0)
-            if not future.done():
+        for _sent_on, future in self._waiting.get(request_id, ()):
+            if not future.done():  # the oldest still waiting; `answer` removes its own entry
                 future.set_result((status, frame.get("body")))
                 break
-        if not futures:
-            self._waiting.pop(request_id, None)
 
     async def answer(self, request_id: str, body: dict[str, Any]) -> Any | None:
         socket = self._socket
         if socket is None or self._loop is not asyncio.get_running_loop():
             return None
         future: asyncio.Future[tuple[int, Any]] = self._loop.create_future()
-        self._waiting.setdefault(request_id, []).append(future)
+        entry = (socket, future)
+        self._waiting.setdefault(request_id, []).append(entry)
         frame = json.dumps({"type": "tool_call.answer", "requestId": request_id, "body": body},
                            separators=(",", ":"), ensure_ascii=False)
         try:
@@ -92,10 +88,10 @@ class StreamAnswers:
         except Exception as err:  # the socket's own errors: a transport failure
             raise TransportError(str(err) or type(err).__name__) from err
         finally:
-            futures = self._waiting.get(request_id)
-            if futures is not None and future in futures:
-                futures.remove(future)
-                if not futures:
+            entries = self._waiting.get(request_id)
+            if entries is not None and entry in entries:
+                entries.remove(entry)
+                if not entries:
                     self._waiting.pop(request_id, None)
         if status in _DATA_STATUSES:
             return reply
