@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board"}
+SECTIONS = {"roundtrip", "wsanswer", "sync_point", "seed", "scale", "concurrency", "board"}
 
 
 @pytest.mark.timeout(300)
