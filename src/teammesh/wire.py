@@ -12,7 +12,6 @@ structured 400, never a 500.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -224,9 +223,6 @@ def _normalise_segment(segment: str) -> str:
     return segment.lower()
 
 
-# Cached: five regex passes per segment ran for every runtime message, and a runtime uses a
-# few dozen method names (bounded, so a runtime inventing names cannot grow it).
-@lru_cache(maxsize=1024)
 def normalize_method(method: str) -> str:
     """`item/agentMessage/delta` → `item.agent_message.delta` (§6.5)."""
     parts = [p for p in (_normalise_segment(s) for s in method.split("/")) if p]
