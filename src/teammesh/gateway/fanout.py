@@ -41,15 +41,15 @@ class Subscriber:
     """One websocket connection's delivery state."""
 
     thread_filter: str | None = None
+    # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
+    # event types the socket narrowed itself to (None: all; control frames always pass).
+    extensions: frozenset[str] = frozenset()
+    event_types: frozenset[str] | None = None
     max_frames: int = MAX_QUEUED_FRAMES
     max_bytes: int = MAX_QUEUED_BYTES
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
     overflowed: bool = False
-    # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
-    # event types the socket narrowed itself to (None: all; control frames always pass).
-    extensions: frozenset[str] = frozenset()
-    event_types: frozenset[str] | None = None
 
     def offer(self, text: str, size: int | None = None) -> None:
         """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
