@@ -17,6 +17,7 @@ from bench.report import Config, Section
 # key → module; each module has `async def run(cfg) -> Section | list[Section]`.
 BENCHMARKS = {
     "roundtrip": "bench.tool_roundtrip",
+    "wsanswer": "bench.stream_answers",
     "seed": "bench.seed_scenario",
     "scale": "bench.scale",
     "concurrency": "bench.concurrency",

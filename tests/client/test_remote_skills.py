@@ -166,6 +166,9 @@ async def test_signal_and_polling_race_without_duplicates(gateway: GatewayThread
             posts[call.path.split("/")[2]] += 1
 
         _, skills = await cm.remote_skills.create_session(register=_register_echo(runs))
+        # Every answer by HTTP, so the hook above counts them all (answers over the socket
+        # race the poller the same way: test_stream_answers.py).
+        cm.stream.use_extensions = False
 
         @cm.on_app_server_request("item.tool.call")
         async def on_call(signal: AppServerSignal, ctx: StreamContext) -> None:

@@ -294,7 +294,10 @@ async def test_capabilities_shape_and_truth(tmp_path: Path) -> None:
             assert caps["details"][method]["status"] == status
             reason = caps["details"][method]["reason"]
             assert (reason is None) == (status == "available")
-        assert len(caps["features"]) == 23
+        # Upstream's 23, plus our two stream extensions (gateway/stream_extensions.py).
+        assert len(caps["features"]) == 25
+        assert caps["features"]["streamToolCallAnswers"] is True
+        assert caps["features"]["streamEventTypes"] is True
         assert all(isinstance(v, bool) for v in caps["features"].values())
         assert caps["features"]["dynamicToolCall"] is True
         assert caps["features"]["planUpdates"] is False  # playbook emits no plan updates

@@ -75,10 +75,14 @@ async def _hostile(base_url: str, token: str, board: TeamBoard, stop: asyncio.Ev
     ws_url = base_url.replace("http://", "ws://") + "/api/stream"
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as http, \
             connect(ws_url, additional_headers=headers) as ws:
-        while not stop.is_set():
+        while True:
             try:
                 frame = await asyncio.wait_for(ws.recv(), timeout=0.2)
             except TimeoutError:
+                # Stop only once drained: the run can end (its answers go over the runner's
+                # socket) before this client has read the last calls it would have raced.
+                if stop.is_set():
+                    break
                 continue
             event = json.loads(frame)
             if event.get("type") != "tool_call_requested":

@@ -6,7 +6,11 @@ Differences from codex-manager's client, on purpose:
   long-lived process does not stay at the cap forever;
 - frames of any size are accepted (`max_size=None`);
 - the base URL's path is kept and the `header_provider` is consulted on every handshake;
-- `stop_event` may be an `asyncio.Event` or a `threading.Event`; the sync twin has one too.
+- `stop_event` may be an `asyncio.Event` or a `threading.Event`; the sync twin has one too;
+- it asks the gateway for our opt-in extensions (`use_extensions`): when granted, remote
+  skills answer tool calls over this socket (stream_answers.py) and `event_types`, if set,
+  narrows the socket to the event types the caller handles. A gateway that does not grant
+  them (codex-manager, or ours with them off) serves the plain stream and answers go by HTTP.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from teammesh.client._twin import Wrapper, same
 from teammesh.client.events import AppServerSignal, StreamContext, StreamEvent
 from teammesh.client.protocols import HeaderProvider
 from teammesh.client.router import EventRouter, StreamRouter
+from teammesh.client.stream_answers import EVENT_TYPES, TOOL_CALL_ANSWERS, StreamAnswers
+from teammesh.client.stream_reader import FrameReader
 from teammesh.client.turns import TurnTracker
 
 StopEvent = asyncio.Event | threading.Event
@@ -107,6 +113,8 @@ class AsyncEventStream(_StreamDecorators):
     reconnect_max_seconds = 10.0
     ping_interval_seconds = 15.0
     receive_timeout_seconds = 1.0
+    # Ask for the gateway's stream extensions (answers over the socket, event-type filter).
+    use_extensions = True
 
     def __init__(
         self,
@@ -127,9 +135,21 @@ class AsyncEventStream(_StreamDecorators):
         self.reconnect_count = 0
         # Failed connection attempts since the last healthy connection (drives the backoff).
         self.consecutive_failures = 0
+        self.answers = StreamAnswers()
+        # None: every event; a set: only these types reach the router (when the gateway
+        # grants `eventTypes`; otherwise every event still arrives and is routed as before).
+        self.event_types: frozenset[str] | None = None
 
     def url(self, thread_id: str | None = None) -> str:
         return stream_url(self.base_url, self.api_prefix, thread_id)
+
+    def _connect_url(self, thread_id: str | None) -> str:
+        url = self.url(thread_id)
+        if not self.use_extensions:
+            return url
+        asked = TOOL_CALL_ANSWERS if self.event_types is None else (
+            f"{TOOL_CALL_ANSWERS},{EVENT_TYPES}")
+        return url + ("&" if "?" in url else "?") + f"extensions={asked}"
 
     async def _handshake_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
@@ -178,7 +198,7 @@ class AsyncEventStream(_StreamDecorators):
         token = next(_tokens)
         context = StreamContext(thread_id=thread_id, reconnect_count=reconnects)
         async with connect(
-            self.url(thread_id),
+            self._connect_url(thread_id),
             additional_headers=await self._handshake_headers(),
             max_size=None,
         ) as ws:
@@ -187,6 +207,7 @@ class AsyncEventStream(_StreamDecorators):
                     await ws.send(json.dumps({"type": "subscribe", "threadId": thread_id}))
                 await self._receive_loop(ws, token, thread_id, context, stop_event, healthy)
             finally:
+                self.answers.detach(ws)
                 self.tracker.stream_disconnected(token)
 
     async def _receive_loop(
@@ -198,60 +219,59 @@ class AsyncEventStream(_StreamDecorators):
         stop_event: StopEvent | None,
         healthy: list[bool],
     ) -> None:
+        reader = FrameReader(ws, self.answers)
+        try:
+            await self._dispatch_loop(ws, reader, token, thread_id, context, stop_event,
+                                      healthy)
+        finally:
+            await reader.close()
+
+    async def _dispatch_loop(
+        self,
+        ws: ClientConnection,
+        reader: FrameReader,
+        token: int,
+        thread_id: str | None,
+        context: StreamContext,
+        stop_event: StopEvent | None,
+        healthy: list[bool],
+    ) -> None:
         last_ping = time.monotonic()
+        wait_s = self.receive_timeout_seconds
+        if stop_event is not None and not isinstance(stop_event, asyncio.Event):
+            # A threading.Event can only be polled: tick faster so stop stays prompt.
+            wait_s = min(wait_s, 0.2)
         while not _is_set(stop_event):
             if time.monotonic() - last_ping >= self.ping_interval_seconds:
                 await ws.send(json.dumps({"type": "ping"}))
                 last_ping = time.monotonic()
-            frame = await self._receive(ws, stop_event)
-            if frame is None:
+            item = await reader.next(stop_event, wait_s)
+            if item is None:
                 continue
+            obj = item if isinstance(item, dict) else None
             if not healthy[0]:
                 # The first frame (the server's `ready`) proves the socket is registered,
                 # so from here on the stream covers this filter.
                 healthy[0] = True
                 self.consecutive_failures = 0
+                await self._ready(ws, obj)
                 self.tracker.stream_connected(token, thread_id)
-            event = self._parse(frame)
-            if event is None:
+            if obj is None:
                 continue
+            event = StreamEvent.from_json(obj)
             self.tracker.observe(event)
             await self.router.dispatch(event, context)
 
-    async def _receive(self, ws: ClientConnection, stop_event: StopEvent | None) -> Any:
-        timeout = self.receive_timeout_seconds
-        if not isinstance(stop_event, asyncio.Event):
-            # A threading.Event can only be polled: tick faster so stop stays prompt.
-            timeout = min(timeout, 0.2) if stop_event is not None else timeout
-            try:
-                return await asyncio.wait_for(ws.recv(), timeout=timeout)
-            except TimeoutError:
-                return None
-        receive = asyncio.ensure_future(ws.recv())
-        stop = asyncio.ensure_future(stop_event.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {receive, stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for task in (receive, stop):
-                if not task.done():
-                    task.cancel()
-        if receive in done:
-            return receive.result()
-        if receive.done() and not receive.cancelled():
-            receive.exception()  # finished during stop: mark its error as retrieved
-        return None
-
-    @staticmethod
-    def _parse(frame: Any) -> StreamEvent | None:
-        if not isinstance(frame, str):
-            return None
-        try:
-            obj = json.loads(frame)
-        except ValueError:
-            return None
-        return StreamEvent.from_json(obj) if isinstance(obj, dict) else None
+    async def _ready(self, ws: ClientConnection, ready: dict[str, Any] | None) -> None:
+        """Use what the `ready` frame granted (nothing, from a plain gateway)."""
+        granted = ready.get("extensions") if ready is not None else None
+        if not self.use_extensions or not isinstance(granted, list):
+            return
+        if EVENT_TYPES in granted and self.event_types is not None:
+            await ws.send(json.dumps({"type": "events.subscribe",
+                                      "types": sorted(self.event_types)}))
+        if TOOL_CALL_ANSWERS in granted:
+            self.answers.attach(ws)
 
 
 class SyncEventStream(_StreamDecorators, Wrapper[AsyncEventStream]):

@@ -104,8 +104,11 @@ def method_status(method: str, runtime: str) -> tuple[str, str | None]:
 
 
 def capabilities_report(runtime: str, *, initialized: bool,
-                        updated_at: str | None) -> dict[str, Any]:
-    """The 200 body of `GET /api/capabilities` for sessions on `runtime` (a runtime name)."""
+                        updated_at: str | None, stream_extensions: bool = True
+                        ) -> dict[str, Any]:
+    """The 200 body of `GET /api/capabilities` for sessions on `runtime` (a runtime name).
+    Two features are ours: whether `/api/stream` grants its opt-in extensions
+    (stream_extensions.py) to a client that asks for them."""
     details = {}
     for method in PROBED_METHODS:
         status, reason = method_status(method, runtime)
@@ -119,6 +122,8 @@ def capabilities_report(runtime: str, *, initialized: bool,
     for feature, (mode, needed) in _FEATURE_METHODS.items():
         hits = [available(m) for m in needed]
         features[feature] = all(hits) if mode == "all" else any(hits)
+    features["streamToolCallAnswers"] = stream_extensions
+    features["streamEventTypes"] = stream_extensions
     return {
         "status": "ok",
         "runtime": {"initialized": initialized, "capabilitiesLastUpdatedAt": updated_at,

@@ -42,6 +42,10 @@ class Subscriber:
     """One websocket connection's delivery state."""
 
     thread_filter: str | None = None
+    # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
+    # event types the socket narrowed itself to (None: all; control frames always pass).
+    extensions: frozenset[str] = frozenset()
+    event_types: frozenset[str] | None = None
     max_frames: int = MAX_QUEUED_FRAMES
     max_bytes: int = MAX_QUEUED_BYTES
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
@@ -110,8 +114,15 @@ class FanOut:
         """Send `{type, threadId, payload}` to every matching socket.
 
         Unfiltered sockets get everything; a filtered socket gets only events of its thread,
-        unless the event is a broadcast-to-all event."""
-        if not self._subscribers:
+        unless the event is a broadcast-to-all event; a socket that narrowed its event types
+        (the `eventTypes` extension) gets only those."""
+        # Who wants it, decided before serialising: an event no socket wants is never encoded.
+        wanted = [
+            s for s in self._subscribers
+            if (broadcast or s.thread_filter is None or s.thread_filter == thread_id)
+            and (s.event_types is None or event_type in s.event_types)
+        ]
+        if not wanted:
             return
         text = dumps(envelope(event_type, thread_id, payload))
         # A UTF-8 character is at most 4 bytes: only long texts need the exact byte count.
@@ -123,10 +134,8 @@ class FanOut:
             log.warning("dropped oversized %s frame (%d bytes)", event_type, len(text))
             return
         size = sys.getsizeof(text)
-        for subscriber in tuple(self._subscribers):
-            wanted = subscriber.thread_filter
-            if broadcast or wanted is None or wanted == thread_id:
-                subscriber.offer(text, size)
+        for subscriber in wanted:
+            subscriber.offer(text, size)
 
     def close_all(self) -> None:
         for subscriber in tuple(self._subscribers):

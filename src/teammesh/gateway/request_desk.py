@@ -1,4 +1,5 @@
-"""The request desk: server requests from a runtime that wait for a client's HTTP answer.
+"""The request desk: server requests from a runtime that wait for a client's answer (over
+HTTP, or a tool call's over the websocket extension in stream_extensions.py).
 
 register → answer → resolve, or expire. The desk is the one place a request id crosses the
 gateway: `register` allocates it, keeps the request pending, publishes its signal and its
@@ -13,7 +14,6 @@ What differs between kinds is data in request_kinds.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +29,7 @@ from teammesh.gateway.pending import (
     RequestKind,
     RequestState,
 )
+from teammesh.gateway.pretty_json import dumps_indented
 from teammesh.gateway.request_kinds import KINDS, RequestKindRecord, kind_for
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, ServerRequestReply
 from teammesh.gateway.session import Session
@@ -98,7 +99,7 @@ class RequestDesk:
             row=row,
             runtime_key=runtime_key,
             transcript_message_id=self._message_id(record, public_id, scope.session),
-            details_text=json.dumps(row, indent=2, ensure_ascii=False),
+            details_text=dumps_indented(row),
         )
         self._pending.add(request)
         # Registered above, published below, with no await in between.
@@ -127,12 +128,17 @@ class RequestDesk:
 
     # ===== answer (client → desk → runtime) ===================================================
 
-    async def answer(self, kind: RequestKind, raw_id: str, body: Any) -> Outcome:
-        """The one answer path: `body` is what `KINDS[kind].parse` returned."""
+    async def answer(self, kind: RequestKind, raw_id: str, body: Any, *,
+                     thread_id: str | None = None) -> Outcome:
+        """The one answer path: `body` is what `KINDS[kind].parse` returned. `thread_id`
+        (a websocket scoped to one thread): a request of any other thread is not found, the
+        same 404 as an unknown id, so a scoped socket learns nothing of other sessions."""
         record = KINDS[kind]
         key = record.id_key
         request = self._pending.get(raw_id, kind)
-        if request is None or request.state not in _LIVE:
+        if request is None or request.state not in _LIVE or (
+            thread_id is not None and request.thread_id != thread_id
+        ):
             return Outcome(404, {"status": "not_found", key: raw_id})
         if request.state is RequestState.RESPONDING:
             if record.conflict is None:

@@ -6,6 +6,8 @@ else gets `{"type":"error","message":"invalid websocket command"}` and the socke
 That includes a frame too large to be a command (over `ws_command_bytes`, answered unparsed)
 and one nested too deeply for `json.loads` (its RecursionError is caught, not raised).
 Control frames go through the same queue as events, so each socket sees one ordered stream.
+A client may also ask for our opt-in extensions (answers over the socket, event-type
+filters): stream_extensions.py; one that does not sees exactly the frames above.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
+from teammesh.gateway.stream_extensions import ExtensionCommands, granted, ready_frame
 from teammesh.serving.limits import ServerLimits
 
 log = logging.getLogger("teammesh.gateway.stream")
@@ -27,7 +30,7 @@ PONG = dumps({"type": "pong"})
 INVALID = dumps({"type": "error", "message": "invalid websocket command"})
 
 
-def _command(text: str, subscriber: Subscriber) -> str | None:
+def _command(text: str, subscriber: Subscriber, extensions: ExtensionCommands) -> str | None:
     """Apply one client command; the control frame to answer with, if any."""
     try:
         command: Any = json.loads(text)
@@ -36,6 +39,8 @@ def _command(text: str, subscriber: Subscriber) -> str | None:
     if not isinstance(command, dict):
         return INVALID
     kind = command.get("type")
+    if extensions.handles(kind):
+        return extensions.run(command)
     if kind == "ping":
         return PONG
     if kind == "unsubscribe":
@@ -69,11 +74,14 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     fanout: FanOut = websocket.app.state.hub.fanout
     limits: ServerLimits = getattr(websocket.app.state, "limits", None) or ServerLimits()
     initial = websocket.query_params.get("threadId") or None
+    extensions = granted(websocket.query_params.get("extensions"), limits.ws_extensions)
     await websocket.accept()
     subscriber = Subscriber(
-        thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes
+        thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
+        extensions=extensions,
     )
-    subscriber.offer(dumps({"type": "ready", "threadId": initial}))
+    commands = ExtensionCommands(subscriber, websocket.app.state.hub.desk, INVALID)
+    subscriber.offer(dumps(ready_frame(initial, extensions)))
     fanout.subscribe(subscriber)
     writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
     try:
@@ -95,7 +103,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
             elif len(text) > limits.ws_command_bytes:  # characters: never more than bytes
                 subscriber.offer(INVALID)
                 continue
-            answer = _command(text, subscriber)
+            answer = _command(text, subscriber, commands)
             if answer is not None:
                 subscriber.offer(answer)
     except WebSocketDisconnect:

@@ -232,7 +232,13 @@ async def capabilities(request: Request) -> Outcome:
     initialized = bool(runtime.health().get("initialized")) if runtime is not None else False
     return Outcome(200, capabilities_report(runtime_name(hub.runtimes.default_spec),
                                             initialized=initialized,
-                                            updated_at=clock.updated_at))
+                                            updated_at=clock.updated_at,
+                                            stream_extensions=_extensions_on(request)))
+
+
+def _extensions_on(request: Request) -> bool:
+    limits = getattr(request.app.state, "limits", None)
+    return bool(getattr(limits, "ws_extensions", True))
 
 
 def served_listing(default_spec: str) -> list[dict[str, Any]]:

@@ -8,8 +8,9 @@ streaming. An assistant entry is `complete` only once its text is final.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from teammesh.gateway.pretty_json import dumps_indented
 
 _STATUS_RANK = {"streaming": 0, "complete": 1, "canceled": 2, "error": 3}
 
@@ -66,7 +67,7 @@ def entry_for_item(item: dict[str, Any], turn_id: str, status: str, at_ms: int) 
         entry.update(
             role="system",
             content=_system_summary(item),
-            details=json.dumps(item, indent=2, ensure_ascii=False),
+            details=dumps_indented(item),
         )
     entry["status"] = status
     entry["startedAt"] = at_ms

@@ -42,6 +42,11 @@ from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
+
+# All the runner reads from a stream: its call and resolution handlers and turn waits. A
+# gateway that grants `eventTypes` sends it nothing else (docs/gateway.md).
+_STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL})
 
 # The names callers import from here (the runner's face).
 __all__ = ["RunOptions", "RunOutcome", "TeamRunner", "TurnRecord"]
@@ -102,6 +107,7 @@ class TeamRunner:
             for client in {id(m.cm): m.cm for m in state.members.values()}.values():
                 client.on_app_server_request("item.tool.call")(state.calls.on_signal)
                 client.on_event("tool_call_resolved")(state.calls.on_resolved)
+                client.stream.event_types = _STREAM_EVENTS
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them

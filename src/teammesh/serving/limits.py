@@ -44,6 +44,9 @@ class ServerLimits:
     ws_queue_frames: int = 10_000
     # A client command frame larger than this is answered with an `error` frame unparsed.
     ws_command_bytes: int = 64 * 1024
+    # Whether `/api/stream` grants its opt-in extensions (gateway/stream_extensions.py) to a
+    # client that asks; False serves exactly codex-manager's stream to everyone.
+    ws_extensions: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_header_bytes", "max_connections", "ws_queue_bytes",

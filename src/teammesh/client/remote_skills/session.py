@@ -41,8 +41,9 @@ from teammesh.client.remote_skills.registry import (
     build_skill,
 )
 from teammesh.client.remote_skills.retired import RetiredApi, no_runtime_sync
-from teammesh.client.remote_skills.submission import submit_response
+from teammesh.client.remote_skills.submission import StreamAnswerer, submit_response
 from teammesh.client.replies import assistant_reply_of, normalize_statuses, turn_status_of
+from teammesh.client.stream_answers import StreamAnswers
 from teammesh.client.wait import accepted_turn_id
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +61,13 @@ def _rows_of(body: Any) -> list[Any]:
     if status == "deleted" or (status == "error" and body.get("code") == "system_session"):
         return []
     raise ValueError("sessions.tool_calls response missing data list")
+
+
+def _stream_answers(client: SkillClient) -> StreamAnswerer | None:
+    """The client's stream answer path, if it has one (the client does; a test's own
+    `SkillClient` may not): answers then go over its websocket when the gateway allows."""
+    answers = getattr(getattr(client, "stream", None), "answers", None)
+    return answers if isinstance(answers, StreamAnswers) else None
 
 
 class AsyncRemoteSkillSession(RetiredApi):
@@ -306,6 +314,7 @@ class AsyncRemoteSkillSession(RetiredApi):
                 dispatch.response_payload or {},
                 max_submit_attempts=max_submit_attempts,
                 retry_delay_seconds=retry_delay_seconds,
+                over_stream=_stream_answers(self.client),
             )
         except BaseException:
             ledger.abandon(request_id)

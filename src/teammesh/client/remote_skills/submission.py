@@ -11,15 +11,25 @@ got an HTTP answer that left the call pending). Then another client answered the
 or the gateway expired it; either way the agent did not get this answer. After an attempt
 that raised (a timeout: it may have been delivered, only its reply lost), a 404/409 may be
 our own first answer, so `answered_elsewhere` stays False (undecidable, not a fault).
+
+With `over_stream` (the event stream's `answers`, when the gateway granted answers over the
+websocket) each attempt goes as a frame on that socket and comes back as the same body the
+POST would have had; an attempt the socket cannot carry is POSTed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from teammesh.client.api import ToolCallsApi
+
+
+class StreamAnswerer(Protocol):
+    async def answer(self, request_id: str, body: dict[str, Any]) -> Any | None:
+        """The POST's body (or its error raised); None when the socket cannot carry it."""
+        ...
 
 
 @dataclass(slots=True)
@@ -87,6 +97,7 @@ async def submit_response(
     *,
     max_submit_attempts: int = 3,
     retry_delay_seconds: float = 0.05,
+    over_stream: StreamAnswerer | None = None,
 ) -> SubmitOutcome:
     attempts = max(1, int(max_submit_attempts))
     delay = max(0.0, float(retry_delay_seconds))
@@ -94,7 +105,11 @@ async def submit_response(
     maybe_delivered = False  # an earlier attempt raised: the server may have taken it
     for attempt in range(1, attempts + 1):
         try:
-            body = await tool_calls.respond(request_id, response=payload)
+            body = None
+            if over_stream is not None:
+                body = await over_stream.answer(request_id, {"response": payload})
+            if body is None:
+                body = await tool_calls.respond(request_id, response=payload)
         except Exception as error:
             outcome = SubmitOutcome(
                 False,
