@@ -1,0 +1,130 @@
+"""An agent's crafted arguments cannot stall the dispatcher: combinator explosions, regex
+backtracking, quadratic uniqueItems, reference loops and RecursionErrors all end in a
+`$: reason` refusal (or a refused schema at registration), never a hang or an exception."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from teammesh.client import AsyncCodexManager
+from teammesh.client.remote_skills.validation import (
+    ArgumentsValidator,
+    InvalidInputSchema,
+    validation_error,
+)
+
+# Every level tried against both branches: 2**depth keyword runs without a budget.
+EXPLODING = {"oneOf": [{"type": "array", "items": {"$ref": "#"}},
+                       {"type": "array", "items": {"$ref": "#"}, "minItems": 0}]}
+# Backtracks for minutes on Python's `re` (and past the allowance on `regex`).
+SLOW_PATTERN = "(a|aa)+$"
+SLOW_TEXT = "a" * 40 + "b"
+
+
+def _nested_list(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_combinator_explosion_is_refused_as_too_costly() -> None:
+    problem = validation_error(_nested_list(30), EXPLODING)
+    assert problem is not None
+    assert problem.startswith("$: too costly to check (more than ")
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": SLOW_PATTERN},
+        {"type": "object", "patternProperties": {SLOW_PATTERN: {}}},
+        {"type": "object", "patternProperties": {SLOW_PATTERN: {}},
+         "additionalProperties": False},
+        {"type": "object", "patternProperties": {SLOW_PATTERN: {}},
+         "additionalProperties": {"type": "string"}},
+    ],
+)
+def test_a_backtracking_pattern_is_cut_off(schema: dict[str, Any]) -> None:
+    value: Any = SLOW_TEXT if schema["type"] == "string" else {SLOW_TEXT: 1}
+    problem = validation_error(value, schema)
+    assert problem is not None
+    assert "too costly to check (pattern '(a|aa)+$' took more than" in problem
+
+
+def test_patterns_still_match_as_before() -> None:
+    schema = {"type": "object", "patternProperties": {"^x-": {"type": "integer"}},
+              "additionalProperties": False, "properties": {"name": {"pattern": "^[a-z]+$"}}}
+    assert validation_error({"name": "ok", "x-a": 1}, schema) is None
+    assert validation_error({"name": "No", "x-a": "1", "y": 2}, schema) == (
+        "$: unexpected property 'y' (allowed: name; or names matching '^x-'); "
+        "$.name: must match pattern '^[a-z]+$'; $.x-a: expected an integer, got a string")
+
+
+def test_unique_items_of_many_objects_is_linear_and_exact() -> None:
+    schema = {"type": "array", "uniqueItems": True}
+    assert validation_error([{"a": i, "b": [i]} for i in range(50_000)], schema) is None
+    assert validation_error([{"a": 1, "b": 2}, {"b": 2, "a": 1.0}], schema) == (
+        "$: must not contain duplicate items")
+    assert validation_error([1, True, [0], [False], {"a": None}], schema) is None
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$ref": "#"},
+        {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"},
+        {"allOf": [{"$ref": "#"}]},
+    ],
+)
+def test_a_reference_loop_is_refused_at_registration(schema: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInputSchema, match="references loop without end"):
+        ArgumentsValidator(schema)
+
+
+def test_a_loop_reached_only_by_one_value_is_refused_for_that_value() -> None:
+    schema = {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}},
+              "properties": {"x": {"$ref": "#/$defs/a"}}}
+    validator = ArgumentsValidator(schema)
+    assert validator.problem({"y": 1}) is None
+    assert validator.problem({"x": 1}) == (
+        "$: the schema refers to itself without end for this value")
+
+
+def test_a_regex_format_value_that_exhausts_the_stack_is_invalid() -> None:
+    assert validation_error("(" * 5000, {"type": "string", "format": "regex"}) == (
+        "$: must be a valid regex")
+    assert validation_error("^a+$", {"type": "string", "format": "regex"}) is None
+
+
+@pytest.mark.anyio
+async def test_the_dispatcher_refuses_and_keeps_serving() -> None:
+    calls: list[Any] = []
+    async with AsyncCodexManager(base_url="http://127.0.0.1:9") as cm:
+        draft = cm.remote_skills.new_draft()
+
+        tree = {"oneOf": [{"type": "array", "items": {"$ref": "#/$defs/tree"}},
+                          {"type": "array", "items": {"$ref": "#/$defs/tree"}, "minItems": 0}]}
+
+        @draft.skill(input_schema={"type": "object", "$defs": {"tree": tree}, "properties": {
+            "tree": {"$ref": "#/$defs/tree"},
+            "name": {"type": "string", "pattern": SLOW_PATTERN}}})
+        def plant(**arguments: Any) -> dict[str, Any]:
+            calls.append(arguments)
+            return {"planted": True}
+
+        for arguments in ({"tree": _nested_list(30)}, {"name": SLOW_TEXT}):
+            bad = await draft.dispatch_tool_call(tool="plant", arguments=arguments)
+            assert bad.handled is False
+            assert bad.response_payload is not None
+            assert bad.response_payload["success"] is False
+            assert "invalid arguments: $: too costly to check" in str(bad.error)
+        # A short tree is refused by its reason (the inner [] matches both shapes).
+        short = await draft.dispatch_tool_call(tool="plant", arguments={"tree": [[]]})
+        assert short.error == "invalid arguments: $.tree: must match exactly one allowed shape" \
+            " (matched 0)"
+        good = await draft.dispatch_tool_call(tool="plant", arguments={"name": "aa"})
+        assert good.handled is True
+        assert calls == [{"name": "aa"}]
