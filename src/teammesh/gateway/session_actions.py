@@ -22,6 +22,7 @@ thread announces itself with `thread/started` (`app_server.thread.started`), as 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -320,10 +321,27 @@ async def steer(request: Request) -> Outcome:
 # --- archive / unarchive (#52, #53) -------------------------------------------------------------
 
 
+# One archive or unarchive at a time per session id: the flag changes only after the
+# runtime's awaits, so two racing calls both saw the old flag. codex then refused the second
+# (409 `not_materialized` for a twice-archived thread) and an archive racing an unarchive
+# could leave the flag and codex's thread disagreeing.
+_ARCHIVING: dict[str, asyncio.Lock] = {}
+
+
 async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | None:
     """Archive (or unarchive) one session: the runtime's thread first (codex moves it),
     then the flag in the store. None when done (or already so), else the answer to give.
     Also for callers that archive many (a project's `chats/move-all` to `archive`)."""
+    lock = _ARCHIVING.setdefault(session.id, asyncio.Lock())
+    try:
+        async with lock:  # the flag is read again once the call before this one is done
+            return await _set_archived_now(hub, session, archived)
+    finally:
+        if not lock.locked() and _ARCHIVING.get(session.id) is lock:
+            del _ARCHIVING[session.id]
+
+
+async def _set_archived_now(hub: Hub, session: Session, archived: bool) -> Outcome | None:
     if session.archived == archived:
         return None
     method = "thread/archive" if archived else "thread/unarchive"
