@@ -90,7 +90,8 @@ def test_a_loop_reached_only_by_one_value_is_refused_for_that_value() -> None:
     validator = ArgumentsValidator(schema)
     assert validator.problem({"y": 1}) is None
     assert validator.problem({"x": 1}) == (
-        "$: the schema refers to itself without end for this value")
+        "$: nested too deeply to check against this schema (a $ref cycle, or references"
+        " many levels deep for each level of the value)")
 
 
 def test_a_regex_format_value_that_exhausts_the_stack_is_invalid() -> None:
@@ -128,3 +129,18 @@ async def test_the_dispatcher_refuses_and_keeps_serving() -> None:
         good = await draft.dispatch_tool_call(tool="plant", arguments={"name": "aa"})
         assert good.handled is True
         assert calls == [{"name": "aa"}]
+
+
+def test_a_long_reference_chain_per_level_is_refused_not_raised() -> None:
+    """Under the nesting limit, each level of the value may still cost many frames (here 20
+    references per level): the stack runs out inside jsonschema, the call is refused."""
+    chain = {f"n{i}": {"allOf": [{"$ref": f"#/$defs/n{i + 1}"}]} for i in range(20)}
+    chain["n20"] = {"type": "object", "properties": {"a": {"$ref": "#/$defs/n0"}}}
+    value: Any = {}
+    for _ in range(63):
+        value = {"a": value}
+    validator = ArgumentsValidator({"$defs": chain, "$ref": "#/$defs/n0"})
+    assert validator.problem({"a": {"a": {}}}) is None
+    assert validator.problem(value) == (
+        "$: nested too deeply to check against this schema (a $ref cycle, or references"
+        " many levels deep for each level of the value)")

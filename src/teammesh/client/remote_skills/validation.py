@@ -202,8 +202,9 @@ class ArgumentsValidator:
             return [f"$: the schema has a reference that does not resolve ({exc})"]
         except guards.CheckTooCostly as exc:
             return [f"$: too costly to check ({exc})"]
-        except RecursionError:  # a `$ref` cycle reached only by this value's shape
-            return ["$: the schema refers to itself without end for this value"]
+        except RecursionError:  # a $ref cycle reached by this value, or a deep ref chain
+            return ["$: nested too deeply to check against this schema (a $ref cycle, or"
+                    " references many levels deep for each level of the value)"]
 
     def problem(self, value: Any) -> str | None:
         """The violations joined into one line (`; `), at most `MAX_LISTED` of them named,
