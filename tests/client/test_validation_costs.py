@@ -144,3 +144,13 @@ def test_a_long_reference_chain_per_level_is_refused_not_raised() -> None:
     assert validator.problem(value) == (
         "$: nested too deeply to check against this schema (a $ref cycle, or references"
         " many levels deep for each level of the value)")
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused_wherever_they_are(number: float) -> None:
+    schema = {"type": "object", "properties": {"n": {"minimum": 0}, "rest": {}}}
+    assert validation_error({"n": number}, schema) == (
+        "$: holds NaN or infinity (not JSON numbers)")
+    assert validation_error({"rest": [{"deep": [number]}]}, schema) == (
+        "$: holds NaN or infinity (not JSON numbers)")
+    assert validation_error({"n": 1e308, "rest": [0.5]}, schema) is None

@@ -113,19 +113,23 @@ def _is_regex(instance: object) -> bool:
 _OFFLINE: Registry[Any] = Registry()  # empty: an unknown URI is never fetched
 
 
-def _nesting_over(value: Any, limit: int) -> bool:
-    """Whether containers nest deeper than `limit` (iterative: the check itself is safe)."""
+def _unreadable(value: Any, limit: int) -> str | None:
+    """Why `value` is refused before any keyword runs: containers nested deeper than `limit`
+    (the stack), or a NaN/infinity anywhere (not JSON: `1e400` parses as inf, and
+    `minimum`/`maximum` let NaN through). Iterative: the check itself is safe."""
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "holds NaN or infinity (not JSON numbers)"
         children = item.values() if isinstance(item, dict) else (
             item if isinstance(item, list | tuple) else None)
         if children is None:
             continue
         if depth >= limit:
-            return True
+            return f"nested deeper than {limit} arrays or objects"
         pending.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 def _check_references(schema: JsonSchema) -> None:
@@ -193,8 +197,8 @@ class ArgumentsValidator:
 
     def problems(self, value: Any) -> list[str]:
         """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
-        if _nesting_over(value, MAX_NESTING):
-            return [f"$: nested deeper than {MAX_NESTING} arrays or objects"]
+        if (unreadable := _unreadable(value, MAX_NESTING)) is not None:
+            return [f"$: {unreadable}"]
         try:
             with guards.budgeted():
                 return render_errors(self._validator, self._validator.iter_errors(value))
