@@ -15,6 +15,7 @@ Three costs the standard keywords leave open, each closed here:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,20 +69,26 @@ def spend_step() -> None:
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> regex.Pattern[str]:
-    return regex.compile(pattern)
+def _compiled(pattern: str) -> regex.Pattern[str] | re.Pattern[str]:
+    # The schema check proved `pattern` compiles with `re`; the rare one `regex` reads
+    # differently runs on `re` (no timeout) rather than raising out of the dispatcher.
+    try:
+        return regex.compile(pattern)
+    except regex.error:
+        return re.compile(pattern)
 
 
 def search(pattern: str, text: str) -> bool:
     """`re.search` with the check's remaining regex allowance as its timeout."""
     budget = _CURRENT.get()
-    if budget is None:
-        return _compiled(pattern).search(text) is not None
+    compiled = _compiled(pattern)
+    if budget is None or isinstance(compiled, re.Pattern):
+        return compiled.search(text) is not None
     remaining = budget.regex_deadline - time.monotonic()
     if remaining <= 0:
         raise CheckTooCostly(f"patterns took more than {REGEX_ALLOWANCE_S} s to match")
     try:
-        return _compiled(pattern).search(text, timeout=remaining) is not None
+        return compiled.search(text, timeout=remaining) is not None
     except TimeoutError:
         raise CheckTooCostly(
             f"pattern {pattern!r} took more than {REGEX_ALLOWANCE_S} s to match") from None
