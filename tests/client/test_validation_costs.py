@@ -4,16 +4,25 @@ backtracking, quadratic uniqueItems, reference loops and RecursionErrors all end
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from teammesh.client import AsyncCodexManager
+from teammesh.client import (
+    AppServerSignal,
+    AsyncCodexManager,
+    AsyncRemoteSkillSession,
+    StreamContext,
+)
 from teammesh.client.remote_skills.validation import (
     ArgumentsValidator,
     InvalidInputSchema,
     validation_error,
 )
+from teammesh.gateway.embedded import GatewayThread
+
+from .conftest import steps_prompt
 
 # Every level tried against both branches: 2**depth keyword runs without a budget.
 EXPLODING = {"oneOf": [{"type": "array", "items": {"$ref": "#"}},
@@ -154,3 +163,50 @@ def test_nan_and_infinity_are_refused_wherever_they_are(number: float) -> None:
     assert validation_error({"rest": [{"deep": [number]}]}, schema) == (
         "$: holds NaN or infinity (not JSON numbers)")
     assert validation_error({"n": 1e308, "rest": [0.5]}, schema) is None
+
+
+@pytest.mark.anyio
+async def test_a_crafted_call_through_the_gateway_is_answered_and_the_next_one_runs(
+    gateway: GatewayThread,
+) -> None:
+    """The whole path: the playbook agent calls a skill with a backtracking value over the
+    real gateway; the answer is `success: false` with the reason, the turn goes on, and the
+    next (honest) call reaches the handler."""
+    runs: list[str] = []
+    dispatched: list[Any] = []
+
+    def register(skills: AsyncRemoteSkillSession) -> None:
+        @skills.skill(description="Greet someone.")
+        def greet(name: str) -> str:
+            runs.append(name)
+            return f"hi {name}"
+
+        skills.registry.skills["greet"].input_schema = {
+            "type": "object", "required": ["name"],
+            "properties": {"name": {"type": "string", "pattern": SLOW_PATTERN}}}
+
+    async with AsyncCodexManager(base_url=gateway.base_url) as cm:
+        _, skills = await cm.remote_skills.create_session(register=register)
+
+        @cm.on_app_server_request("item.tool.call")
+        async def on_call(signal: AppServerSignal, ctx: StreamContext) -> None:
+            dispatched.append(await skills.respond_to_signal(signal))
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(cm.stream.run_forever(stop_event=stop))
+        try:
+            async with asyncio.timeout(10):
+                while not cm.turns.covers(skills.session_id):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            accepted = await skills.send(
+                steps_prompt([("greet", {"name": SLOW_TEXT}), ("greet", {"name": "aa"})]),
+                inject_skills=False)
+            await cm.wait.assistant_reply(session_id=skills.session_id,
+                                          turn_id=accepted["turnId"], timeout_seconds=30)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+    assert [(d.handled, d.submission_status) for d in dispatched] == [(False, "ok"), (True, "ok")]
+    assert dispatched[0].response_payload["success"] is False
+    assert "invalid arguments: $: too costly to check (pattern" in dispatched[0].error
+    assert runs == ["aa"]
