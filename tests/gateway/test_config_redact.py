@@ -3,6 +3,10 @@ what it may not (secret values, by key and by value)."""
 
 from __future__ import annotations
 
+import base64
+import re
+import urllib.parse
+
 import pytest
 
 from teammesh.gateway.config_redact import REDACTED, known_secrets, redact_config
@@ -64,3 +68,47 @@ def test_secret_options_in_argument_lists_are_blanked() -> None:
     args = redact_config(config)["mcp_servers"]["m"]["args"]
     assert args == ["--port", "8080", f"--api-key={REDACTED}", "--token", REDACTED, "-v",
                     "--auth-header", REDACTED, "plain", "--password"]
+
+
+def test_secrets_by_shape_urls_headers_assignments_and_camel_case_keys() -> None:
+    config = {
+        "model_providers": {"p": {
+            "base_url": "https://user:hunter2pass@h/v1?api_key=K1&api-version=2",
+            "baseUrl": "https://h/v1?x=1&access_token=K2#frag",
+            "httpHeaders": {"X-Custom": "K3"},
+            "queryParams": {"sig": "K4"},
+            "envKey": "OPENAI_API_KEY",
+        }},
+        "mcp_servers": {"m": {
+            "args": ["-H", "Authorization: Bearer K5", "--header=X-Api-Key: K6",
+                     "OPENAI_API_KEY=K7", "-H", "Accept: json", "plain=1", "https://a:K8@h/"],
+            "env": ["GITHUB_TOKEN=K9", "PATH=/bin"],
+            "Env": {"A": "K10"},
+        }},
+    }
+    out = redact_config(config)
+    provider = out["model_providers"]["p"]
+    assert provider["base_url"] == (
+        f"https://user:{REDACTED}@h/v1?api_key={REDACTED}&api-version=2")
+    assert provider["baseUrl"] == f"https://h/v1?x=1&access_token={REDACTED}#frag"
+    assert provider["httpHeaders"] == {"X-Custom": REDACTED}
+    assert provider["queryParams"] == {"sig": REDACTED}
+    assert provider["envKey"] == "OPENAI_API_KEY"
+    server = out["mcp_servers"]["m"]
+    assert server["args"] == ["-H", f"Authorization: {REDACTED}",
+                              f"--header=X-Api-Key: {REDACTED}", f"OPENAI_API_KEY={REDACTED}",
+                              "-H", "Accept: json", "plain=1", f"https://a:{REDACTED}@h/"]
+    assert server["env"] == [f"GITHUB_TOKEN={REDACTED}", "PATH=/bin"]
+    assert server["Env"] == {"A": REDACTED}
+    assert re.search(r"K\d", repr(out)) is None  # no value K1..K10 left anywhere
+
+
+def test_known_secrets_are_scrubbed_encoded_and_in_keys() -> None:
+    secret = "sk-verysecret-4242"
+    encoded = [base64.b64encode(f"{prefix}:{secret}!".encode()).decode()
+               for prefix in ("u", "uu", "uuu")]
+    encoded += [base64.urlsafe_b64encode(f"{secret}?>".encode()).decode(),
+                urllib.parse.quote(f"a {secret}/", safe="")]
+    out = redact_config({"notify": encoded, secret: "named by the secret", "plain": "hello"},
+                        [secret])
+    assert out == {"notify": [REDACTED] * 5, REDACTED: REDACTED, "plain": "hello"}

@@ -22,9 +22,11 @@ thread announces itself with `thread/started` (`app_server.thread.started`), as 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -132,6 +134,9 @@ async def _attached(hub: Hub, session: Session, method: str) -> Runtime | Outcom
 
 # --- fork (#44) --------------------------------------------------------------------------------
 
+# Forks admitted and not yet adopted or refused, per gateway (a hub), for the limit.
+_FORKS_IN_FLIGHT: weakref.WeakKeyDictionary[Hub, int] = weakref.WeakKeyDictionary()
+
 
 async def fork(request: Request) -> Outcome:
     admitted = await _admit("sessions.fork", request)
@@ -143,13 +148,24 @@ async def fork(request: Request) -> Outcome:
         return _invalid_state("cannot fork while a turn is in progress", method, source)
     hub = _hub(request)
     limit = hub.policy.ceiling.fork_session_limit
-    live = sum(1 for s in hub.sessions() if s.deleted_at is None)
+    # Forks under way count too: the check and the adopt are awaits apart (codex forks in
+    # app-server), and concurrent forks all passing one count overshot the limit.
+    in_flight = _FORKS_IN_FLIGHT.get(hub, 0)
+    live = sum(1 for s in hub.sessions() if s.deleted_at is None) + in_flight
     if live >= limit:  # a fork copies the source: the copies are bounded, like runtimes
         return Outcome(429, {
             "status": "error", "code": "session_limit",
             "message": f"the gateway holds {live} live sessions, its fork limit is {limit} "
                        "(teammesh serve --fork-session-limit); delete sessions to fork again",
             "details": {"method": method, "sessionId": source.id, "limit": limit}})
+    _FORKS_IN_FLIGHT[hub] = in_flight + 1
+    try:
+        return await _fork(hub, source, method)
+    finally:
+        _FORKS_IN_FLIGHT[hub] -= 1
+
+
+async def _fork(hub: Hub, source: Session, method: str) -> Outcome:
     # A new session: the operator's ceiling as it is now holds for it (the source may have
     # been made under a wider one), like any create.
     refused = policy_check(lambda: hub.policy.admit_turn(
@@ -305,10 +321,27 @@ async def steer(request: Request) -> Outcome:
 # --- archive / unarchive (#52, #53) -------------------------------------------------------------
 
 
+# One archive or unarchive at a time per session id: the flag changes only after the
+# runtime's awaits, so two racing calls both saw the old flag. codex then refused the second
+# (409 `not_materialized` for a twice-archived thread) and an archive racing an unarchive
+# could leave the flag and codex's thread disagreeing.
+_ARCHIVING: dict[str, asyncio.Lock] = {}
+
+
 async def set_archived(hub: Hub, session: Session, archived: bool) -> Outcome | None:
     """Archive (or unarchive) one session: the runtime's thread first (codex moves it),
     then the flag in the store. None when done (or already so), else the answer to give.
     Also for callers that archive many (a project's `chats/move-all` to `archive`)."""
+    lock = _ARCHIVING.setdefault(session.id, asyncio.Lock())
+    try:
+        async with lock:  # the flag is read again once the call before this one is done
+            return await _set_archived_now(hub, session, archived)
+    finally:
+        if not lock.locked() and _ARCHIVING.get(session.id) is lock:
+            del _ARCHIVING[session.id]
+
+
+async def _set_archived_now(hub: Hub, session: Session, archived: bool) -> Outcome | None:
     if session.archived == archived:
         return None
     method = "thread/archive" if archived else "thread/unarchive"

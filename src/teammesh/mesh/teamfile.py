@@ -31,6 +31,7 @@ from teammesh.mesh.team import (
 )
 from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
 from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
+from teammesh.mesh.teamfile_limits import MAX_TEAM_FILE_BYTES, text_problem
 from teammesh.mesh.teamfile_model import (
     MemberTable,
     PoliciesTable,
@@ -185,7 +186,8 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
 def load_team(path: str | Path) -> Team:
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open(encoding="utf-8") as handle:  # bounded: /dev/zero is a path too
+            text = handle.read(MAX_TEAM_FILE_BYTES + 1)
     except OSError as exc:
         raise TeamFileError(file, "(file)", exc.strerror or str(exc)) from None
     except UnicodeDecodeError as exc:
@@ -201,10 +203,15 @@ def builtin_team() -> Team:
 
 def team_from_text(text: str, source: str) -> Team:
     """A team kept as text (a file, a run's board): parsed and checked like a file."""
+    if (problem := text_problem(text)) is not None:
+        raise TeamFileError(source, *problem)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TeamFileError(source, "(syntax)", str(exc)) from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise TeamFileError(source, "(syntax)", "arrays or inline tables nested too deeply"
+                            ) from None
     return parse_team(data, source, text)
 
 

@@ -17,6 +17,12 @@ from pydantic_core import ErrorDetails
 from teammesh.mesh.teamfile_model import TEAM_FILE_ERROR, TeamFile
 
 Problem = tuple[str, str]  # (key, reason)
+# The message names this many problems, then counts the rest: a generated file with 20,000
+# bad members must not print 4 MB. `problems` keeps them all.
+MAX_SHOWN = 50
+# Keys and reasons come from the file: shown at most this long, control characters escaped
+# (a key holding ESC sequences must not drive the reader's terminal).
+MAX_SHOWN_CHARS = 200
 _LISTS = {
     "members": "declare at least one [[members]] entry",
     "tasks": "declare at least one [[tasks]] entry (the initial work)",
@@ -40,12 +46,22 @@ class TeamFileError(ValueError):
                  more: Sequence[Problem] = ()) -> None:
         self.file, self.key, self.reason = file, key, reason
         self.problems: tuple[Problem, ...] = ((key, reason), *more)
-        super().__init__("\n".join(f"{file}: {k}: {r}" for k, r in self.problems))
+        lines = [f"{file}: {_shown(k)}: {_shown(r)}" for k, r in self.problems[:MAX_SHOWN]]
+        if (hidden := len(self.problems) - MAX_SHOWN) > 0:
+            lines.append(f"{file}: and {hidden} more problems")
+        super().__init__("\n".join(lines))
 
     @classmethod
     def of(cls, file: str, problems: Sequence[Problem]) -> TeamFileError:
         (key, reason), *more = problems
         return cls(file, key, reason, more)
+
+
+def _shown(text: str) -> str:
+    """`text` for a terminal: non-printable characters escaped, long text cut short."""
+    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text[:MAX_SHOWN_CHARS + 1])
+    return safe if len(text) <= MAX_SHOWN_CHARS else safe[:MAX_SHOWN_CHARS] + "…"
 
 
 def key_of(loc: Iterable[str | int]) -> str:

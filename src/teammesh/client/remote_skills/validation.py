@@ -16,6 +16,7 @@ Two house rules on top of the standard:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from teammesh.client.remote_skills import validation_guards as guards
 from teammesh.client.remote_skills.validation_reasons import render_errors
 
 JsonSchema = dict[str, Any]
@@ -50,6 +52,7 @@ def _nullable(check: _Keyword) -> _Keyword:
     ) -> Iterator[ValidationError]:
         if instance is None and schema.get("nullable") is True:
             return
+        guards.spend_step()
         yield from check(validator, value, instance, schema) or ()
 
     return keyword
@@ -77,7 +80,14 @@ def _is_number(_: Any, value: Any) -> bool:
     return not isinstance(value, float) or math.isfinite(value)  # NaN and inf are not JSON
 
 
-_KEYWORDS = {**Draft202012Validator.VALIDATORS, "required": _required}
+_KEYWORDS = {
+    **Draft202012Validator.VALIDATORS,
+    "required": _required,
+    "pattern": guards.pattern,
+    "patternProperties": guards.pattern_properties,
+    "additionalProperties": guards.additional_properties,
+    "uniqueItems": guards.unique_items,
+}
 _ArgumentsValidator: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     validators={name: _nullable(check) for name, check in _KEYWORDS.items()},
@@ -86,22 +96,40 @@ _ArgumentsValidator: type[Validator] = validators.extend(  # type: ignore[no-unt
     ),
 )
 _FORMATS = FormatChecker()
+
+
+@_FORMATS.checks("regex")
+def _is_regex(instance: object) -> bool:
+    # The stock check lets re.compile's RecursionError (a value of 5,000 "(") escape.
+    if not isinstance(instance, str):
+        return True
+    try:
+        re.compile(instance)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
+
+
 _OFFLINE: Registry[Any] = Registry()  # empty: an unknown URI is never fetched
 
 
-def _nesting_over(value: Any, limit: int) -> bool:
-    """Whether containers nest deeper than `limit` (iterative: the check itself is safe)."""
+def _unreadable(value: Any, limit: int) -> str | None:
+    """Why `value` is refused before any keyword runs: containers nested deeper than `limit`
+    (the stack), or a NaN/infinity anywhere (not JSON: `1e400` parses as inf, and
+    `minimum`/`maximum` let NaN through). Iterative: the check itself is safe."""
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "holds NaN or infinity (not JSON numbers)"
         children = item.values() if isinstance(item, dict) else (
             item if isinstance(item, list | tuple) else None)
         if children is None:
             continue
         if depth >= limit:
-            return True
+            return f"nested deeper than {limit} arrays or objects"
         pending.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 def _check_references(schema: JsonSchema) -> None:
@@ -132,6 +160,22 @@ def _check_references(schema: JsonSchema) -> None:
     walk(schema, root)
 
 
+def _check_termination(validator: Validator) -> None:
+    """Refuse a schema whose references loop for any value (`{"$ref": "#"}`, two definitions
+    naming each other): every call would otherwise end in a RecursionError."""
+    probes: tuple[Any, ...] = (None, {}, [])
+    for probe in probes:
+        try:
+            with guards.budgeted():
+                for _ in validator.iter_errors(probe):
+                    pass
+        except RecursionError:
+            raise InvalidInputSchema("its references loop without end (a $ref chain that"
+                                     " comes back to itself)") from None
+        except (guards.CheckTooCostly, Unresolvable):
+            pass  # not a loop; a dynamic reference is reported per call
+
+
 class ArgumentsValidator:
     """One input schema, checked and compiled; `problems()` lists what a value gets wrong."""
 
@@ -149,15 +193,22 @@ class ArgumentsValidator:
             schema, registry=_OFFLINE, format_checker=_FORMATS
         )
         _check_references(schema)
+        _check_termination(self._validator)
 
     def problems(self, value: Any) -> list[str]:
         """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
-        if _nesting_over(value, MAX_NESTING):
-            return [f"$: nested deeper than {MAX_NESTING} arrays or objects"]
+        if (unreadable := _unreadable(value, MAX_NESTING)) is not None:
+            return [f"$: {unreadable}"]
         try:
-            return render_errors(self._validator, self._validator.iter_errors(value))
+            with guards.budgeted():
+                return render_errors(self._validator, self._validator.iter_errors(value))
         except Unresolvable as exc:  # a reference reached only through a dynamic scope
             return [f"$: the schema has a reference that does not resolve ({exc})"]
+        except guards.CheckTooCostly as exc:
+            return [f"$: too costly to check ({exc})"]
+        except RecursionError:  # a $ref cycle reached by this value, or a deep ref chain
+            return ["$: nested too deeply to check against this schema (a $ref cycle, or"
+                    " references many levels deep for each level of the value)"]
 
     def problem(self, value: Any) -> str | None:
         """The violations joined into one line (`; `), at most `MAX_LISTED` of them named,

@@ -10,12 +10,13 @@ arguments, `.name` a property, `[3]` an item.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
+
+from teammesh.client.remote_skills import validation_guards as guards
 
 _TYPE_NAMES = {
     "null": "null",
@@ -70,7 +71,7 @@ def _unexpected(error: ValidationError) -> list[str]:
     instance: Any = error.instance
     extras = sorted(
         str(key) for key in instance
-        if key not in known and not any(re.search(p, str(key)) for p in patterns)
+        if key not in known and not any(guards.search(p, str(key)) for p in patterns)
     )
     allowed = ", ".join(sorted(known)) or "none"
     if patterns:
