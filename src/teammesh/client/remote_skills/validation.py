@@ -15,6 +15,8 @@ Two house rules on top of the standard:
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -176,24 +178,43 @@ def _check_termination(validator: Validator) -> None:
             pass  # not a loop; a dynamic reference is reported per call
 
 
+def _compile(schema: JsonSchema) -> Validator:
+    """Check `schema` (Draft 2020-12, references resolvable, no endless loop) and compile it."""
+    try:
+        _ArgumentsValidator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
+        raise InvalidInputSchema(f"not a Draft 2020-12 schema at {where}: "
+                                 f"{exc.message}") from None
+    validator: Validator = _ArgumentsValidator(schema, registry=_OFFLINE,
+                                               format_checker=_FORMATS)
+    _check_references(schema)
+    _check_termination(validator)
+    return validator
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_once(canonical: str) -> Validator:
+    """One compiled validator per distinct schema text. A team registers the same five
+    skills for every member: checking and compiling each copy cost ~1.6 ms a skill, a second
+    at 128 members. The validator is built from its own parse of the text, so a caller that
+    later mutates its schema dict changes nothing shared (`validator_for` then recompiles)."""
+    return _compile(json.loads(canonical))
+
+
 class ArgumentsValidator:
     """One input schema, checked and compiled; `problems()` lists what a value gets wrong."""
 
     __slots__ = ("_validator", "schema")
 
     def __init__(self, schema: JsonSchema) -> None:
-        try:
-            _ArgumentsValidator.check_schema(schema)
-        except SchemaError as exc:
-            where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
-            raise InvalidInputSchema(f"not a Draft 2020-12 schema at {where}: "
-                                     f"{exc.message}") from None
         self.schema = schema
-        self._validator: Validator = _ArgumentsValidator(
-            schema, registry=_OFFLINE, format_checker=_FORMATS
-        )
-        _check_references(schema)
-        _check_termination(self._validator)
+        try:
+            canonical = json.dumps(schema, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):  # not JSON text: compiled on its own
+            self._validator: Validator = _compile(schema)
+        else:
+            self._validator = _compiled_once(canonical)
 
     def problems(self, value: Any) -> list[str]:
         """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
