@@ -84,3 +84,18 @@ def test_the_cli_refuses_a_crashing_team_file_without_a_traceback(tmp_path: Path
     assert proc.returncode == 2
     assert proc.stderr == (f"teammesh run: invalid team file: {bad}: (syntax): arrays or"
                            " inline tables nested too deeply\n")
+
+
+def test_the_key_scan_itself_cannot_stall_on_a_long_line() -> None:
+    # A line of word characters and spaces with no `=` made the first scanner (a nested
+    # quantifier) backtrack exponentially: the mutation fuzzer in test_bad_input hung on it.
+    # A stall here fails by pytest-timeout; the answers must stay right too.
+    from teammesh.mesh.teamfile_limits import MAX_KEY_PARTS, text_problem
+
+    assert text_problem("prompt  " + "word " * 4000 + "\n") is None
+    assert text_problem("a" * 100_000) is None
+    deep = ".".join(["x"] * (MAX_KEY_PARTS + 1))
+    assert text_problem(f"ok = 1\n{deep} = 2\n") == (
+        "(syntax)", f"a key of more than {MAX_KEY_PARTS} dotted parts (line 2)")
+    assert text_problem(f"[{deep}]\n") is not None
+    assert text_problem(f'"{deep}" . y = 1\n') is not None

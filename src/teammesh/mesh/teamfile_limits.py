@@ -9,22 +9,36 @@ crash `teammesh run`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 MAX_TEAM_FILE_BYTES = 1024 * 1024
 # Parts of one dotted key or table header (`a.b.c` has 3); the models nest 4 deep at most.
 MAX_KEY_PARTS = 32
-# A table header, or the key before `=` at the start of a line (quoted parts included).
-_KEY = re.compile(r"^[ \t]*(?:\[\[?([^\]\n]*)\]|((?:[\w\-]+|\"[^\"\n]*\"|'[^'\n]*'|[ \t.])+)=)",
-                  re.MULTILINE)
+# A table header (`[a.b]`, `[[a.b]]`), and the characters a bare or quoted dotted key is made
+# of. Each is one character class under one quantifier, so matching is linear in the line: a
+# nested quantifier here (`(?:[\w-]+|…)+`) backtracked exponentially on a long line of word
+# characters without `=`, the very stall this module exists to prevent.
+_HEADER = re.compile(r"[ \t]*\[\[?([^\]\n]*)\]")
+_KEY_CHARS = re.compile(r"[\w\-. \t\"']*")
+
+
+def _keys(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, key text) for each table header and each `key =` line."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        header = _HEADER.match(line)
+        if header is not None:
+            yield number, header.group(1)
+            continue
+        key, equals, _ = line.partition("=")
+        if equals and _KEY_CHARS.fullmatch(key):
+            yield number, key
 
 
 def text_problem(text: str) -> tuple[str, str] | None:
     """(`key`, `reason`) for a text too large or too deep to parse safely, else None."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TEAM_FILE_BYTES:
         return "(file)", f"larger than {MAX_TEAM_FILE_BYTES} bytes (a team file is a few KB)"
-    for match in _KEY.finditer(text):
-        key = match.group(1) if match.group(1) is not None else match.group(2)
+    for line, key in _keys(text):
         if key.count(".") >= MAX_KEY_PARTS:
-            line = text.count("\n", 0, match.start()) + 1
             return "(syntax)", f"a key of more than {MAX_KEY_PARTS} dotted parts (line {line})"
     return None
