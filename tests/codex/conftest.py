@@ -20,9 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from teammesh.brain.server import ModelServerThread
 from teammesh.gateway.runtimes.codex_binary import CodexBinaryNotFound, find_codex_binary
 
-from .stack import Stack
+from .stack import Stack, codex_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +48,18 @@ def codex_data_dir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
+    """The module's default stack: the playbook model server, and a gateway whose runtime
+    is codex against it. A module that needs another (a dead endpoint, a recovery model)
+    defines its own `stack`, which takes precedence."""
+    with (
+        ModelServerThread() as model,
+        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
+    ):
+        yield stack
 
 
 @pytest.fixture

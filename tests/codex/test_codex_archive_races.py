@@ -7,27 +7,14 @@ moved the thread already) and the second unarchive 409 `invalid_state`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from teammesh.brain.server import ModelServerThread
-
-from .stack import Stack, codex_stack, echo_session
+from .stack import Stack, echo_session
 from .wire_helpers import EventStream, send_message, turn_status
 
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    with (
-        ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
-    ):
-        yield stack
 
 
 async def _archived(http: httpx.AsyncClient, session_id: str) -> bool:

@@ -4,29 +4,17 @@ filter) and steer (`turn/steer` on the running turn), with the codex thread id."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from teammesh.brain.server import ModelServerThread
 from tests.gateway.helpers import open_stream, wait_for_frame
 
-from .stack import Stack, codex_stack, echo_session
+from .stack import Stack, echo_session
 from .wire_helpers import EventStream, answer_tool_call, echo_prompt, send_message, turn_status
 
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    with (
-        ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
-    ):
-        yield stack
 
 
 async def _listed(http: httpx.AsyncClient, archived: str) -> list[str]:

@@ -6,27 +6,15 @@ says the gateway does not map it yet, and `GET /api/capabilities` says exactly t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from teammesh.brain.server import ModelServerThread
 from teammesh.gateway.upstream_routes import ROUTES
 
-from .stack import Stack, codex_stack, echo_session
+from .stack import Stack, echo_session
 
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    with (
-        ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
-    ):
-        yield stack
 
 
 async def test_forwarded_lists_are_codexs_own(http: httpx.AsyncClient) -> None:

@@ -5,28 +5,15 @@ the typed facade is tests/client/test_typed_namespaces.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from teammesh import wire_responses as r
 from teammesh import wire_responses_namespaces as n
-from teammesh.brain.server import ModelServerThread
 from teammesh.client import CodexManager
 
-from .stack import Stack, codex_stack
+from .stack import Stack
 
 pytestmark = [pytest.mark.codex]
-
-
-@pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    with (
-        ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
-    ):
-        yield stack
 
 
 def test_forwarded_rows_validate_as_their_models(stack: Stack) -> None:

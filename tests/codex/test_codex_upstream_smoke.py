@@ -4,27 +4,14 @@ pass-through routes answer for real (200, or the 401 of an account codex does no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from teammesh.brain.server import ModelServerThread
 from tests.gateway.test_upstream_smoke import replay_smoke
 
-from .stack import Stack, codex_stack
+from .stack import Stack
 
 pytestmark = [pytest.mark.codex, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
-    with (
-        ModelServerThread() as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
-    ):
-        yield stack
 
 
 async def test_smoke_runtime_checks_pass_on_codex(http: httpx.AsyncClient,
