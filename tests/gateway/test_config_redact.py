@@ -4,6 +4,7 @@ what it may not (secret values, by key and by value)."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import urllib.parse
 
@@ -59,6 +60,17 @@ def test_known_secret_values_are_scrubbed_anywhere(monkeypatch: pytest.MonkeyPat
     assert out == {"notify": ["curl", "-H", REDACTED], "instructions": REDACTED,
                    "model": "m"}
     assert known_secrets(None) == ("gateway-token-77",)
+
+
+def test_the_gateways_own_token_is_a_known_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--token` and the token file give the gateway a token the environment never held.
+    for name in [n for n in os.environ if n == "TEAMMESH_TOKEN" or n.startswith("CODEX_")]:
+        monkeypatch.delenv(name)
+    secrets = known_secrets(None, "served-token-from-file-1234", None)
+    assert secrets == ("served-token-from-file-1234",)
+    out = redact_config({"instructions": "use served-token-from-file-1234"}, secrets)
+    assert out == {"instructions": REDACTED}
+
 
 
 def test_secret_options_in_argument_lists_are_blanked() -> None:

@@ -44,6 +44,10 @@ BASE = '[[members]]\nname = "a"\n[[members]]\nname = "b"\n[[tasks]]\nowner = "a"
 INVALID = [
     ("[team]\nrounds = 0\n" + BASE, "team.rounds", "must be at least 1, got 0"),
     ("[team]\nturn_timeout = -1\n" + BASE, "team.turn_timeout", "must be greater than 0"),
+    ("[team]\nturn_timeout = inf\n" + BASE, "team.turn_timeout",
+     "must be a finite number of seconds"),
+    ("[team]\nturn_timeout = nan\n" + BASE, "team.turn_timeout",
+     "must be a finite number of seconds"),
     ("[team]\ncolour = 1\n" + BASE, "team.colour", "unknown key"),
     ("extra = 1\n" + BASE, "extra", "unknown key"),
     ('[[tasks]]\nowner = "a"\ntext = "go"\n', "members", "declare at least one"),

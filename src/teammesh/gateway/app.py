@@ -243,5 +243,6 @@ def build_app(
     app.state.hub = hub
     app.state.capability_clock = CapabilityClock()
     app.state.limits = limits or ServerLimits()
+    app.state.bearer_token = token  # known to config/read's redaction, never logged
     authed = BearerAuth(app, token)
     return authed if guard is None else HostOriginGuard(authed, guard)

@@ -68,13 +68,14 @@ def _secret_key(key: str) -> bool:
     return last in _SECRET_KEYS or any(word in last for word in _SECRET_WORDS)
 
 
-def known_secrets(key_env: str | None) -> tuple[str, ...]:
-    """The secret values this gateway's environment holds: the model key variable the
-    operator named, TEAMMESH_TOKEN and codex-manager's tokens."""
+def known_secrets(key_env: str | None, *held: str | None) -> tuple[str, ...]:
+    """The secret values this gateway knows: the model key variable the operator named,
+    TEAMMESH_TOKEN and codex-manager's tokens from the environment, and `held` (the
+    gateway's own bearer token, which `--token` or the token file gave it, not the env)."""
     names = [n for n in os.environ if n == "TEAMMESH_TOKEN" or n.startswith("CODEX_MANAGER_")]
     if key_env:
         names.append(key_env)
-    values = {os.environ.get(n, "") for n in names}
+    values = {os.environ.get(n, "") for n in names} | {v for v in held if v}
     return tuple(sorted(v for v in values if len(v) >= _MIN_SECRET))
 
 

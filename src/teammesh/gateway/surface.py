@@ -133,7 +133,8 @@ def passthrough_handler(route: UpstreamRoute) -> Handler:
         except RuntimeUnavailable as exc:
             return Outcome(503, {"status": "error", "code": "runtime_unavailable",
                                  "message": exc.message})
-        secrets = known_secrets(hub.policy.settings_for(runtime_name(spec)).model_api_key_env)
+        secrets = known_secrets(hub.policy.settings_for(runtime_name(spec)).model_api_key_env,
+                                getattr(request.app.state, "bearer_token", None))
         try:
             result = await runtime.call_method(method, params)
         except Exception as exc:

@@ -33,6 +33,7 @@ _BY_TYPE = {
     "string_too_short": "must be a non-empty string",
     "int_type": "must be an integer",
     "float_type": "must be a number of seconds",
+    "finite_number": "must be a finite number of seconds",
     "model_type": "must be a table",
     "dict_type": "must be a table",
 }

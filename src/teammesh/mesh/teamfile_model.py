@@ -69,7 +69,8 @@ _TOOLS = ("*", *SKILL_NAMES)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Count = Annotated[int, Field(ge=1)]
-Seconds = Annotated[float, Field(gt=0)]
+# Finite: TOML has `inf` and `nan`, and an infinite timeout is a run that never gives up.
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 MemberName = Annotated[
     Text,
     AfterValidator(_matches(_NAME, "must be lower-case letters, digits, - or _"
