@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -129,20 +129,21 @@ class _MemoryTx:
             self._index(task)
 
     def _index(self, task: TaskRecord) -> None:
-        s = self._s
-        index_add(s.by_owner, task.owner, task.id)
-        index_add(s.by_status, task.status, task.id)
-        index_add(s.by_owner_status, (task.owner, task.status), task.id)
-        if task.claim_token is not None:
-            index_add(s.by_token, task.claim_token, task.id)
+        self._each_index(task, index_add)
 
     def _unindex(self, task: TaskRecord) -> None:
+        self._each_index(task, index_remove)
+
+    def _each_index(self, task: TaskRecord,
+                    change: Callable[[dict[Any, list[int]], Any, int], None]) -> None:
+        """Apply `change` (add or remove) to every index a task is listed in, so the two
+        directions cannot name different indexes."""
         s = self._s
-        index_remove(s.by_owner, task.owner, task.id)
-        index_remove(s.by_status, task.status, task.id)
-        index_remove(s.by_owner_status, (task.owner, task.status), task.id)
+        change(s.by_owner, task.owner, task.id)
+        change(s.by_status, task.status, task.id)
+        change(s.by_owner_status, (task.owner, task.status), task.id)
         if task.claim_token is not None:
-            index_remove(s.by_token, task.claim_token, task.id)
+            change(s.by_token, task.claim_token, task.id)
 
     def _put_turn(self, slot: TurnSlot) -> None:
         s = self._s
