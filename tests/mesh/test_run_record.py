@@ -146,3 +146,14 @@ def test_the_record_carries_the_run(board: TeamBoard) -> None:
     assert isinstance(record, RunRecord) and record.info.run_id == board.run_id
     assert record.turns == () and record.calls == () and not record.has_usage()
     assert record.usage_total() == Usage()
+
+
+def test_model_names_as_runtimes_spell_them() -> None:
+    from teammesh.mesh.board.pricing import usage_cost
+
+    usage = Usage(1_000_000, 0, 0, 0)
+    for name in ("gpt-4o", "openai/gpt-4o", "openai-responses:gpt-4o", "codex:gpt-4o"):
+        assert usage_cost(usage, name) == 2.5, name
+    # A server of one's own (our llm runtime names it as its provider) has no price.
+    for name in ("teammesh-model/gpt-4o", "teammesh-model/playbook", "playbook", "", None):
+        assert usage_cost(usage, name) is None, name

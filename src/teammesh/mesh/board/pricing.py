@@ -12,6 +12,11 @@ from decimal import Decimal
 
 from teammesh.mesh.board.entries import TurnEntry, Usage
 
+# Model-name prefixes of our runtimes and of pydantic-ai (`openai-responses:gpt-5`): the
+# provider they name in the price table (None: the name alone decides).
+_PREFIXES: dict[str, str | None] = {"openai-responses": "openai", "openai-chat": "openai",
+                                    "codex": None, "llm": None}
+
 
 def cost_of_turns(turns: Iterable[TurnEntry]) -> float | None:
     """The summed cost of the turns that reported usage; None when none did, or when one
@@ -43,6 +48,9 @@ def usage_cost(usage: Usage, model: str | None) -> Decimal | None:
         if separator in name:
             provider, name = name.split(separator, 1)
             break
+    # A runtime's or pydantic-ai's prefix is no price-table provider: say what it means.
+    if provider is not None and provider in _PREFIXES:
+        provider = _PREFIXES[provider]
     # The table's input count includes cache reads, as codex's does.
     priced = PriceUsage(input_tokens=usage.input_tokens,
                         cache_read_tokens=usage.cached_input_tokens,

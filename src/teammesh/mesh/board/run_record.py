@@ -85,7 +85,8 @@ class RecordedRun:
             tx.set_turn_usage(token, usage, model)
 
     def record_call(self, entry: CallEntry) -> None:
-        """A call that reached no board mutation (refused before it): its entry, unless the
-        call already has one (a board refusal writes its own)."""
+        """A call that changed nothing on the board (refused before or by it: a refusing
+        transaction rolls back with its entry): its entry, unless the call has one already
+        (one the board recorded as refused keeps the board's reason)."""
         with self._store.transaction(write=True) as tx:
             tx.put_call(entry, replace=False)
