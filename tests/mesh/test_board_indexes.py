@@ -18,6 +18,7 @@ from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_boa
 from teammesh.mesh.board.sqlite import SqliteStore
 
 from .conftest import ROSTER
+from .old_boards import unversion_pg, unversion_sqlite
 
 NEW_INDEXES = {"tasks_claims", "tasks_status", "turns_order", "turns_state",
                "artifacts_recent"}
@@ -116,6 +117,7 @@ def test_an_old_sqlite_board_gains_the_indexes(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         for name in NEW_INDEXES:
             conn.execute(f"DROP INDEX {name}")
+        unversion_sqlite(conn)
     assert not NEW_INDEXES & _sqlite_indexes(path)
     again = open_board(path, "run-old")
     assert NEW_INDEXES <= _sqlite_indexes(path)
@@ -140,6 +142,7 @@ def test_an_old_postgres_board_gains_the_indexes(postgres_dsn: str) -> None:
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         for name in names:
             conn.execute(f"DROP INDEX IF EXISTS {name}")
+        unversion_pg(conn)
     assert not names & present()
     again = open_board(postgres_dsn, run_id)
     try:

@@ -14,6 +14,7 @@ from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_boa
 from teammesh.mesh.board.core import MAX_REASON_CHARS, short_reason
 
 from .conftest import ROSTER
+from .old_boards import unversion_pg, unversion_sqlite
 
 
 def test_a_failed_turn_keeps_its_reason(board: TeamBoard) -> None:
@@ -75,6 +76,7 @@ def _old_sqlite_board(path: Path, run_id: str) -> str:
     board.close()
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE turns DROP COLUMN reason")
+        unversion_sqlite(conn)
     return token
 
 
@@ -106,6 +108,7 @@ def test_an_old_postgres_board_gains_the_column(postgres_dsn: str) -> None:
     board.close()
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("ALTER TABLE teammesh_turns DROP COLUMN reason")
+        unversion_pg(conn)
     board = open_board(postgres_dsn, run_id)
     try:
         with psycopg.connect(postgres_dsn) as conn:

@@ -16,6 +16,7 @@ from teammesh.mesh.board.run_record import Usage
 from teammesh.mesh.board.sql_record import TURN_RECORD_COLUMNS
 
 from .conftest import ROSTER
+from .old_boards import unversion_pg, unversion_sqlite
 
 _RECORD_COLUMNS = {name for name, _, _ in TURN_RECORD_COLUMNS}
 
@@ -40,6 +41,7 @@ def test_an_old_sqlite_board_gains_the_record(tmp_path: Path) -> None:
         conn.execute("DROP TABLE call_log")
         for column in _RECORD_COLUMNS:
             conn.execute(f"ALTER TABLE turns DROP COLUMN {column}")
+        unversion_sqlite(conn)
     assert not _RECORD_COLUMNS & _sqlite_turn_columns(path)
     assert [r.run_id for r in list_runs(path)] == ["old"]  # read-only listing still works
 
@@ -71,6 +73,7 @@ def test_an_old_postgres_board_gains_the_record(postgres_dsn: str) -> None:
         conn.execute("DROP TABLE teammesh_call_log")
         for column in _RECORD_COLUMNS:
             conn.execute(f"ALTER TABLE teammesh_turns DROP COLUMN {column}")
+        unversion_pg(conn)
     board = open_board(postgres_dsn, run_id)
     try:
         (old,) = board.run_record().turns

@@ -22,8 +22,8 @@ from teammesh.mesh.board.files import (
     require_board_file,
 )
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
+from teammesh.mesh.board.schema import migrate_sqlite
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
-from teammesh.mesh.board.sql_record import TURN_RECORD_COLUMNS
 from teammesh.mesh.board.storage_errors import (
     BoardStorageError,
     is_storage_failure,
@@ -33,64 +33,9 @@ from teammesh.private_files import private_parent, private_sqlite
 
 __all__ = ["NotABoard", "SqliteStore", "UnknownRun", "list_runs"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, team TEXT NOT NULL, roster TEXT NOT NULL,
-    status TEXT NOT NULL, round INTEGER NOT NULL, reason TEXT NOT NULL,
-    max_attempts INTEGER NOT NULL, team_text TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    meta TEXT NOT NULL DEFAULT '{}');
-CREATE TABLE IF NOT EXISTS members (
-    run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT,
-    completed_seq INTEGER, PRIMARY KEY (run_id, member));
-CREATE TABLE IF NOT EXISTS tasks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, owner TEXT NOT NULL,
-    text TEXT NOT NULL, queued_by TEXT NOT NULL, status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, claim_token TEXT, chain TEXT NOT NULL,
-    parent_id INTEGER, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (run_id, owner, status, id);
-CREATE TABLE IF NOT EXISTS artifacts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, member TEXT NOT NULL,
-    kind TEXT NOT NULL, summary TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE IF NOT EXISTS turns (
-    run_id TEXT NOT NULL, token TEXT NOT NULL, member TEXT NOT NULL, round INTEGER NOT NULL,
-    turn_id TEXT, state TEXT NOT NULL, seq INTEGER NOT NULL,
-    reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, token));
-CREATE TABLE IF NOT EXISTS approvals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, request_key TEXT,
-    member TEXT NOT NULL, tool TEXT NOT NULL, question TEXT NOT NULL, state TEXT NOT NULL,
-    answered_by TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS tool_calls (
-    run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL,
-    tool TEXT NOT NULL, result TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (run_id, request_key));
-CREATE TABLE IF NOT EXISTS effects (
-    run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
-    member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL,
-    PRIMARY KEY (run_id, effect_key, token));
-CREATE TABLE IF NOT EXISTS call_log (
-    run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL, turn_token TEXT,
-    tool TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, success INTEGER,
-    outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', started_at REAL, ended_at REAL,
-    PRIMARY KEY (run_id, request_key));
-"""
-
-# What a tool call or a turn looks up, so no call reads every row of its run: a turn's
-# claims (settling it), the queues by status (snapshots, dead letters), the open turns and
-# the next turn's number, the latest artifacts. Created on every open like the tables: a
-# board made before them gains them when it is next opened (each column they name is as old
-# as the board format), and an older teammesh still reads a board that has them (an index
-# changes no row). The schema has no version number: it only ever gains things.
-_INDEXES = """
-CREATE INDEX IF NOT EXISTS tasks_claims ON tasks (run_id, claim_token);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (run_id, status, owner);
-CREATE INDEX IF NOT EXISTS turns_order ON turns (run_id, seq);
-CREATE INDEX IF NOT EXISTS turns_state ON turns (run_id, state, seq);
-CREATE INDEX IF NOT EXISTS artifacts_recent ON artifacts (run_id, id);
-"""
+# The schema is `migrations.SQLITE_MIGRATIONS`, applied in order when a board is opened
+# (`schema.migrate_sqlite`): a board made by an older teammesh gains what it lacks, and a
+# board newer than this code is refused.
 
 
 class _SqliteTx(SqlTx):
@@ -117,28 +62,8 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.executescript(_SCHEMA)
-        # Boards made before a column existed gain it when opened (the run record's turn
-        # columns are NULL in old rows: unknown).
-        self._add_columns("runs", [("meta", "TEXT NOT NULL DEFAULT '{}'")])
-        self._add_columns("turns", [("reason", "TEXT NOT NULL DEFAULT ''"),
-                                    *((name, kind) for name, kind, _ in TURN_RECORD_COLUMNS)])
-        self._conn.executescript(_INDEXES)
+        migrate_sqlite(self._conn, str(self.path))
         self._lock = threading.RLock()
-
-    def _add_columns(self, table: str, wanted: list[tuple[str, str]]) -> None:
-        """Add the missing `(column, declaration)`s to an old board's `table`. Two processes
-        opening the same old board may both find one missing: the second ALTER's "duplicate
-        column" is that race, lost."""
-        columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-        for column, declaration in wanted:
-            if column in columns:
-                continue
-            try:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-            except sqlite3.OperationalError as exc:
-                if "duplicate column" not in str(exc).lower():
-                    raise
 
     @classmethod
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
