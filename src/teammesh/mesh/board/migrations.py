@@ -110,11 +110,13 @@ CREATE TABLE IF NOT EXISTS call_log (
 # A lease per (run, member); the coordinator's lease is the row of the reserved member
 # name `leases.COORDINATOR`. `expires_at` is the database's clock (seconds since the epoch
 # for SQLite, a timestamp for PostgreSQL), so workers on hosts with skewed clocks agree.
+# And at most one open turn per member, whoever opens it: a unique index, not a process.
 SQLITE_LEASES = """
 CREATE TABLE IF NOT EXISTS leases (
     run_id TEXT NOT NULL, member TEXT NOT NULL, holder TEXT NOT NULL,
     expires_at REAL NOT NULL, epoch INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (run_id, member))
+    PRIMARY KEY (run_id, member));
+CREATE UNIQUE INDEX IF NOT EXISTS turns_one_open ON turns (run_id, member) WHERE state = 'open'
 """
 
 PG_BASE = """
@@ -174,7 +176,9 @@ PG_LEASES = """
 CREATE TABLE IF NOT EXISTS teammesh_leases (
     run_id TEXT NOT NULL, member TEXT NOT NULL, holder TEXT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL, epoch BIGINT NOT NULL DEFAULT 1,
-    PRIMARY KEY (run_id, member))
+    PRIMARY KEY (run_id, member));
+CREATE UNIQUE INDEX IF NOT EXISTS teammesh_turns_one_open ON teammesh_turns (run_id, member)
+    WHERE state = 'open'
 """
 
 # The database, not a process, refuses a turn no live lease covers: a connection that

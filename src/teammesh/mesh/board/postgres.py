@@ -9,6 +9,7 @@ versioned (`migrations.py`, `schema.py`), since one database outlives any one te
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from teammesh.mesh.board.leases import LEASE_LOST_SQLSTATE, LeaseLost
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.schema import migrate_pg
 from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
@@ -59,14 +61,31 @@ class PostgresStore(SqlStore):
         store._require_run(str(redact(dsn)))
         return store
 
+    def act_as_worker(self, worker: str) -> None:
+        """Name this connection's worker (`leases.bind_worker`): the database then lets it
+        open a member's turn only under that member's live lease."""
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[_PostgresTx]:
-        with self._lock, self._conn.transaction():
+        with self._lock, refused_turns(), self._conn.transaction():
             if write:
                 # One writer per run at a time, across every connection to the database.
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                                    (f"teammesh:{self._run_id}",))
             yield _PostgresTx(self._conn, self._run_id)
+
+
+@contextmanager
+def refused_turns() -> Iterator[None]:
+    """The lease guard's refusal as `LeaseLost` (the transaction is rolled back)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == LEASE_LOST_SQLSTATE:
+            raise LeaseLost(exc.diag.message_primary or str(exc)) from None
+        raise
 
 
 def list_pg_runs(dsn: str) -> list[RunInfo]:
@@ -125,5 +144,11 @@ class PgRunLock:
 
     def release(self) -> None:
         if self._conn is not None:
+            # Unlocked before closing: the server ends a closed connection's backend (and
+            # drops its locks) only a moment later, and a runner started right after this
+            # one must find the run free.
+            with contextlib.suppress(psycopg.Error):
+                self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                                   (f"teammesh-run:{self.run_id}",))
             self._conn.close()
             self._conn = None
