@@ -19,6 +19,7 @@ from teammesh.mesh.run_defaults import (
     DEFAULT_RUNTIME,
     DEFAULT_TURN_TIMEOUT,
 )
+from teammesh.mesh.worker_args import register_worker
 
 EXIT_USAGE = 2
 
@@ -109,6 +110,7 @@ def register(subparsers: Any) -> None:
     board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
     register_runs(subparsers)
     register_team(subparsers)
+    register_worker(subparsers, _run_arguments)
 
 
 def register_runs(subparsers: Any) -> None:

@@ -9,6 +9,7 @@ Then every claim no open turn holds goes back to the queue.
 
 from __future__ import annotations
 
+from teammesh.mesh.board import TurnSlot
 from teammesh.mesh.calls import MemberState
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
@@ -17,29 +18,36 @@ from teammesh.mesh.run_turn import TurnDriver
 async def recover(state: RunState, driver: TurnDriver, reattached: dict[str, bool]) -> None:
     """Settle the turns the previous runner left open, then requeue stray claims."""
     for slot in state.board.open_turns():
-        member = state.members[slot.member]
-        if not reattached.get(slot.member):
-            driver.settle(member, slot, ok=False, lost=True,
-                          reason="lost: the runner stopped during the turn and its"
-                                 " session could not be re-attached on resume")
-            continue
-        turn_id = slot.turn_id or await _unrecorded_turn(state, member)
-        if turn_id is None:
-            # Killed before the turn was sent: nothing ran in it.
-            driver.settle(member, slot, ok=False, lost=True,
-                          reason="lost: the runner stopped before the turn was sent")
-            continue
-        state.board.set_turn_id(slot.token, turn_id)
-        member.active = slot
-        assert member.session is not None
-        state.calls.audit.begin_turn(member.session.session_id)
-        # A call the old runner saw but never answered will not be signalled again:
-        # answer what is pending once, whatever the dispatch paths of this run.
-        state.calls.spawn(state.calls.drain(member))
-        async with member.lock:
-            await driver.finish_turn(member, slot, turn_id)
+        await recover_turn(state, driver, slot, reattached=bool(reattached.get(slot.member)))
     for name in state.members:
         state.board.requeue_stray_claims(name, set())
+
+
+async def recover_turn(state: RunState, driver: TurnDriver, slot: TurnSlot, *,
+                       reattached: bool, who: str = "the runner") -> None:
+    """Finish or settle one open turn left by `who` (a dead runner, or a dead worker whose
+    member's lease this worker took over)."""
+    member = state.members[slot.member]
+    if not reattached:
+        driver.settle(member, slot, ok=False, lost=True,
+                      reason=f"lost: {who} stopped during the turn and its"
+                             " session could not be re-attached on resume")
+        return
+    turn_id = slot.turn_id or await _unrecorded_turn(state, member)
+    if turn_id is None:
+        # Killed before the turn was sent: nothing ran in it.
+        driver.settle(member, slot, ok=False, lost=True,
+                      reason=f"lost: {who} stopped before the turn was sent")
+        return
+    state.board.set_turn_id(slot.token, turn_id)
+    member.active = slot
+    assert member.session is not None
+    state.calls.audit.begin_turn(member.session.session_id)
+    # A call the old runner saw but never answered will not be signalled again:
+    # answer what is pending once, whatever the dispatch paths of this run.
+    state.calls.spawn(state.calls.drain(member))
+    async with member.lock:
+        await driver.finish_turn(member, slot, turn_id)
 
 
 async def _unrecorded_turn(state: RunState, member: MemberState) -> str | None:

@@ -100,20 +100,26 @@ class TeamRunner:
 
     # -- the run ---------------------------------------------------------------------------
 
+    def start_streams(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """One listener per gateway (one for the whole team without federation); every one
+        routes by session id to the same members. None without `use_stream`."""
+        state = self.state
+        streams: list[asyncio.Task[None]] = []
+        if not state.options.use_stream:
+            return streams
+        for client in {id(m.cm): m.cm for m in state.members.values()}.values():
+            client.on_app_server_request("item.tool.call")(state.calls.on_signal)
+            client.on_event("tool_call_resolved")(state.calls.on_resolved)
+            client.on_event(USAGE_EVENT)(self.usage.on_usage)
+            client.stream.event_types = _STREAM_EVENTS
+            streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        return streams
+
     async def run(self, *, resume: bool = False) -> RunOutcome:
         state = self.state
         board = state.board
         stop = asyncio.Event()
-        streams: list[asyncio.Task[None]] = []
-        if state.options.use_stream:
-            # One listener per gateway (one for the whole team without federation); every
-            # one routes by session id to the same members.
-            for client in {id(m.cm): m.cm for m in state.members.values()}.values():
-                client.on_app_server_request("item.tool.call")(state.calls.on_signal)
-                client.on_event("tool_call_resolved")(state.calls.on_resolved)
-                client.on_event(USAGE_EVENT)(self.usage.on_usage)
-                client.stream.event_types = _STREAM_EVENTS
-                streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        streams = self.start_streams(stop)
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
             # exactly once.

@@ -111,9 +111,12 @@ class PgRunLock:
     """One runner per run, across machines: a session-level advisory lock on a connection
     of its own, held while the run goes; the server drops it when that connection dies."""
 
-    def __init__(self, dsn: str, run_id: str) -> None:
+    def __init__(self, dsn: str, run_id: str, *, shared: bool = False) -> None:
         self.dsn = dsn
         self.run_id = run_id
+        # Workers (`teammesh worker`) share the lock: many of them drive one run, while a
+        # single runner (which takes it exclusively) is refused, and the reverse.
+        self.shared = shared
         self._conn: psycopg.Connection[Row] | None = None
 
     def acquire(self) -> PgRunLock:
@@ -121,11 +124,13 @@ class PgRunLock:
 
         conn: psycopg.Connection[Row] = psycopg.connect(self.dsn, autocommit=True,
                                                         row_factory=dict_row)
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got",
+        how = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
+        row = conn.execute(f"SELECT {how}(hashtext(%s)) AS got",
                            (f"teammesh-run:{self.run_id}",)).fetchone()
         if row is None or not row["got"]:
             conn.close()
-            raise RunBusy("run is being run by another runner")
+            raise RunBusy("run is being run by another runner" if self.shared else
+                          "run is being run by another runner (or by workers)")
         self._conn = conn
         return self
 
@@ -148,7 +153,8 @@ class PgRunLock:
             # drops its locks) only a moment later, and a runner started right after this
             # one must find the run free.
             with contextlib.suppress(psycopg.Error):
-                self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                how = "pg_advisory_unlock_shared" if self.shared else "pg_advisory_unlock"
+                self._conn.execute(f"SELECT {how}(hashtext(%s))",
                                    (f"teammesh-run:{self.run_id}",))
             self._conn.close()
             self._conn = None
