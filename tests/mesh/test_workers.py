@@ -174,3 +174,52 @@ def test_a_worker_cut_from_the_database_behaves_like_its_death(
     assert "lost the database" in cut_out
     assert [workers[0].returncode, workers[2].returncode] == [0, 0], outs
     _check_sound(board)
+
+
+@pytest.mark.timeout(600)
+def test_teammesh_run_starts_the_run_as_its_first_worker(
+        postgres_dsn: str, tmp_path: Path, board_of: Callable[[str], TeamBoard]) -> None:
+    starter = subprocess.Popen(
+        [TEAMMESH, "run", str(SIX), "--board", postgres_dsn, "--members",
+         "architect,backend,frontend", "--runtime", THINK],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert starter.stdout is not None
+    first = starter.stdout.readline()
+    assert " on run " in first, first
+    run_id = first.split(" on run ")[1].split()[0]
+    joiner = _worker(postgres_dsn, run_id, "*", tmp_path, "joiner")
+    try:
+        joined, _ = joiner.communicate(timeout=300)
+        rest, _ = starter.communicate(timeout=300)
+    finally:
+        starter.kill()
+        joiner.kill()
+    assert (starter.returncode, joiner.returncode) == (0, 0), (first + rest, joined)
+    _check_sound(board_of(run_id))
+    taken = joined.split("members taken:")[-1]
+    assert "lead" in taken and "architect" not in taken
+
+
+def test_members_needs_a_postgres_board(tmp_path: Path) -> None:
+    board = tmp_path / "b.sqlite"
+    proc = subprocess.run([TEAMMESH, "run", "--board", str(board), "--members", "*"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--members needs a PostgreSQL --board" in proc.stderr
+    assert not board.exists()
+    proc = subprocess.run([TEAMMESH, "worker", "--board", str(board), "--run", "r1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must be a PostgreSQL URL" in proc.stderr
+
+
+def test_a_worker_on_an_unknown_run_or_member_is_refused(postgres_dsn: str,
+                                                        tmp_path: Path) -> None:
+    proc = subprocess.run([TEAMMESH, "worker", "--board", postgres_dsn, "--run", "run-nope"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "run run-nope is not on the board" in proc.stderr
+    run_id = _new_run(postgres_dsn)
+    proc = subprocess.run([TEAMMESH, "worker", "--board", postgres_dsn, "--run", run_id,
+                           "--members", "lead,nobody"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "not members of the team: nobody" in proc.stdout + (
+        proc.stderr)
+    assert "Traceback" not in proc.stdout + proc.stderr

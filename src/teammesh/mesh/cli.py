@@ -172,6 +172,11 @@ def _execute(args: argparse.Namespace, team: Team,
         print("teammesh: --no-stream and --no-polling leave no way to receive tool calls",
               file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "members", None) is not None and not str(args.board or "").startswith(
+            ("postgresql://", "postgres://")):
+        print("teammesh run: --members needs a PostgreSQL --board (workers coordinate"
+              " through PostgreSQL)", file=sys.stderr)
+        return EXIT_USAGE
     board: TeamBoard | None = None
     overrides: list[str] = []
     try:
@@ -201,6 +206,10 @@ def _execute(args: argparse.Namespace, team: Team,
             "teammesh: cannot open the board")
         print(f"{what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "members", None) is not None:  # this runner is one worker of many
+        from teammesh.mesh.worker_cli import start_as_worker
+
+        return start_as_worker(args, board)
     location = board_location(spec.board, board.run_id)
     # A board in memory lives and dies with this process: nothing to lock.
     lock = run_lock(location, board.run_id) if held is None and location is not None else None

@@ -98,6 +98,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--resume", default=None, metavar="RUN_ID",
                      help="continue this run (its team file is kept on its board)")
     _run_arguments(run)
+    run.add_argument("--members", default=None,
+                     help="PostgreSQL board: be one worker of the run, driving these members"
+                          " (a,b or '*'); others join with `teammesh worker`")
     run.set_defaults(func=deferred("teammesh.mesh.cli", "run"))
 
     board = subparsers.add_parser("board", help="inspect run boards")

@@ -20,7 +20,12 @@ import psycopg
 from teammesh.client import AsyncCodexManager, CodexManagerError
 from teammesh.mesh.board import TeamBoard, UnknownRun, open_board
 from teammesh.mesh.board.files import NotABoard
-from teammesh.mesh.board.leases import PgLeases, bind_worker, new_worker_id
+from teammesh.mesh.board.leases import (
+    DEFAULT_LEASE_SECONDS,
+    PgLeases,
+    bind_worker,
+    new_worker_id,
+)
 from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.board.postgres import PgRunLock, redact
 from teammesh.mesh.embedded_runtime import ModelChoice
@@ -54,10 +59,16 @@ def _team(board: TeamBoard) -> Team:
     return team_from_text(text, f"<run {board.run_id}>") if text else builtin_team()
 
 
+def _on_postgres(args: argparse.Namespace, command: str) -> bool:
+    if str(args.board or "").startswith(("postgresql://", "postgres://")):
+        return True
+    print(f"teammesh {command}: --board must be a PostgreSQL URL (workers coordinate"
+          " through PostgreSQL)", file=sys.stderr)
+    return False
+
+
 def worker(args: argparse.Namespace) -> int:
-    if not str(args.board or "").startswith(("postgresql://", "postgres://")):
-        print("teammesh worker: --board must be a PostgreSQL URL (workers coordinate"
-              " through PostgreSQL)", file=sys.stderr)
+    if not _on_postgres(args, "worker"):
         return EXIT_USAGE
     try:
         members = _members(args.members)
@@ -65,6 +76,29 @@ def worker(args: argparse.Namespace) -> int:
     except (ValueError, UnknownRun, NotABoard, psycopg.Error) as exc:
         print(f"teammesh worker: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    return _as_worker(args, board, members)
+
+
+def start_as_worker(args: argparse.Namespace, board: TeamBoard) -> int:
+    """`teammesh run --board postgresql://… --members …`: the run is started (or resumed)
+    and this process is its first worker; `teammesh worker` processes may join."""
+    args.lease_seconds = getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS)
+    args.no_coordinate = False
+    if not _on_postgres(args, "run"):
+        board.close()
+        return EXIT_USAGE
+    try:
+        members = _members(args.members)
+    except ValueError as exc:
+        print(f"teammesh run: {exc}", file=sys.stderr)
+        board.close()
+        return EXIT_USAGE
+    args.run_id = board.run_id
+    return _as_worker(args, board, members)
+
+
+def _as_worker(args: argparse.Namespace, board: TeamBoard,
+               members: frozenset[str] | None) -> int:
     lock = PgRunLock(args.board, args.run_id, shared=True)
     try:
         team = _team(board)
