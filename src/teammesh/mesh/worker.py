@@ -35,16 +35,18 @@ from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.run_recovery import recover_turn
 from teammesh.mesh.runner import TeamRunner
 from teammesh.mesh.sessions import attach_session, create_session
+from teammesh.mesh.wakeups import FALLBACK_POLL_SECONDS, Wakeups
 
-# Without wake-up notifications a worker looks at the board this often.
+# Without wake-up notifications (`wakeups.py`) a worker looks at the board this often.
 DEFAULT_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
     members: frozenset[str] | None = None  # None: every member (`--members '*'`)
-    poll_seconds: float = DEFAULT_POLL_SECONDS
+    poll_seconds: float = DEFAULT_POLL_SECONDS  # without wake-ups
     coordinate: bool = True  # may take the coordinator lease
+    wakeups: Wakeups | None = None  # LISTEN/NOTIFY; then polling is only the slow fallback
 
 
 @dataclass
@@ -155,12 +157,24 @@ class TeamWorker:
             self.epochs.pop(name, None)  # the next heartbeat sees whether it is ours
 
     async def _wait(self) -> None:
-        tasks = list(self.running.values())
-        if not tasks:
-            await asyncio.sleep(self.options.poll_seconds)
-            return
-        done, _ = await asyncio.wait(tasks, timeout=self.options.poll_seconds,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        """Until a turn ends, a notification wakes this worker, the next heartbeat is due,
+        or (the fallback) the poll interval has passed."""
+        wakeups = self.options.wakeups
+        poll = self.options.poll_seconds if wakeups is None else FALLBACK_POLL_SECONDS
+        timeout = max(0.0, min(poll, self._next_beat - time.monotonic()))
+        tasks: list[asyncio.Future[None]] = list(self.running.values())
+        woken = None
+        if wakeups is not None:
+            woken = asyncio.ensure_future(wakeups.woken())
+            tasks += [woken, wakeups.waiter]
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if woken is not None:
+                woken.cancel()
+        if wakeups is not None:
+            wakeups.consume()
         for name, task in list(self.running.items()):
             if task in done:
                 del self.running[name]

@@ -37,6 +37,7 @@ from teammesh.mesh.run_options import RunOptions
 from teammesh.mesh.runner import TeamRunner
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import builtin_team, team_from_text
+from teammesh.mesh.wakeups import Wakeups
 from teammesh.mesh.worker import TeamWorker, WorkerOptions, WorkerOutcome
 
 EXIT_INCOMPLETE = 1
@@ -160,4 +161,9 @@ async def _drive(spec: LaunchSpec, board: TeamBoard, options: RunOptions, printe
     async with gateway_base(spec) as access, \
             AsyncCodexManager(base_url=access.base_url, headers=access.headers()) as cm:
         runner = TeamRunner(cm, spec.team, board, options, printer)
-        return await TeamWorker(runner, leases, worker_options).run()
+        wakeups = await Wakeups(leases.dsn, board.run_id).start()
+        try:
+            listening = dataclasses.replace(worker_options, wakeups=wakeups)
+            return await TeamWorker(runner, leases, listening).run()
+        finally:
+            await wakeups.close()

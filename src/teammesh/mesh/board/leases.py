@@ -88,6 +88,7 @@ class PgLeases:
                  seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         if not seconds > 0:
             raise ValueError("a lease must last a positive number of seconds")
+        self.dsn = dsn
         self.run_id = run_id
         self.worker = worker
         self.seconds = seconds

@@ -51,6 +51,7 @@ _DESCRIPTIONS = (
     "indexes: every lookup starts with its run's id",
     "the run record: turn times, session, usage; the call log",
     "member and coordinator leases (distributed workers)",
+    "wake-ups: a notification when work is queued, a turn settles or the run changes",
 )
 
 SQLITE_BASE = """
@@ -207,6 +208,30 @@ END $guard$ LANGUAGE plpgsql
 )
 
 
+# Workers wait for these instead of polling (`mesh/wakeups.py`): NOTIFY is delivered when
+# the notifying transaction commits, so a woken worker reads what woke it. The payload is
+# the run id (a worker ignores other runs'). SQLite has one runner per board: nothing.
+WAKEUP_CHANNEL = "teammesh_wakeup"
+PG_WAKEUPS = (
+    f"""
+CREATE OR REPLACE FUNCTION teammesh_wake() RETURNS trigger AS $wake$
+BEGIN
+    PERFORM pg_notify('{WAKEUP_CHANNEL}', NEW.run_id);
+    RETURN NULL;
+END $wake$ LANGUAGE plpgsql
+""",
+    "DROP TRIGGER IF EXISTS teammesh_wake_tasks ON teammesh_tasks",
+    "CREATE TRIGGER teammesh_wake_tasks AFTER INSERT OR UPDATE OF status ON teammesh_tasks"
+    " FOR EACH ROW WHEN (NEW.status = 'queued') EXECUTE FUNCTION teammesh_wake()",
+    "DROP TRIGGER IF EXISTS teammesh_wake_turns ON teammesh_turns",
+    "CREATE TRIGGER teammesh_wake_turns AFTER UPDATE OF state ON teammesh_turns"
+    " FOR EACH ROW WHEN (NEW.state <> 'open') EXECUTE FUNCTION teammesh_wake()",
+    "DROP TRIGGER IF EXISTS teammesh_wake_runs ON teammesh_runs",
+    "CREATE TRIGGER teammesh_wake_runs AFTER UPDATE OF status ON teammesh_runs"
+    " FOR EACH ROW EXECUTE FUNCTION teammesh_wake()",
+)
+
+
 def _numbered(*steps: tuple[Step, ...]) -> tuple[Migration, ...]:
     assert len(steps) == len(_DESCRIPTIONS)
     return tuple(Migration(n, d, s)
@@ -221,6 +246,7 @@ SQLITE_MIGRATIONS = _numbered(
     (AddColumns("turns", tuple((name, kind) for name, kind, _ in TURN_RECORD_COLUMNS)),
      *_statements(SQLITE_CALL_LOG)),
     _statements(SQLITE_LEASES),
+    (),
 )
 
 PG_MIGRATIONS = _numbered(
@@ -231,6 +257,7 @@ PG_MIGRATIONS = _numbered(
     (AddColumns("teammesh_turns", tuple((name, kind) for name, _, kind in TURN_RECORD_COLUMNS)),
      *_statements(PG_CALL_LOG)),
     (*_statements(PG_LEASES), *PG_LEASE_GUARD),
+    PG_WAKEUPS,
 )
 
 LATEST = len(_DESCRIPTIONS)
