@@ -90,17 +90,20 @@ def test_the_database_refuses_a_turn_without_a_live_lease(postgres_dsn: str,
             closing.close()
 
 
-def test_a_member_never_has_two_open_turns(postgres_dsn: str, run_id: str) -> None:
-    """Whoever opens them, even a runner that names no worker."""
-    board = open_board(postgres_dsn, run_id)
+def test_a_worker_never_has_two_open_turns_of_one_member(postgres_dsn: str,
+                                                          run_id: str) -> None:
+    leases = PgLeases(postgres_dsn, run_id, "w1", seconds=30)
+    board = _worker_board(postgres_dsn, run_id, "w1")
     try:
+        assert leases.take("docs") == 1
         first = board.open_turn("docs", 1)
-        with pytest.raises(psycopg.errors.UniqueViolation):
+        with pytest.raises(LeaseLost, match=r"member docs of run \S+ already has an open turn"):
             board.open_turn("docs", 1)
         board.settle_turn(first.token, ok=True)
         board.open_turn("docs", 2)  # the next turn, once the first is settled
     finally:
         board.close()
+        leases.close()
 
 
 def test_racing_workers_never_both_run_a_turn_of_one_member(postgres_dsn: str,

@@ -8,8 +8,8 @@ number: whoever holds epoch N knows that every holder before it has lost the lea
 
 The database enforces it, not the worker: the store of a worker's board says who it is
 (`bind_worker`), and the turn-opening insert is checked by a trigger against the live lease
-in the same transaction (`migrations.PG_LEASE_GUARD`); a second open turn of one member is
-refused by a unique index whoever opens it. Run-wide decisions (completion criteria,
+in the same transaction (`migrations.PG_LEASE_GUARD`), which also refuses a worker a second
+open turn of one member. Run-wide decisions (completion criteria,
 budgets, stopping) are taken by the holder of the coordinator lease, the row of the reserved
 member name `COORDINATOR` (member names start with a letter, so it names no member).
 

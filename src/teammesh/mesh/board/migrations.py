@@ -111,13 +111,11 @@ CREATE TABLE IF NOT EXISTS call_log (
 # A lease per (run, member); the coordinator's lease is the row of the reserved member
 # name `leases.COORDINATOR`. `expires_at` is the database's clock (seconds since the epoch
 # for SQLite, a timestamp for PostgreSQL), so workers on hosts with skewed clocks agree.
-# And at most one open turn per member, whoever opens it: a unique index, not a process.
 SQLITE_LEASES = """
 CREATE TABLE IF NOT EXISTS leases (
     run_id TEXT NOT NULL, member TEXT NOT NULL, holder TEXT NOT NULL,
     expires_at REAL NOT NULL, epoch INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (run_id, member));
-CREATE UNIQUE INDEX IF NOT EXISTS turns_one_open ON turns (run_id, member) WHERE state = 'open'
+    PRIMARY KEY (run_id, member))
 """
 
 PG_BASE = """
@@ -177,16 +175,16 @@ PG_LEASES = """
 CREATE TABLE IF NOT EXISTS teammesh_leases (
     run_id TEXT NOT NULL, member TEXT NOT NULL, holder TEXT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL, epoch BIGINT NOT NULL DEFAULT 1,
-    PRIMARY KEY (run_id, member));
-CREATE UNIQUE INDEX IF NOT EXISTS teammesh_turns_one_open ON teammesh_turns (run_id, member)
-    WHERE state = 'open'
+    PRIMARY KEY (run_id, member))
 """
 
 # The database, not a process, refuses a turn no live lease covers: a connection that
 # says it is a worker (`SET teammesh.worker = '<id>'`) may insert a turn of a member only
-# while it holds that member's unexpired lease, checked in the inserting transaction. A
-# connection that says nothing (a single runner, an older teammesh) is not checked: those
-# hold the run's exclusive run lock instead, which workers never take while they run.
+# while it holds that member's unexpired lease and the member has no other open turn,
+# checked in the inserting transaction (which holds the run's write lock, so two inserts
+# cannot both pass). A connection that says nothing (a single runner, an older teammesh,
+# the board benchmark's many claimers of one queue) is not checked: a single runner holds
+# the run's exclusive run lock instead, which workers never take while they run.
 PG_LEASE_GUARD = (
     """
 CREATE OR REPLACE FUNCTION teammesh_turn_needs_lease() RETURNS trigger AS $guard$
@@ -198,6 +196,12 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'worker % holds no live lease on member % of run %',
             worker, NEW.member, NEW.run_id USING ERRCODE = 'TM001';
+    END IF;
+    PERFORM 1 FROM teammesh_turns WHERE run_id = NEW.run_id AND member = NEW.member
+        AND state = 'open';
+    IF FOUND THEN
+        RAISE EXCEPTION 'member % of run % already has an open turn', NEW.member,
+            NEW.run_id USING ERRCODE = 'TM001';
     END IF;
     RETURN NEW;
 END $guard$ LANGUAGE plpgsql
