@@ -139,13 +139,15 @@ class TeamWorker:
         state = self.state
         if state.stopped_by is not None:
             return
-        done = self._rounds_of()
-        for name in self.wanted:
-            if name not in self.epochs or name in self.running:
-                continue
+        idle = [n for n in self.wanted if n in self.epochs and n not in self.running]
+        ready = [n for n in idle if state.board.queue_depth(n) > 0]
+        if not ready:
+            return
+        done = self._rounds_of()  # read only when a turn may start: it reads every turn
+        for name in ready:
             if len(self.running) >= state.settings.concurrency:
                 return
-            if done[name] >= state.settings.rounds or state.board.queue_depth(name) == 0:
+            if done[name] >= state.settings.rounds:
                 continue
             state.turns += 1
             self.running[name] = asyncio.create_task(self._turn(name, done[name] + 1))
@@ -247,9 +249,10 @@ class TeamWorker:
                     break
                 self._beat()
                 if info.status == "running":
+                    self._schedule()  # first: a woken member's turn waits for nothing
                     if self.coordinator:
+                        await asyncio.sleep(0)  # let the new turns open first
                         self._coordinate()
-                    self._schedule()
                     state.changed()
                 await self._wait()
         finally:

@@ -103,6 +103,9 @@ def _as_worker(args: argparse.Namespace, board: TeamBoard,
     lock = PgRunLock(args.board, args.run_id, shared=True)
     try:
         team = _team(board)
+        unknown = sorted(set(members or ()) - set(team.roster))
+        if unknown:  # before any gateway starts
+            raise ValueError(f"not members of the team: {', '.join(unknown)}")
         config, _ = for_resume(board.info().meta.get("launch"), args)
         # Each worker has its own gateway: never the starter's.
         config = dataclasses.replace(config, api_base=resolve_api_base(args.api_base),
