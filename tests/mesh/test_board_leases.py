@@ -156,3 +156,15 @@ def test_a_cut_lease_connection_behaves_like_death(postgres_dsn: str, run_id: st
         board.close()
         heir.close()
         doomed.close()
+
+
+def test_deleting_a_run_deletes_its_leases(postgres_dsn: str, run_id: str) -> None:
+    leases = PgLeases(postgres_dsn, run_id, "w1", seconds=30)
+    try:
+        assert leases.take("docs") == 1
+        board = open_board(postgres_dsn, run_id)
+        board._store.delete_run()
+        board.close()
+        assert leases.leases() == []
+    finally:
+        leases.close()

@@ -52,6 +52,7 @@ _DESCRIPTIONS = (
     "the run record: turn times, session, usage; the call log",
     "member and coordinator leases (distributed workers)",
     "wake-ups: a notification when work is queued, a turn settles or the run changes",
+    "transcripts: each member's session transcript (main's table, as a migration)",
 )
 
 SQLITE_BASE = """
@@ -236,6 +237,19 @@ END $wake$ LANGUAGE plpgsql
 )
 
 
+SQLITE_TRANSCRIPTS = """
+CREATE TABLE IF NOT EXISTS transcripts (
+    run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (run_id, member))
+"""
+
+PG_TRANSCRIPTS = """
+CREATE TABLE IF NOT EXISTS teammesh_transcripts (
+    run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (run_id, member))
+"""
+
+
 def _numbered(*steps: tuple[Step, ...]) -> tuple[Migration, ...]:
     assert len(steps) == len(_DESCRIPTIONS)
     return tuple(Migration(n, d, s)
@@ -251,6 +265,7 @@ SQLITE_MIGRATIONS = _numbered(
      *_statements(SQLITE_CALL_LOG)),
     _statements(SQLITE_LEASES),
     (),
+    _statements(SQLITE_TRANSCRIPTS),
 )
 
 PG_MIGRATIONS = _numbered(
@@ -262,6 +277,7 @@ PG_MIGRATIONS = _numbered(
      *_statements(PG_CALL_LOG)),
     (*_statements(PG_LEASES), *PG_LEASE_GUARD),
     PG_WAKEUPS,
+    _statements(PG_TRANSCRIPTS),
 )
 
 LATEST = len(_DESCRIPTIONS)
