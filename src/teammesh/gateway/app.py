@@ -37,6 +37,7 @@ from teammesh.gateway.request_kinds import KINDS
 from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
+from teammesh.gateway.turn_route import start_turn
 from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
@@ -46,7 +47,6 @@ from teammesh.wire import (
     InterruptBody,
     ListSessionsQuery,
     RenameBody,
-    SendMessageBody,
 )
 
 log = logging.getLogger("teammesh.gateway.app")
@@ -140,12 +140,8 @@ async def rename_session(request: Request) -> Outcome:
 
 
 async def send_message(request: Request) -> Outcome:
-    hub, session_id = _hub(request), _session_id(request)
-    found = hub.lookup(session_id)  # 410 / 404 before the body, as upstream
-    if isinstance(found, Outcome):
-        return found
-    body = await read_body(request, SendMessageBody)
-    return await hub.send_message(session_id, body)
+    # Shared with the stream's `turn.start` command (turn_route.py).
+    return await start_turn(_hub(request), _session_id(request), lambda: read_json(request))
 
 
 async def interrupt(request: Request) -> Outcome:

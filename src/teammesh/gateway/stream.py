@@ -7,7 +7,7 @@ That includes a frame too large to be a command (over `ws_command_bytes`, answer
 and one nested too deeply for `json.loads` (its RecursionError is caught, not raised).
 Control frames go through the same queue as events, so each socket sees one ordered stream.
 A client may also ask for our opt-in extensions (answers over the socket, event-type
-filters): stream_extensions.py; one that does not sees exactly the frames above.
+filters, turn starts): stream_extensions.py; one that does not sees exactly the frames above.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ async def stream_endpoint(websocket: WebSocket) -> None:
         thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
         extensions=extensions,
     )
-    commands = ExtensionCommands(subscriber, websocket.app.state.hub.desk, INVALID)
-    subscriber.offer(dumps(ready_frame(initial, extensions)))
+    commands = ExtensionCommands(subscriber, websocket.app.state.hub, INVALID)
+    subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes)))
     fanout.subscribe(subscriber)
     writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
     try:
