@@ -1,0 +1,97 @@
+"""Turns started over the event stream's own websocket (the gateway's opt-in `turnStart`
+extension, docs/gateway.md), instead of one HTTP POST per turn.
+
+The stream asks for the extension in its handshake URL; when `ready` grants it, the
+connection is attached here (with the largest command the socket takes, `commandBytes`).
+`start` sends `{"type":"turn.start","commandId":…,"sessionId":…,"body":…}` and waits for
+the `turn.start.answered` frame with the same id: its `(httpStatus, body)` is what the POST
+would have got. `start` returns None whenever the socket cannot carry the start (not
+granted, not connected, another event loop than the stream's as the sync twin has, a socket
+scoped to another thread, or a body larger than the socket takes): the caller then POSTs,
+exactly as before. A socket that drops before the answer raises `TransportError`, as a
+dropped HTTP connection does: the turn may have started, and the session's busy 409 guards
+a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any, Protocol
+
+from teammesh.client.errors import TransportError
+
+TURN_START = "turnStart"
+TURN_ANSWERED_FRAME = "turn.start.answered"
+START_TIMEOUT_S = 30.0
+
+
+class _Socket(Protocol):
+    async def send(self, message: str) -> None: ...
+
+
+class StreamTurns:
+    def __init__(self) -> None:
+        self._socket: _Socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._command_bytes = 0
+        self._scope: str | None = None
+        self._ids = itertools.count(1)
+        # command id → (socket it went out on, future of its answer).
+        self._waiting: dict[str, tuple[_Socket, asyncio.Future[tuple[int, Any]]]] = {}
+
+    @property
+    def available(self) -> bool:
+        return self._socket is not None
+
+    def attach(self, socket: _Socket, command_bytes: int, scope: str | None = None) -> None:
+        """Carry starts on `socket`; one scoped to thread `scope` carries that thread's only
+        (the gateway refuses the others there with a 404)."""
+        self._socket = socket
+        self._loop = asyncio.get_running_loop()
+        self._command_bytes = command_bytes
+        self._scope = scope
+
+    def detach(self, socket: _Socket) -> None:
+        """`socket` ended: starts sent on it fail (their answers never come)."""
+        if self._socket is socket:
+            self._socket = None
+            self._loop = None
+        for sent_on, future in self._waiting.values():
+            if sent_on is socket and not future.done():
+                future.set_exception(TransportError("stream closed before the turn start"
+                                                    " was answered"))
+
+    def settle(self, frame: dict[str, Any]) -> None:
+        """A `turn.start.answered` frame: wake the start waiting for its id."""
+        entry = self._waiting.get(frame.get("commandId"))  # type: ignore[arg-type]
+        status = frame.get("httpStatus")
+        if entry is not None and isinstance(status, int) and not entry[1].done():
+            entry[1].set_result((status, frame.get("body")))
+
+    async def start(self, session_id: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+        socket = self._socket
+        if socket is None or self._loop is not asyncio.get_running_loop():
+            return None
+        if self._scope is not None and self._scope != session_id:
+            return None
+        command_id = str(next(self._ids))
+        frame = json.dumps({"type": "turn.start", "commandId": command_id,
+                            "sessionId": session_id, "body": body},
+                           separators=(",", ":"), ensure_ascii=False)
+        if len(frame.encode("utf-8")) > self._command_bytes:
+            return None  # the socket would refuse it unread: this one goes by HTTP
+        future: asyncio.Future[tuple[int, Any]] = self._loop.create_future()
+        self._waiting[command_id] = (socket, future)
+        try:
+            await socket.send(frame)
+            return await asyncio.wait_for(future, START_TIMEOUT_S)
+        except TimeoutError as err:
+            raise TransportError("no answer to the turn start over the stream") from err
+        except TransportError:
+            raise
+        except Exception as err:  # the socket's own errors: a transport failure
+            raise TransportError(str(err) or type(err).__name__) from err
+        finally:
+            self._waiting.pop(command_id, None)
