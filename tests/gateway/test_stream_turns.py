@@ -237,3 +237,33 @@ async def test_starts_in_flight_per_socket_are_bounded(tmp_path: Path) -> None:
         assert sum(f["httpStatus"] == 202 for f in frames) >= 1
         await asyncio.sleep(0)
         await socket.close()
+
+
+async def test_a_start_key_starts_one_turn_however_often_it_is_sent(tmp_path: Path) -> None:
+    """The retry of a client whose socket dropped before the answer: the same key on the
+    next socket learns the first start's turn instead of starting (or 409ing) another."""
+    async with gateway_and_http(tmp_path) as (gateway, http):
+        session_id = await create_session(http)
+        first, _ = await _extended(gateway.base_url)
+        keyed = {"type": "turn.start", "sessionId": session_id, "startKey": "k-1",
+                 "body": {"text": "Say hello."}}
+        await first.send(json.dumps({**keyed, "commandId": 1}))
+        await first.send(json.dumps({**keyed, "commandId": 2}))  # while the first runs
+        answers = [await wait_for_frame(first, ANSWERED) for _ in range(2)]
+        await first.close()
+        second, _ = await _extended(gateway.base_url)
+        await second.send(json.dumps({**keyed, "commandId": 3}))
+        answers.append(await wait_for_frame(second, ANSWERED))
+        assert [a["httpStatus"] for a in answers] == [202, 202, 202]
+        assert len({a["body"]["turnId"] for a in answers}) == 1
+        await turn_status(http, session_id, answers[0]["body"]["turnId"])
+        detail = (await http.get(f"/api/sessions/{session_id}")).json()
+        assert len(detail["thread"]["turns"]) == 1
+        # Another key is another start; a malformed key is refused, never ignored.
+        other = await _started(second, 4, session_id, {"text": "Say hello."})
+        assert other["httpStatus"] == 202 and other["body"]["turnId"] != answers[0]["body"][
+            "turnId"]
+        await second.send(json.dumps({**keyed, "commandId": 5, "startKey": ""}))
+        bad = await wait_for_frame(second, ANSWERED)
+        assert bad["httpStatus"] == 400 and "startKey" in bad["body"]["message"]
+        await second.close()

@@ -8,9 +8,11 @@ the `turn.start.answered` frame with the same id: its `(httpStatus, body)` is wh
 would have got. `start` returns None whenever the socket cannot carry the start (not
 granted, not connected, another event loop than the stream's as the sync twin has, a socket
 scoped to another thread, or a body larger than the socket takes): the caller then POSTs,
-exactly as before. A socket that drops before the answer raises `TransportError`, as a
-dropped HTTP connection does: the turn may have started, and the session's busy 409 guards
-a retry.
+exactly as before. Each start carries a fresh `startKey`: when the socket drops before
+the answer, the same command goes again on the stream's next socket (within
+`REATTACH_WAIT_S`), and the gateway answers a key it has seen with the first start's answer,
+so the turn starts once and its id is learnt. With no new socket in time it raises
+`TransportError`, as a dropped HTTP connection does (the turn may have started).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import uuid
 from typing import Any, Protocol
 
 from teammesh.client.errors import TransportError
@@ -25,6 +28,8 @@ from teammesh.client.errors import TransportError
 TURN_START = "turnStart"
 TURN_ANSWERED_FRAME = "turn.start.answered"
 START_TIMEOUT_S = 30.0
+REATTACH_WAIT_S = 10.0
+MAX_SENDS = 3
 
 
 class _Socket(Protocol):
@@ -37,6 +42,7 @@ class StreamTurns:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._command_bytes = 0
         self._scope: str | None = None
+        self._attached = asyncio.Event()
         self._ids = itertools.count(1)
         # command id → (socket it went out on, future of its answer).
         self._waiting: dict[str, tuple[_Socket, asyncio.Future[tuple[int, Any]]]] = {}
@@ -52,12 +58,14 @@ class StreamTurns:
         self._loop = asyncio.get_running_loop()
         self._command_bytes = command_bytes
         self._scope = scope
+        self._attached.set()
 
     def detach(self, socket: _Socket) -> None:
         """`socket` ended: starts sent on it fail (their answers never come)."""
         if self._socket is socket:
             self._socket = None
             self._loop = None
+            self._attached.clear()
         for sent_on, future in self._waiting.values():
             if sent_on is socket and not future.done():
                 future.set_exception(TransportError("stream closed before the turn start"
@@ -76,12 +84,43 @@ class StreamTurns:
             return None
         if self._scope is not None and self._scope != session_id:
             return None
+        command = {"type": "turn.start", "commandId": "", "sessionId": session_id,
+                   "startKey": uuid.uuid4().hex, "body": body}
+        for sends in range(1, MAX_SENDS + 1):
+            try:
+                return await self._send(socket, command)
+            except _TooBig:
+                return None  # the socket would refuse it unread: this one goes by HTTP
+            except TransportError:
+                if sends == MAX_SENDS or not await self._reattached(socket):
+                    raise
+                assert self._socket is not None
+                socket = self._socket
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _reattached(self, failed: _Socket) -> bool:
+        """Whether the stream got a socket other than `failed` in time (on this loop)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REATTACH_WAIT_S
+        while (left := deadline - loop.time()) > 0:
+            if self._socket is not None and self._socket is not failed:
+                return self._loop is loop
+            try:
+                # Woken by the next attach; polled too, for a `failed` not yet detached.
+                await asyncio.wait_for(self._attached.wait(), min(left, 0.05))
+            except TimeoutError:
+                continue
+            if self._socket is failed:
+                await asyncio.sleep(min(left, 0.05))
+        return False
+
+    async def _send(self, socket: _Socket, command: dict[str, Any]) -> tuple[int, Any]:
         command_id = str(next(self._ids))
-        frame = json.dumps({"type": "turn.start", "commandId": command_id,
-                            "sessionId": session_id, "body": body},
-                           separators=(",", ":"), ensure_ascii=False)
+        command["commandId"] = command_id
+        frame = json.dumps(command, separators=(",", ":"), ensure_ascii=False)
         if len(frame.encode("utf-8")) > self._command_bytes:
-            return None  # the socket would refuse it unread: this one goes by HTTP
+            raise _TooBig
+        assert self._loop is not None
         future: asyncio.Future[tuple[int, Any]] = self._loop.create_future()
         self._waiting[command_id] = (socket, future)
         try:
@@ -95,3 +134,7 @@ class StreamTurns:
             raise TransportError(str(err) or type(err).__name__) from err
         finally:
             self._waiting.pop(command_id, None)
+
+
+class _TooBig(Exception):
+    """The command is over the socket's `commandBytes`."""

@@ -38,6 +38,7 @@ from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
 from teammesh.gateway.turn_route import start_turn
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
@@ -239,6 +240,7 @@ def build_app(
     app.state.hub = hub
     app.state.capability_clock = CapabilityClock()
     app.state.limits = limits or ServerLimits()
+    app.state.turn_start_keys = TurnStartKeys()  # exactly-once `turn.start` (stream_turns.py)
     app.state.bearer_token = token  # known to config/read's redaction, never logged
     authed = BearerAuth(app, token)
     return authed if guard is None else HostOriginGuard(authed, guard)

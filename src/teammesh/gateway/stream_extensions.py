@@ -37,6 +37,7 @@ from teammesh.gateway.http_io import invalid_request, validation_issues
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.request_kinds import TOOL_CALL
 from teammesh.gateway.stream_turns import TURN_COMMAND, TURN_START, TurnStarts
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 
 log = logging.getLogger("teammesh.gateway.stream_extensions")
 
@@ -97,12 +98,13 @@ class ExtensionCommands:
     """One socket's extension commands. `run` starts an answer without waiting for it, so
     the socket keeps reading (one slow runtime reply never holds up the next answer)."""
 
-    def __init__(self, subscriber: Subscriber, hub: Hub, invalid: str) -> None:
+    def __init__(self, subscriber: Subscriber, hub: Hub, keys: TurnStartKeys, invalid: str
+                 ) -> None:
         self._subscriber = subscriber
         self._desk = hub.desk
         self._invalid = invalid
         self._tasks: set[asyncio.Task[None]] = set()
-        self._turns = TurnStarts(subscriber, hub)
+        self._turns = TurnStarts(subscriber, hub, keys)
 
     def handles(self, kind: Any) -> bool:
         granted_here = self._subscriber.extensions

@@ -3,7 +3,9 @@
 `{"type":"turn.start","commandId":"7","sessionId":"<id>","body":{...}}` (`threadId` may name
 the session instead) is `POST /api/sessions/<id>/messages` with that body: the same code
 answers it (turn_route.py), so the same 404/410, 400, 409 and policy 403 come back, in
-`{"type":"turn.start.answered","commandId":"7","httpStatus":202,"body":{...}}`.
+`{"type":"turn.start.answered","commandId":"7","httpStatus":202,"body":{...}}`. An optional
+`startKey` makes the start exactly once per session and key (turn_start_keys.py): a client
+whose socket dropped before the answer resends it on its next socket and learns the turn.
 
 Why: a member's turn costs its runner one HTTP request to start; at a few hundred turns a
 second the client's HTTP stack, not the board or the model, is what its CPU spends its time
@@ -27,6 +29,7 @@ from teammesh.gateway.http_io import INTERNAL_ERROR, BodyError, check_storable, 
 from teammesh.gateway.hub import Hub
 from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.turn_route import start_turn
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 
 log = logging.getLogger("teammesh.gateway.stream_turns")
 
@@ -68,9 +71,10 @@ class TurnStarts:
     """One socket's `turn.start` commands, each run as its own task so the socket keeps
     reading (an answer and a turn start never wait for each other)."""
 
-    def __init__(self, subscriber: Subscriber, hub: Hub) -> None:
+    def __init__(self, subscriber: Subscriber, hub: Hub, keys: TurnStartKeys) -> None:
         self._subscriber = subscriber
         self._hub = hub
+        self._keys = keys
         self._tasks: set[asyncio.Task[None]] = set()
 
     def run(self, command: dict[str, Any], invalid: str) -> str | None:
@@ -81,6 +85,10 @@ class TurnStarts:
         session = _session_of(command)
         if isinstance(session, BodyError):
             return answered(cid, session.status, session.body)
+        key = command.get("startKey")
+        if key is not None and command_id(key) is None:
+            return answered(cid, 400, request_failed(
+                400, "turn.start startKey must be a non-empty string").body)
         scope = self._subscriber.thread_filter
         if scope is not None and scope != session:
             return answered(cid, 404, {"status": "not_found", "sessionId": session})
@@ -89,20 +97,24 @@ class TurnStarts:
                                        "message": "too many turn starts in flight on this"
                                                   " socket"})
         task = asyncio.get_running_loop().create_task(
-            self._start(cid, session, command.get("body")))
+            self._start(cid, session, command.get("body"), command_id(key)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
 
-    async def _start(self, cid: str, session_id: str, raw: Any) -> None:
+    async def _start(self, cid: str, session_id: str, raw: Any, key: str | None) -> None:
         async def read_raw() -> Any:
             check_storable(raw)  # what the HTTP body reader refuses, refused here too
             return raw
 
+        async def start() -> Outcome:
+            try:
+                return await start_turn(self._hub, session_id, read_raw)
+            except BodyError as exc:
+                return Outcome(exc.status, exc.body)
+
         try:
-            outcome = await start_turn(self._hub, session_id, read_raw)
-        except BodyError as exc:
-            outcome = Outcome(exc.status, exc.body)
+            outcome = await self._keys.once(session_id, key, start)
         except Exception:
             # Never a traceback to the peer, never the socket closed: the start failed.
             log.exception("websocket turn start on %s failed", session_id)
