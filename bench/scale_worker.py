@@ -2,8 +2,11 @@
 
     python -m bench.scale_worker --base-url URL --members N --tasks T [--board WHERE]
 
-prints one JSON line: wall seconds, tool calls, turns, resident memory at start and peak.
-WHERE is the board: sqlite (a fresh file, the default), memory, or a PostgreSQL DSN."""
+prints one JSON line: wall seconds, tool calls, turns, resident memory at start and peak,
+and the CPU seconds the run took in this process (session set-up included).
+WHERE is the board: sqlite (a fresh file, the default), memory, or a PostgreSQL DSN.
+`--turns http` starts every turn with the POST (the stream's `turnStart` not asked for), as
+the runner did before it: the A/B of bench/scale_turns.py."""
 
 from __future__ import annotations
 
@@ -23,10 +26,13 @@ async def measure(base_url: str, members: int, tasks: int, board_at: str = "sqli
 
     start_rss = rss_bytes(os.getpid())
     team = scale_team(members, tasks)
+    cpu_before = sum(os.times()[:2])
     timed = await run_team(base_url, team, RunOptions(turn_timeout=120, concurrency=members),
                            board_at)
+    cpu = sum(os.times()[:2]) - cpu_before
     return {
         "wall_s": timed.wall,
+        "runner_cpu_s": cpu,
         "tool_calls": timed.outcome.tool_calls,
         "turns": timed.outcome.turns,
         "rounds": timed.outcome.rounds,
@@ -41,7 +47,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, required=True)
     parser.add_argument("--tasks", type=int, required=True)
     parser.add_argument("--board", default="sqlite", help="sqlite, memory or a PostgreSQL DSN")
+    parser.add_argument("--turns", choices=("stream", "http"), default="stream")
     args = parser.parse_args()
+    if args.turns == "http":
+        from teammesh.client.stream import AsyncEventStream
+
+        AsyncEventStream.start_turns = False
     print(json.dumps(asyncio.run(measure(args.base_url, args.members, args.tasks, args.board))),
           flush=True)
 

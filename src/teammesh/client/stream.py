@@ -117,6 +117,8 @@ class AsyncEventStream(_StreamDecorators):
     receive_timeout_seconds = 1.0
     # Ask for the gateway's stream extensions (answers over the socket, event-type filter).
     use_extensions = True
+    # Of those, ask for `turnStart` too (turns started over the socket); False: by HTTP.
+    start_turns = True
 
     def __init__(
         self,
@@ -150,7 +152,7 @@ class AsyncEventStream(_StreamDecorators):
         url = self.url(thread_id)
         if not self.use_extensions:
             return url
-        asked = f"{TOOL_CALL_ANSWERS},{TURN_START}" + (
+        asked = TOOL_CALL_ANSWERS + (f",{TURN_START}" if self.start_turns else "") + (
             "" if self.event_types is None else f",{EVENT_TYPES}")
         return url + ("&" if "?" in url else "?") + f"extensions={asked}"
 

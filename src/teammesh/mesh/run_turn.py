@@ -52,10 +52,10 @@ class TurnDriver:
         state = self.state
         assert member.session is not None
         async with member.lock:
-            slot = state.board.open_turn(member.name, round_number)
+            # One commit: the turn's slot, and the member's stray claims back to the queue.
+            slot = state.board.open_turn(member.name, round_number, requeue_strays=True)
             member.active = slot
             state.calls.audit.begin_turn(member.session.session_id)
-            state.board.requeue_stray_claims(member.name, {slot.token})
             prompt = member.spec.render_prompt()
             try:
                 accepted = await member.session.handle.send(prompt, inject_skills=False)

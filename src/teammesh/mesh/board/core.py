@@ -327,12 +327,21 @@ class TeamBoard:
         with self._store.transaction(write=False) as tx:
             return self._current_claim(tx, member, token)
 
-    def open_turn(self, member: str, round_number: int) -> TurnSlot:
-        """Record a turn before it is sent; claims made in it carry its token."""
+    def open_turn(self, member: str, round_number: int, *, requeue_strays: bool = False
+                  ) -> TurnSlot:
+        """Record a turn before it is sent; claims made in it carry its token.
+
+        `requeue_strays`: in the same transaction, `member`'s claims of earlier turns (a late
+        call of a lost turn) go back to the queue, as `requeue_stray_claims(member,
+        {new token})` would; the runner's one write before a send instead of two. One
+        commit is safe: a crash before it leaves neither, after it both (the strays are
+        back in the queue and the turn is recorded, to be settled as lost on resume)."""
         self._check_member(member)
         slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
                         member=member, round=round_number, turn_id=None, state="open")
         with self._store.transaction(write=True) as tx:
+            if requeue_strays:
+                self._requeue_strays(tx, member, set())
             tx.add_turn(slot)
         return slot
 
@@ -392,12 +401,16 @@ class TeamBoard:
     def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:
         """Claims of `member` made outside any open turn (a late call of a lost turn) go back."""
         with self._store.transaction(write=True) as tx:
-            max_attempts = tx.run().max_attempts
-            return [
-                self._return_claim(tx, task, max_attempts)
-                for task in tx.tasks(owner=member, status="claimed")
-                if task.claim_token not in open_tokens
-            ]
+            return self._requeue_strays(tx, member, open_tokens)
+
+    def _requeue_strays(self, tx: BoardTx, member: str, open_tokens: set[str]
+                        ) -> list[TaskRecord]:
+        strays = [task for task in tx.tasks(owner=member, status="claimed")
+                  if task.claim_token not in open_tokens]
+        if not strays:
+            return []  # the usual case: the run record is not even read
+        max_attempts = tx.run().max_attempts
+        return [self._return_claim(tx, task, max_attempts) for task in strays]
 
     def _return_claim(self, tx: BoardTx, task: TaskRecord, max_attempts: int) -> TaskRecord:
         attempts = task.attempts + 1
