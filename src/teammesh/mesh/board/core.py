@@ -383,16 +383,15 @@ class TeamBoard:
             recorded = None if ok or reason is None else short_reason(reason)
             tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
                            reason=recorded)
-            returned: list[TaskRecord] = []
-            max_attempts = tx.run().max_attempts
             claimed = tx.tasks(status="claimed", claim_token=token)
-            for task in claimed:
-                if ok:
+            if ok:  # the usual case: no attempt is charged, so the run record is not read
+                for task in claimed:
                     tx.set_task(task.id, status="done", claim_token=token,
                                 attempts=task.attempts)
-                    continue
-                returned.append(self._return_claim(tx, task, max_attempts))
-            if not ok and not lost and charge_queue_head and not claimed:
+                return []
+            max_attempts = tx.run().max_attempts
+            returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
+            if not lost and charge_queue_head and not claimed:
                 heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
                 if heads:
                     returned.append(self._return_claim(tx, heads[0], max_attempts))
