@@ -73,7 +73,10 @@ class StreamTurns:
 
     def settle(self, frame: dict[str, Any]) -> None:
         """A `turn.start.answered` frame: wake the start waiting for its id."""
-        entry = self._waiting.get(frame.get("commandId"))  # type: ignore[arg-type]
+        command_id = frame.get("commandId")
+        if not isinstance(command_id, str):
+            return  # not one of ours (ours are strings): a gateway's frame never breaks us
+        entry = self._waiting.get(command_id)
         status = frame.get("httpStatus")
         if entry is not None and isinstance(status, int) and not entry[1].done():
             entry[1].set_result((status, frame.get("body")))
