@@ -27,7 +27,8 @@ pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
-async def _streaming(base_url: str, posts: list[str]) -> AsyncIterator[AsyncCodexManager]:
+async def _streaming(base_url: str, posts: list[str], *, start_turns: bool = True
+                     ) -> AsyncIterator[AsyncCodexManager]:
     """A client whose stream runs; every HTTP message POST it makes lands in `posts`."""
 
     async def count(request: httpx.Request) -> None:
@@ -36,6 +37,7 @@ async def _streaming(base_url: str, posts: list[str]) -> AsyncIterator[AsyncCode
 
     http = httpx.AsyncClient(base_url=base_url, event_hooks={"request": [count]})
     async with AsyncCodexManager(base_url=base_url, http_client=http) as cm:
+        cm.stream.start_turns = start_turns
         stop = asyncio.Event()
         stream = asyncio.create_task(cm.stream.run_forever(stop_event=stop))
         try:
@@ -152,3 +154,18 @@ async def test_without_a_running_stream_turns_go_by_http(tmp_path: Path) -> None
             session_id = await _session(cm)
             accepted = await cm.sessions.send_message(session_id, "Say hello.")
             assert accepted["status"] == "accepted" and len(posts) == 1
+
+
+
+async def test_a_client_may_keep_turns_on_http(tmp_path: Path) -> None:
+    """`cm.stream.start_turns = False`: the stream does not ask for `turnStart` (the other
+    extensions still), so turns go by HTTP against a gateway that would grant it."""
+    posts: list[str] = []
+    with GatewayThread(data_dir=tmp_path / "gw") as gateway:
+        async with _streaming(gateway.base_url, posts, start_turns=False) as cm:
+            assert cm.stream.answers.available and not cm.stream.turn_starts.available
+            session_id = await _session(cm)
+            accepted = await cm.sessions.send_message(session_id, "Say hello.")
+            assert accepted["status"] == "accepted"
+            await _completed(cm, session_id, accepted["turnId"])
+    assert posts == [f"/api/sessions/{session_id}/messages"]
