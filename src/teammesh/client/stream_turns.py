@@ -9,10 +9,11 @@ would have got. `start` returns None whenever the socket cannot carry the start 
 granted, not connected, another event loop than the stream's as the sync twin has, a socket
 scoped to another thread, or a body larger than the socket takes): the caller then POSTs,
 exactly as before. Each start carries a fresh `startKey`: when the socket drops before
-the answer, the same command goes again on the stream's next socket (within
-`REATTACH_WAIT_S`), and the gateway answers a key it has seen with the first start's answer,
-so the turn starts once and its id is learnt. With no new socket in time it raises
-`TransportError`, as a dropped HTTP connection does (the turn may have started).
+the answer, the same command goes again on the stream's next socket (as often as sockets
+drop, for up to `REATTACH_WAIT_S`), and the gateway answers a key it has seen with the
+first start's answer, so the turn starts once and its id is learnt. With no new socket in
+time it raises `TransportError`, as a dropped HTTP connection does (the turn may have
+started).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from teammesh.client.errors import TransportError
 TURN_START = "turnStart"
 TURN_ANSWERED_FRAME = "turn.start.answered"
 START_TIMEOUT_S = 30.0
+# After a socket drops with a start unanswered: how long the start keeps going again on the
+# stream's next sockets (each resend waits for a new one, so this is no busy loop).
 REATTACH_WAIT_S = 10.0
-MAX_SENDS = 3
 
 
 class _Socket(Protocol):
@@ -89,22 +91,25 @@ class StreamTurns:
             return None
         command = {"type": "turn.start", "commandId": "", "sessionId": session_id,
                    "startKey": uuid.uuid4().hex, "body": body}
-        for sends in range(1, MAX_SENDS + 1):
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        while True:
             try:
                 return await self._send(socket, command)
             except _TooBig:
                 return None  # the socket would refuse it unread: this one goes by HTTP
             except TransportError:
-                if sends == MAX_SENDS or not await self._reattached(socket):
+                # A socket under a flaky network may drop again and again: the start goes
+                # on each next socket until one answers, for up to REATTACH_WAIT_S.
+                deadline = deadline if deadline is not None else loop.time() + REATTACH_WAIT_S
+                if not await self._reattached(socket, deadline):
                     raise
                 assert self._socket is not None
                 socket = self._socket
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _reattached(self, failed: _Socket) -> bool:
-        """Whether the stream got a socket other than `failed` in time (on this loop)."""
+    async def _reattached(self, failed: _Socket, deadline: float) -> bool:
+        """Whether the stream got a socket other than `failed` by `deadline` (this loop)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + REATTACH_WAIT_S
         while (left := deadline - loop.time()) > 0:
             if self._socket is not None and self._socket is not failed:
                 return self._loop is loop
