@@ -61,8 +61,19 @@ async def test_ready_and_capabilities_advertise_turn_start(tmp_path: Path) -> No
             gateway, http):
         plain = await open_stream(gateway.base_url)  # asserts codex-manager's exact `ready`
         socket, ready = await _extended(gateway.base_url, asked="turnStart,toolCallAnswers")
+        instance = ready.pop("instance")
         assert ready == {"type": "ready", "threadId": None,
                          "extensions": ["toolCallAnswers", "turnStart"], "commandBytes": 4096}
+        # The gateway process whose start keys a resend may rely on: one per process.
+        assert isinstance(instance, str) and len(instance) == 16
+        other, again = await _extended(gateway.base_url)
+        assert again["instance"] == instance
+        await other.close()
+        # Without `turnStart`, neither `commandBytes` nor `instance`.
+        answers_only, plain_ready = await _extended(gateway.base_url, asked="toolCallAnswers")
+        assert plain_ready == {"type": "ready", "threadId": None,
+                               "extensions": ["toolCallAnswers"]}
+        await answers_only.close()
         caps = (await http.get("/api/capabilities")).json()
         assert caps["features"]["streamTurnStart"] is True
         await plain.close()
@@ -218,6 +229,10 @@ async def test_handshake_still_checks_origin_and_token(tmp_path: Path) -> None:
         socket, ready = await _extended(gateway.base_url,
                                         additional_headers={"Authorization": "Bearer s3cret"})
         assert ready["extensions"] == ["turnStart"]
+        await socket.close()
+    async with gateway_and_http(tmp_path / "t") as (restarted, _http):  # the same data dir
+        socket, ready_again = await _extended(restarted.base_url)
+        assert ready_again["instance"] != ready["instance"]  # a new gateway: new keys
         await socket.close()
 
 

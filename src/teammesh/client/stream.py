@@ -280,9 +280,10 @@ class AsyncEventStream(_StreamDecorators):
         if TOOL_CALL_ANSWERS in granted:
             self.answers.attach(ws)
         command_bytes = ready.get("commandBytes") if ready is not None else None
+        instance = ready.get("instance") if ready is not None else None
         if (TURN_START in granted and isinstance(command_bytes, int)
-                and not isinstance(command_bytes, bool)):
-            self.turn_starts.attach(ws, command_bytes, thread_id)
+                and not isinstance(command_bytes, bool) and isinstance(instance, str)):
+            self.turn_starts.attach(ws, command_bytes, instance, thread_id)
 
 
 class SyncEventStream(_StreamDecorators, Wrapper[AsyncEventStream]):

@@ -11,9 +11,10 @@ scoped to another thread, or a body larger than the socket takes): the caller th
 exactly as before. Each start carries a fresh `startKey`: when the socket drops before
 the answer, the same command goes again on the stream's next socket (as often as sockets
 drop, for up to `REATTACH_WAIT_S`), and the gateway answers a key it has seen with the
-first start's answer, so the turn starts once and its id is learnt. With no new socket in
-time it raises `TransportError`, as a dropped HTTP connection does (the turn may have
-started).
+first start's answer, so the turn starts once and its id is learnt. A resend goes only to
+the gateway process the first send went to (`ready`'s `instance`): a restarted one has
+forgotten the key and would start the turn twice. With no such socket in time it raises
+`TransportError`, as a dropped HTTP connection does (the turn may have started).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class StreamTurns:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._command_bytes = 0
         self._scope: str | None = None
+        self._instance = ""
         self._attached = asyncio.Event()
         self._ids = itertools.count(1)
         # command id → (socket it went out on, future of its answer).
@@ -53,12 +55,14 @@ class StreamTurns:
     def available(self) -> bool:
         return self._socket is not None
 
-    def attach(self, socket: _Socket, command_bytes: int, scope: str | None = None) -> None:
-        """Carry starts on `socket`; one scoped to thread `scope` carries that thread's only
-        (the gateway refuses the others there with a 404)."""
+    def attach(self, socket: _Socket, command_bytes: int, instance: str,
+               scope: str | None = None) -> None:
+        """Carry starts on `socket` (of gateway process `instance`); one scoped to thread
+        `scope` carries that thread's only (the gateway refuses the others with a 404)."""
         self._socket = socket
         self._loop = asyncio.get_running_loop()
         self._command_bytes = command_bytes
+        self._instance = instance
         self._scope = scope
         self._attached.set()
 
@@ -93,6 +97,7 @@ class StreamTurns:
                    "startKey": uuid.uuid4().hex, "body": body}
         loop = asyncio.get_running_loop()
         deadline: float | None = None
+        instance = self._instance  # a resend only to this gateway process: it knows the key
         while True:
             try:
                 return await self._send(socket, command)
@@ -104,6 +109,9 @@ class StreamTurns:
                 deadline = deadline if deadline is not None else loop.time() + REATTACH_WAIT_S
                 if not await self._reattached(socket, deadline):
                     raise
+                if self._instance != instance:
+                    raise TransportError("the gateway restarted before the turn start was"
+                                         " answered (the turn may have started)") from None
                 assert self._socket is not None
                 socket = self._socket
 

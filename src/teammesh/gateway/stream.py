@@ -80,9 +80,10 @@ async def stream_endpoint(websocket: WebSocket) -> None:
         thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
         extensions=extensions,
     )
-    commands = ExtensionCommands(subscriber, websocket.app.state.hub,
-                                 websocket.app.state.turn_start_keys, INVALID)
-    subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes)))
+    keys = websocket.app.state.turn_start_keys
+    commands = ExtensionCommands(subscriber, websocket.app.state.hub, keys, INVALID)
+    subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes,
+                                       keys.instance)))
     fanout.subscribe(subscriber)
     writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
     try:

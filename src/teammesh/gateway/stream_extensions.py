@@ -17,7 +17,8 @@ lists the ones granted. A client that asks for none sees exactly codex-manager's
 - `turnStart`: `{"type":"turn.start","commandId":"7","sessionId":"<id>","body":{...}}` starts
   a turn as `POST /api/sessions/<id>/messages` would, answered by `turn.start.answered`
   (stream_turns.py). With it granted, `ready` also says `commandBytes`, the largest command
-  the socket takes, so a client sends a bigger message body over HTTP instead.
+  the socket takes, so a client sends a bigger message body over HTTP instead, and
+  `instance`, the gateway process whose start keys a resend may rely on.
 
 Why: a tool call costs its client one HTTP request per answer and about seven frames it
 mostly ignores; at a few hundred calls a second that, not the board or the model, is what
@@ -61,15 +62,17 @@ def granted(query_value: str | None, enabled: bool) -> frozenset[str]:
     return frozenset(name for name in EXTENSIONS if name in asked)
 
 
-def ready_frame(thread_id: str | None, extensions: frozenset[str], command_bytes: int
-                ) -> dict[str, Any]:
+def ready_frame(thread_id: str | None, extensions: frozenset[str], command_bytes: int,
+                instance: str) -> dict[str, Any]:
     """`ready` as codex-manager sends it, plus `extensions` only when some were granted (and
-    `commandBytes` with `turnStart`: a message body is the one command that may be big)."""
+    with `turnStart`: `commandBytes`, since a message body is the one command that may be
+    big, and `instance`, whose start keys this gateway process knows: turn_start_keys.py)."""
     frame: dict[str, Any] = {"type": "ready", "threadId": thread_id}
     if extensions:
         frame["extensions"] = [name for name in EXTENSIONS if name in extensions]
     if TURN_START in extensions:
         frame["commandBytes"] = command_bytes
+        frame["instance"] = instance
     return frame
 
 

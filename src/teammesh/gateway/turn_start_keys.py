@@ -7,12 +7,15 @@ Why: a dropped socket leaves its client not knowing whether the turn started. HT
 same doubt, but there a retry meets the busy 409 and the client never learns the turn id;
 with the key the retry learns it. Keys live in memory, per gateway, for the last
 `MAX_KEYS` starts: a retry comes within seconds, and a restarted gateway has no turn in
-flight anyway (its turns ended with it).
+flight anyway (its turns ended with it). So that a client never resends a key to a gateway
+that no longer knows it (and would start the turn a second time), `ready` names the key
+store's `instance`, new with every gateway process: a resend goes only to the same one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +27,7 @@ MAX_KEYS = 4096
 class TurnStartKeys:
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self._max_keys = max_keys
+        self.instance = secrets.token_hex(8)
         self._known: OrderedDict[tuple[str, str], asyncio.Future[Outcome]] = OrderedDict()
 
     async def once(self, session_id: str, key: str | None,
