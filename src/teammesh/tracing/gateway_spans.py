@@ -56,6 +56,9 @@ async def traced_send(headers: Mapping[str, str], session_id: str, runtime: str,
     tracer = state.tracer()
     if tracer is None:
         return await send
+    # The runtime's name only: its key may carry settings (`llm?model_base_url=...`), and a
+    # URL may carry credentials.
+    runtime = runtime.split("?", 1)[0]
     attributes: dict[str, Any] = {names.OPERATION: "invoke_agent", names.RUNTIME: runtime,
                                   names.CONVERSATION_ID: session_id}
     if model:
@@ -140,10 +143,16 @@ def close_all(reason: str) -> None:
 
 
 def add_traceparent(signal: dict[str, Any], thread_id: str | None) -> None:
-    """A tool-call signal's additive `traceparent`: its turn's span (when one is open)."""
+    """A tool-call signal's additive `traceparent`: the span that asked, when it is in the
+    turn's trace (the llm runtime asks from inside pydantic-ai's tool span), else the turn's
+    span (codex's calls arrive on its reader task, outside any span)."""
     if not _open or thread_id is None:
         return
     turn = _open.get(thread_id)
-    value = traceparent_of(turn.span) if turn is not None else None
+    if turn is None:
+        return
+    asking = trace.get_current_span()
+    in_turn = asking.get_span_context().trace_id == turn.span.get_span_context().trace_id
+    value = traceparent_of(asking if in_turn else turn.span)
     if value is not None:
         signal[HEADER] = value
