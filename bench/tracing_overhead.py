@@ -7,7 +7,7 @@ gateway-side hooks both count, three ways interleaved in one run:
                attributed and ended (the whole cost but the network)
 
 Figures: CPU seconds per tool call (process time of the whole run / tool calls: runner and
-gateway together) for each, and the ratio dropped/off, each a median over the repeats. And
+gateway together) for each, and the ratio dropped/off (per run, then the median). And
 the hooks' own cost with tracing off, timed directly: the per-call hooks (the tool wrapper,
 the traceparent inject, the signal and notification hooks) with a no-op handler, an upper
 bound on what tracing off adds to a tool call, beside the CPU per call it is compared to.
@@ -107,8 +107,9 @@ async def run(cfg: Config) -> Section:
     runs = cfg.repeats
     section.add("CPU per tool call, tracing off (no provider)", off * 1e6, "µs", runs=runs)
     section.add("CPU per tool call, spans built and dropped", dropped * 1e6, "µs", runs=runs)
-    section.add("tracing on (dropped) / off, CPU per call", ratio(dropped, off), "x",
-                runs=runs)
+    # Per run (each pair measured back to back), then the median of those ratios.
+    ratios = [ratio(d, o) for o, d in zip(cpu["off"], cpu["dropped"], strict=True)]
+    section.add("tracing on (dropped) / off, CPU per call", median(ratios), "x", runs=runs)
     hooks = _off_hook_seconds(cfg.pick(20000, 2000))
     share = hooks / off
     section.add("hooks with tracing off, per tool call (upper bound)", hooks * 1e6, "µs",
