@@ -14,7 +14,7 @@ from opentelemetry import trace
 
 from teammesh.tracing import names, state
 from teammesh.tracing.propagation import context_from_headers
-from teammesh.tracing.spans import failed
+from teammesh.tracing.spans import failed, short
 
 PROVIDER = "teammesh.playbook"  # what answers: the offline playbook brain
 
@@ -51,6 +51,7 @@ def note_model_call(model: str | None, usage: dict[str, Any] | None = None) -> N
     if not span.is_recording():
         return
     if model:
+        model = short(model)  # the caller's string: bounded before it names a span
         span.update_name(f"chat {model}")
         span.set_attribute(names.REQUEST_MODEL, model)
     if usage:

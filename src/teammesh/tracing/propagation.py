@@ -37,7 +37,7 @@ def inject(headers: MutableMapping[str, str]) -> None:
     if not state.active():
         return
     value = traceparent_of(trace.get_current_span())
-    if value is not None and HEADER not in headers:
+    if value is not None and not any(key.lower() == HEADER for key in headers):
         headers[HEADER] = value
 
 

@@ -132,6 +132,7 @@ def traced_handoff(member: str, owner: str, current_task: Callable[[], Any]
     if tracer is None:
         yield
         return
+    owner = short(owner)  # checked against the roster only inside: bounded before naming
     attributes: dict[str, Any] = {names.HANDOFF_FROM: member, names.HANDOFF_TO: owner}
     task = current_task()
     if task is not None and getattr(task, "id", None) is not None:
