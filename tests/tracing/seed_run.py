@@ -23,7 +23,7 @@ SEED_CALLS = {
 HANDOFFS = {"developer": ["docs", "reviewer"], "docs": ["reviewer"], "reviewer": []}
 
 
-class _Sink:
+class QuietSink:
     def write(self, text: str) -> int:
         return len(text)
 
@@ -38,7 +38,7 @@ async def run_seed(tmp_path: Path, *, base_url: str | None = None, use_stream: b
     team = builtin_team()
     board = create_board(run_id="traced", team=team.name, roster=team.roster,
                          path=tmp_path / "board.sqlite")
-    printer = Printer(out=_Sink(), notes=_Sink())
+    printer = Printer(out=QuietSink(), notes=QuietSink())
     options = RunOptions(turn_timeout=30, use_stream=use_stream, use_polling=use_polling)
     try:
         if base_url is not None:
