@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from teammesh import tracing
 from teammesh.brain.server import start_model_server
 from teammesh.client import AsyncCodexManager
 from teammesh.gateway.embedded import start_gateway
@@ -16,6 +17,7 @@ from teammesh.mesh.board import create_board
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, TeamRunner
 from teammesh.mesh.teamfile import builtin_team
+from teammesh.tracing.state import CONTENT_ENV
 from tests.tracing.seed_run import SEED_CALLS
 from tests.tracing.tree import Node, trees
 
@@ -34,8 +36,7 @@ def _all_text(node: Node) -> str:
     return " ".join(str(v) for n in node.walk() for v in n.attributes.values())
 
 
-async def test_pydantic_ai_spans_nest_under_the_gateway_turn(
-        tmp_path: Path, spans: InMemorySpanExporter) -> None:
+async def _run_on_llm(tmp_path: Path) -> None:
     team = builtin_team()
     board = create_board(run_id="llm", team=team.name, roster=team.roster, path=None)
     async with start_model_server() as model:
@@ -45,6 +46,12 @@ async def test_pydantic_ai_spans_nest_under_the_gateway_turn(
             outcome = await TeamRunner(cm, team, board, RunOptions(
                 turn_timeout=60, use_polling=False), Printer(out=_Quiet(), notes=_Quiet())).run()
     assert outcome.complete, outcome.reason
+
+
+async def test_pydantic_ai_spans_nest_under_the_gateway_turn(
+        tmp_path: Path, spans: InMemorySpanExporter) -> None:
+    team = builtin_team()
+    await _run_on_llm(tmp_path)
     roots = trees(spans.get_finished_spans())
     (run,) = [r for r in roots if r.name == "team_run default"]
     for agent, member in zip(run.children, SEED_CALLS, strict=True):
@@ -70,3 +77,13 @@ async def test_pydantic_ai_spans_nest_under_the_gateway_turn(
     # Content is opt-in: the members' prompts are not on any span by default.
     prompt = team.members[0].render_prompt()
     assert prompt.splitlines()[0] not in _all_text(run)
+
+
+async def test_prompts_recorded_when_opted_in(tmp_path: Path, spans: InMemorySpanExporter,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CONTENT_ENV, "true")
+    tracing.install(tracing.state.provider())  # the opt-in is read at setup
+    await _run_on_llm(tmp_path)
+    (run,) = [r for r in trees(spans.get_finished_spans()) if r.name == "team_run default"]
+    prompt = builtin_team().members[0].render_prompt()
+    assert prompt.splitlines()[0] in _all_text(run)
