@@ -19,7 +19,7 @@ from opentelemetry import context, trace
 
 from teammesh.tracing import names, state
 from teammesh.tracing.propagation import HEADER, context_from_headers, traceparent_of
-from teammesh.tracing.spans import failed, short
+from teammesh.tracing.spans import failed, model_label, short
 
 # A turn whose end never comes (a runtime that died unnoticed) must not hold its span
 # forever: past this many open turns the oldest is ended as abandoned.
@@ -62,7 +62,7 @@ async def traced_send(headers: Mapping[str, str], session_id: str, runtime: str,
     attributes: dict[str, Any] = {names.OPERATION: "invoke_agent", names.RUNTIME: runtime,
                                   names.CONVERSATION_ID: session_id}
     if model:
-        attributes[names.REQUEST_MODEL] = model
+        attributes[names.REQUEST_MODEL] = model_label(model)
     span = tracer.start_span(f"turn {runtime}", context=context_from_headers(headers),
                              kind=trace.SpanKind.SERVER, attributes=attributes)
     token = context.attach(trace.set_span_in_context(span))

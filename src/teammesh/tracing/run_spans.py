@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from opentelemetry import context, trace
 
 from teammesh.tracing import names, state
-from teammesh.tracing.spans import failed, short
+from teammesh.tracing.spans import failed, model_label, short
 
 T = TypeVar("T")
 
@@ -55,11 +55,8 @@ async def traced_turn(member: Any, round_number: int, turn: Awaitable[T]) -> T:
     attributes: dict[str, Any] = {names.OPERATION: "invoke_agent", names.AGENT_NAME: spec.name,
                                   names.ROUND: round_number}
     model = spec.session_kwargs().get("model")
-    if isinstance(model, str):
-        attributes[names.REQUEST_MODEL] = model
-    runtime = spec.session.get("runtime")
-    if isinstance(runtime, str):
-        attributes[names.RUNTIME] = runtime
+    if isinstance(model, str) and model:
+        attributes[names.REQUEST_MODEL] = model_label(model)
     session_id = session.session_id if session is not None else None
     if session_id:
         attributes[names.CONVERSATION_ID] = session_id

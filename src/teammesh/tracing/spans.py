@@ -21,6 +21,12 @@ def short(text: object) -> str:
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
 
 
+def model_label(model: str) -> str:
+    """A model setting fit for an attribute: a session's `model` may be `<runtime>?k=v`
+    with URLs (credentials, even) in the settings, so only what comes before `?`."""
+    return short(model.split("?", 1)[0])
+
+
 def json_size(value: Any) -> int:
     """Bytes of `value` as compact JSON (what went over the wire, near enough)."""
     try:
