@@ -109,12 +109,15 @@ async def test_approval_wait_has_its_span(board: TeamBoard, spans: InMemorySpanE
     result = await handlers_for(board, rules=rules)["team_queue_work"](
         ctx("team_queue_work", "2"), owner="docs", task="write it up")
     assert result["success"] is False
-    names = [s.name for s in spans.get_finished_spans()]
-    assert names == ["approval team_queue_work", "execute_tool team_queue_work"]
-    approval = spans.get_finished_spans()[0]
-    assert approval.attributes is not None
+    approval, handoff, call = spans.get_finished_spans()
+    assert [approval.name, handoff.name, call.name] == [
+        "approval team_queue_work", "handoff developer -> docs", "execute_tool team_queue_work"]
+    # The wait is part of the handoff it gates, and a declined handoff says why.
+    assert approval.parent is not None and approval.parent.span_id == handoff.context.span_id
+    assert approval.attributes is not None and handoff.attributes is not None
     assert approval.attributes["teammesh.approval.answer"] == "declined"
     assert "declined" in str(approval.attributes["teammesh.approval.reason"])
+    assert "declined" in str(handoff.attributes["teammesh.handoff.refusal"])
 
 
 async def test_content_only_when_opted_in(board: TeamBoard, spans: InMemorySpanExporter,

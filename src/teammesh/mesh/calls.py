@@ -26,6 +26,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate
 from teammesh.mesh.sessions import MemberSession, SkillBinding
 from teammesh.mesh.skills import (
+    QUEUE_WORK,
     MemberSkills,
     SkillDraft,
     SkillHandler,
@@ -84,7 +85,8 @@ class ToolCalls:
                 # the turn guard looks again once the gate lets the call through.
                 handler = self._untainted(member, tool, self.gate.wrap(
                     member.name, tool, handler, self.on_change))
-            return traced_tool(member.name, tool, handler, self._replayed)
+            return traced_tool(member.name, tool, handler, self._replayed,
+                               self._task_of(member) if tool == QUEUE_WORK else None)
 
         def register(draft: SkillDraft) -> None:
             member.skills.register(draft, wrap)
@@ -149,6 +151,10 @@ class ToolCalls:
         request_id = normalize_request_id(payload.get("requestId"))
         if request_id is not None:
             self.audit.saw_resolution(member.session.session_id, request_id, status)
+
+    def _task_of(self, member: MemberState) -> Callable[[], Any]:
+        """The task `member` works on now (a handoff span's task id; read only when traced)."""
+        return lambda: self.board.current_claim(member.name, member.skills.turn_token())
 
     def _replayed(self, ctx: SkillContext) -> bool:
         """Whether the board already holds this call's result (asked only when traced)."""

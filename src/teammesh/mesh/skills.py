@@ -24,7 +24,6 @@ from typing import Any, Protocol, TypeVar, cast
 
 from teammesh.client import SkillContext
 from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
-from teammesh.tracing.tool_spans import traced_handoff
 
 PULL_WORK = "team_pull_work"
 QUEUE_WORK = "team_queue_work"
@@ -163,11 +162,9 @@ class MemberSkills:
 
     @_answers(QUEUE_WORK)
     def queue_work(self, ctx: SkillContext, owner: str, task: str) -> dict[str, Any]:
-        with traced_handoff(self.member, owner,
-                            lambda: self.board.current_claim(self.member, self.turn_token())):
-            self._check_handoff(owner)
-            return self.board.queue_work(owner, task, by=self.member, key=board_key(ctx),
-                                         token=self.turn_token())
+        self._check_handoff(owner)
+        return self.board.queue_work(owner, task, by=self.member, key=board_key(ctx),
+                                     token=self.turn_token())
 
     @_answers(PUBLISH_ARTIFACT)
     def publish_artifact(self, ctx: SkillContext, kind: str, summary: str) -> dict[str, Any]:

@@ -53,11 +53,12 @@ def _payload_text(payload: Any) -> str | None:
     return None
 
 
-def traced_tool(member: str, tool: str, handler: Handler,
-                replayed: Callable[[Any], bool]) -> Handler:
+def traced_tool(member: str, tool: str, handler: Handler, replayed: Callable[[Any], bool],
+                handoff_task: Callable[[], Any] | None = None) -> Handler:
     """`handler` (the runner's guarded skill) inside `execute_tool <tool>`. `replayed(ctx)`
     says whether the board already holds this call's result (asked before the handler runs,
-    and only when tracing is on)."""
+    and only when tracing is on). A handoff tool passes `handoff_task` (the task the member
+    works on): its run is also a `handoff` span."""
 
     @functools.wraps(handler)
     async def traced(ctx: Any, **arguments: Any) -> Any:
@@ -79,13 +80,22 @@ def traced_tool(member: str, tool: str, handler: Handler,
         with tracer.start_as_current_span(f"execute_tool {tool}", context=parent,
                                           attributes=attributes) as span:
             was_replayed = replayed(ctx)
-            result = handler(ctx, **arguments)
-            if inspect.isawaitable(result):
-                result = await result
+            if handoff_task is None:
+                result = await _run(handler, ctx, arguments)
+            else:
+                with _handoff_span(tracer, member, arguments.get("owner"),
+                                   handoff_task) as handoff:
+                    result = await _run(handler, ctx, arguments)
+                    _record_handoff(handoff, result)
             _record_result(span, result, was_replayed)
             return result
 
     return traced
+
+
+async def _run(handler: Handler, ctx: Any, arguments: dict[str, Any]) -> Any:
+    result = handler(ctx, **arguments)
+    return await result if inspect.isawaitable(result) else result
 
 
 def _record_result(span: trace.Span, payload: Any, was_replayed: bool) -> None:
@@ -123,26 +133,22 @@ async def traced_approval(member: str, tool: str, check: Awaitable[str | None]
         return reason
 
 
-@contextlib.contextmanager
-def traced_handoff(member: str, owner: str, current_task: Callable[[], Any]
-                   ) -> Iterator[None]:
-    """`member` handing work to `owner` (`team_queue_work`). `current_task()` is the task the
-    member works on (read only when tracing is on); a refusal is recorded and re-raised."""
-    tracer = state.tracer()
-    if tracer is None:
-        yield
-        return
-    owner = short(owner)  # checked against the roster only inside: bounded before naming
-    attributes: dict[str, Any] = {names.HANDOFF_FROM: member, names.HANDOFF_TO: owner}
+def _handoff_span(tracer: trace.Tracer, member: str, owner: object,
+                  current_task: Callable[[], Any]) -> Any:
+    """`member` handing work to `owner` (`team_queue_work`), under the call's span."""
+    to = short(owner)  # the model's argument (checked inside): bounded before it names
+    attributes: dict[str, Any] = {names.HANDOFF_FROM: member, names.HANDOFF_TO: to}
     task = current_task()
     if task is not None and getattr(task, "id", None) is not None:
         attributes[names.HANDOFF_TASK_ID] = str(task.id)
-    with tracer.start_as_current_span(f"handoff {member} -> {owner}", attributes=attributes,
-                                      record_exception=False,
-                                      set_status_on_exception=False) as span:
-        try:
-            yield
-        except Exception as exc:
-            span.set_attribute(names.HANDOFF_REFUSAL, short(exc))
-            failed(span, "handoff_refused", str(exc))
-            raise
+    return tracer.start_as_current_span(f"handoff {member} -> {to}", attributes=attributes)
+
+
+def _record_handoff(span: trace.Span, payload: Any) -> None:
+    """A refused handoff (unknown or disallowed owner, a guard, a declined approval, an
+    owner already done) says why."""
+    if isinstance(payload, dict) and payload.get("success") is True:
+        return
+    reason = short(_payload_text(payload) or "refused")
+    span.set_attribute(names.HANDOFF_REFUSAL, reason)
+    failed(span, "handoff_refused", reason)
