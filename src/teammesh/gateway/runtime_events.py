@@ -18,6 +18,7 @@ from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, RuntimeSink
 from teammesh.gateway.session import Session
 from teammesh.gateway.store_writes import StoreWrites
+from teammesh.tracing.gateway_spans import on_notification as traced_notification
 from teammesh.wire import BROADCAST_ALIASES, NOTIFICATION_ALIASES, notification_event_type
 
 log = logging.getLogger("teammesh.gateway.runtime_events")
@@ -43,6 +44,7 @@ class RuntimeEvents:
         thread_id, turn_id = scope.thread_id, scope.turn_id
         if scope.session is not None:
             apply_notification(self._writes, scope.session, method, params, turn_id)
+            traced_notification(method, thread_id, turn_id, params)  # the turn's span
         event_type = notification_event_type(method)
         self._fanout.publish(
             event_type,

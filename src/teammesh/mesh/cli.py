@@ -63,6 +63,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.tracing import configure as configure_tracing
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -274,6 +275,7 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
 
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
+            configure_tracing("teammesh-runner")  # OTEL_* variables; a no-op without them
             outcome = asyncio.run(launch(spec, board, options, printer))
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")

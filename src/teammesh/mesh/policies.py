@@ -15,6 +15,7 @@ from typing import Any, Literal
 from teammesh.client import SkillContext
 from teammesh.mesh.board import TaskRecord, TeamBoard
 from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard, board_key, refusal_payload
+from teammesh.tracing.tool_spans import traced_approval
 
 Answer = Literal["yes", "no", "ask"]
 # A registered handler as the gate wraps it: the call's context, then its arguments.
@@ -142,7 +143,8 @@ class ApprovalGate:
             key = board_key(ctx)
             if key is None or self.board.recorded(key) is None:
                 on_change()
-                reason = await self.check(member, tool, arguments, key)
+                reason = await traced_approval(member, tool,
+                                               self.check(member, tool, arguments, key))
                 on_change()
                 if reason is not None:
                     return refusal_payload(tool, reason)

@@ -43,6 +43,7 @@ from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.tracing.run_spans import traced_run
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
 
 # All the runner reads from a stream: its call and resolution handlers, turn waits and each
@@ -101,6 +102,12 @@ class TeamRunner:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self, *, resume: bool = False) -> RunOutcome:
+        # The run's root span (docs/tracing.md); the stream listeners started inside it
+        # inherit it.
+        return await traced_run(self.state.team.name, self.state.board.run_id, resume,
+                                self._run(resume=resume))
+
+    async def _run(self, *, resume: bool) -> RunOutcome:
         state = self.state
         board = state.board
         stop = asyncio.Event()
