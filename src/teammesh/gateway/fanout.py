@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,15 +117,38 @@ class FanOut:
         Unfiltered sockets get everything; a filtered socket gets only events of its thread,
         unless the event is a broadcast-to-all event; a socket that narrowed its event types
         (the `eventTypes` extension) gets only those."""
+        wanted = self._wanted(event_type, thread_id, broadcast)
+        if wanted:
+            self._deliver(event_type, dumps(envelope(event_type, thread_id, payload)), wanted)
+
+    def publish_encoded(
+        self,
+        event_type: str,
+        thread_id: str | None,
+        payload_json: Callable[[], str],
+        *,
+        broadcast: bool = False,
+    ) -> None:
+        """`publish` for a payload the caller holds as JSON text already (`payload_json()`,
+        called only if some socket wants the event): one codex notification's params go
+        out in up to three events, and are encoded once for all of them. The frame is the
+        text `dumps(envelope(...))` would give, byte for byte."""
+        wanted = self._wanted(event_type, thread_id, broadcast)
+        if wanted:
+            text = (f'{{"type":{dumps(event_type)},"threadId":{dumps(thread_id)},'
+                    f'"payload":{payload_json()}}}')
+            self._deliver(event_type, text, wanted)
+
+    def _wanted(self, event_type: str, thread_id: str | None, broadcast: bool
+                ) -> list[Subscriber]:
         # Who wants it, decided before serialising: an event no socket wants is never encoded.
-        wanted = [
+        return [
             s for s in self._subscribers
             if (broadcast or s.thread_filter is None or s.thread_filter == thread_id)
             and (s.event_types is None or event_type in s.event_types)
         ]
-        if not wanted:
-            return
-        text = dumps(envelope(event_type, thread_id, payload))
+
+    def _deliver(self, event_type: str, text: str, wanted: list[Subscriber]) -> None:
         # A UTF-8 character is at most 4 bytes: only long texts need the exact byte count.
         if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
             # A frame this large would make the client drop the connection (losing every
