@@ -9,6 +9,7 @@ runtime's requests and ends its sessions' running turns through the notification
 from __future__ import annotations
 
 import logging
+from json.encoder import encode_basestring
 
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.event_scope import scope_of
@@ -59,7 +60,7 @@ class RuntimeEvents:
                                          broadcast=alias in BROADCAST_ALIASES)
         self._fanout.publish_encoded(
             "notification", thread_id,
-            lambda: f'{{"method":{dumps(method)},"params":{params_json()}}}')
+            lambda: f'{{"method":{encode_basestring(method)},"params":{params_json()}}}')
 
     def server_request(
         self, runtime_key: str, method: str, params: JsonObject, reply: ReplyFn
