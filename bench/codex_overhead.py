@@ -22,7 +22,7 @@ import psutil
 
 from bench.cli_child import codex_gateway, model_server, scratch_dir
 from bench.codex_bare import BareAppServer
-from bench.codex_cpu import cpu_seconds
+from bench.codex_cpu import cpu_seconds, sched_seconds
 from bench.codex_raw_client import RawGatewayClient
 from bench.echo_session import (
     echo,
@@ -59,6 +59,10 @@ def _hops(bare: dict[str, float], wire: dict[str, float]) -> dict[str, float]:
                                                                            strict=True)}
 
 
+def _delta(now: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+    return now[0] - before[0], now[1] - before[1]
+
+
 async def run(cfg: Config) -> Section:
     section = Section("codex", "codex turn: gateway vs bare app-server")
     pairs = cfg.pick(20, 3)
@@ -70,6 +74,8 @@ async def run(cfg: Config) -> Section:
     hops: list[dict[str, float]] = []
     cpu_ms: list[float] = []
     codex_cpu_ms: list[tuple[float, float]] = []  # (bare, the gateway's child) per pair
+    codex_wait_ms: list[tuple[float, float]] = []  # their run-queue waits, the same way
+    gateway_wait_ms: list[float] = []
     cwd = os.getcwd()
     with scratch_dir("codex-overhead") as root:
         model = model_server(root)
@@ -95,19 +101,19 @@ async def run(cfg: Config) -> Section:
                             await wait_covered(cm, handle.session_id)
                             tools = handle.dynamic_tools()
                             thread = await bare.start_thread(cwd, tools)
-                            bare_codex = cpu_seconds(bare.pid)
+                            bare_codex = sched_seconds(bare.pid)
                             started = time.perf_counter()
                             await bare.run_turn(thread, prompt, lambda a: echo(**a))
                             bare_s = time.perf_counter() - started
-                            bare_codex = cpu_seconds(bare.pid) - bare_codex
+                            bare_codex = _delta(sched_seconds(bare.pid), bare_codex)
                             wire_session = await raw.create_session(cwd, tools)
-                            wire_cpu = cpu_seconds(gateway_pid)
-                            their_codex = cpu_seconds(codex_pid)
+                            wire_cpu = sched_seconds(gateway_pid)
+                            their_codex = sched_seconds(codex_pid)
                             started = time.perf_counter()
                             await raw.run_turn(wire_session, prompt, lambda a: echo(**a))
                             wire_s = time.perf_counter() - started
-                            wire_cpu = cpu_seconds(gateway_pid) - wire_cpu
-                            their_codex = cpu_seconds(codex_pid) - their_codex
+                            wire_cpu = _delta(sched_seconds(gateway_pid), wire_cpu)
+                            their_codex = _delta(sched_seconds(codex_pid), their_codex)
                             hops.append(_hops(bare.marks, raw.marks))
                             cpu = cpu_seconds(gateway_pid)
                             started = time.perf_counter()
@@ -117,10 +123,12 @@ async def run(cfg: Config) -> Section:
                             if index:
                                 bare_ms.append(bare_s * 1e3)
                                 wire_ms.append(wire_s * 1e3)
-                                wire_cpu_ms.append(wire_cpu * 1e3)
+                                wire_cpu_ms.append(wire_cpu[0] * 1e3)
+                                gateway_wait_ms.append(wire_cpu[1] * 1e3)
                                 ours_ms.append(ours_s * 1e3)
                                 cpu_ms.append(cpu * 1e3)
-                                codex_cpu_ms.append((bare_codex * 1e3, their_codex * 1e3))
+                                codex_cpu_ms.append((bare_codex[0] * 1e3, their_codex[0] * 1e3))
+                                codex_wait_ms.append((bare_codex[1] * 1e3, their_codex[1] * 1e3))
             finally:
                 gateway.stop()
         finally:
@@ -151,6 +159,14 @@ async def run(cfg: Config) -> Section:
                 "ms", runs=n)
     section.add("codex app-server CPU per turn, the gateway's (bare wire client)",
                 median([g for _, g in codex_cpu_ms]), "ms", runs=n)
+    # Waiting for a CPU (schedstat): on 2 shared cores most of what the gateway adds is
+    # its own and codex's queueing, not work; see docs/performance.md.
+    section.add("codex run-queue wait per turn, bare", median([b for b, _ in codex_wait_ms]),
+                "ms", runs=n)
+    section.add("codex run-queue wait per turn, the gateway's (bare wire client)",
+                median([g for _, g in codex_wait_ms]), "ms", runs=n)
+    section.add("gateway run-queue wait per turn (bare wire client)", median(gateway_wait_ms),
+                "ms", runs=n)
     section.notes.append(
         f"{n} interleaved pairs of one turn with one dynamic tool call (2 model requests), each"
         " on a fresh thread/session, same model server process; 'added' is the per-pair"
@@ -160,6 +176,7 @@ async def run(cfg: Config) -> Section:
         " interleave: bare, bare wire, our client.")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,
                            "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms,
-                           "codex_cpu_ms": codex_cpu_ms,
+                           "codex_cpu_ms": codex_cpu_ms, "codex_wait_ms": codex_wait_ms,
+                           "gateway_wait_ms": gateway_wait_ms,
                            "hops_ms": hops[1:]})
     return section
