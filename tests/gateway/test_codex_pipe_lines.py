@@ -5,6 +5,7 @@ splitter on chunk boundaries the kernel may produce."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -74,11 +75,28 @@ async def test_a_real_child(tmp_path: Path) -> None:
         nonlocal flushes
         flushes += 1
 
-    proc, closed = await spawn_line_process(
+    child = await spawn_line_process(
         [sys.executable, "-c", CHILD], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path,
         limit=1024, on_stdout=out.append, on_stderr=err.append, after_stderr=flushed)
-    await asyncio.wait_for(asyncio.gather(closed[1], closed[2], proc.wait()), 30)
+    await asyncio.wait_for(asyncio.gather(child.stdout_closed, child.stderr_closed,
+                                          child.process.wait()), 30)
     assert out == [b'{"a":1}', b'{"b":2}', b'{"c":3}', "é".encode() * 3, b"tail"]
     assert err == [b"warn one", b"warn two"]
     assert flushes >= 2
-    assert proc.returncode == 0
+    assert child.process.returncode == 0
+    child.close_pipes()  # idempotent after the end
+
+
+async def test_no_descriptor_is_left_open(tmp_path: Path) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        child = await spawn_line_process(
+            [sys.executable, "-c", "print('x')"], env={"PATH": "/usr/bin:/bin"},
+            cwd=tmp_path, limit=1024, on_stdout=lambda line: None,
+            on_stderr=lambda line: None, after_stderr=lambda: None)
+        await asyncio.wait_for(asyncio.gather(child.stdout_closed, child.stderr_closed,
+                                              child.process.wait()), 30)
+        assert child.process.stdin is not None
+        child.process.stdin.close()
+        await asyncio.sleep(0)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1

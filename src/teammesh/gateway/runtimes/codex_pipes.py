@@ -4,9 +4,10 @@ asyncio's subprocess streams cost a hop per message: the pipe callback feeds a
 `StreamReader`, wakes the reader task through a future, and that task's `readline` copies
 the line out again. codex writes every JSON-RPC message with its own write, so a one-tool-call
 turn paid that for ~20 stdout and ~10 stderr writes; measured, the pipe plumbing was a fifth
-of the gateway's CPU per codex turn. Here `pipe_data_received` splits the bytes into lines
-and hands each to a callback at once, in arrival order, on the event loop; stdin stays
-asyncio's `StreamWriter` (with its drain), so `asyncio.subprocess.Process` works as before.
+of the gateway's CPU per codex turn. Here stdout and stderr are our own pipes, read by the
+loop's readiness callback (`add_reader`), split into lines and handed to a callback at once,
+in arrival order, on the event loop; stdin stays asyncio's `StreamWriter` (with its drain),
+so `asyncio.subprocess.Process` works as before.
 
 A line longer than `limit` is dropped whole (logged), as the stream reader's limit did:
 one protocol line can carry a whole thread, but not an unbounded one.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from asyncio.subprocess import Process, SubprocessStreamProtocol
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,63 +85,86 @@ class LineSplitter:
             log.exception("error handling a codex app-server %s line", self._name)
 
 
-class _LineProtocol(SubprocessStreamProtocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop, stdout: LineSplitter,
-                 stderr: LineSplitter, after_stderr: Callable[[], None]) -> None:
-        super().__init__(limit=2 ** 16, loop=loop)  # its stream readers stay empty
-        self._splitters = {1: stdout, 2: stderr}
-        self._after_stderr = after_stderr
-        self.closed: dict[int, asyncio.Future[None]] = {
-            1: loop.create_future(), 2: loop.create_future()}
+class _PipeReader:
+    """One pipe's read end, read by the loop's own readiness callback: each read goes
+    straight to its splitter (asyncio's pipe transport hands data on with one more
+    `call_soon`, a loop iteration per codex message)."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        for fd in self._splitters:
-            pipe = transport.get_pipe_transport(fd)
-            if pipe is not None and hasattr(pipe, "max_size"):
-                # asyncio reads a pipe 256 KiB at a time: a 256 KiB buffer allocated (and
-                # shrunk) per read, ~8 µs each here, for messages of about 1 KiB.
-                pipe.max_size = READ_SIZE
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, splitter: LineSplitter,
+                 after: Callable[[], None] | None) -> None:
+        self._loop = loop
+        self._fd: int | None = fd
+        self._splitter = splitter
+        self._after = after
+        self.closed: asyncio.Future[None] = loop.create_future()
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._readable)
 
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        splitter = self._splitters.get(fd)
-        if splitter is None:
+    def _readable(self) -> None:
+        if self._fd is None:
             return
-        splitter.feed(data.encode() if isinstance(data, str) else data)  # pipes give bytes
-        if fd == 2:
-            self._after_stderr()
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.warning("codex app-server pipe read failed: %s", exc)
+            data = b""
+        if data:
+            self._splitter.feed(data)
+        else:  # end of file: the child (and everything it started) let go of the pipe
+            self.close()
+            self._splitter.finish()
+        if self._after is not None:
+            self._after()
 
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        splitter = self._splitters.get(fd)
-        if splitter is not None:
-            splitter.finish()
-            if fd == 2:
-                self._after_stderr()
-            if not self.closed[fd].done():
-                self.closed[fd].set_result(None)
-        super().pipe_connection_lost(fd, exc)
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            self._loop.remove_reader(fd)
+            os.close(fd)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class LineProcess:
+    """The child, and the two readers of its stdout and stderr."""
+
+    def __init__(self, process: Process, stdout: _PipeReader, stderr: _PipeReader) -> None:
+        self.process = process
+        self._readers = (stdout, stderr)
+        self.stdout_closed = stdout.closed
+        self.stderr_closed = stderr.closed
+
+    def close_pipes(self) -> None:
+        """Stop reading (a child that would not let go of its pipes, at shutdown)."""
+        for reader in self._readers:
+            reader.close()
 
 
 async def spawn_line_process(
     argv: Sequence[str], *, env: dict[str, str], cwd: Path, limit: int,
     on_stdout: LineHandler, on_stderr: LineHandler, after_stderr: Callable[[], None],
     **kwargs: Any,
-) -> tuple[Process, dict[int, asyncio.Future[None]]]:
+) -> LineProcess:
     """`argv` with piped stdin/stdout/stderr; stdout and stderr lines go to the handlers.
-    Returns the process and the futures that complete when stdout (1) and stderr (2) end."""
+    stdin is asyncio's (a `StreamWriter` with drain); stdout and stderr are our own pipes."""
     loop = asyncio.get_running_loop()
-    stdout = LineSplitter(on_stdout, limit, "stdout")
-    stderr = LineSplitter(on_stderr, limit, "stderr")
-    protocol: _LineProtocol | None = None
-
-    def factory() -> _LineProtocol:
-        nonlocal protocol
-        protocol = _LineProtocol(loop, stdout, stderr, after_stderr)
-        return protocol
-
-    transport, _ = await loop.subprocess_exec(
-        factory, *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env, cwd=str(cwd), **kwargs)
-    assert protocol is not None
-    return Process(transport, protocol, loop), protocol.closed
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: SubprocessStreamProtocol(limit=2 ** 16, loop=loop), *argv,
+            stdin=asyncio.subprocess.PIPE, stdout=out_write, stderr=err_write, env=env,
+            cwd=str(cwd), **kwargs)
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:  # the child has its copies; ours would keep the pipes from ever ending
+        os.close(out_write)
+        os.close(err_write)
+    stdout = _PipeReader(loop, out_read, LineSplitter(on_stdout, limit, "stdout"), None)
+    stderr = _PipeReader(loop, err_read, LineSplitter(on_stderr, limit, "stderr"),
+                         after_stderr)
+    return LineProcess(Process(transport, protocol, loop), stdout, stderr)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from teammesh.gateway.runtimes.codex_pipes import spawn_line_process
+from teammesh.gateway.runtimes.codex_pipes import LineProcess, spawn_line_process
 from teammesh.private_files import open_private_append, private_dir
 
 JsonObject = dict[str, Any]
@@ -89,7 +89,7 @@ class AppServerProcess:
         self._tasks: list[asyncio.Task[None]] = []
         self._stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
         self._stderr_sink: TextIO | None = None
-        self._pipes_closed: dict[int, asyncio.Future[None]] = {}
+        self._pipes: LineProcess | None = None
         self._closing = False
         self._exit_reason: str | None = None
         self._initialized = False
@@ -122,16 +122,17 @@ class AppServerProcess:
         self._stderr_sink = os.fdopen(open_private_append(self._stderr_log), "a",
                                       encoding="utf-8")
         try:
-            self._proc, self._pipes_closed = await spawn_line_process(
+            self._pipes = await spawn_line_process(
                 self._argv, env=self._env, cwd=self._cwd, limit=_LINE_LIMIT,
                 on_stdout=self._dispatch_line, on_stderr=self._stderr_line,
-                after_stderr=self._stderr_sink.flush,
+                after_stderr=self._flush_stderr,
                 # Its own process group, so shutdown can also reap sandbox helpers it spawned.
                 start_new_session=True,
             )
         except BaseException:
             self._stderr_sink.close()
             raise
+        self._proc = self._pipes.process
         self._tasks = [asyncio.create_task(self._watch_exit(), name="codex-app-server-exit")]
 
     async def initialize(self, client_info: JsonObject, timeout_s: float) -> JsonObject:
@@ -165,6 +166,8 @@ class AppServerProcess:
             await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout_s)
         for task in self._tasks:
             task.cancel()
+        if self._pipes is not None:
+            self._pipes.close_pipes()  # a child's helper that still holds them: stop reading
         self._fail_pending("codex app-server was shut down")
 
     def kill(self) -> None:
@@ -226,10 +229,10 @@ class AppServerProcess:
 
     async def _watch_exit(self) -> None:
         """Until stdout ends (the child is gone or closed it): then reap and report."""
-        proc = self._proc
-        assert proc is not None
+        proc, pipes = self._proc, self._pipes
+        assert proc is not None and pipes is not None
         try:
-            await self._pipes_closed[1]
+            await pipes.stdout_closed
         finally:
             returncode = await proc.wait()
             # Commands codex started (sandboxed shells, their children) must not outlive it.
@@ -281,12 +284,16 @@ class AppServerProcess:
         if self._stderr_sink is not None:
             self._stderr_sink.write(text + "\n")  # flushed once per pipe read
 
+    def _flush_stderr(self) -> None:
+        if self._stderr_sink is not None:
+            self._stderr_sink.flush()
+
     async def _stderr_finished(self) -> None:
         """Give stderr a moment to end after the process, so the exit reason has its tail."""
-        closed = self._pipes_closed.get(2)
-        if closed is not None:
+        if self._pipes is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(closed), 1.0)
+                await asyncio.wait_for(asyncio.shield(self._pipes.stderr_closed), 1.0)
+            self._pipes.close_pipes()
         if self._stderr_sink is not None:
             self._stderr_sink.close()
             self._stderr_sink = None
