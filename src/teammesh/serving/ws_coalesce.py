@@ -5,8 +5,10 @@ loopback with TCP_NODELAY, one TCP segment the client wakes up for) per frame. T
 publishes in bursts: one codex notification becomes two or three events (its typed
 `app_server.*` event, the legacy alias, the generic `notification`), and a socket's writer
 sends everything queued without yielding. Here a text frame is only serialised into the
-websockets connection's output buffer; one callback scheduled with `call_soon` writes the
-whole buffer in a single `transport.write` once the writer yields to the loop.
+websockets connection's output buffer, and the buffer goes out in a single `transport.write`:
+at once when the sender says no more frames follow (`MORE` false in the ASGI message: the
+gateway's writer knows its queue, gateway/stream.py), else from a `call_soon` callback once
+the sender yields to the loop (a sender that does not say, like the model server's).
 
 Why it keeps the wire and its guarantees:
 
@@ -31,11 +33,14 @@ from websockets.exceptions import InvalidState
 # Past this many deferred bytes the burst is written now (asyncio's default write high-water
 # mark is 64 KiB): the deferral never holds more than one socket buffer's worth.
 FLUSH_AT_BYTES = 64 * 1024
+# An ASGI `websocket.send` key of ours: True, more frames follow at once (hold this one);
+# False, the last of its burst (write now). uvicorn's own protocol ignores unknown keys.
+MORE = "teammesh.more"
 
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     _deferred_bytes = 0
-    _flush_scheduled = False
+    _flush_handle: asyncio.Handle | None = None
 
     async def send(self, message: Any) -> None:
         if (
@@ -56,14 +61,15 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         except InvalidState:
             raise ClientDisconnected() from None
         self._deferred_bytes += len(data)
-        if self._deferred_bytes >= FLUSH_AT_BYTES:
+        if message.get(MORE) is False or self._deferred_bytes >= FLUSH_AT_BYTES:
             self._flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         self._deferred_bytes = 0
         output = self.conn.data_to_send()  # empty if another write took the frames already
         if output and not self.transport.is_closing():
