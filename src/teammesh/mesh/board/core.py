@@ -23,11 +23,13 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
     ApprovalRecord,
+    ApprovalState,
     Artifact,
     BoardRefusal,
     BoardStore,
@@ -418,10 +420,22 @@ class TeamBoard:
                         return approval
             return tx.add_approval(key=key, member=member, tool=tool, question=question)
 
-    def answer_approval(self, approval_id: int, *, approved: bool, by: str) -> None:
+    def answer_approval(self, approval_id: int, *, approved: bool, by: str
+                        ) -> ApprovalRecord | None:
+        """Compare-and-set: answer the approval only while it is pending. Returns the
+        approval as it stands after (the first answer wins: whoever comes second, the
+        terminal or the web page, reads the answer already given), None if there is none."""
         with self._store.transaction(write=True) as tx:
-            tx.set_approval(approval_id, state="approved" if approved else "declined",
-                            answered_by=by)
+            found = next((a for a in tx.approvals() if a.id == approval_id), None)
+            if found is None or found.state != "pending":
+                return found
+            state: ApprovalState = "approved" if approved else "declined"
+            tx.set_approval(approval_id, state=state, answered_by=by)
+            return replace(found, state=state, answered_by=by)
+
+    def approval(self, approval_id: int) -> ApprovalRecord | None:
+        with self._store.transaction(write=False) as tx:
+            return next((a for a in tx.approvals() if a.id == approval_id), None)
 
     def approvals(self) -> list[ApprovalRecord]:
         with self._store.transaction(write=False) as tx:
