@@ -76,7 +76,11 @@ async def wait_for_answer(board: TeamBoard, approval: ApprovalRecord, *,
                                      return_when=asyncio.FIRST_COMPLETED)
         if terminal is not None and terminal in done:
             # The terminal answered: the board decides whether it was first.
-            return board.answer_approval(approval.id, approved=terminal.result(), by=TERMINAL)
+            settled, first = board.first_answer(approval.id, approved=terminal.result(),
+                                                by=TERMINAL)
+            if not first and settled is not None:
+                _withdraw(ask, approval, settled)
+            return settled
         if watcher is not None and watcher in done:
             settled = watcher.result()
             _withdraw(ask, approval, settled)

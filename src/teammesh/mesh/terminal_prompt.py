@@ -89,14 +89,16 @@ class TerminalPrompt:
 
     def withdraw(self, question: str, how: str) -> None:
         """`question` was answered elsewhere (`how`: "approved by web"): drop it, say so."""
+        following = None
         with self._lock:
             entry = next((e for e in self._open if e.question == question), None)
-            if entry is None:
-                return
-            was_first = self._open[0] is entry
-            self._open.remove(entry)
-            following = self._open[0] if (was_first and self._open) else None
+            if entry is not None:
+                was_first = self._open[0] is entry
+                self._open.remove(entry)
+                following = self._open[0] if (was_first and self._open) else None
+        # Also when the terminal's own answer came second: it is told it did not count.
         self._write(f"  already answered: {how} ({question})")
-        entry.answered.set()  # its thread returns a no the gate ignores: the board decided
+        if entry is not None:
+            entry.answered.set()  # its thread returns a no the gate ignores: the board decided
         if following is not None:
             self._show(following)

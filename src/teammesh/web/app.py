@@ -153,12 +153,13 @@ async def decide(request: Request) -> Response:
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12:
         return _error(404, "unknown_approval", "no such approval")
     board = feed.source.board
-    answered = board.answer_approval(int(raw_id), approved=decision == "approve", by="web")
+    answered, first = board.first_answer(int(raw_id), approved=decision == "approve",
+                                         by="web")
     if answered is None:
         return _error(404, "unknown_approval", "no such approval")
     await feed.decided()
     public = {"id": answered.id, "state": answered.state, "answered_by": answered.answered_by}
-    if answered.answered_by != "web":
+    if not first:
         return json_response(409, {"status": "error", "code": "already_answered",
                                    "message": f"already {answered.state} by"
                                               f" {answered.answered_by}",

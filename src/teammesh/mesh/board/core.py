@@ -422,16 +422,22 @@ class TeamBoard:
 
     def answer_approval(self, approval_id: int, *, approved: bool, by: str
                         ) -> ApprovalRecord | None:
-        """Compare-and-set: answer the approval only while it is pending. Returns the
-        approval as it stands after (the first answer wins: whoever comes second, the
-        terminal or the web page, reads the answer already given), None if there is none."""
+        """Compare-and-set (`first_answer`): the approval as it stands after."""
+        return self.first_answer(approval_id, approved=approved, by=by)[0]
+
+    def first_answer(self, approval_id: int, *, approved: bool, by: str
+                     ) -> tuple[ApprovalRecord | None, bool]:
+        """Answer the approval only while it is pending: the first answer wins, whoever
+        comes second (the terminal or the web page) reads the answer already given.
+        Returns the approval as it stands after (None if there is none) and whether this
+        call was the one that answered it."""
         with self._store.transaction(write=True) as tx:
             found = next((a for a in tx.approvals() if a.id == approval_id), None)
             if found is None or found.state != "pending":
-                return found
+                return found, False
             state: ApprovalState = "approved" if approved else "declined"
             tx.set_approval(approval_id, state=state, answered_by=by)
-            return replace(found, state=state, answered_by=by)
+            return replace(found, state=state, answered_by=by), True
 
     def approval(self, approval_id: int) -> ApprovalRecord | None:
         with self._store.transaction(write=False) as tx:
