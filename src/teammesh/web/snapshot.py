@@ -66,7 +66,10 @@ def snapshot(source: Source) -> dict[str, Any]:
         targets = spec.targets if spec.targets is not None else tuple(
             m for m in team.roster if m != spec.name)
         members.append({
+            # targets: the handoffs allowed (the `owner` enum); flow: the ones the member's
+            # prompt makes (the graph's layout follows them).
             "name": spec.name, "role": spec.role, "targets": list(targets),
+            "flow": list(spec.handoffs),
             "queued": sum(1 for t in tasks if t.owner == spec.name and t.status == "queued"),
             "claimed": next((t.text for t in tasks
                              if t.owner == spec.name and t.status == "claimed"), None),

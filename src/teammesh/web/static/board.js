@@ -67,7 +67,7 @@ function levels(members) {
   // Depth in the handoff graph (longest path from a member nobody hands to), cycles cut.
   const depth = Object.fromEntries(members.map((m) => [m.name, 0]));
   for (let pass = 0; pass < members.length; pass++) {
-    for (const m of members) for (const t of m.targets) {
+    for (const m of members) for (const t of (m.flow.length ? m.flow : [])) {
       if (t in depth && depth[t] < depth[m.name] + 1 && depth[m.name] + 1 < members.length) {
         depth[t] = depth[m.name] + 1;
       }
@@ -82,7 +82,7 @@ function renderGraph(s) {
   const columns = {};
   for (const m of s.members) (columns[depth[m.name]] ||= []).push(m);
   const ncol = Math.max(...Object.keys(columns).map(Number)) + 1;
-  const width = Math.max(graph.clientWidth || 600, 300), height = 220, w = 108, h = 34;
+  const width = Math.max(graph.clientWidth || 600, 300), height = 220, w = 132, h = 34;
   const pos = {};
   for (const [col, list] of Object.entries(columns)) {
     list.forEach((m, i) => {
@@ -99,7 +99,8 @@ function renderGraph(s) {
   for (const m of s.members) for (const t of m.targets) {
     if (!(t in pos)) continue;
     const a = pos[m.name], b = pos[t];
-    parts.push(svg("path", { class: "edge", d: `M${a.x + w},${a.y + h / 2} C${a.x + w + 40},${a.y + h / 2} ${b.x - 40},${b.y + h / 2} ${b.x},${b.y + h / 2}` }));
+    const planned = m.flow.includes(t);
+    parts.push(svg("path", { class: planned ? "edge" : "edge allowed", d: `M${a.x + w},${a.y + h / 2} C${a.x + w + 40},${a.y + h / 2} ${b.x - 40},${b.y + h / 2} ${b.x},${b.y + h / 2}` }));
   }
   const colors = { idle: "#9ca3af", running: "#2563eb", calling: "#7c3aed", approval: "#d97706",
                    failed: "#dc2626", done: "#16a34a" };
@@ -108,8 +109,8 @@ function renderGraph(s) {
     const g = svg("g", { class: "node", "data-member": m.name, transform: `translate(${p.x},${p.y})` });
     g.addEventListener("click", () => openTranscript(m.name));
     g.append(svg("rect", { width: w, height: h, fill: colors[m.state.kind] || "#6b7280" }));
-    g.append(svg("text", { x: 6, y: 14 }, `${m.name} (${m.queued} queued)`));
-    g.append(svg("text", { x: 6, y: 28 }, stateText(m.state).slice(0, 18)));
+    g.append(svg("text", { x: 6, y: 14 }, `${m.name} · ${m.queued} queued`));
+    g.append(svg("text", { x: 6, y: 28 }, stateText(m.state).slice(0, 22)));
     parts.push(g);
   }
   graph.setAttribute("viewBox", `0 0 ${width} ${height}`);
