@@ -25,6 +25,7 @@ BENCHMARKS = {
     "codex": "bench.codex_overhead",
     "stop": "bench.gateway_stop",
     "startup": "bench.startup",
+    "web": "bench.web_board",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

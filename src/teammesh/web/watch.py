@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from teammesh.mesh.board import SYSTEM_MEMBER, TaskRecord, TurnSlot
 from teammesh.mesh.output import Printer
@@ -87,8 +87,9 @@ class Watch:
 class WatchingPrinter(Printer):
     """The run's printer, telling a `Watch` of every tool call (prints exactly as before)."""
 
-    def __init__(self, watch: Watch) -> None:
-        super().__init__()
+    def __init__(self, watch: Watch, out: TextIO | None = None,
+                 notes: TextIO | None = None) -> None:
+        super().__init__(out, notes)
         self.watch = watch
         self.on_event: Any = None  # the feed's nudge: something changed
 
