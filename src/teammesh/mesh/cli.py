@@ -270,6 +270,7 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
 
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
+                options.on_state = live.attach
             running = launch(spec, board, options, printer)
             if web is not None:
                 web.hook(options)

@@ -51,7 +51,14 @@ class WebRun:
                 before()
 
         options.on_change = changed
-        options.on_state = self.attach
+        told = options.on_state
+
+        def attach(state: Any) -> None:
+            self.attach(state)
+            if told is not None:
+                told(state)
+
+        options.on_state = attach
         options.board_answers = options.board_answers or not self.read_only
 
     def attach(self, state: Any) -> None:
