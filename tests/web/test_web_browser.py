@@ -211,3 +211,71 @@ def test_six_members_change_state_live(browser: Any, tmp_path: Path) -> None:
     assert code == 0, out
     assert "lead" in done
     assert seen == _board_show(run_id, board, tmp_path)
+
+
+ATTACK_PAGE = """<!doctype html><meta charset="utf-8"><title>not the board</title>
+<pre id="out">pending</pre><script>
+const BOARD = %(board)s, ID = %(approval)s, out = {};
+const post = (opts) => fetch(`${BOARD}/api/approvals/${ID}/decision`, Object.assign(
+  {method: "POST", credentials: "include", body: JSON.stringify({decision: "approve"})}, opts))
+  .then(r => "sent:" + r.type + ":" + r.status, e => "error:" + e.name);
+Promise.all([
+  post({mode: "no-cors", headers: {"Content-Type": "text/plain"}}).then(v => out.simple = v),
+  post({headers: {"Content-Type": "application/json", "X-Teammesh-Page": "guess"}})
+    .then(v => out.preflighted = v),
+  fetch(`${BOARD}/api/state`, {credentials: "include"}).then(r => r.text())
+    .then(t => "read:" + t.length, e => "error:" + e.name).then(v => out.read = v),
+]).then(() => { document.getElementById("out").textContent = JSON.stringify(out); });
+</script>"""
+
+
+def test_a_hostile_page_in_the_same_browser_cannot_decide_or_read(
+        browser: Any, tmp_path: Path) -> None:
+    """The user is signed in to the board (the cookie is in this browser), then visits a page
+    on another loopback origin that tries to approve and to read the run."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    team = tmp_path / "asked.toml"
+    team.write_text(APPROVAL_TEAM)
+    board = tmp_path / "runs.sqlite"
+    proc, url = _start(["run", str(team), "--board", str(board), "--web", "--live", "off",
+                        "--runtime", "playbook?think_ms=100"], tmp_path)
+    base = url.split("/?", 1)[0]
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = (ATTACK_PAGE % {"board": json.dumps(base), "approval": "1"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        context = browser.new_context()
+        board_page = context.new_page()
+        board_page.goto(url)
+        board_page.wait_for_selector("button[data-approve]", timeout=WAIT_MS)
+        evil = context.new_page()
+        evil.goto(f"http://localhost:{site.server_address[1]}/")
+        evil.wait_for_function("document.getElementById('out').textContent !== 'pending'",
+                               timeout=WAIT_MS)
+        seen = json.loads(evil.text_content("#out") or "{}")
+        assert seen["simple"].startswith("sent:opaque")  # sent, refused: see the board below
+        assert seen["preflighted"].startswith("error")  # no CORS: the browser stops it
+        assert seen["read"].startswith("error")  # and nothing of the run can be read
+        board_page.wait_for_timeout(500)
+        assert board_page.query_selector("button[data-approve]") is not None  # still pending
+        board_page.click("button[data-deny]")  # the user's own page can decide
+        board_page.wait_for_selector("#status.complete, #status.incomplete", timeout=WAIT_MS)
+        assert "declined by web" in (board_page.text_content("#approvals") or "")
+    finally:
+        site.shutdown()
+        _finish(proc)
