@@ -21,6 +21,7 @@ from teammesh.client import (
     normalize_request_id,
 )
 from teammesh.mesh.board import TeamBoard, TurnSlot
+from teammesh.mesh.call_record import refused_entry
 from teammesh.mesh.foreign import AnswerAudit, AnswerFault
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate
@@ -93,6 +94,10 @@ class ToolCalls:
 
         def observe(dispatch: RemoteSkillDispatch) -> None:
             self.count += 1
+            if member.session is not None and (refused := refused_entry(
+                    member.name, member.session.session_id,
+                    member.active.token if member.active else None, dispatch)) is not None:
+                self.board.record_call(refused)  # applied calls were recorded as they applied
             self.printer.tool_call(member.name, dispatch.tool)
             self.on_change()
 

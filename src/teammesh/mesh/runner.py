@@ -40,13 +40,16 @@ from teammesh.mesh.run_sessions import open_sessions
 from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
+from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
 
-# All the runner reads from a stream: its call and resolution handlers and turn waits. A
-# gateway that grants `eventTypes` sends it nothing else (docs/gateway.md).
-_STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL})
+# All the runner reads from a stream: its call and resolution handlers, turn waits and each
+# turn's token usage. A gateway that grants `eventTypes` sends it nothing else
+# (docs/gateway.md).
+_STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL,
+                            USAGE_EVENT})
 
 # The names callers import from here (the runner's face).
 __all__ = ["RunOptions", "RunOutcome", "TeamRunner", "TurnRecord"]
@@ -75,6 +78,7 @@ class TeamRunner:
         for spec in team.members:
             self.state.members[spec.name] = self._bind(spec)
         self.driver = TurnDriver(self.state, cm)
+        self.usage = UsageRecorder(board, self.state.calls.by_session)
         if options.on_state is not None:
             options.on_state(self.state)  # the web board's live view of this run
 
@@ -110,6 +114,7 @@ class TeamRunner:
             for client in {id(m.cm): m.cm for m in state.members.values()}.values():
                 client.on_app_server_request("item.tool.call")(state.calls.on_signal)
                 client.on_event("tool_call_resolved")(state.calls.on_resolved)
+                client.on_event(USAGE_EVENT)(self.usage.on_usage)
                 client.stream.event_types = _STREAM_EVENTS
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
         try:

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from teammesh.client import SkillContext
 from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
+from teammesh.mesh.board.call_notes import CallNote
 
 PULL_WORK = "team_pull_work"
 QUEUE_WORK = "team_queue_work"
@@ -158,27 +159,37 @@ class MemberSkills:
 
     @_answers(PULL_WORK)
     def pull_work(self, ctx: SkillContext) -> dict[str, Any]:
-        return self.board.pull_work(self.member, token=self.turn_token(), key=board_key(ctx))
+        return self.board.pull_work(self.member, token=self.turn_token(), key=board_key(ctx),
+                                    call=self._note(ctx))
 
     @_answers(QUEUE_WORK)
     def queue_work(self, ctx: SkillContext, owner: str, task: str) -> dict[str, Any]:
         self._check_handoff(owner)
         return self.board.queue_work(owner, task, by=self.member, key=board_key(ctx),
-                                     token=self.turn_token())
+                                     token=self.turn_token(), call=self._note(ctx))
 
     @_answers(PUBLISH_ARTIFACT)
     def publish_artifact(self, ctx: SkillContext, kind: str, summary: str) -> dict[str, Any]:
         return self.board.publish_artifact(self.member, kind, summary, key=board_key(ctx),
-                                           token=self.turn_token())
+                                           token=self.turn_token(), call=self._note(ctx))
 
     @_answers(READ_BOARD)
     def read_board(self, ctx: SkillContext, limit: int = DEFAULT_READ_LIMIT) -> dict[str, Any]:
-        return self.board.read_board(self.member, limit, key=board_key(ctx))
+        return self.board.read_board(self.member, limit, key=board_key(ctx),
+                                     call=self._note(ctx))
 
     @_answers(MARK_DONE)
     def mark_done(self, ctx: SkillContext, note: str = "") -> dict[str, Any]:
         return self.board.mark_done(self.member, note, key=board_key(ctx),
-                                    token=self.turn_token())
+                                    token=self.turn_token(), call=self._note(ctx))
+
+    def _note(self, ctx: SkillContext) -> CallNote | None:
+        """The call as the run's record keeps it, written with its board mutation (a call
+        refused before one is recorded by the runner's dispatch observer)."""
+        key = board_key(ctx)
+        if key is None:
+            return None
+        return CallNote(key, self.member, self.turn_token(), ctx.tool, ctx.arguments)
 
     def _check_handoff(self, owner: str) -> None:
         if owner not in self.board.roster:

@@ -144,7 +144,8 @@ class LlmRuntime(InProcessRuntime[_Thread]):
                     before = _token_counts(run.usage)
                     async with node.stream(run.ctx) as stream:
                         last = await self._stream_text(events, stream) or last
-                    self._report_usage(thread, events.base, before, _token_counts(run.usage))
+                    self._report_usage(thread, {**events.base, **_model_label(model)},
+                                       before, _token_counts(run.usage))
             result = run.result
         if result is None:
             raise TurnFailed("the model run ended without a result")
@@ -225,6 +226,17 @@ class LlmRuntime(InProcessRuntime[_Thread]):
             call_remote, name=tool.name, description=tool.description, json_schema=schema,
             takes_ctx=True,
         )
+
+
+def _model_label(model: Any) -> dict[str, str]:
+    """`{"model": "<provider>/<name>"}`: which model answered (ours: an additive field of
+    `thread/tokenUsage/updated`, which codex does not send), so a team runner can price the
+    tokens; a server of one's own is its own provider and has no price. Empty if unknown."""
+    name = getattr(model, "model_name", None)
+    system = getattr(model, "system", None)
+    if not isinstance(name, str) or not name:
+        return {}
+    return {"model": f"{system}/{name}" if isinstance(system, str) and system else name}
 
 
 def _token_counts(usage: Any) -> dict[str, int]:

@@ -22,10 +22,12 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from teammesh.mesh.board.call_notes import CallNote, refused_by_result
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
     ApprovalRecord,
@@ -42,6 +44,7 @@ from teammesh.mesh.board.protocol import (
     ToolCallRecord,
     TurnSlot,
 )
+from teammesh.mesh.board.run_record import RecordedRun
 
 MAX_SNAPSHOT_LIMIT = 25
 # Board texts are read back by every member and printed on terminals: bounded, and free of
@@ -110,8 +113,10 @@ def effect_key(task_id: int, member: str, tool: str, arguments: dict[str, Any],
     return f"task{task_id}:{member}:{tool}:{digest}:{occurrence}"
 
 
-class TeamBoard:
-    """The board of one run. Thread-safe and process-safe as far as its store is."""
+class TeamBoard(RecordedRun):
+    """The board of one run. Thread-safe and process-safe as far as its store is. Its
+    record (turn times and usage, every tool call: `RecordedRun`) is written in the same
+    transactions as the board changes it goes with."""
 
     def __init__(self, store: BoardStore) -> None:
         self._store = store
@@ -134,17 +139,27 @@ class TeamBoard:
 
     def _mutate(
         self, key: str | None, member: str, tool: str,
-        operation: Callable[[BoardTx], dict[str, Any]],
+        operation: Callable[[BoardTx], dict[str, Any]], call: CallNote | None = None,
     ) -> dict[str, Any]:
-        """Run one tool call's mutation exactly once per key, atomically with its record."""
+        """Run one tool call's mutation exactly once per key, atomically with its record
+        and with its entry in the run's record (`call`: applied, or replayed)."""
         with self._store.transaction(write=True) as tx:
             if key is not None:
                 recorded = tx.get_record(key)
                 if recorded is not None:
+                    if call is not None:
+                        tx.mark_call_replayed(call.entry(
+                            result=recorded.result, outcome="replayed",
+                            success=refused_by_result(recorded.result) is None))
                     return copy.deepcopy(recorded.result)
             result = operation(tx)
             if key is not None:
                 tx.put_record(ToolCallRecord(key, member, tool, copy.deepcopy(result)))
+            if call is not None:
+                refused = refused_by_result(result)
+                tx.put_call(call.entry(result=result, success=refused is None,
+                                       outcome="applied" if refused is None else "refused",
+                                       reason=refused or ""), replace=True)
             return result
 
     def _claim_in_turn(self, tx: BoardTx, member: str, token: str | None
@@ -182,7 +197,7 @@ class TeamBoard:
 
     def queue_work(
         self, owner: str, task: object, *, by: str, key: str | None = None,
-        token: str | None = None,
+        token: str | None = None, call: CallNote | None = None,
     ) -> dict[str, Any]:
         self._check_member(owner)
 
@@ -211,10 +226,10 @@ class TeamBoard:
             return self._once_per_claim(tx, by, token, "team_queue_work",
                                         {"owner": owner, "task": text}, handoff)
 
-        return self._mutate(key, by, "team_queue_work", operation)
+        return self._mutate(key, by, "team_queue_work", operation, call)
 
-    def pull_work(self, member: str, *, token: str | None, key: str | None = None
-                  ) -> dict[str, Any]:
+    def pull_work(self, member: str, *, token: str | None, key: str | None = None,
+                  call: CallNote | None = None) -> dict[str, Any]:
         self._check_member(member)
 
         def operation(tx: BoardTx) -> dict[str, Any]:
@@ -229,11 +244,11 @@ class TeamBoard:
             return {"task": head.text,
                     "queueDepth": tx.count_tasks(owner=member, status="queued")}
 
-        return self._mutate(key, member, "team_pull_work", operation)
+        return self._mutate(key, member, "team_pull_work", operation, call)
 
     def publish_artifact(self, member: str, kind: object, summary: object, *,
-                         key: str | None = None, token: str | None = None
-                         ) -> dict[str, Any]:
+                         key: str | None = None, token: str | None = None,
+                         call: CallNote | None = None) -> dict[str, Any]:
         self._check_member(member)
         clean_kind = clean_text("kind", kind)
         clean_summary = clean_text("summary", summary)
@@ -248,10 +263,10 @@ class TeamBoard:
                                         {"kind": clean_kind, "summary": clean_summary},
                                         publish)
 
-        return self._mutate(key, member, "team_publish_artifact", operation)
+        return self._mutate(key, member, "team_publish_artifact", operation, call)
 
     def mark_done(self, member: str, note: object = "", *, key: str | None = None,
-                  token: str | None = None) -> dict[str, Any]:
+                  token: str | None = None, call: CallNote | None = None) -> dict[str, Any]:
         self._check_member(member)
         if not isinstance(note, str):
             raise BoardRefusal("note must be a string")
@@ -281,21 +296,21 @@ class TeamBoard:
                                 attempts=task.attempts)
             return {"completed": sorted(tx.completed())}
 
-        return self._mutate(key, member, "team_mark_done", operation)
+        return self._mutate(key, member, "team_mark_done", operation, call)
 
     def snapshot(self, limit: int = 8) -> dict[str, Any]:
         with self._store.transaction(write=False) as tx:
             return self._snapshot(tx, limit)
 
-    def read_board(self, member: str, limit: int, *, key: str | None = None
-                   ) -> dict[str, Any]:
+    def read_board(self, member: str, limit: int, *, key: str | None = None,
+                   call: CallNote | None = None) -> dict[str, Any]:
         """`team_read_board`: recorded too, so a replay sees the board it saw first."""
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise BoardRefusal("limit must be an integer")
         if not 1 <= limit <= MAX_SNAPSHOT_LIMIT:
             raise BoardRefusal(f"limit must be between 1 and {MAX_SNAPSHOT_LIMIT}, got {limit}")
         return self._mutate(key, member, "team_read_board",
-                            lambda tx: self._snapshot(tx, limit))
+                            lambda tx: self._snapshot(tx, limit), call)
 
     def _snapshot(self, tx: BoardTx, limit: int) -> dict[str, Any]:
         # Counted by the store: a snapshot (every round's completion check takes one) does
@@ -336,6 +351,8 @@ class TeamBoard:
                         member=member, round=round_number, turn_id=None, state="open")
         with self._store.transaction(write=True) as tx:
             tx.add_turn(slot)
+            tx.stamp_turn(slot.token, started_at=time.time(),
+                          session_id=tx.sessions().get(member))
         return slot
 
     def set_turn_id(self, token: str, turn_id: str) -> None:
@@ -376,6 +393,7 @@ class TeamBoard:
             recorded = None if ok or reason is None else short_reason(reason)
             tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
                            reason=recorded)
+            tx.stamp_turn(token, ended_at=time.time())
             returned: list[TaskRecord] = []
             max_attempts = tx.run().max_attempts
             claimed = tx.tasks(status="claimed", claim_token=token)

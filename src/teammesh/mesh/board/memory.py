@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from teammesh.mesh.board.memory_index import UndoLog, index_add, index_remove
+from teammesh.mesh.board.memory_record import MemoryRecordTx, RecordState
 from teammesh.mesh.board.protocol import (
     DEFAULT_MAX_ATTEMPTS,
     ApprovalRecord,
@@ -80,15 +81,22 @@ class _State:
     effects_by_key: dict[str, list[int]] = field(default_factory=dict)
     approvals: dict[int, ApprovalRecord] = field(default_factory=dict)
     next_task_id: int = 1
+    record: RecordState = field(default_factory=RecordState)  # the run record's part
 
 
 _MISSING = object()
 
 
-class _MemoryTx:
+class _MemoryTx(MemoryRecordTx):
     def __init__(self, state: _State, log: UndoLog) -> None:
         self._s = state
         self._log = log
+
+    def _record_state(self) -> RecordState:
+        return self._s.record
+
+    def _turn_slots(self) -> dict[str, TurnSlot]:
+        return self._s.turns
 
     # -- writes that know how to take themselves back --------------------------------------
     # Each write records its undo *before* it changes anything, and every undo restores the

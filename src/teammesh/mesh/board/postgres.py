@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
+from teammesh.mesh.board.sql_record import TURN_RECORD_COLUMNS
 
 _SCHEMA_LOCK = 0x7EA3_3E5B  # serialises schema creation by concurrent first users
 
@@ -62,12 +63,19 @@ CREATE TABLE IF NOT EXISTS teammesh_effects (
     run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
     member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL, seq BIGSERIAL,
     PRIMARY KEY (run_id, effect_key, token));
+CREATE TABLE IF NOT EXISTS teammesh_call_log (
+    run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL, turn_token TEXT,
+    tool TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, success INTEGER,
+    outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', started_at DOUBLE PRECISION,
+    ended_at DOUBLE PRECISION, seq BIGSERIAL, PRIMARY KEY (run_id, request_key));
 CREATE INDEX IF NOT EXISTS teammesh_tasks_claims ON teammesh_tasks (run_id, claim_token);
 CREATE INDEX IF NOT EXISTS teammesh_tasks_status ON teammesh_tasks (run_id, status, owner);
 CREATE INDEX IF NOT EXISTS teammesh_turns_order ON teammesh_turns (run_id, seq);
 CREATE INDEX IF NOT EXISTS teammesh_turns_state ON teammesh_turns (run_id, state, seq);
 CREATE INDEX IF NOT EXISTS teammesh_artifacts_recent ON teammesh_artifacts (run_id, id);
-"""
+""" + "".join(  # the run record's turn columns, gained by tables made before them
+    f"ALTER TABLE teammesh_turns ADD COLUMN IF NOT EXISTS {name} {kind};\n"
+    for name, _, kind in TURN_RECORD_COLUMNS)
 
 
 Row = dict[str, Any]

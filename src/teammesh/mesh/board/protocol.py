@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from teammesh.mesh.board.entries import CallEntry, TurnEntry, Usage
+
 TaskStatus = Literal["queued", "claimed", "done", "cleared", "dead"]
 TurnState = Literal["open", "ok", "failed", "lost"]
 RunStatus = Literal["running", "complete", "incomplete", "failed"]
@@ -169,6 +171,19 @@ class BoardTx(Protocol):
                     state: TurnState | None = None, reason: str | None = None) -> None: ...
     def turns(self, *, state: TurnState | None = None, member: str | None = None,
               token: str | None = None) -> list[TurnSlot]: ...
+
+    # -- the run record (`run_record.py`): times, sessions and usage of turns, every call --
+    # Set what is given (None leaves a field as it is) on the turn `token`.
+    def stamp_turn(self, token: str, *, started_at: float | None = None,
+                   ended_at: float | None = None, session_id: str | None = None) -> None: ...
+    # The turn's usage, replaced (never added to): a turn reported twice counts once.
+    def set_turn_usage(self, token: str, usage: Usage, model: str | None) -> None: ...
+    def turn_entries(self) -> list[TurnEntry]: ...
+    # One row per request key: `replace` overwrites an existing row, else it is kept.
+    def put_call(self, entry: CallEntry, *, replace: bool) -> None: ...
+    # The call's row says "replayed" (made from `entry` when the board has none yet).
+    def mark_call_replayed(self, entry: CallEntry) -> None: ...
+    def calls(self) -> list[CallEntry]: ...
 
     # -- approvals --
     def add_approval(self, *, key: str | None, member: str, tool: str,

@@ -28,6 +28,7 @@ from teammesh.mesh.board.protocol import (
     TurnSlot,
     TurnState,
 )
+from teammesh.mesh.board.sql_record import SqlRecordTx
 
 
 class UnknownRun(LookupError):
@@ -44,8 +45,8 @@ class Connection(Protocol):
 
 
 # Every table that holds a run's rows (deleting a run deletes from each).
-RUN_TABLES = ("effects", "tool_calls", "approvals", "turns", "artifacts", "tasks", "members",
-              "runs")
+RUN_TABLES = ("call_log", "effects", "tool_calls", "approvals", "turns", "artifacts", "tasks",
+              "members", "runs")
 
 
 def _stamp(value: Any) -> str:
@@ -100,8 +101,9 @@ def _record(row: Mapping[str, Any]) -> ToolCallRecord:
                           json.loads(row["result"]))
 
 
-class SqlTx:
-    """One transaction on one run's rows; a subclass names its dialect."""
+class SqlTx(SqlRecordTx):
+    """One transaction on one run's rows; a subclass names its dialect. The run record's
+    statements are `SqlRecordTx`'s."""
 
     PARAM: ClassVar[str] = "?"
     PREFIX: ClassVar[str] = ""

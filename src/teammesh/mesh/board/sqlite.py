@@ -23,6 +23,7 @@ from teammesh.mesh.board.files import (
 )
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
+from teammesh.mesh.board.sql_record import TURN_RECORD_COLUMNS
 from teammesh.mesh.board.storage_errors import (
     BoardStorageError,
     is_storage_failure,
@@ -70,6 +71,11 @@ CREATE TABLE IF NOT EXISTS effects (
     run_id TEXT NOT NULL, effect_key TEXT NOT NULL, token TEXT NOT NULL,
     member TEXT NOT NULL, tool TEXT NOT NULL, result TEXT NOT NULL,
     PRIMARY KEY (run_id, effect_key, token));
+CREATE TABLE IF NOT EXISTS call_log (
+    run_id TEXT NOT NULL, request_key TEXT NOT NULL, member TEXT NOT NULL, turn_token TEXT,
+    tool TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, success INTEGER,
+    outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', started_at REAL, ended_at REAL,
+    PRIMARY KEY (run_id, request_key));
 """
 
 # What a tool call or a turn looks up, so no call reads every row of its run: a turn's
@@ -112,23 +118,27 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(_SCHEMA)
-        # Boards made before a column existed gain it when opened.
-        self._add_column("runs", "meta", "TEXT NOT NULL DEFAULT '{}'")
-        self._add_column("turns", "reason", "TEXT NOT NULL DEFAULT ''")
+        # Boards made before a column existed gain it when opened (the run record's turn
+        # columns are NULL in old rows: unknown).
+        self._add_columns("runs", [("meta", "TEXT NOT NULL DEFAULT '{}'")])
+        self._add_columns("turns", [("reason", "TEXT NOT NULL DEFAULT ''"),
+                                    *((name, kind) for name, kind, _ in TURN_RECORD_COLUMNS)])
         self._conn.executescript(_INDEXES)
         self._lock = threading.RLock()
 
-    def _add_column(self, table: str, column: str, declaration: str) -> None:
-        """Add `column` to an old board's `table`. Two processes opening the same old board
-        may both find it missing: the second ALTER's "duplicate column" is that race, lost."""
+    def _add_columns(self, table: str, wanted: list[tuple[str, str]]) -> None:
+        """Add the missing `(column, declaration)`s to an old board's `table`. Two processes
+        opening the same old board may both find one missing: the second ALTER's "duplicate
+        column" is that race, lost."""
         columns = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-        if column in columns:
-            return
-        try:
-            self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-        except sqlite3.OperationalError as exc:
-            if "duplicate column" not in str(exc).lower():
-                raise
+        for column, declaration in wanted:
+            if column in columns:
+                continue
+            try:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc).lower():
+                    raise
 
     @classmethod
     def create(cls, path: str | Path, *, run_id: str, team: str, roster: tuple[str, ...],
