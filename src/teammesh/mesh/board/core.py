@@ -24,14 +24,13 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
+from teammesh.mesh.board.approval_answers import ApprovalAnswers
 from teammesh.mesh.board.call_notes import CallNote, refused_by_result
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
     ApprovalRecord,
-    ApprovalState,
     Artifact,
     BoardRefusal,
     BoardStore,
@@ -113,7 +112,7 @@ def effect_key(task_id: int, member: str, tool: str, arguments: dict[str, Any],
     return f"task{task_id}:{member}:{tool}:{digest}:{occurrence}"
 
 
-class TeamBoard(RecordedRun):
+class TeamBoard(RecordedRun, ApprovalAnswers):
     """The board of one run. Thread-safe and process-safe as far as its store is. Its
     record (turn times and usage, every tool call: `RecordedRun`) is written in the same
     transactions as the board changes it goes with."""
@@ -437,29 +436,6 @@ class TeamBoard(RecordedRun):
                     if approval.key == key:
                         return approval
             return tx.add_approval(key=key, member=member, tool=tool, question=question)
-
-    def answer_approval(self, approval_id: int, *, approved: bool, by: str
-                        ) -> ApprovalRecord | None:
-        """Compare-and-set (`first_answer`): the approval as it stands after."""
-        return self.first_answer(approval_id, approved=approved, by=by)[0]
-
-    def first_answer(self, approval_id: int, *, approved: bool, by: str
-                     ) -> tuple[ApprovalRecord | None, bool]:
-        """Answer the approval only while it is pending: the first answer wins, whoever
-        comes second (the terminal or the web page) reads the answer already given.
-        Returns the approval as it stands after (None if there is none) and whether this
-        call was the one that answered it."""
-        with self._store.transaction(write=True) as tx:
-            found = next((a for a in tx.approvals() if a.id == approval_id), None)
-            if found is None or found.state != "pending":
-                return found, False
-            state: ApprovalState = "approved" if approved else "declined"
-            tx.set_approval(approval_id, state=state, answered_by=by)
-            return replace(found, state=state, answered_by=by), True
-
-    def approval(self, approval_id: int) -> ApprovalRecord | None:
-        with self._store.transaction(write=False) as tx:
-            return next((a for a in tx.approvals() if a.id == approval_id), None)
 
     def approvals(self) -> list[ApprovalRecord]:
         with self._store.transaction(write=False) as tx:
