@@ -173,6 +173,9 @@ def test_watch_a_run_approve_on_the_page_and_match_board_show(
         assert page.query_selector("button[data-approve]") is None
         assert _page_tasks(page) == seen
         assert "approved by web" in page.text_content("#approvals")
+        # The timeline comes from the board's run record: every turn and call, timed.
+        assert "run record" in (page.text_content("#timeline-source") or "")
+        assert _bars(page) >= early
     finally:
         server.terminate()
         server.wait(timeout=30)

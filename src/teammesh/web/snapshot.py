@@ -16,7 +16,7 @@ from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.criteria import Criterion, RunFacts
 from teammesh.mesh.team import Team
 from teammesh.web.member_state import member_state
-from teammesh.web.timeline import timeline, usage
+from teammesh.web.timeline import read_record, timeline, usage
 from teammesh.web.watch import Watch
 
 
@@ -59,6 +59,9 @@ def snapshot(source: Source) -> dict[str, Any]:
     done = set(board.completed())
     sessions = board.sessions()
     artifacts = board.artifacts()
+    record = read_record(board)
+    if record is not None:  # exact start times, also for a turn begun before the page
+        watch.note_starts({t.token: t.started_at for t in record.turns if t.started_at})
     watch.see_turns(turns)
     watch.see_tasks(tasks)
     members = []
@@ -78,8 +81,8 @@ def snapshot(source: Source) -> dict[str, Any]:
             "state": member_state(spec.name, done=spec.name in done, turns=turns,
                                   approvals=approvals, watch=watch, live=source.live),
         })
-    used = usage(board)
-    calls = used["calls"] if used is not None else len(board.records())
+    used = usage(record)
+    calls = len(record.calls) if record is not None else len(board.records())
     facts = _facts(source, info.round, len(turns), calls)
     return {
         "now": time.time(),
@@ -107,5 +110,5 @@ def snapshot(source: Source) -> dict[str, Any]:
                      "dead_letters": sum(1 for t in tasks if t.status == "dead"),
                      "artifacts": len(artifacts),
                      "usage": used},
-        "timeline": timeline(board, watch, team.roster),
+        "timeline": timeline(record, watch, team.roster),
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from teammesh.web.snapshot import Source
-from teammesh.web.timeline import _record
+from teammesh.web.timeline import read_record
 
 MAX_ENTRIES = 500
 MAX_TEXT = 20_000
@@ -50,7 +50,7 @@ def _text(content: Any) -> str:
 
 def _from_board(source: Source, member: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    record = _record(source.board)
+    record = read_record(source.board)
     if record is not None and (record.turns or record.calls):
         for turn in record.turns:
             if turn.member == member:
@@ -70,8 +70,8 @@ def _from_board(source: Source, member: str) -> list[dict[str, Any]]:
             rows.append({"role": "turn", "status": slot.state, "turn": slot.turn_id,
                          "text": f"round {slot.round}" + (f": {slot.reason}"
                                                           if slot.reason else "")})
-    for call in source.board.records():
-        if call.member == member:
-            rows.append({"role": "tool", "status": "applied", "tool": call.tool,
-                         "result": call.result})
+    for kept in source.board.records():
+        if kept.member == member:
+            rows.append({"role": "tool", "status": "applied", "tool": kept.tool,
+                         "result": kept.result})
     return rows[-MAX_ENTRIES:]

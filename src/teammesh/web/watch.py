@@ -46,16 +46,25 @@ class Watch:
     calls: list[CallSeen] = field(default_factory=list)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     _tasks_seen: set[int] = field(default_factory=set)
+    _starts: dict[str, float] = field(default_factory=dict)
     # A member's call in flight (in the runner's process only).
     calling: dict[str, CallSeen] = field(default_factory=dict)
+
+    def note_starts(self, starts: dict[str, float]) -> None:
+        """Turn start times the board recorded (exact): they replace first-seen times."""
+        self._starts.update(starts)
+        for token, started in starts.items():
+            seen = self.turns.get(token)
+            if seen is not None:
+                seen.started = started
 
     def see_turns(self, slots: list[TurnSlot]) -> None:
         now = time.time()
         for slot in slots:
             seen = self.turns.get(slot.token)
             if seen is None:
-                seen = self.turns[slot.token] = TurnSeen(slot.token, slot.member, slot.round,
-                                                         now)
+                seen = self.turns[slot.token] = TurnSeen(
+                    slot.token, slot.member, slot.round, self._starts.get(slot.token, now))
             if slot.state != "open" and seen.ended is None:
                 seen.ended, seen.state, seen.reason = now, slot.state, slot.reason
 

@@ -215,7 +215,7 @@ function renderTimeline(s) {
     if (a < 0 || b < 0) continue;
     const hx = x(h.at);
     const line = svg("line", { class: "handoff", x1: hx, y1: a * lane + lane / 2, x2: hx + 6, y2: b * lane + lane / 2 });
-    line.append(svg("title", {}, `handoff ${h.from} → ${h.to} (task ${h.task})`));
+    line.append(svg("title", {}, `handoff ${h.from} → ${h.to}${h.task ? ` (task ${h.task})` : ""}`));
     parts.push(line);
   }
   for (let k = 0; k <= 4; k++) {
