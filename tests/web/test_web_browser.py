@@ -147,14 +147,14 @@ def test_watch_a_run_approve_on_the_page_and_match_board_show(
         page.wait_for_function("Number(document.querySelector('#timeline').dataset.bars) > 0",
                                timeout=WAIT_MS)
         early = _bars(page)
-        button = page.wait_for_selector("button[data-approve]", timeout=WAIT_MS)
+        page.wait_for_selector("button[data-approve]", timeout=WAIT_MS)
         assert page.get_attribute('tr.member[data-member="developer"]', "data-state") == \
             "approval"
         page.screenshot(path=str(shots / "web-board-seed-during.png"), full_page=True)
-        assert button is not None
-        button.click()
+        page.click("button[data-approve]")
         page.wait_for_selector('#status.complete', timeout=WAIT_MS)
-        assert _bars(page) > early  # the timeline grew while the run went on
+        final = _bars(page)
+        assert final > early, (early, final)  # the timeline grew while the run went on
         page.wait_for_selector('p[data-answered]', timeout=WAIT_MS)
         page.screenshot(path=str(shots / "web-board-seed-after.png"), full_page=True)
         run_id = page.text_content("#title").split(" ")[0]

@@ -117,9 +117,15 @@ function renderGraph(s) {
   graph.replaceChildren(...parts);
 }
 
+let approvalsShown = null;
+
 function renderApprovals(s) {
   const pending = s.approvals.filter((a) => a.state === "pending");
   const box = document.getElementById("approvals");
+  // Redrawn only when the approvals change: a button must not be replaced under the cursor.
+  const key = JSON.stringify(s.approvals);
+  if (key === approvalsShown) return;
+  approvalsShown = key;
   if (!pending.length) {
     const answered = s.approvals.filter((a) => a.state !== "pending").slice(-3);
     box.replaceChildren(el("p", { class: "muted", text: "none pending" }),
