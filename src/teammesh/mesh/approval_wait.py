@@ -79,20 +79,26 @@ async def wait_for_answer(board: TeamBoard, approval: ApprovalRecord, *,
             settled, first = board.first_answer(approval.id, approved=terminal.result(),
                                                 by=TERMINAL)
             if not first and settled is not None:
-                _withdraw(ask, approval, settled)
+                _withdraw(ask, approval,
+                          f"already answered: {settled.state} by {settled.answered_by}")
             return settled
         if watcher is not None and watcher in done:
             settled = watcher.result()
-            _withdraw(ask, approval, settled)
+            _withdraw(ask, approval,
+                          f"already answered: {settled.state} by {settled.answered_by}")
             return settled
+        _withdraw(ask, approval, "no answer in time: declined")
         return None
+    except asyncio.CancelledError:
+        _withdraw(ask, approval, "no longer asked: the run is stopping")
+        raise
     finally:
         if watcher is not None:
             watcher.cancel()
 
 
-def _withdraw(ask: Asker | None, approval: ApprovalRecord, settled: ApprovalRecord) -> None:
-    """Tell a terminal still showing the question that it was answered elsewhere."""
+def _withdraw(ask: Asker | None, approval: ApprovalRecord, how: str) -> None:
+    """Tell a terminal still showing the question that it is settled without it."""
     withdraw = getattr(ask, "withdraw", None)
     if callable(withdraw):
-        withdraw(approval.question, f"{settled.state} by {settled.answered_by}")
+        withdraw(approval.question, how)

@@ -88,7 +88,8 @@ class TerminalPrompt:
             self._show(following)
 
     def withdraw(self, question: str, how: str) -> None:
-        """`question` was answered elsewhere (`how`: "approved by web"): drop it, say so."""
+        """`question` is settled without this terminal (`how`: "already answered: approved
+        by web"): drop it, say so."""
         following = None
         with self._lock:
             entry = next((e for e in self._open if e.question == question), None)
@@ -97,7 +98,7 @@ class TerminalPrompt:
                 self._open.remove(entry)
                 following = self._open[0] if (was_first and self._open) else None
         # Also when the terminal's own answer came second: it is told it did not count.
-        self._write(f"  already answered: {how} ({question})")
+        self._write(f"  {how} ({question})")
         if entry is not None:
             entry.answered.set()  # its thread returns a no the gate ignores: the board decided
         if following is not None:
