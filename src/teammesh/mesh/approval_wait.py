@@ -84,8 +84,8 @@ async def wait_for_answer(board: TeamBoard, approval: ApprovalRecord, *,
             return settled
         if watcher is not None and watcher in done:
             settled = watcher.result()
-            _withdraw(ask, approval,
-                          f"already answered: {settled.state} by {settled.answered_by}")
+            _withdraw(ask, approval, f"already answered: {settled.state} by"
+                                     f" {settled.answered_by}")
             return settled
         _withdraw(ask, approval, "no answer in time: declined")
         return None
