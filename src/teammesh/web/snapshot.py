@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from teammesh.mesh.board import TeamBoard
+from teammesh.mesh.board.run_record import RunRecord
 from teammesh.mesh.criteria import Criterion, RunFacts
 from teammesh.mesh.team import Team
 from teammesh.web.member_state import member_state
@@ -48,6 +49,14 @@ def _facts(source: Source, info_round: int, turns: int, calls: int) -> RunFacts:
     if live is not None:
         return RunFacts(round=info_round, turns=live.turns, tool_calls=live.calls.count)
     return RunFacts(round=info_round, turns=turns, tool_calls=calls)
+
+
+def _span(record: RunRecord | None, watch: Watch) -> dict[str, float | None]:
+    """When the run's first turn started and its last one ended (the record's times; the
+    page's own start when there is no record yet): a finished run's clock stops there."""
+    starts = [t.started_at for t in record.turns if t.started_at] if record else []
+    ends = [t.ended_at for t in record.turns if t.ended_at] if record else []
+    return {"started": min(starts, default=watch.started), "ended": max(ends, default=None)}
 
 
 def snapshot(source: Source) -> dict[str, Any]:
@@ -90,7 +99,7 @@ def snapshot(source: Source) -> dict[str, Any]:
         "read_only": source.read_only,
         "run": {"id": info.run_id, "team": info.team, "status": info.status,
                 "round": info.round, "reason": info.reason, "created_at": info.created_at,
-                "updated_at": info.updated_at, "started": watch.started},
+                "updated_at": info.updated_at, **_span(record, watch)},
         "members": members,
         "tasks": [{"id": t.id, "owner": t.owner, "text": t.text, "queued_by": t.queued_by,
                    "status": t.status, "attempts": t.attempts, "parent": t.parent_id,

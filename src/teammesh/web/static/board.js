@@ -37,13 +37,16 @@ function stateText(state) {
   return state.label;
 }
 
+// A finished run's clock and timeline stop at its last turn's end, not at "now".
+const runEnd = (s) => (s.run.status === "running" || !s.run.ended ? now() : s.run.ended);
+
 function renderHeader(s) {
   document.getElementById("title").textContent = `${s.run.id} · team ${s.run.team}`;
   const status = document.getElementById("status");
   status.textContent = s.run.status + (s.run.reason ? `: ${s.run.reason}` : "");
   status.className = `pill ${s.run.status}`;
   const c = s.counters;
-  const items = [`round ${c.round}/${c.rounds}`, `elapsed ${secs(Math.max(0, now() - s.run.started))}`,
+  const items = [`round ${c.round}/${c.rounds}`, `elapsed ${secs(Math.max(0, runEnd(s) - s.run.started))}`,
     `turns ${c.turns}`, `tool calls ${c.tool_calls}`, `artifacts ${c.artifacts}`,
     `failed turns ${c.failed_turns}`, `dead letters ${c.dead_letters}`, `source: ${s.origin}`];
   if (s.read_only) items.push("read-only");
@@ -193,7 +196,7 @@ function renderTimeline(s) {
     tl.source === "board" ? "(times from the board's run record)" : "(times as this page saw them)";
   const names = s.members.map((m) => m.name), lane = 26, left = 90;
   const width = Math.max(box.clientWidth || 900, 400), height = names.length * lane + 24;
-  const end = Math.max(now(), tl.start + 1), span = end - tl.start;
+  const end = Math.max(runEnd(s), tl.start + 1), span = end - tl.start;
   const x = (t) => left + ((t - tl.start) / span) * (width - left - 10);
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow-h", viewBox: "0 0 10 10", refX: "10", refY: "5",
