@@ -124,6 +124,7 @@ class ToolCalls:
             # Noted as the call reaches its handler: one still waiting for its operator is a
             # call of this turn when the turn ends.
             self.audit.saw_call(ctx.session_id, ctx.request_id, tool)
+            self.printer.call_started(member.name, tool)
             if member.session is not None and await self.tainted(member):
                 self._interrupt(member, ctx.turn_id)
                 return refusal_payload(tool, "this turn is failed: one of its tool calls"

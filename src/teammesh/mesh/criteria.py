@@ -31,6 +31,8 @@ class Criterion:
         # The limits (max rounds, budgets) inside this criterion: once one is broken the
         # run cannot end complete, so the runner stops instead of spending more.
         self.limits = limits
+        # The criteria an `all_of` is made of (the web board shows which of them hold).
+        self.parts: tuple[Criterion, ...] = ()
 
     def broken_limits(self, board: TeamBoard, facts: RunFacts) -> list[str]:
         return [m for limit in self.limits for m in limit.missing(board, facts)]
@@ -55,8 +57,10 @@ def all_of(*parts: Criterion) -> Criterion:
     def check(board: TeamBoard, facts: RunFacts) -> list[str]:
         return [m for part in parts for m in part.missing(board, facts)]
 
-    return Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check,
-                     _limits_of(parts))
+    combined = Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check,
+                         _limits_of(parts))
+    combined.parts = parts
+    return combined
 
 
 def any_of(*parts: Criterion) -> Criterion:

@@ -73,12 +73,15 @@ class TeamRunner:
                               settings=settings, calls=ToolCalls(
                                   board, printer,
                                   ApprovalGate(team.policies.approvals, board, options.ask,
-                                               settings.approval_timeout),
+                                               settings.approval_timeout,
+                                               board_answers=options.board_answers),
                                   self._changed))
         for spec in team.members:
             self.state.members[spec.name] = self._bind(spec)
         self.driver = TurnDriver(self.state, cm)
         self.usage = UsageRecorder(board, self.state.calls.by_session)
+        if options.on_state is not None:
+            options.on_state(self.state)  # the web board's live view of this run
 
     # -- members and their skills ----------------------------------------------------------
 
