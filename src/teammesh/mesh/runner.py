@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 from teammesh.client import AsyncCodexManager
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard
+from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.calls import MemberState, ToolCalls
 from teammesh.mesh.output import Printer
@@ -43,6 +44,7 @@ from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.mesh.usage_text import turns_usage
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
 
 # All the runner reads from a stream: its call and resolution handlers, turn waits and each
@@ -155,6 +157,9 @@ class TeamRunner:
         state.changed()
         snapshot = board.snapshot(limit=12)
         state.printer.final(snapshot)
+        recorded = board.turn_entries()
+        usage = turns_usage(recorded)
         return RunOutcome(board.run_id, status, reason, missing, last_round, state.turns,
                           state.calls.count, snapshot, list(state.turn_log),
-                          list(state.answer_faults))
+                          list(state.answer_faults), usage,
+                          None if usage is None else cost_of_turns(recorded))

@@ -79,6 +79,11 @@ class RecordedRun:
         with self._store.transaction(write=False) as tx:
             return RunRecord(tx.run(), tuple(tx.turn_entries()), tuple(tx.calls()))
 
+    def turn_entries(self) -> tuple[TurnEntry, ...]:
+        """The turns of the record only (what usage sums and budgets read)."""
+        with self._store.transaction(write=False) as tx:
+            return tuple(tx.turn_entries())
+
     def record_usage(self, token: str, usage: Usage, model: str | None) -> None:
         """The usage of the turn `token` so far (it replaces what was recorded before)."""
         with self._store.transaction(write=True) as tx:
