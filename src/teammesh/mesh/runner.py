@@ -40,6 +40,7 @@ from teammesh.mesh.run_rounds import facts, run_rounds
 from teammesh.mesh.run_sessions import open_sessions
 from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
+from teammesh.mesh.run_transcripts import save_transcripts
 from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
 from teammesh.mesh.skills import MemberSkills
@@ -146,6 +147,7 @@ class TeamRunner:
             elif state.stopped_by is not None:
                 status, reason = "failed", f"stopped early: {state.stopped_by}"
             board.update_run(status=status, reason=reason)
+            await save_transcripts(state)
         finally:
             stop.set()
             state.calls.cancel_all()

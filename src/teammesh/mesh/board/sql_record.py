@@ -112,3 +112,15 @@ class SqlRecordTx:
     def calls(self) -> list[CallEntry]:
         return [call_entry(r) for r in
                 self._all("SELECT * FROM {p}call_log WHERE run_id = ? ORDER BY {order}")]
+
+    def put_transcript(self, member: str, session_id: str, data: Any) -> None:
+        self._exec(
+            "INSERT INTO {p}transcripts (run_id, member, session_id, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (run_id, member) DO UPDATE SET session_id = excluded.session_id,"
+            " data = excluded.data",
+            (self._run, member, session_id, json.dumps(data, sort_keys=True)))
+
+    def transcript(self, member: str) -> tuple[str, Any] | None:
+        rows = self._all("SELECT session_id, data FROM {p}transcripts WHERE run_id = ?"
+                         " AND member = ?", member)
+        return (rows[0]["session_id"], json.loads(rows[0]["data"])) if rows else None
