@@ -22,6 +22,7 @@ from teammesh.client import StreamEvent
 from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.board.run_record import Usage
 from teammesh.mesh.calls import MemberState
+from teammesh.mesh.usage_totals import UsageTotals
 
 USAGE_EVENT = "thread_token_usage_updated"
 
@@ -74,9 +75,11 @@ class _TurnUsage:
 class UsageRecorder:
     """The run's usage listener: one per run, routing events by session to members."""
 
-    def __init__(self, board: TeamBoard, by_session: dict[str, MemberState]) -> None:
+    def __init__(self, board: TeamBoard, by_session: dict[str, MemberState],
+                 totals: UsageTotals) -> None:
         self.board = board
         self.by_session = by_session
+        self.totals = totals
         self._turns: dict[str, _TurnUsage] = {}  # turn token -> what was seen of it
         self._tokens: dict[str, str] = {}  # gateway turn id -> turn token
         self._recorded: dict[str, Usage | None] | None = None
@@ -98,10 +101,11 @@ class UsageRecorder:
         if seen is None:
             baseline = _minus(total, last) if total is not None else None
             seen = self._turns[token] = _TurnUsage(self._earlier(token) or Usage(), baseline)
-        model = payload.get("model")
-        self.board.record_usage(token, seen.add(last, total),
-                                model if isinstance(model, str) and model.strip()
-                                else member_model(member))
+        named = payload.get("model")
+        model = named if isinstance(named, str) and named.strip() else member_model(member)
+        usage = seen.add(last, total)
+        self.board.record_usage(token, usage, model)
+        self.totals.update(token, member.name, usage, model)
 
     def _token_for(self, member: MemberState, turn_id: object) -> str | None:
         """The token of the turn the event belongs to: the one its turn id was first seen

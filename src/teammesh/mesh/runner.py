@@ -29,6 +29,7 @@ from teammesh.client import AsyncCodexManager
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard
 from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.protocol import RunStatus
+from teammesh.mesh.budgets import usd_blind_spot
 from teammesh.mesh.calls import MemberState, ToolCalls
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, guards_for
@@ -80,7 +81,7 @@ class TeamRunner:
         for spec in team.members:
             self.state.members[spec.name] = self._bind(spec)
         self.driver = TurnDriver(self.state, cm)
-        self.usage = UsageRecorder(board, self.state.calls.by_session)
+        self.usage = UsageRecorder(board, self.state.calls.by_session, self.state.usage)
 
     # -- members and their skills ----------------------------------------------------------
 
@@ -123,6 +124,7 @@ class TeamRunner:
             for number, task in enumerate(state.team.tasks):
                 board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
                                  key=f"initial:{number}")
+            state.usage.seed(board.turn_entries())  # a resumed run's earlier usage counts
             reattached = await open_sessions(state, resume=resume)
             info = board.info()
             first_round = 1
@@ -133,6 +135,8 @@ class TeamRunner:
             end = await run_rounds(state, self.driver, first_round=first_round,
                                    last_round=info.round if resume else 0)
             last_round, reason = end.last_round, end.reason
+            if (blind := usd_blind_spot(state.team.policies, state.usage)) is not None:
+                state.printer.note(blind)
             missing = state.team.completion.missing(board, facts(state, last_round))
             # Whatever the criteria say, a run in which someone else answered the members'
             # tool calls is not a success: what the board holds may rest on forged input.
