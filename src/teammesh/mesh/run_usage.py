@@ -2,12 +2,13 @@
 (stream event `thread_token_usage_updated`), recorded on the board under the turn's token.
 
 Each event carries `last` (the model response just made) and `total` (the thread's running
-sum). A turn's usage is what its thread's total grew by since just before the turn's first
-response the runner saw (that response's `total` minus its `last`): a missed event in
-between still counts, as the next total includes it. Without totals, the `last`s are
-summed. The board's value is replaced on every event (`TeamBoard.record_usage`), so usage
-seen twice is counted once; a turn a resumed runner waits out starts from what the old one
-recorded.
+sum). A turn's usage is its thread's total less what the session's earlier turns used (as
+recorded on the board): a response whose event nobody heard (the runner was dead then, or
+its stream reconnecting) still counts, as the next total includes it, and the turns of a
+session always add up to its thread's total. Without totals (or when a total goes back: the
+runtime restarted and its count with it) the `last`s heard are summed onto what the board
+had. The board's value is replaced on every event (`TeamBoard.record_usage`), so usage seen
+twice is counted once.
 
 The playbook runtime sends no such event: its turns have no usage (unknown, never 0).
 Usage arrives only over the stream; a run without it (polling only) records none.
@@ -15,12 +16,13 @@ Usage arrives only over the stream; a run without it (polling only) records none
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.client import StreamEvent
 from teammesh.mesh.board import TeamBoard
-from teammesh.mesh.board.run_record import Usage
+from teammesh.mesh.board.run_record import Usage, sum_usage
 from teammesh.mesh.calls import MemberState
 from teammesh.mesh.usage_totals import UsageTotals
 
@@ -57,18 +59,18 @@ def _minus(a: Usage, b: Usage) -> Usage | None:
 
 @dataclass
 class _TurnUsage:
+    session_id: str
     recorded: Usage  # what the board had when this runner first saw the turn
-    baseline: Usage | None  # the thread's total just before the first response seen
     lasts: Usage = field(default_factory=Usage)
-    latest_total: Usage | None = None
 
-    def add(self, last: Usage, total: Usage | None) -> Usage:
+    def add(self, last: Usage, total: Usage | None, before: Usage) -> Usage:
+        """The turn's usage: the thread's total less what its earlier turns used (`before`),
+        else (no total, or a total that went back: the runtime restarted) the `last`s."""
         self.lasts = self.lasts + last
-        if total is not None and self.baseline is not None:
-            self.latest_total = total
-            grown = _minus(total, self.baseline)
+        if total is not None:
+            grown = _minus(total, before)
             if grown is not None:
-                return self.recorded + grown
+                return grown
         return self.recorded + self.lasts
 
 
@@ -82,10 +84,12 @@ class UsageRecorder:
         self.totals = totals
         self._turns: dict[str, _TurnUsage] = {}  # turn token -> what was seen of it
         self._tokens: dict[str, str] = {}  # gateway turn id -> turn token
-        self._recorded: dict[str, Usage | None] | None = None
+        # Per session, each turn's usage (this run's and earlier runners'), in turn order.
+        self._sessions: dict[str, dict[str, Usage]] | None = None
 
     def on_usage(self, event: StreamEvent, context: Any = None) -> None:
-        member = self.by_session.get(event.thread_id or "")
+        session_id = event.thread_id or ""
+        member = self.by_session.get(session_id)
         payload = event.payload if isinstance(event.payload, dict) else {}
         counts = payload.get("tokenUsage")
         if member is None or not isinstance(counts, dict):
@@ -97,13 +101,17 @@ class UsageRecorder:
         if token is None:
             return  # no turn of ours is running in this session
         total = usage_of(counts.get("total")) if "total" in counts else None
+        sessions = self._by_session()
+        turns = sessions.setdefault(session_id, {})
         seen = self._turns.get(token)
         if seen is None:
-            baseline = _minus(total, last) if total is not None else None
-            seen = self._turns[token] = _TurnUsage(self._earlier(token) or Usage(), baseline)
+            seen = self._turns[token] = _TurnUsage(session_id, turns.get(token, Usage()))
+        turns.setdefault(token, seen.recorded)  # a new turn comes after every other
+        before = sum_usage(_until(turns, token))
         named = payload.get("model")
         model = named if isinstance(named, str) and named.strip() else member_model(member)
-        usage = seen.add(last, total)
+        usage = seen.add(last, total, before)
+        turns[token] = usage
         self.board.record_usage(token, usage, model)
         self.totals.update(token, member.name, usage, model)
 
@@ -118,11 +126,23 @@ class UsageRecorder:
             self._tokens[turn_id] = member.active.token
         return member.active.token
 
-    def _earlier(self, token: str) -> Usage | None:
-        """What an earlier runner recorded for the turn (read once per run)."""
-        if self._recorded is None:
-            self._recorded = {t.token: t.usage for t in self.board.run_record().turns}
-        return self._recorded.get(token)
+    def _by_session(self) -> dict[str, dict[str, Usage]]:
+        """What the board recorded per session (read once per run): a turn an earlier
+        runner left open is measured against its session's earlier turns."""
+        if self._sessions is None:
+            self._sessions = {}
+            for turn in self.board.turn_entries():
+                if turn.usage is not None and turn.session_id is not None:
+                    self._sessions.setdefault(turn.session_id, {})[turn.token] = turn.usage
+        return self._sessions
+
+
+def _until(turns: dict[str, Usage], token: str) -> Iterator[Usage]:
+    """The usage of the session's turns before `token` (dicts keep insertion order)."""
+    for other, usage in turns.items():
+        if other == token:
+            return
+        yield usage
 
 
 def member_model(member: MemberState) -> str | None:
