@@ -28,6 +28,11 @@ from teammesh.mesh.usage_totals import UsageTotals
 
 USAGE_EVENT = "thread_token_usage_updated"
 
+# A count above this is no token count (and would not fit a 64-bit column): ignored.
+MAX_COUNT = 10**15
+# A model name longer than this is cut (it is stored and printed).
+MAX_MODEL_CHARS = 200
+
 # The wire's field of each `Usage` field (codex's and our llm runtime's spelling).
 _FIELDS = (("input_tokens", "inputTokens"), ("cached_input_tokens", "cachedInputTokens"),
            ("output_tokens", "outputTokens"), ("reasoning_tokens", "reasoningOutputTokens"))
@@ -40,7 +45,7 @@ def usage_of(counts: object) -> Usage | None:
     values = []
     for _, wire in _FIELDS:
         value = counts.get(wire, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
             return None
         values.append(value)
     return Usage(*values)
@@ -109,7 +114,8 @@ class UsageRecorder:
         turns.setdefault(token, seen.recorded)  # a new turn comes after every other
         before = sum_usage(_until(turns, token))
         named = payload.get("model")
-        model = named if isinstance(named, str) and named.strip() else member_model(member)
+        model = (named.strip()[:MAX_MODEL_CHARS] if isinstance(named, str) and named.strip()
+                 else member_model(member))
         usage = seen.add(last, total, before)
         turns[token] = usage
         self.board.record_usage(token, usage, model)

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import re
 import sqlite3
 import sys
 from typing import Any
@@ -36,6 +37,8 @@ from teammesh.mesh.runs_record import read_record
 from teammesh.mesh.usage_text import UNKNOWN, cost_text, tokens_detail, tokens_text, turns_usage
 
 EXIT_USAGE = 2
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A terminal line's JSON part (arguments, result), at most.
 SHOWN_JSON_CHARS = 72
 
@@ -106,6 +109,12 @@ def _ascii_json(value: Any, limit: int | None = SHOWN_JSON_CHARS) -> str:
     return text
 
 
+def _plain(text: str) -> str:
+    """Text from a gateway or a model as one safe line: control characters and bidi
+    overrides escaped (`\\u001b`), everything else as it is."""
+    return _UNSAFE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
+
+
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -123,9 +132,8 @@ def _utc(at: float) -> str:
 
 
 def _print_call(call: CallEntry, origin: float | None, indent: str) -> None:
-    outcome = call.outcome + (f" ({_ascii_json(call.reason, 120)[1:-1]})" if call.reason
-                              else "")
-    print(f"{indent}{_offset(call.started_at, origin)}  {_ascii_json(call.tool)[1:-1]}"
+    outcome = call.outcome + (f" ({_plain(call.reason[:200])})" if call.reason else "")
+    print(f"{indent}{_offset(call.started_at, origin)}  {_plain(call.tool)}"
           f"  {outcome}  {_clock(call.duration)}")
     print(f"{indent}    args {_ascii_json(call.arguments)}")
     if call.result is not None:
@@ -153,11 +161,12 @@ def _print_terminal(record: RunRecord) -> None:
     print("timeline:")
     for turn in record.turns:
         tokens = tokens_text(turn.usage)
-        model = f" ({turn.model})" if turn.model and turn.usage is not None else ""
-        reason = f" · {turn.reason}" if turn.reason else ""
+        model = (f" ({_plain(turn.model)})" if turn.model and turn.usage is not None
+                 else "")
+        reason = f" · {_plain(turn.reason)}" if turn.reason else ""
         print(f"  {_offset(turn.started_at, origin)}  {turn.member}  round {turn.round}"
               f"  {turn.state}  {_clock(turn.duration)}  tokens {tokens}{model}"
-              f"  turn {turn.turn_id or UNKNOWN}{reason}")
+              f"  turn {_plain(turn.turn_id) if turn.turn_id else UNKNOWN}{reason}")
         for call in by_turn.pop(turn.token, []):
             _print_call(call, origin, "    ")
     stray = [c for calls in by_turn.values() for c in calls]
@@ -207,13 +216,13 @@ def _item_line(item: dict[str, Any]) -> str:
         content = item.get("content")
         parts = content if isinstance(content, list) else []
         text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
-        return f"user: {_ascii_json(text, None)[1:-1]}"
+        return f"user: {_plain(text)}"
     if kind == "agentMessage":
-        return f"agent: {_ascii_json(str(item.get('text', '')), None)[1:-1]}"
+        return f"agent: {_plain(str(item.get('text', '')))}"
     if kind == "dynamicToolCall":
-        return (f"tool {_ascii_json(str(item.get('tool')))[1:-1]}"
+        return (f"tool {_plain(str(item.get('tool')))}"
                 f" {_ascii_json(item.get('arguments'))} → success={item.get('success')}")
-    return f"{_ascii_json(kind)[1:-1]}: {_ascii_json(item)}"
+    return f"{_plain(kind)}: {_ascii_json(item)}"
 
 
 def show_transcript(args: argparse.Namespace) -> int:
