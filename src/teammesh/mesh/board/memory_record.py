@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from teammesh.mesh.board.call_notes import stored_json
 from teammesh.mesh.board.entries import CallEntry, TurnEntry, Usage
 from teammesh.mesh.board.protocol import TurnSlot
 
@@ -32,8 +33,8 @@ class RecordState:
 
 
 def _stored(entry: CallEntry) -> CallEntry:
-    return replace(entry, arguments=json.dumps(entry.arguments, sort_keys=True),
-                   result=json.dumps(entry.result, sort_keys=True))
+    return replace(entry, arguments=stored_json(entry.arguments),
+                   result=stored_json(entry.result))
 
 
 class MemoryRecordTx:

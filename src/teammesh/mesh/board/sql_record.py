@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from teammesh.mesh.board.call_notes import stored_json
 from teammesh.mesh.board.entries import CallEntry, TurnEntry, Usage
 
 # Columns a board made before the record gains when opened (name, SQLite, PostgreSQL).
@@ -96,8 +97,7 @@ class SqlRecordTx:
 
     def _call_args(self, entry: CallEntry) -> tuple[Any, ...]:
         return (self._run, entry.request_key, entry.member, entry.turn_token, entry.tool,
-                json.dumps(entry.arguments, sort_keys=True),
-                json.dumps(entry.result, sort_keys=True),
+                stored_json(entry.arguments), stored_json(entry.result),
                 None if entry.success is None else int(entry.success), entry.outcome,
                 entry.reason, entry.started_at, entry.ended_at)
 
