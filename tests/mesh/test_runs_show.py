@@ -13,6 +13,7 @@ import pytest
 
 from teammesh.mesh.board import create_board, new_run_id
 from teammesh.mesh.board.call_notes import CallNote
+from teammesh.mesh.board.run_record import Usage
 from teammesh.mesh.runs_show import SHOWN_JSON_CHARS
 
 from .cli_runs import teammesh
@@ -127,3 +128,43 @@ def test_model_chosen_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
     assert "\\u001b" in shown.stdout  # shown, escaped
     none = teammesh(tmp_path, "runs", "transcript", run_id, "docs")
     assert none.returncode == 2 and "has no saved transcript of docs" in none.stderr
+
+
+def _priced_run(location: str | Path, run_id: str) -> None:
+    board = create_board(run_id=run_id, team="t", roster=("dev", "rev"), path=location)
+    for member, usage in (("dev", Usage(1000, 200, 100, 10)), ("rev", Usage(500, 0, 50, 0))):
+        slot = board.open_turn(member, 1)
+        board.record_usage(slot.token, usage, "gpt-4o")
+        board.settle_turn(slot.token, ok=True)
+    board.close()
+
+
+def test_show_prints_tokens_and_cost(tmp_path: Path) -> None:
+    run_id = new_run_id()
+    _priced_run(tmp_path / ".teammesh" / "runs" / f"{run_id}.sqlite", run_id)
+    shown = teammesh(tmp_path, "runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    # gpt-4o: $2.5/M input ($1.25 cached), $10/M output.
+    cost = (1300 * 2.5 + 200 * 1.25 + 150 * 10) / 1e6
+    assert (f"tokens 1,650 (1,500 in, 200 cached; 150 out, 10 reasoning) · cost ${cost:.4f}"
+            in shown.stdout)
+    assert "  dev: tokens 1,100 (1,000 in, 200 cached; 100 out, 10 reasoning), cost $" in (
+        shown.stdout)
+    assert "tokens 1,100 (gpt-4o)" in shown.stdout
+    data = json.loads(teammesh(tmp_path, "runs", "show", run_id, "--json").stdout)
+    assert data["run"]["usage"] == {"input_tokens": 1500, "cached_input_tokens": 200,
+                                    "output_tokens": 150, "reasoning_tokens": 10,
+                                    "total": 1650}
+    assert data["run"]["cost_usd"] == pytest.approx(cost)
+    assert data["turns"][1]["usage"]["total"] == 550
+    listing = teammesh(tmp_path, "runs").stdout.splitlines()[1].split()
+    assert listing[6:10] == ["2", "0", "1,650", f"${cost:.4f}"]
+
+
+def test_show_reads_a_postgres_board(tmp_path: Path, postgres_dsn: str) -> None:
+    run_id = f"pg-{new_run_id()}"
+    _priced_run(postgres_dsn, run_id)
+    shown = teammesh(tmp_path, "runs", "show", run_id, "--board", postgres_dsn, "--jsonl")
+    assert shown.returncode == 0, shown.stderr
+    kinds = [json.loads(line)["kind"] for line in shown.stdout.splitlines()]
+    assert kinds == ["run", "turn", "turn"]
