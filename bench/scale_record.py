@@ -28,7 +28,7 @@ def _grid(cfg: Config) -> tuple[int, int, int]:
     """(members, tasks, pairs)."""
     if cfg.smoke:
         return 4, 16, 1
-    return 32, 192, 3
+    return 32, 192, 5
 
 
 def add_record_points(cfg: Config, section: Section) -> dict[str, Any]:
