@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teammesh.client import StreamEvent
+from teammesh.gateway.runtimes.registry import RUNTIME_MODULES, parse_spec
 from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.board.run_record import Usage, sum_usage
 from teammesh.mesh.calls import MemberState
@@ -83,8 +84,10 @@ class UsageRecorder:
     """The run's usage listener: one per run, routing events by session to members."""
 
     def __init__(self, board: TeamBoard, by_session: dict[str, MemberState],
-                 totals: UsageTotals) -> None:
+                 totals: UsageTotals, default_model: str | None = None) -> None:
         self.board = board
+        # The run's model when neither the event nor the member names one (codex sends none).
+        self.default_model = default_model
         self.by_session = by_session
         self.totals = totals
         self._turns: dict[str, _TurnUsage] = {}  # turn token -> what was seen of it
@@ -115,7 +118,7 @@ class UsageRecorder:
         before = sum_usage(_until(turns, token))
         named = payload.get("model")
         model = (named.strip()[:MAX_MODEL_CHARS] if isinstance(named, str) and named.strip()
-                 else member_model(member))
+                 else member_model(member) or self.default_model)
         usage = seen.add(last, total, before)
         turns[token] = usage
         self.board.record_usage(token, usage, model)
@@ -151,8 +154,29 @@ def _until(turns: dict[str, Usage], token: str) -> Iterator[Usage]:
         yield usage
 
 
+def named_model(spec: object) -> str | None:
+    """The model a model option or runtime spec names: `gpt-5`, `codex:gpt-5` (pricing
+    reads the prefix), `codex?model=gpt-5`; None for a bare runtime name's spec."""
+    if not isinstance(spec, str) or not spec.strip():
+        return None
+    if "?" in spec:
+        return parse_spec(spec)[1].get("model") or None
+    if spec.strip() in RUNTIME_MODULES:
+        return None  # a runtime, not a model
+    return spec.strip()[:MAX_MODEL_CHARS]
+
+
+def launch_model(meta: dict[str, Any]) -> str | None:
+    """The model the run was launched with (`--model`, or `model=` in `--runtime`)."""
+    launch = meta.get("launch")
+    if not isinstance(launch, dict):
+        return None
+    runtime = launch.get("runtime")
+    return named_model(launch.get("model")) or (
+        named_model(runtime) if isinstance(runtime, str) and "?" in runtime else None)
+
+
 def member_model(member: MemberState) -> str | None:
     """The model a member's session asked for (its team file's `model`), when the runtime
     does not say which one answered."""
-    model = member.spec.session_kwargs().get("model")
-    return model if isinstance(model, str) and model.strip() else None
+    return named_model(member.spec.session_kwargs().get("model"))

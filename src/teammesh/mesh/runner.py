@@ -43,7 +43,7 @@ from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_transcripts import save_transcripts
 from teammesh.mesh.run_turn import TurnDriver
-from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
+from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder, launch_model
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 from teammesh.mesh.usage_text import turns_usage
@@ -81,7 +81,8 @@ class TeamRunner:
         for spec in team.members:
             self.state.members[spec.name] = self._bind(spec)
         self.driver = TurnDriver(self.state, cm)
-        self.usage = UsageRecorder(board, self.state.calls.by_session, self.state.usage)
+        self.usage = UsageRecorder(board, self.state.calls.by_session, self.state.usage,
+                                   launch_model(board.info().meta))
 
     # -- members and their skills ----------------------------------------------------------
 
