@@ -37,4 +37,7 @@ async def save_transcripts(state: RunState) -> None:
             detail = {"truncated": True, "chars": len(text),
                       "note": f"the session's history was over {MAX_TRANSCRIPT_CHARS:,}"
                               " characters; read it from its gateway"}
-        state.board.save_transcript(member.name, session_id, detail)
+        try:
+            state.board.save_transcript(member.name, session_id, detail)
+        except Exception as exc:  # a full disk, say: the run's outcome stands
+            state.printer.note(f"transcript of {member.name} not kept: {exc}")

@@ -27,6 +27,10 @@ def record_columns(location: Location, run_id: str) -> tuple[str, str, str, str]
         record = read_record(location, run_id)
     except (UnknownRun, NotABoard, sqlite3.Error, OSError):
         return ("?", "?", "?", "?")
+    except Exception as exc:  # PostgreSQL's errors (psycopg is imported only for a DSN)
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        return ("?", "?", "?", "?")
     usage = turns_usage(record.turns)
     cost = cost_of_turns(record.turns) if usage is not None else None
     return (str(len(record.turns)), str(len(record.calls)), tokens_text(usage),
