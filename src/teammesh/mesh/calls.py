@@ -106,7 +106,12 @@ class ToolCalls:
             if member.session is not None and (refused := refused_entry(
                     member.name, member.session.session_id,
                     member.active.token if member.active else None, dispatch)) is not None:
-                self.board.record_call(refused)  # applied calls were recorded as they applied
+                # Applied calls were recorded as they applied. The record must never keep
+                # the refusal from reaching the agent: a board that cannot take it is noted.
+                try:
+                    self.board.record_call(refused)
+                except Exception as exc:
+                    self.printer.note(f"tool call {dispatch.tool} not recorded: {exc}")
             self.printer.tool_call(member.name, dispatch.tool)
             self.on_change()
 

@@ -62,6 +62,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.mesh.usage_text import cost_text, tokens_detail
 from teammesh.tracing import configure as configure_tracing
 
 EXIT_INCOMPLETE = 1
@@ -301,6 +302,8 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
                  f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s),"
                  f" makespan {outcome.makespan:.2f} s ({outcome.reason})")
+    printer.note(f"run {outcome.run_id}: tokens {tokens_detail(outcome.usage)},"
+                 f" cost {cost_text(outcome.cost_usd)}")
     if not outcome.complete:
         for missing in outcome.missing:
             printer.note(f"missing: {missing}")

@@ -149,6 +149,29 @@ def register_runs(subparsers: Any) -> None:
     prune.add_argument("--dry-run", action="store_true",
                        help="only say which runs would be removed")
     prune.set_defaults(func=deferred("teammesh.mesh.runs_cli", "prune_runs"))
+    show = commands.add_parser(
+        "show", help="a run's timeline: turns, tool calls, tokens, cost",
+        description="Print a run's record: each member turn (start, duration, status,"
+                    " tokens) and each tool call in it (outcome, arguments, result; cut"
+                    " short on a terminal, whole with --json or --jsonl).")
+    show.add_argument("run_id", metavar="RUN_ID")
+    _where(show)
+    formats = show.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="one JSON document")
+    formats.add_argument("--jsonl", action="store_true",
+                         help="one JSON object a line: the run, then turns and calls in"
+                              " time order")
+    show.set_defaults(func=deferred("teammesh.mesh.runs_show", "show_run"))
+    transcript = commands.add_parser(
+        "transcript", help="a member session's history, kept on the run's board",
+        description="Print the history of a member's session (its turns and items), as"
+                    " the gateway gave it when the run ended.")
+    transcript.add_argument("run_id", metavar="RUN_ID")
+    transcript.add_argument("member", metavar="MEMBER")
+    _where(transcript)
+    transcript.add_argument("--json", action="store_true",
+                            help="the session detail as JSON, whole")
+    transcript.set_defaults(func=deferred("teammesh.mesh.runs_show", "show_transcript"))
 
 
 def _where(parser: argparse.ArgumentParser) -> None:
