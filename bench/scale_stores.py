@@ -31,10 +31,12 @@ WORKER_TIMEOUT = 900.0
 LINEAR_FLOOR = 0.67
 
 
-def scale_point(members: int, tasks: int, board_at: str = "sqlite", turns: str = "stream"
-                ) -> dict[str, Any]:
-    """One run of the scale team against a fresh gateway, its runner in a fresh process;
-    with both processes' CPU seconds over the run (`runner_cpu_s`, `gateway_cpu_s`)."""
+def scale_point(members: int, tasks: int, board_at: str = "sqlite", *, record: bool = True,
+                turns: str = "stream") -> dict[str, Any]:
+    """One run of the scale team against a fresh gateway, its runner in a fresh process
+    (`record=False`: without the run record's writes, the floor of `bench.scale_record`;
+    `turns="http"`: turns started by the POST, the A/B of `bench.scale_turns`), with both
+    processes' CPU seconds over the run (`cpu_s`: the runner's, `gateway_cpu_s`)."""
     with GatewayProcess() as gateway:
         gateway_start = gateway.rss()
         gateway_cpu = psutil.Process(gateway.pid)
@@ -42,7 +44,7 @@ def scale_point(members: int, tasks: int, board_at: str = "sqlite", turns: str =
         done = subprocess.run(
             [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
              "--members", str(members), "--tasks", str(tasks), "--board", board_at,
-             "--turns", turns],
+             "--record", "on" if record else "off", "--turns", turns],
             cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
         gateway_used = sum(gateway_cpu.cpu_times()[:2]) - cpu_before
         if done.returncode != 0:

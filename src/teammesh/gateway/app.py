@@ -142,7 +142,8 @@ async def rename_session(request: Request) -> Outcome:
 
 async def send_message(request: Request) -> Outcome:
     # Shared with the stream's `turn.start` command (turn_route.py).
-    return await start_turn(_hub(request), _session_id(request), lambda: read_json(request))
+    return await start_turn(_hub(request), _session_id(request), lambda: read_json(request),
+                            request.headers)
 
 
 async def interrupt(request: Request) -> Outcome:

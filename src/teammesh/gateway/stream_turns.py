@@ -109,7 +109,8 @@ class TurnStarts:
 
         async def start() -> Outcome:
             try:
-                return await start_turn(self._hub, session_id, read_raw)
+                # No per-command headers: a stream-started turn's span is a trace root.
+                return await start_turn(self._hub, session_id, read_raw, {})
             except BodyError as exc:
                 return Outcome(exc.status, exc.body)
 

@@ -70,6 +70,17 @@ class InitialTask:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """At most `tokens` (input + output) and `usd`; None: no limit."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.tokens is not None or self.usd is not None
+
+
+@dataclass(frozen=True)
 class Policies:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_chain: int | None = None
@@ -79,6 +90,9 @@ class Policies:
     approval_timeout: float | None = None
     # Seconds a tool call may stay unanswered before the turn is interrupted (claims back).
     tool_call_deadline: float | None = None
+    # Token / USD budgets of the whole run and of each member (`budgets.py`).
+    budget: Budget = field(default_factory=Budget)
+    member_budget: Budget = field(default_factory=Budget)
 
 
 @dataclass(frozen=True)

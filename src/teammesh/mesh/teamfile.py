@@ -24,6 +24,7 @@ from teammesh.mesh.team import (
     DEFAULT_ROUNDS,
     DEFAULT_TURN_TIMEOUT,
     SEED_HANDOFFS,
+    Budget,
     InitialTask,
     Member,
     Policies,
@@ -33,6 +34,7 @@ from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
 from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
 from teammesh.mesh.teamfile_limits import MAX_TEAM_FILE_BYTES, text_problem
 from teammesh.mesh.teamfile_model import (
+    BudgetTable,
     MemberTable,
     PoliciesTable,
     TaskTable,
@@ -115,6 +117,8 @@ class _Checks:
             approvals=tuple(rules),
             approval_timeout=table.approval_timeout,
             tool_call_deadline=table.tool_call_deadline,
+            budget=_budget(table.budget),
+            member_budget=_budget(table.member_budget),
         )
 
     def completion(self, value: dict[str, Any] | None) -> crit.Criterion:
@@ -126,6 +130,10 @@ class _Checks:
         except TeamFileError as exc:
             self.problems.extend(exc.problems)
             return crit.seed_completion(self.roster[-1])
+
+
+def _budget(table: BudgetTable | None) -> Budget:
+    return Budget() if table is None else Budget(tokens=table.tokens, usd=table.usd)
 
 
 def _roster(shape: TeamFile) -> tuple[tuple[str, ...], list[Problem]]:
