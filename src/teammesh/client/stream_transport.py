@@ -36,7 +36,10 @@ class StreamFirstTransport:
         return self.http.handle_request(call)
 
     async def _send_over_stream(self, call: RequestCall, session_id: str) -> Any:
-        answered = await self.turns.start(session_id, call.json_body)
+        # The one header a start carries over the socket: the trace parent (docs/tracing.md).
+        traceparent = next((value for key, value in call.headers.items()
+                            if key.lower() == "traceparent"), None)
+        answered = await self.turns.start(session_id, call.json_body, traceparent)
         if answered is None:
             sent = self.http.handle_request(call)
             return await sent if inspect.isawaitable(sent) else sent

@@ -87,14 +87,18 @@ class StreamTurns:
         if entry is not None and isinstance(status, int) and not entry[1].done():
             entry[1].set_result((status, frame.get("body")))
 
-    async def start(self, session_id: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+    async def start(self, session_id: str, body: dict[str, Any],
+                    traceparent: str | None = None) -> tuple[int, Any] | None:
         socket = self._socket
         if socket is None or self._loop is not asyncio.get_running_loop():
             return None
         if self._scope is not None and self._scope != session_id:
             return None
-        command = {"type": "turn.start", "commandId": "", "sessionId": session_id,
-                   "startKey": uuid.uuid4().hex, "body": body}
+        command: dict[str, Any] = {"type": "turn.start", "commandId": "",
+                                   "sessionId": session_id, "startKey": uuid.uuid4().hex,
+                                   "body": body}
+        if traceparent is not None:
+            command["traceparent"] = traceparent
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         instance = self._instance  # a resend only to this gateway process: it knows the key

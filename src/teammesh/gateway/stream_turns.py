@@ -6,6 +6,7 @@ answers it (turn_route.py), so the same 404/410, 400, 409 and policy 403 come ba
 `{"type":"turn.start.answered","commandId":"7","httpStatus":202,"body":{...}}`. An optional
 `startKey` makes the start exactly once per session and key (turn_start_keys.py): a client
 whose socket dropped before the answer resends it on its next socket and learns the turn.
+An optional `traceparent` is the W3C trace parent the HTTP route reads from its header.
 
 Why: a member's turn costs its runner one HTTP request to start; at a few hundred turns a
 second the client's HTTP stack, not the board or the model, is what its CPU spends its time
@@ -96,21 +97,26 @@ class TurnStarts:
             return answered(cid, 429, {"status": "error", "code": "too_many_requests",
                                        "message": "too many turn starts in flight on this"
                                                   " socket"})
+        traceparent = command.get("traceparent")
+        # The one header a command may carry: its trace parent (malformed: ignored, as the
+        # HTTP route ignores a malformed header).
+        headers = ({"traceparent": traceparent} if isinstance(traceparent, str)
+                   and len(traceparent) <= MAX_ID_CHARS else {})
         task = asyncio.get_running_loop().create_task(
-            self._start(cid, session, command.get("body"), command_id(key)))
+            self._start(cid, session, command.get("body"), command_id(key), headers))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
 
-    async def _start(self, cid: str, session_id: str, raw: Any, key: str | None) -> None:
+    async def _start(self, cid: str, session_id: str, raw: Any, key: str | None,
+                     headers: dict[str, str]) -> None:
         async def read_raw() -> Any:
             check_storable(raw)  # what the HTTP body reader refuses, refused here too
             return raw
 
         async def start() -> Outcome:
             try:
-                # No per-command headers: a stream-started turn's span is a trace root.
-                return await start_turn(self._hub, session_id, read_raw, {})
+                return await start_turn(self._hub, session_id, read_raw, headers)
             except BodyError as exc:
                 return Outcome(exc.status, exc.body)
 
