@@ -129,7 +129,10 @@ async def get_session(request: Request) -> Outcome:
 
 
 async def delete_session(request: Request) -> Outcome:
-    return await _hub(request).delete_session(_session_id(request))
+    session_id = _session_id(request)
+    outcome = await _hub(request).delete_session(session_id)
+    request.app.state.turn_start_keys.forget(session_id)  # its turns start no more
+    return outcome
 
 
 async def rename_session(request: Request) -> Outcome:
