@@ -63,6 +63,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.mesh.workspaces import WorkspaceError
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -278,6 +279,9 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
+    except WorkspaceError as exc:  # [team] repo: refused before any session exists
+        printer.note(f"teammesh: {exc}")
+        return EXIT_USAGE
     except CodexManagerError as exc:
         if refused_at_start(exc) and args.resume is None and not board.turns():
             # The gateway refused the team as asked (unknown runtime, bad credentials, a

@@ -18,6 +18,7 @@ from teammesh.mesh.run_options import RunOptions
 from teammesh.mesh.run_outcome import TurnRecord
 from teammesh.mesh.run_settings import RunSettings
 from teammesh.mesh.team import Team
+from teammesh.mesh.workspaces import Layout
 
 
 @dataclass
@@ -37,6 +38,8 @@ class RunState:
     # A failure that will recur (configuration) stops the run: set, no new turn starts.
     stopped_by: str | None = None
     failures_in_a_row: dict[str, int] = field(default_factory=dict)
+    # The members' worktrees (`[team] repo`), None without a repository.
+    workspace: Layout | None = None
 
     def changed(self) -> None:
         """Tell the caller the board changed (the live view redraws)."""

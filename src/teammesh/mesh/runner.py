@@ -41,6 +41,7 @@ from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
+from teammesh.mesh.run_workspaces import open_team_work
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
@@ -120,6 +121,7 @@ class TeamRunner:
             for number, task in enumerate(state.team.tasks):
                 board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
                                  key=f"initial:{number}")
+            await open_team_work(state)  # before the sessions: their cwd is a worktree
             reattached = await open_sessions(state, resume=resume)
             info = board.info()
             first_round = 1

@@ -79,6 +79,8 @@ class Policies:
     approval_timeout: float | None = None
     # Seconds a tool call may stay unanswered before the turn is interrupted (claims back).
     tool_call_deadline: float | None = None
+    # Who merges reviewed commits into the integration branch (`integration.py`).
+    integrator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class Team:
     source: str = "<built-in>"
     # The team file's text (kept on the run's board, so a resume needs no file).
     text: str = ""
+    # `[team] repo`: a worktree of it per member (`workspaces.py`); None: no workspaces.
+    repo: str | None = None
 
     @property
     def roster(self) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ from teammesh.mesh.teamfile_model import (
     TeamFile,
     team_file_json_schema,
 )
+from teammesh.mesh.workspaces import repo_problem
 
 __all__ = ["BUILTIN_TEAM", "TeamFileError", "builtin_team", "load_team", "parse_team",
            "team_from_text", "team_json_schema"]
@@ -115,7 +116,19 @@ class _Checks:
             approvals=tuple(rules),
             approval_timeout=table.approval_timeout,
             tool_call_deadline=table.tool_call_deadline,
+            integrator=self.integrator(table.integrator),
         )
+
+    def integrator(self, name: str | None) -> str | None:
+        if name is not None:
+            self.known(name, "policies.integrator")
+        return name
+
+    def repo(self, setting: str | None) -> str | None:
+        problem = repo_problem(setting) if setting is not None else None
+        if problem is not None:
+            self.problems.append(("team.repo", problem))
+        return setting
 
     def completion(self, value: dict[str, Any] | None) -> crit.Criterion:
         if value is None:
@@ -167,6 +180,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
     tasks = tuple(checks.task(entry, f"tasks[{i}]") for i, entry in enumerate(shape.tasks))
     policies = checks.policies(shape.policies)
     completion = checks.completion(shape.completion)
+    repo = checks.repo(shape.team.repo)
     if checks.problems:
         raise TeamFileError.of(file, checks.problems)
     return Team(
@@ -180,6 +194,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
         policies=policies,
         source=file,
         text=text,
+        repo=repo,
     )
 
 

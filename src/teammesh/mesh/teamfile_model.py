@@ -107,6 +107,9 @@ class TeamTable(_Table):
     rounds: Count | None = Field(default=None, description="round limit; --rounds overrides")
     turn_timeout: Seconds | None = Field(default=None, description="seconds per turn")
     concurrency: Count | None = Field(default=None, description="members' turns at once")
+    repo: Text | None = Field(default=None, description="the team's git repository, relative"
+                              " to the run's directory (made one if it is none): each member"
+                              " works in its own worktree of it")
 
 
 class SessionTable(_Table):
@@ -163,6 +166,8 @@ class PoliciesTable(_Table):
     max_bounces: Count | None = None
     tool_call_deadline: Seconds | None = None
     approval_timeout: Seconds | None = None
+    integrator: Text | None = Field(default=None, description="who merges reviewed commits"
+                                    " into the integration branch (default: reviewer)")
     approvals: list[ApprovalTable] = []
 
 
