@@ -20,11 +20,12 @@ the resolution.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from teammesh.mesh.board import TaskRecord, TeamBoard
+from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
 from teammesh.mesh.git_cmd import GitError, git, out
 from teammesh.mesh.workspaces import Layout
 
@@ -93,6 +94,10 @@ class TeamWork:
         own to show (new now, or committed earlier and not yet published), else None."""
         tree = self.layout.worktree(member)
         with self.lock:
+            unresolved = [name for name in conflicted_files(tree) if _has_markers(tree, name)]
+            if unresolved:
+                raise BoardRefusal("resolve the merge conflicts first (conflict markers"
+                                   f" left in {', '.join(unresolved)})")
             git(tree, "add", "--all")
             staged = git(tree, "diff", "--cached", "--quiet", check=False).returncode != 0
             merging = git(tree, "rev-parse", "--verify", "--quiet", "MERGE_HEAD",
@@ -135,6 +140,10 @@ class TeamWork:
                 if clean and is_ancestor(tree, "HEAD", commit):
                     git(tree, "merge", "--quiet", "--ff-only", commit)
                     return said
+                if clean and member == self.integrator:
+                    # The integrator reviews exactly the commit handed to it.
+                    git(tree, "reset", "--quiet", "--hard", commit)
+                    return said
                 done = git(tree, "merge", "--quiet", "--no-ff", "--no-edit", commit,
                            check=False)
                 if done.returncode != 0:
@@ -149,6 +158,15 @@ class TeamWork:
             except GitError as exc:
                 return {**said, "startsFrom": None, "problem": str(exc)[:300]}
         return said
+
+
+def _has_markers(tree: object, name: str) -> bool:
+    try:
+        with open(os.path.join(str(tree), name), "rb") as handle:
+            text = handle.read(4 * 1024 * 1024)
+    except OSError:
+        return False  # deleted: resolved by removal
+    return b"<<<<<<< " in text and b">>>>>>> " in text
 
 
 def _diff_stat(tree: object, head: str) -> tuple[int, int, list[str]]:
