@@ -36,8 +36,9 @@ def test_a_publish_commits_the_worktree_and_names_the_commit(tmp_path: Path) -> 
     result = dev.ok("team_publish_artifact", "pub-1", kind="implementation",
                     summary="mod and its test")
     head = sh_git(dev.tree, "rev-parse", "HEAD")
-    assert sh_git(dev.tree, "log", "-1", "--format=%an <%ae>|%cn") == (
-        "developer <developer@teammesh.invalid>|teammesh runner")
+    assert sh_git(dev.tree, "log", "-1", "--format=%an <%ae>|%cn|%s") == (
+        "developer <developer@teammesh.invalid>|teammesh runner|implementation: mod and its"
+        " test")
     summary = result["artifact"]["summary"]
     assert summary.startswith("mod and its test\n[commit " + head[:12])
     assert "teammesh/run-w/member/developer" in summary and "2 file(s), +5 -0" in summary
@@ -120,25 +121,26 @@ def test_review_merges_the_handed_off_commit_into_the_integration_branch(
     assert work.records()[docs_commit]["files"] == ["docs/mod.md"]
     docs.ok("team_queue_work", owner="reviewer", task="review the page")
     assert merged.missing(board, RunFacts())  # nothing merged yet
-    # The reviewer reviews exactly each handed-off commit; its verdict merges it.
+    # The reviewer reviews the handed-off work as it stands: the developer's commit with
+    # the docs commit built on it; its verdict merges both.
     rev.turn()
     assert rev.ok("team_pull_work")["task"] == "review mod"
-    assert sh_git(rev.tree, "rev-parse", "HEAD") == dev_commit
+    (rev.tree / "__pycache__").mkdir()
+    (rev.tree / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")  # ran the tests
+    assert sh_git(rev.tree, "rev-parse", "HEAD") == docs_commit
     verdict = rev.ok("team_publish_artifact", kind="review", summary="mod is fine")
     assert verdict["merge"]["merged"] is True, verdict
     assert "[commit" not in verdict["artifact"]["summary"]  # nothing of its own
     integration = work.layout.integration_dir
-    assert (integration / "mod.py").exists() and not (integration / "docs").exists()
-    assert merged.missing(board, RunFacts()) == [
-        f"commit {docs_commit[:12]} of docs is not merged into teammesh/run-w/integration"]
+    assert (integration / "mod.py").exists() and (integration / "docs" / "mod.md").exists()
+    assert merged.missing(board, RunFacts()) == []
     assert check.missing(board, RunFacts()) == []
+    assert sh_git(integration, "log", "-1", "--format=%s") == (
+        f"merge docs's {docs_commit[:12]} (reviewed by reviewer)")
     rev.turn(2)
     assert rev.ok("team_pull_work")["task"] == "review the page"
-    assert sh_git(rev.tree, "rev-parse", "HEAD") == docs_commit
-    assert rev.ok("team_publish_artifact", kind="review", summary="page is fine"
-                  )["merge"]["merged"] is True
-    assert merged.missing(board, RunFacts()) == []
-    assert (integration / "docs" / "mod.md").exists()
+    again = rev.ok("team_publish_artifact", kind="review", summary="page is fine")
+    assert again["merge"] == {"commit": docs_commit[:12], "merged": True, "already": True}
     failing = check_criterion(f"{sys.executable} -c 'raise SystemExit(3)'")
     assert failing.missing(board, RunFacts())[0].startswith(
         "check ") and "(exit 3)" in failing.missing(board, RunFacts())[0]
@@ -192,4 +194,4 @@ def test_a_conflict_is_refused_handed_back_and_then_resolved(tmp_path: Path) -> 
         "# project\nalice was here\nbob was here\n")
     assert merged_criterion().missing(board, RunFacts()) == []
     graph = sh_git(work.layout.repo, "log", "--format=%an: %s", "teammesh/run-w/integration")
-    assert "bob: bob: implementation: resolved" in graph
+    assert "bob: implementation: resolved" in graph

@@ -155,3 +155,12 @@ def test_a_refused_repo_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None
     ran = teammesh(start, "run", "ws.toml", "--board", "memory")
     assert ran.returncode == 2, ran.stderr
     assert "resolves outside" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_directory_inside_another_repository_becomes_its_own(tmp_path: Path) -> None:
+    outer = make_repo(tmp_path / "outer")
+    layout = Layout("run-ws4", resolve_repo("inner", outer), work_root(outer, "run-ws4"))
+    opened = open_workspaces(layout, ("developer",))
+    assert opened.repo == (outer / "inner").resolve()
+    assert branches(outer) == ["main"]  # the enclosing repository gained nothing
+    assert "teammesh/run-ws4/integration" in branches(outer / "inner")

@@ -58,7 +58,7 @@ from teammesh.mesh.run_files import discard_run
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
-from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
+from teammesh.mesh.launch import LaunchSpec, launch, open_run_board, resolve_api_base
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
@@ -72,7 +72,10 @@ EXIT_STORAGE = 4
 
 
 def demo(args: argparse.Namespace) -> int:
-    return _execute(args, builtin_team())
+    from teammesh.mesh.demo_team import demo_team  # codex: the team gets a repository
+
+    return _execute(args, demo_team(args.runtime,
+                                    embedded=resolve_api_base(args.api_base) is None))
 
 
 def _team_of_run(args: argparse.Namespace) -> Team:

@@ -47,7 +47,7 @@ def merge_reviewed(work: TeamWork, member: str, token: str | None) -> dict[str, 
     if member != work.integrator:
         return None
     task = work.board.current_claim(member, token)
-    commit = work.handoff_commit(task) if task is not None else None
+    commit = work.handoff_commit(task, member) if task is not None else None
     if commit is None:
         return None
     layout = work.layout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from teammesh.mesh.git_cmd import GitError, out
 from teammesh.mesh.integration import default_integrator
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.work_handoff import TeamWork
@@ -43,3 +44,20 @@ async def open_team_work(state: RunState) -> None:
         member.skills.work = MemberWork(name, work, member.skills.turn_token)
     state.printer.note(f"workspaces: {layout.root} (repository {layout.repo}, integration"
                        f" branch {layout.integration_branch})")
+
+
+def report_work(state: RunState) -> None:
+    """One note at the end of the run: where the integration branch is and what it holds."""
+    layout = state.workspace
+    if layout is None:
+        return
+    try:
+        commits = out(layout.repo, "rev-list", "--count", layout.integration_branch)
+        files = out(layout.repo, "ls-tree", "-r", "--name-only", layout.integration_branch)
+    except GitError as exc:
+        state.printer.note(f"work: cannot read {layout.integration_branch}: {exc}")
+        return
+    named = ", ".join(files.split()[:12]) or "no files"
+    state.printer.note(f"work: branch {layout.integration_branch} of {layout.repo}"
+                       f" ({commits} commit(s)): {named}; see git -C {layout.repo} log"
+                       f" --graph --all")

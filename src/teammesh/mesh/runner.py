@@ -41,7 +41,7 @@ from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
-from teammesh.mesh.run_workspaces import open_team_work
+from teammesh.mesh.run_workspaces import open_team_work, report_work
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
@@ -157,6 +157,7 @@ class TeamRunner:
         state.changed()
         snapshot = board.snapshot(limit=12)
         state.printer.final(snapshot)
+        report_work(state)  # where the integrated work is, if the team has a repository
         return RunOutcome(board.run_id, status, reason, missing, last_round, state.turns,
                           state.calls.count, snapshot, list(state.turn_log),
                           list(state.answer_faults))

@@ -17,6 +17,7 @@ from teammesh.mesh.prompts import build_prompt, default_steps
 from teammesh.mesh.run_defaults import DEFAULT_CONCURRENCY
 from teammesh.mesh.run_defaults import DEFAULT_ROUNDS as DEFAULT_ROUNDS
 from teammesh.mesh.run_defaults import DEFAULT_TURN_TIMEOUT as DEFAULT_TURN_TIMEOUT
+from teammesh.mesh.workspace_prompts import WORKSPACE_CONSTRAINTS, workspace_steps
 
 SEED_HANDOFFS: dict[str, tuple[str, ...]] = {
     "developer": ("docs", "reviewer"),
@@ -49,9 +50,17 @@ class Member:
     # The gateway this member's session lives on (federation); None: the run's gateway.
     endpoint: str | None = None
 
+    # The team has a repository: this member works in its own worktree (its prompt says so).
+    workspace: bool = False
+
     def render_prompt(self) -> str:
         if self.prompt is not None:
             return self.prompt
+        if self.workspace:
+            steps = self.steps if self.steps is not None else workspace_steps(self.name,
+                                                                              self.handoffs)
+            return build_prompt(self.name, self.role, steps, self.constraints,
+                                runtime_constraints=WORKSPACE_CONSTRAINTS)
         steps = self.steps if self.steps is not None else default_steps(self.name,
                                                                         self.handoffs)
         return build_prompt(self.name, self.role, steps, self.constraints)

@@ -53,6 +53,7 @@ class _Checks:
     def __init__(self, file: str, roster: tuple[str, ...]) -> None:
         self.file, self.roster = file, roster
         self.problems: list[Problem] = []
+        self.has_repo = False  # `[team] repo`: the members' prompts are workspace prompts
 
     def known(self, name: str, key: str) -> None:
         if name not in self.roster:
@@ -90,6 +91,7 @@ class _Checks:
             session=session,
             turn_timeout=entry.turn_timeout,
             endpoint=entry.endpoint,
+            workspace=self.has_repo,
         )
 
     def task(self, entry: TaskTable, key: str) -> InitialTask:
@@ -173,6 +175,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
                                ) from None
     roster, duplicates = _roster(shape)
     checks = _Checks(file, roster)
+    checks.has_repo = shape.team.repo is not None
     checks.problems.extend(duplicates)
     defaults = shape.session.settings()
     members = tuple(checks.member(entry, f"members[{i}]", defaults)

@@ -30,6 +30,8 @@ from teammesh.mesh.git_cmd import GitError, git, out
 from teammesh.mesh.workspaces import Layout
 
 MAX_FILES_NAMED = 10
+# What running the work leaves behind is not work: bytecode caches are never committed.
+NOT_WORK = (":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.py[co]")
 AUTHOR_DOMAIN = "teammesh.invalid"
 
 
@@ -98,7 +100,7 @@ class TeamWork:
             if unresolved:
                 raise BoardRefusal("resolve the merge conflicts first (conflict markers"
                                    f" left in {', '.join(unresolved)})")
-            git(tree, "add", "--all")
+            git(tree, "add", "--all", "--", ".", *NOT_WORK)
             staged = git(tree, "diff", "--cached", "--quiet", check=False).returncode != 0
             merging = git(tree, "rev-parse", "--verify", "--quiet", "MERGE_HEAD",
                           check=False).returncode == 0
@@ -106,7 +108,7 @@ class TeamWork:
                 title = " ".join(summary.split())[:72]
                 git(tree, "commit", "--quiet", "--no-verify", "--allow-empty",
                     f"--author={member} <{member}@{AUTHOR_DOMAIN}>",
-                    "-m", f"{member}: {kind}: {title}")
+                    "-m", f"{kind}: {title}")
             head = out(tree, "rev-parse", "HEAD")
             known = self.records()
             if head in known:
@@ -121,11 +123,22 @@ class TeamWork:
 
     # -- pull ------------------------------------------------------------------------------
 
-    def handoff_commit(self, task: TaskRecord) -> str | None:
+    def handoff_commit(self, task: TaskRecord, member: str | None = None) -> str | None:
+        """The commit a task was handed off with. For the integrator, the newest published
+        commit built on it (a later member's work on top, docs on the developer's): the
+        review covers the work as it stands, and merging it brings in both."""
         handed_back = self.handbacks().get(str(task.id))
         if handed_back:
             return handed_back
-        return self.latest_of(task.queued_by)
+        commit = self.latest_of(task.queued_by)
+        if commit is None or member is None or member != self.integrator:
+            return commit
+        records = self.records()
+        seq = records[commit].get("seq", 0)
+        later = sorted(((e.get("seq", 0), c) for c, e in records.items()
+                        if e.get("seq", 0) > seq), reverse=True)
+        tree = self.layout.integration_dir
+        return next((c for _, c in later if is_ancestor(tree, commit, c)), commit)
 
     def start_from(self, member: str, commit: str) -> dict[str, Any]:
         """Bring the member's worktree to `commit`; what happened, for the pull's answer."""

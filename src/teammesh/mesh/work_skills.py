@@ -57,7 +57,7 @@ class MemberWork:
         if not result.get("task"):
             return result
         task = self.work.board.current_claim(self.member, self.turn_token())
-        commit = self.work.handoff_commit(task) if task is not None else None
+        commit = self.work.handoff_commit(task, self.member) if task is not None else None
         if commit is None:
             tree = self.work.layout.worktree(self.member)
             return {**result, "workspace": {"cwd": str(tree),

@@ -119,11 +119,13 @@ def work_root(start: Path, run_id: str) -> Path:
 
 
 def _repository(path: Path) -> Path:
-    """The repository's top level at `path`, made one (`git init`) if it is none."""
+    """The repository whose top level is `path`, made one (`git init`) if it is none. A
+    directory inside some other repository is made its own: the team's branches and
+    worktrees never land in a repository the team file did not name."""
     path.mkdir(parents=True, exist_ok=True)
     found = git(path, "rev-parse", "--show-toplevel", check=False)
-    if found.returncode == 0:
-        return Path(found.stdout.strip()).resolve()
+    if found.returncode == 0 and Path(found.stdout.strip()).resolve() == path.resolve():
+        return path.resolve()
     git(path, "init", "--quiet")
     return path.resolve()
 
