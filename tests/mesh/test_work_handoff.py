@@ -195,3 +195,25 @@ def test_a_conflict_is_refused_handed_back_and_then_resolved(tmp_path: Path) -> 
     assert merged_criterion().missing(board, RunFacts()) == []
     graph = sh_git(work.layout.repo, "log", "--format=%an: %s", "teammesh/run-w/integration")
     assert "bob: implementation: resolved" in graph
+
+
+def test_a_worktree_pointed_at_another_git_dir_is_refused(tmp_path: Path) -> None:
+    board, work, agents = team_work(tmp_path, ("alice", "bob", "reviewer"))
+    alice, bob = agents["alice"], agents["bob"]
+    board.queue_work("bob", "t", by=SYSTEM_MEMBER, key="initial:0")
+    bob.turn()
+    bob.ok("team_pull_work")
+    # bob's agent rewrites its .git to alice's git dir: its work would land on her branch.
+    bob.write(".git", (alice.tree / ".git").read_text())
+    bob.write("evil.txt", "bob's\n")
+    payload = bob.call("team_publish_artifact", kind="x", summary="y")
+    assert payload["success"] is False
+    assert "not on its own branch" in payload["contentItems"][0]["text"]
+    assert sh_git(alice.tree, "log", "--format=%an") == "teammesh runner"  # untouched
+    # A fake git dir inside the tree (whose config could name a filter) is refused too.
+    fake = bob.tree / "fake"
+    sh_git(tmp_path, "init", "-q", str(fake))
+    bob.write(".git", f"gitdir: {fake / '.git'}\n")
+    payload = bob.call("team_publish_artifact", kind="x", summary="z")
+    assert "a git dir the runner did not make" in payload["contentItems"][0]["text"]
+    assert len(board.artifacts()) == 0 and work.records() == {}

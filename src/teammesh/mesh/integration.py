@@ -30,7 +30,7 @@ from teammesh.mesh import criteria as crit
 from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.git_cmd import GitError, git, git_env, out
 from teammesh.mesh.work_handoff import TeamWork, conflicted_files, is_ancestor
-from teammesh.mesh.workspaces import Layout
+from teammesh.mesh.workspaces import Layout, WorkspaceError, verify_tree
 
 CHECK_TIMEOUT = 300.0
 MAX_CHECK_OUTPUT = 300
@@ -52,6 +52,10 @@ def merge_reviewed(work: TeamWork, member: str, token: str | None) -> dict[str, 
         return None
     layout = work.layout
     where = layout.integration_dir
+    try:
+        verify_tree(layout, where, layout.integration_branch)
+    except WorkspaceError as exc:
+        return {"commit": commit[:12], "merged": False, "problem": str(exc)}
     with work.lock:
         entry = work.records().get(commit, {})
         author = str(entry.get("member") or (task.queued_by if task else ""))

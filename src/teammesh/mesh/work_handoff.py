@@ -23,11 +23,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
 from teammesh.mesh.git_cmd import GitError, git, out
-from teammesh.mesh.workspaces import Layout
+from teammesh.mesh.workspaces import Layout, WorkspaceError, verify_tree
 
 MAX_FILES_NAMED = 10
 # What running the work leaves behind is not work: bytecode caches are never committed.
@@ -88,13 +89,23 @@ class TeamWork:
                 if e.get("member") == member]
         return max(mine)[1] if mine else None
 
+    def tree(self, member: str) -> Path:
+        """The member's worktree, checked to be the one the runner made (a refusal if not:
+        the agent's answer says why)."""
+        tree = self.layout.worktree(member)
+        try:
+            verify_tree(self.layout, tree, self.layout.branch(member))
+        except WorkspaceError as exc:
+            raise BoardRefusal(str(exc)) from None
+        return tree
+
     # -- publish ---------------------------------------------------------------------------
 
     def commit_work(self, member: str, kind: str, summary: str) -> tuple[str, dict[str, Any]
                                                                          ] | None:
         """Commit the member's worktree; (commit, record) when the member has work of its
         own to show (new now, or committed earlier and not yet published), else None."""
-        tree = self.layout.worktree(member)
+        tree = self.tree(member)
         with self.lock:
             unresolved = [name for name in conflicted_files(tree) if _has_markers(tree, name)]
             if unresolved:
@@ -142,7 +153,7 @@ class TeamWork:
 
     def start_from(self, member: str, commit: str) -> dict[str, Any]:
         """Bring the member's worktree to `commit`; what happened, for the pull's answer."""
-        tree = self.layout.worktree(member)
+        tree = self.tree(member)
         said: dict[str, Any] = {"startsFrom": commit[:12],
                                 "branch": self.layout.branch(member), "cwd": str(tree)}
         with self.lock:

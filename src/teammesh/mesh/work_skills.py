@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from teammesh.mesh.board import BoardRefusal
 from teammesh.mesh.board.core import MAX_TEXT_CHARS, clean_text
 from teammesh.mesh.git_cmd import GitError
 from teammesh.mesh.integration import merge_reviewed
@@ -62,5 +63,9 @@ class MemberWork:
             tree = self.work.layout.worktree(self.member)
             return {**result, "workspace": {"cwd": str(tree),
                                             "branch": self.work.layout.branch(self.member)}}
-        return {**result, "workspace": self.work.start_from(self.member, commit)}
+        try:
+            said = self.work.start_from(self.member, commit)
+        except BoardRefusal as exc:  # the claim stands; the agent learns its tree is wrong
+            said = {"startsFrom": None, "problem": str(exc)}
+        return {**result, "workspace": said}
 

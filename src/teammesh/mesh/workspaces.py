@@ -160,6 +160,30 @@ def _add_worktree(repo: Path, path: Path, branch: str, start_point: str) -> None
     git(path, "config", "--worktree", "core.hooksPath", "/dev/null")
 
 
+def verify_tree(layout: Layout, tree: Path, branch: str) -> None:
+    """Refuse (WorkspaceError) a worktree that is no longer the one the runner made, before
+    the runner runs git in it. Its `.git` is a file in a directory an agent writes: pointed
+    at another git dir (a fake one whose config names filters or an fsmonitor, or another
+    member's), the runner's `git add` would run what it says or commit onto another branch.
+    So: `.git` is a plain file naming a git dir under the repository's own
+    `.git/worktrees/`, that git dir points back at this tree, and its HEAD is the branch."""
+    marker = tree / ".git"
+    if marker.is_symlink() or not marker.is_file():
+        raise WorkspaceError(f"{tree}: its .git is not the worktree file the runner made")
+    text = marker.read_text("utf-8", "replace").strip()
+    gitdir = Path(text.removeprefix("gitdir: ")).resolve() if text.startswith("gitdir: ") else None
+    worktrees = (layout.repo / ".git" / "worktrees").resolve()
+    if gitdir is None or gitdir.parent != worktrees:
+        raise WorkspaceError(f"{tree}: its .git names a git dir the runner did not make")
+    try:
+        back = Path((gitdir / "gitdir").read_text("utf-8").strip()).resolve()
+        head = (gitdir / "HEAD").read_text("utf-8").strip()
+    except OSError:
+        raise WorkspaceError(f"{tree}: its git dir is gone") from None
+    if back != marker.resolve() or head != f"ref: refs/heads/{branch}":
+        raise WorkspaceError(f"{tree}: not on its own branch {branch} (HEAD {head[:80]!r})")
+
+
 def open_workspaces(layout: Layout, members: tuple[str, ...]) -> Layout:
     """Make (or, resumed, find) the integration branch and every member's worktree."""
     try:
