@@ -359,7 +359,9 @@ def board_show(args: argparse.Namespace) -> int:
                       f" {short_reason(turn.reason) or '(no reason recorded)'}")
         print("artifacts:")
         for artifact in board.artifacts():
-            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")
+            # A summary's later lines (the commit it carries) indented under it.
+            summary = artifact.summary.replace("\n", "\n" + " " * 6)
+            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {summary}")
         approvals = board.approvals()
         if approvals:
             print("approvals:")

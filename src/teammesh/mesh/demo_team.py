@@ -17,6 +17,11 @@ from teammesh.mesh.teamfile import BUILTIN_TEAM, builtin_team, team_from_text
 from teammesh.mesh.workspace_prompts import CHECK_COMMAND
 
 DEMO_REPO = "teammesh-demo"
+_SEED_TASK = ("Draft a concise implementation plan for a repository-summary workflow, without"
+              " running commands or editing files, then hand off one docs task and one"
+              " validation task.")
+DEMO_TASK = ("Write a small repository-summary module and its test in your worktree, then"
+             " hand off one docs task and one validation task.")
 _SEED_COMPLETION = 'all_of = [{ member_done = "reviewer" }, { queues_empty = true }]'
 
 
@@ -29,6 +34,7 @@ def demo_team(runtime: str | None, *, embedded: bool) -> Team:
         return builtin_team()
     text = resources.files("teammesh.mesh").joinpath(BUILTIN_TEAM).read_text("utf-8")
     text = text.replace("[team]\n", f'[team]\nrepo = "{DEMO_REPO}"\n', 1)
+    text = text.replace(_SEED_TASK, DEMO_TASK, 1)
     text = text.replace(_SEED_COMPLETION, _SEED_COMPLETION[:-1]
                         + f', {{ merged = true }}, {{ check = "{CHECK_COMMAND}" }}]', 1)
     return team_from_text(text, f"<built-in {BUILTIN_TEAM}, with workspaces>")
