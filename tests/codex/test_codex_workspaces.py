@@ -21,6 +21,7 @@ import pytest
 
 from teammesh.brain.server import ModelServerThread
 from teammesh.client import AsyncCodexManager
+from teammesh.gateway.session_policy import SessionCeiling
 from teammesh.mesh.board import create_board, list_runs, open_board
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
@@ -39,7 +40,9 @@ def stack(codex_bin: Path, codex_data_dir: Path) -> Iterator[Stack]:
     """Think time on the model, so a runner can be killed in the middle of a turn."""
     with (
         ModelServerThread(think_ms=150) as model,
-        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1") as stack,
+        codex_stack(codex_bin, codex_data_dir, model_base_url=f"{model.base_url}/v1",
+                    ceiling=SessionCeiling(approval_policies=("never", "untrusted"))
+                    ) as stack,
     ):
         yield stack
 
@@ -62,12 +65,13 @@ def _shell_step(command: str) -> str:
         {"cmd": command, "login": False}) + "."
 
 
-async def _run(stack: Stack, where: Path, text: str) -> tuple[RunOutcome, Printer, Path]:
+async def _run(stack: Stack, where: Path, text: str, notes: _Sink | None = None
+               ) -> tuple[RunOutcome, Printer, Path]:
     os.makedirs(where, exist_ok=True)
     team = team_from_text(text, "ws.toml")
     board = create_board(run_id=f"run-{where.name}", team=team.name, roster=team.roster,
                          path=where / "board.sqlite")
-    printer = Printer(out=_Sink(), notes=_Sink())
+    printer = Printer(out=_Sink(), notes=notes if notes is not None else _Sink())
     cwd = os.getcwd()
     os.chdir(where)  # the run starts here: its repo and worktrees are under it
     try:
@@ -306,3 +310,54 @@ def test_a_killed_run_resumes_without_duplicate_commits(
                    f"teammesh/{run.run_id}/integration").split()
     assert files == ["README.md", "docs/repo_summary.md", "repo_summary.py",
                      "test_repo_summary.py"]
+
+
+APPROVALS_TEAM = """
+[team]
+name = "approvals"
+repo = "proj"
+[session]
+approval_policy = "untrusted"
+[[members]]
+name = "developer"
+handoffs = ["docs"]
+[[members]]
+name = "docs"
+handoffs = []
+steps = ["Call team_pull_work once.", {docs_step},
+         "If there is a task, call team_publish_artifact with a one-sentence summary.",
+         "Call team_mark_done."]
+[[tasks]]
+owner = "developer"
+text = "Write the module."
+[[policies.approvals]]
+member = "developer"
+tool = "command"
+answer = "yes"
+[[policies.approvals]]
+member = "docs"
+tool = "command"
+answer = "no"
+[completion]
+member_done = ["developer", "docs"]
+"""
+
+
+@pytest.mark.anyio
+async def test_codex_command_approvals_are_answered_by_the_team_rules(
+        stack: Stack, codex_data_dir: Path) -> None:
+    where = codex_data_dir / "approvals"
+    make_repo(where / "proj")
+    text = APPROVALS_TEAM.format(docs_step=_toml(_shell_step("echo page > page.md")))
+    notes = _Sink()
+    outcome, printer, work = await _run(stack, where, text, notes)
+    assert outcome.complete, (outcome.missing, printer.lines)
+    said = [line for line in "".join(notes).splitlines() if line.startswith("[approval]")]
+    assert said and all(line.endswith(": accept") for line in said
+                        if line.startswith("[approval] developer: ")), said
+    assert [line for line in said if line.startswith("[approval] docs: ")] == [
+        "[approval] docs: Command approval required: /bin/bash -c 'echo page > page.md':"
+        " decline (command by docs declined by the team's approval rule)"]
+    # Approved: the developer's files are there; declined: docs wrote nothing.
+    assert (work / "developer" / "repo_summary.py").exists()
+    assert not (work / "docs" / "page.md").exists()

@@ -29,6 +29,7 @@ from teammesh.client import AsyncCodexManager
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.calls import MemberState, ToolCalls
+from teammesh.mesh.command_approvals import CommandApprovals
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, guards_for
 from teammesh.mesh.run_clients import EndpointClients
@@ -115,6 +116,9 @@ class TeamRunner:
                 client.on_event(USAGE_EVENT)(self.usage.on_usage)
                 client.stream.event_types = _STREAM_EVENTS
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        # The runtime's own approvals (codex asking before a command), if a member's policy
+        # lets it ask: answered by the team's rules (`command_approvals.py`).
+        streams.append(asyncio.create_task(CommandApprovals(state).run(stop)))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
             # exactly once.

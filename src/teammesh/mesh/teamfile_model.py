@@ -65,7 +65,8 @@ _APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
 _SANDBOXES: tuple[str, ...] = get_args(FilesystemSandbox)
 _NETWORK: tuple[str, ...] = get_args(NetworkAccess)
 _ANSWERS = ("yes", "no", "ask")
-_TOOLS = ("*", *SKILL_NAMES)
+# "command": the runtime's own approvals (codex asking before a command; command_approvals.py).
+_TOOLS = ("*", *SKILL_NAMES, "command")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Count = Annotated[int, Field(ge=1)]
