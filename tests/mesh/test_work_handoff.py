@@ -6,6 +6,7 @@ handed back, then resolved; `merged` and `check` criteria. Real git, real SQLite
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,28 @@ def test_a_worktree_pointed_at_another_git_dir_is_refused(tmp_path: Path) -> Non
     payload = bob.call("team_publish_artifact", kind="x", summary="z")
     assert "a git dir the runner did not make" in payload["contentItems"][0]["text"]
     assert len(board.artifacts()) == 0 and work.records() == {}
+
+
+def test_a_fifo_in_place_of_a_conflicted_file_does_not_hang_the_publish(
+        tmp_path: Path) -> None:
+    board, _work, agents = team_work(tmp_path, ("developer", "reviewer"))
+    dev = agents["developer"]
+    board.queue_work("developer", "t", by=SYSTEM_MEMBER, key="initial:0")
+    dev.turn()
+    dev.ok("team_pull_work")
+    dev.write("a.txt", "one\n")
+    sh_git(dev.tree, "add", "a.txt")
+    sh_git(dev.tree, "commit", "-qm", "one")
+    sh_git(dev.tree, "checkout", "-qb", "side", "HEAD~1")
+    dev.write("a.txt", "two\n")
+    sh_git(dev.tree, "add", "a.txt")
+    sh_git(dev.tree, "commit", "-qm", "two")
+    sh_git(dev.tree, "checkout", "-q", "teammesh/run-w/member/developer")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=dev.tree, capture_output=True,
+                   check=False)
+    (dev.tree / "a.txt").unlink()
+    os.mkfifo(dev.tree / "a.txt")
+    payload = dev.call("team_publish_artifact", kind="fix", summary="fixed")
+    # No hang reading the FIFO; git refuses to add it, and the artifact says so.
+    assert payload["success"] is True, payload
+    assert "[work not committed: git add --all failed" in payload["contentItems"][0]["text"]

@@ -21,6 +21,7 @@ the resolution.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,11 +186,20 @@ class TeamWork:
 
 
 def _has_markers(tree: object, name: str) -> bool:
+    """Whether a conflicted file still holds conflict markers. Opened without following a
+    symlink and without blocking (an agent may have put a FIFO there); only a regular file
+    is read."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
-        with open(os.path.join(str(tree), name), "rb") as handle:
-            text = handle.read(4 * 1024 * 1024)
+        fd = os.open(os.path.join(str(tree), name), flags)
     except OSError:
-        return False  # deleted: resolved by removal
+        return False  # deleted, or a symlink: not a file with markers
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        text = os.read(fd, 4 * 1024 * 1024)
+    finally:
+        os.close(fd)
     return b"<<<<<<< " in text and b">>>>>>> " in text
 
 

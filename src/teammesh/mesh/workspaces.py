@@ -100,7 +100,9 @@ class Layout:
         except (KeyError, ValueError):
             return None
         # Only a folder of the shape this module makes is ever removed.
-        if layout.root.name != run_id + WORK_DIR_SUFFIX or not layout.root.is_absolute():
+        root = layout.root
+        if (root.name != run_id + WORK_DIR_SUFFIX or not root.is_absolute()
+                or root.parent.name != "runs" or root.parent.parent.name != ".teammesh"):
             return None
         return layout
 
