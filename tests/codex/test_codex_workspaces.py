@@ -99,7 +99,7 @@ def test_the_codex_demo_leaves_the_files_and_passing_tests_on_the_integration_br
     assert f"work: branch {branch} of {repo}" in proc.stderr  # it says where
     files = sh_git(repo, "ls-tree", "-r", "--name-only", branch).split()
     assert files == ["docs/repo_summary.md", "repo_summary.py", "test_repo_summary.py"]
-    authors = sh_git(repo, "log", "--format=%an|%s", branch).splitlines()
+    authors = sh_git(repo, "log", "--topo-order", "--format=%an|%s", branch).splitlines()
     assert [a.split("|")[0] for a in authors] == ["teammesh runner", "docs", "developer",
                                                  "teammesh runner"]
     assert authors[0].split("|")[1].startswith("merge docs's ")
