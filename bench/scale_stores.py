@@ -29,13 +29,16 @@ WORKER_TIMEOUT = 900.0
 LINEAR_FLOOR = 0.67
 
 
-def scale_point(members: int, tasks: int, board_at: str = "sqlite") -> dict[str, Any]:
-    """One run of the scale team against a fresh gateway, its runner in a fresh process."""
+def scale_point(members: int, tasks: int, board_at: str = "sqlite", *, record: bool = True
+                ) -> dict[str, Any]:
+    """One run of the scale team against a fresh gateway, its runner in a fresh process
+    (`record=False`: without the run record's writes, the floor of `bench.scale_record`)."""
     with GatewayProcess() as gateway:
         gateway_start = gateway.rss()
         done = subprocess.run(
             [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
-             "--members", str(members), "--tasks", str(tasks), "--board", board_at],
+             "--members", str(members), "--tasks", str(tasks), "--board", board_at,
+             "--record", "on" if record else "off"],
             cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
         if done.returncode != 0:
             raise RuntimeError(f"scale worker {members}x{tasks} on {board_at.split(':')[0]}"

@@ -16,9 +16,9 @@ from teammesh.cli import main
 from teammesh.client import AsyncCodexManager
 from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.mesh.approval_wait import Asker
 from teammesh.mesh.board import TeamBoard, create_board, open_board
 from teammesh.mesh.output import Printer
-from teammesh.mesh.policies import Asker
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.teamfile import load_team
 

@@ -41,6 +41,7 @@ from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
+from teammesh.tracing.gateway_spans import traced_send
 from teammesh.wire import (
     CreateSessionBody,
     InterruptBody,
@@ -145,7 +146,9 @@ async def send_message(request: Request) -> Outcome:
     if isinstance(found, Outcome):
         return found
     body = await read_body(request, SendMessageBody)
-    return await hub.send_message(session_id, body)
+    # Under the gateway's turn span, parented on the caller's traceparent (docs/tracing.md).
+    return await traced_send(request.headers, session_id, found.runtime_key,
+                             found.controls.model, hub.send_message(session_id, body))
 
 
 async def interrupt(request: Request) -> Outcome:

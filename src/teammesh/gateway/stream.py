@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
 from teammesh.gateway.stream_extensions import ExtensionCommands, granted, ready_frame
 from teammesh.serving.limits import ServerLimits
+from teammesh.serving.ws_coalesce import MORE
 
 log = logging.getLogger("teammesh.gateway.stream")
 
@@ -64,7 +65,10 @@ async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
                 elif subscriber.going_away:
                     await websocket.close(code=1001)  # the gateway is stopping
                 return
-            await websocket.send_text(text)
+            # Whether more frames are queued: a burst leaves in one socket write, and the
+            # last frame of it at once (serving/ws_coalesce.py).
+            await websocket.send({"type": "websocket.send", "text": text,
+                                  MORE: not subscriber.queue.empty()})
     except Exception:
         # The peer went away; the reader notices the disconnect and cleans up.
         return

@@ -21,7 +21,6 @@ import os
 import socket
 import sqlite3
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +62,9 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.mesh.usage_text import cost_text, tokens_detail
 from teammesh.mesh.workspaces import WorkspaceError
+from teammesh.tracing import configure as configure_tracing
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -156,17 +157,9 @@ def _run_locked(args: argparse.Namespace, held: RunLock | PgRunLock | None) -> i
 def _ask_on_terminal() -> Any:
     if not sys.stdin.isatty():
         return None
+    from teammesh.mesh.terminal_prompt import TerminalPrompt
 
-    one_at_a_time = threading.Lock()  # concurrent members: one question on screen at once
-
-    def ask(question: str) -> bool:
-        with one_at_a_time:
-            # On stderr: stdout carries only the run's lines.
-            sys.stderr.write(f"{question} [y/N] ")
-            sys.stderr.flush()
-            return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-    return ask
+    return TerminalPrompt()
 
 
 def _execute(args: argparse.Namespace, team: Team,
@@ -260,7 +253,12 @@ def _existing(board: str | None, run_id: str) -> Location:
 def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard,
         config: LaunchConfig, overrides: list[str]) -> int:
     """The run itself, its board open and locked."""
-    printer = Printer()
+    web = None
+    if getattr(args, "web", False):
+        from teammesh.web.run_hook import WebRun  # starlette page: only with --web
+
+        web = WebRun(board, team, args)
+    printer = web.printer if web is not None else Printer()
     live_on = args.live == "on" or (args.live == "auto" and sys.stdout.isatty())
     options = RunOptions(rounds=config.rounds, turn_timeout=config.turn_timeout,
                          concurrency=config.concurrency, use_stream=not args.no_stream,
@@ -278,7 +276,14 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
 
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
-            outcome = asyncio.run(launch(spec, board, options, printer))
+                options.on_state = live.attach
+            configure_tracing("teammesh-runner")  # OTEL_* variables; a no-op without them
+            running = launch(spec, board, options, printer)
+            if web is not None:
+                web.hook(options)
+                outcome = asyncio.run(web.around(running, printer))
+            else:
+                outcome = asyncio.run(running)
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
@@ -304,6 +309,8 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
                  f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s),"
                  f" makespan {outcome.makespan:.2f} s ({outcome.reason})")
+    printer.note(f"run {outcome.run_id}: tokens {tokens_detail(outcome.usage)},"
+                 f" cost {cost_text(outcome.cost_usd)}")
     if not outcome.complete:
         for missing in outcome.missing:
             printer.note(f"missing: {missing}")

@@ -58,6 +58,10 @@ class Printer:
                 self._closed.add(id(stream))
                 _silence(stream)
 
+    def call_started(self, member: str, tool: str) -> None:
+        """A member's tool call reached its handler (printed by nobody: the web board's
+        printer, `web/watch.py`, shows "calling <tool>" from it)."""
+
     def tool_call(self, member: str, tool: str) -> None:
         self._write(self._out, f"[tool-call] {member}: {tool}")
 

@@ -18,6 +18,7 @@ from teammesh.mesh.run_options import RunOptions
 from teammesh.mesh.run_outcome import TurnRecord
 from teammesh.mesh.run_settings import RunSettings
 from teammesh.mesh.team import Team
+from teammesh.mesh.usage_totals import UsageTotals
 from teammesh.mesh.workspaces import Layout
 
 
@@ -40,6 +41,8 @@ class RunState:
     failures_in_a_row: dict[str, int] = field(default_factory=dict)
     # The members' worktrees (`[team] repo`), None without a repository.
     workspace: Layout | None = None
+    # Tokens and cost so far, this run's and its earlier runners' (budgets read it).
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
     def changed(self) -> None:
         """Tell the caller the board changed (the live view redraws)."""

@@ -27,6 +27,7 @@ from teammesh.mesh.turn_failures import (
     failure_of_turn,
     refused_turn,
 )
+from teammesh.tracing.run_spans import traced_turn, turn_settled
 
 
 class TurnDriver:
@@ -43,7 +44,7 @@ class TurnDriver:
         started = time.monotonic()
         ok = False
         try:
-            ok = await self._send_turn(member, round_number)
+            ok = await traced_turn(member, round_number, self._send_turn(member, round_number))
         finally:
             self.state.turn_log.append(TurnRecord(member.name, round_number, started,
                                                   time.monotonic(), ok))
@@ -177,6 +178,7 @@ class TurnDriver:
         """Settle the turn on the board; a failed or lost one with `reason`, the problem the
         runner printed for it, so the board tells why after the run."""
         state = self.state
+        turn_settled(ok=ok, lost=lost, reason=reason)  # on the turn's span, when traced
         if ok:
             state.failures_in_a_row.pop(member.name, None)
         for task in state.board.settle_turn(slot.token, ok=ok, lost=lost,

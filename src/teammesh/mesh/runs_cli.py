@@ -34,6 +34,7 @@ from teammesh.mesh.board import runs_on as runs_of_board
 from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.git_cmd import GitError
 from teammesh.mesh.run_files import discard_run
+from teammesh.mesh.runs_record import record_columns
 from teammesh.mesh.workspaces import remove_workspaces
 
 FINISHED = ("complete", "incomplete", "failed")
@@ -127,9 +128,10 @@ def list_runs(args: argparse.Namespace) -> int:
         where = args.board if args.board is not None else args.dir
         print(f"teammesh runs: no runs in {where}", file=sys.stderr)
         return 0
-    rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "RUNTIME")]
+    rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "TURNS", "CALLS",
+             "TOKENS", "COST", "RUNTIME")]
     rows += [(r.info.run_id, r.info.team, r.status, r.info.created_at, _duration(r),
-              _runtime(r.info)) for r in listed]
+              *record_columns(r.location, r.info.run_id), _runtime(r.info)) for r in listed]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))

@@ -79,6 +79,17 @@ class InitialTask:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """At most `tokens` (input + output) and `usd`; None: no limit."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.tokens is not None or self.usd is not None
+
+
+@dataclass(frozen=True)
 class Policies:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_chain: int | None = None
@@ -90,6 +101,9 @@ class Policies:
     tool_call_deadline: float | None = None
     # Who merges reviewed commits into the integration branch (`integration.py`).
     integrator: str | None = None
+    # Token / USD budgets of the whole run and of each member (`budgets.py`).
+    budget: Budget = field(default_factory=Budget)
+    member_budget: Budget = field(default_factory=Budget)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from teammesh.mesh.team import (
     DEFAULT_ROUNDS,
     DEFAULT_TURN_TIMEOUT,
     SEED_HANDOFFS,
+    Budget,
     InitialTask,
     Member,
     Policies,
@@ -33,6 +34,7 @@ from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
 from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
 from teammesh.mesh.teamfile_limits import MAX_TEAM_FILE_BYTES, text_problem
 from teammesh.mesh.teamfile_model import (
+    BudgetTable,
     MemberTable,
     PoliciesTable,
     TaskTable,
@@ -119,6 +121,8 @@ class _Checks:
             approval_timeout=table.approval_timeout,
             tool_call_deadline=table.tool_call_deadline,
             integrator=self.integrator(table.integrator),
+            budget=_budget(table.budget),
+            member_budget=_budget(table.member_budget),
         )
 
     def integrator(self, name: str | None) -> str | None:
@@ -141,6 +145,10 @@ class _Checks:
         except TeamFileError as exc:
             self.problems.extend(exc.problems)
             return crit.seed_completion(self.roster[-1])
+
+
+def _budget(table: BudgetTable | None) -> Budget:
+    return Budget() if table is None else Budget(tokens=table.tokens, usd=table.usd)
 
 
 def _roster(shape: TeamFile) -> tuple[tuple[str, ...], list[Problem]]:

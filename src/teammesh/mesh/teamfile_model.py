@@ -12,6 +12,7 @@ The reasons of the messages are ours (`teamfile_errors.py`); the validators belo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, get_args
@@ -19,6 +20,7 @@ from typing import Annotated, Any, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -159,6 +161,26 @@ class ApprovalTable(_Table):
     tool: ToolName = QUEUE_WORK
 
 
+def _dollars(value: object) -> object:
+    """Checked before pydantic's own messages, which speak of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _reason("must be a number (US dollars)")
+    if not math.isfinite(value):
+        raise _reason("must be a finite number of US dollars")
+    return value
+
+
+Dollars = Annotated[float, BeforeValidator(_dollars), Field(gt=0)]
+
+
+class BudgetTable(_Table):
+    """`[policies.budget]` / `[policies.member_budget]`: no turn starts once reached."""
+
+    tokens: Count | None = Field(default=None, description="input + output tokens")
+    usd: Dollars | None = Field(default=None, description="cost in USD (models with a"
+                                                          " known price)")
+
+
 class PoliciesTable(_Table):
     """`[policies]`: enforced at the tool boundary."""
 
@@ -170,6 +192,9 @@ class PoliciesTable(_Table):
     integrator: Text | None = Field(default=None, description="who merges reviewed commits"
                                     " into the integration branch (default: reviewer)")
     approvals: list[ApprovalTable] = []
+    budget: BudgetTable | None = Field(default=None, description="the whole run's budget")
+    member_budget: BudgetTable | None = Field(default=None,
+                                              description="each member's own budget")
 
 
 class TeamFile(_Table):

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from teammesh.mesh.board.approval_answers import ApprovalAnswers
 from teammesh.mesh.board.call_notes import CallNote, refused_by_result
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
@@ -111,7 +112,7 @@ def effect_key(task_id: int, member: str, tool: str, arguments: dict[str, Any],
     return f"task{task_id}:{member}:{tool}:{digest}:{occurrence}"
 
 
-class TeamBoard(RecordedRun):
+class TeamBoard(RecordedRun, ApprovalAnswers):
     """The board of one run. Thread-safe and process-safe as far as its store is. Its
     record (turn times and usage, every tool call: `RecordedRun`) is written in the same
     transactions as the board changes it goes with."""
@@ -435,11 +436,6 @@ class TeamBoard(RecordedRun):
                     if approval.key == key:
                         return approval
             return tx.add_approval(key=key, member=member, tool=tool, question=question)
-
-    def answer_approval(self, approval_id: int, *, approved: bool, by: str) -> None:
-        with self._store.transaction(write=True) as tx:
-            tx.set_approval(approval_id, state="approved" if approved else "declined",
-                            answered_by=by)
 
     def approvals(self) -> list[ApprovalRecord]:
         with self._store.transaction(write=False) as tx:

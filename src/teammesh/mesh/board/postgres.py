@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS teammesh_call_log (
     tool TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, success INTEGER,
     outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', started_at DOUBLE PRECISION,
     ended_at DOUBLE PRECISION, seq BIGSERIAL, PRIMARY KEY (run_id, request_key));
+CREATE TABLE IF NOT EXISTS teammesh_transcripts (
+    run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (run_id, member));
 CREATE INDEX IF NOT EXISTS teammesh_tasks_claims ON teammesh_tasks (run_id, claim_token);
 CREATE INDEX IF NOT EXISTS teammesh_tasks_status ON teammesh_tasks (run_id, status, owner);
 CREATE INDEX IF NOT EXISTS teammesh_turns_order ON teammesh_turns (run_id, seq);

@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS call_log (
     tool TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, success INTEGER,
     outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', started_at REAL, ended_at REAL,
     PRIMARY KEY (run_id, request_key));
+CREATE TABLE IF NOT EXISTS transcripts (
+    run_id TEXT NOT NULL, member TEXT NOT NULL, session_id TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (run_id, member));
 """
 
 # What a tool call or a turn looks up, so no call reads every row of its run: a turn's

@@ -1,0 +1,101 @@
+"""One snapshot of the run, rebuilt when something changed, pushed to every open page.
+
+A single task reads the board; pages never do, so ten open tabs cost what one costs. In the
+runner's process the runner nudges the feed on every board change (`nudge`, cheap: a flag)
+and the feed rebuilds at most every `interval`; in `teammesh board serve` (another process,
+maybe another machine) nobody nudges, so the feed polls the board every `poll` seconds. A
+rebuild that changes nothing (timers tick in the page itself) pushes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from teammesh.web.snapshot import Source, snapshot
+
+log = logging.getLogger("teammesh.web.feed")
+
+NUDGED_INTERVAL_S = 0.25
+POLL_INTERVAL_S = 1.0
+
+
+class Feed:
+    def __init__(self, source: Source, *, interval: float = NUDGED_INTERVAL_S,
+                 poll: float = POLL_INTERVAL_S) -> None:
+        self.source = source
+        self.interval = interval
+        self.poll = poll
+        self.version = 0
+        self.current: dict[str, Any] = {}
+        self._fingerprint = ""
+        self._dirty = True
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.rebuilds = 0
+
+    def nudge(self) -> None:
+        """Something changed (called from the runner, in its loop or another thread)."""
+        self._dirty = True
+
+    def refresh(self) -> bool:
+        """Rebuild now; True when the state changed."""
+        self._dirty = False
+        state = snapshot(self.source)
+        self.rebuilds += 1
+        fingerprint = json.dumps({k: v for k, v in state.items() if k != "now"},
+                                 sort_keys=True, default=str)
+        self.current = state
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint
+        self.version += 1
+        return True
+
+    async def _run(self) -> None:
+        waited = 0.0
+        while True:
+            await asyncio.sleep(self.interval)
+            waited += self.interval
+            if not self._dirty and waited < self.poll:
+                continue
+            waited = 0.0
+            try:
+                changed = self.refresh()
+            except Exception:  # a board busy or gone for a moment: try again next time
+                log.exception("reading the board for the web page failed")
+                continue
+            if changed:
+                async with self._changed:
+                    self._changed.notify_all()
+
+    def start(self) -> None:
+        if self._task is None:
+            self.refresh()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def changed_since(self, version: int, wait_s: float) -> bool:
+        """Wait until the version passes `version` (True) or `wait_s` passes (False)."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.version != version), wait_s)
+            except TimeoutError:
+                return False
+        return True
+
+    async def decided(self) -> None:
+        """An approval was just answered here: show it at once."""
+        if self.refresh():
+            async with self._changed:
+                self._changed.notify_all()
