@@ -57,12 +57,13 @@ from teammesh.mesh.run_files import discard_run
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
-from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
+from teammesh.mesh.launch import LaunchSpec, launch, open_run_board, resolve_api_base
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
 from teammesh.mesh.usage_text import cost_text, tokens_detail
+from teammesh.mesh.workspaces import WorkspaceError
 from teammesh.tracing import configure as configure_tracing
 
 EXIT_INCOMPLETE = 1
@@ -72,7 +73,10 @@ EXIT_STORAGE = 4
 
 
 def demo(args: argparse.Namespace) -> int:
-    return _execute(args, builtin_team())
+    from teammesh.mesh.demo_team import demo_team  # codex: the team gets a repository
+
+    return _execute(args, demo_team(args.runtime,
+                                    embedded=resolve_api_base(args.api_base) is None))
 
 
 def _team_of_run(args: argparse.Namespace) -> Team:
@@ -283,6 +287,9 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
+    except WorkspaceError as exc:  # [team] repo: refused before any session exists
+        printer.note(f"teammesh: {exc}")
+        return EXIT_USAGE
     except CodexManagerError as exc:
         if refused_at_start(exc) and args.resume is None and not board.turns():
             # The gateway refused the team as asked (unknown runtime, bad credentials, a
@@ -359,7 +366,9 @@ def board_show(args: argparse.Namespace) -> int:
                       f" {short_reason(turn.reason) or '(no reason recorded)'}")
         print("artifacts:")
         for artifact in board.artifacts():
-            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")
+            # A summary's later lines (the commit it carries) indented under it.
+            summary = artifact.summary.replace("\n", "\n" + " " * 6)
+            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {summary}")
         approvals = board.approvals()
         if approvals:
             print("approvals:")

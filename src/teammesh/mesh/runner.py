@@ -31,6 +31,7 @@ from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.budgets import usd_blind_spot
 from teammesh.mesh.calls import MemberState, ToolCalls
+from teammesh.mesh.command_approvals import CommandApprovals
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, guards_for
 from teammesh.mesh.run_clients import EndpointClients
@@ -44,6 +45,7 @@ from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_transcripts import save_transcripts
 from teammesh.mesh.run_turn import TurnDriver
 from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder, launch_model
+from teammesh.mesh.run_workspaces import open_team_work, report_work
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
 from teammesh.mesh.usage_text import turns_usage
@@ -129,12 +131,16 @@ class TeamRunner:
                 client.on_event(USAGE_EVENT)(self.usage.on_usage)
                 client.stream.event_types = _STREAM_EVENTS
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        # The runtime's own approvals (codex asking before a command), if a member's policy
+        # lets it ask: answered by the team's rules (`command_approvals.py`).
+        streams.append(asyncio.create_task(CommandApprovals(state).run(stop)))
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
             # exactly once.
             for number, task in enumerate(state.team.tasks):
                 board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
                                  key=f"initial:{number}")
+            await open_team_work(state)  # before the sessions: their cwd is a worktree
             state.usage.seed(board.turn_entries())  # a resumed run's earlier usage counts
             reattached = await open_sessions(state, resume=resume)
             info = board.info()
@@ -174,6 +180,7 @@ class TeamRunner:
         state.changed()
         snapshot = board.snapshot(limit=12)
         state.printer.final(snapshot)
+        report_work(state)  # where the integrated work is, if the team has a repository
         recorded = board.turn_entries()
         usage = turns_usage(recorded)
         return RunOutcome(board.run_id, status, reason, missing, last_round, state.turns,

@@ -32,8 +32,10 @@ from teammesh.mesh.board import (
 )
 from teammesh.mesh.board import runs_on as runs_of_board
 from teammesh.mesh.board.lock import RunBusy
+from teammesh.mesh.git_cmd import GitError
 from teammesh.mesh.run_files import discard_run
 from teammesh.mesh.runs_record import record_columns
+from teammesh.mesh.workspaces import remove_workspaces
 
 FINISHED = ("complete", "incomplete", "failed")
 EXIT_USAGE = 2
@@ -175,7 +177,10 @@ def _remove(run: Listed) -> bool:
             print(f"kept {run.info.run_id}: it is running again", file=sys.stderr)
             return False
         discard_run(run.location, run.info.run_id)
-    except (UnknownRun, NotABoard, sqlite3.Error, OSError) as exc:
+        for branch in remove_workspaces(run.info.meta.get("workspace")):
+            print(f"kept branch {branch} of {run.info.run_id}: the integration branch does"
+                  " not hold its work", file=sys.stderr)
+    except (UnknownRun, NotABoard, sqlite3.Error, OSError, GitError) as exc:
         print(f"kept {run.info.run_id}: {exc}", file=sys.stderr)
         return False
     finally:

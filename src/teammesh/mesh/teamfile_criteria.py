@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +105,29 @@ def _quality(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
     return crit.quality(name)
 
 
+def _merged(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
+    if arg is not True:
+        raise r.fail(key, "must be true")
+    from teammesh.mesh.integration import merged_criterion
+
+    return merged_criterion()
+
+
+def _check(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
+    """A command (split like a shell would, run without one) that must pass on the
+    integration branch."""
+    command = r.string(arg, key)
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise r.fail(key, f"cannot split the command: {exc}") from None
+    if not argv:
+        raise r.fail(key, "must name a command")
+    from teammesh.mesh.integration import check_criterion
+
+    return check_criterion(command)
+
+
 def _budget(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
     if not isinstance(arg, dict):
         raise r.fail(key, "must be a table")
@@ -138,6 +162,8 @@ _LEAVES: dict[str, Callable[[CriterionReader, object, str], crit.Criterion]] = {
     "quality": _quality,
     "max_rounds": lambda r, arg, key: crit.max_rounds(r.integer(arg, key)),
     "budget": _budget,
+    "merged": lambda r, arg, key: _merged(r, arg, key),
+    "check": lambda r, arg, key: _check(r, arg, key),
 }
 CRITERION_NAMES = (*_LEAVES, *_COMBINATORS)
 
@@ -156,6 +182,10 @@ _ARGUMENTS: dict[str, dict[str, Any]] = {
     "budget": {"type": "object", "minProperties": 1, "additionalProperties": False,
                "properties": {"turns": _COUNT, "tool_calls": _COUNT, "tokens": _COUNT,
                               "usd": {"type": "number", "exclusiveMinimum": 0}}},
+    "merged": {"const": True, "description": "every published commit is on the integration"
+                                             " branch ([team] repo)"},
+    "check": {**_TEXT, "description": "a command that must exit 0 in the integration"
+                                      " branch's worktree (no shell)"},
     "all_of": {"type": "array", "minItems": 1, "items": _SELF},
     "any_of": {"type": "array", "minItems": 1, "items": _SELF},
     "not": _SELF,

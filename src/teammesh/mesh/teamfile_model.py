@@ -67,7 +67,8 @@ _APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
 _SANDBOXES: tuple[str, ...] = get_args(FilesystemSandbox)
 _NETWORK: tuple[str, ...] = get_args(NetworkAccess)
 _ANSWERS = ("yes", "no", "ask")
-_TOOLS = ("*", *SKILL_NAMES)
+# "command": the runtime's own approvals (codex asking before a command; command_approvals.py).
+_TOOLS = ("*", *SKILL_NAMES, "command")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Count = Annotated[int, Field(ge=1)]
@@ -109,6 +110,9 @@ class TeamTable(_Table):
     rounds: Count | None = Field(default=None, description="round limit; --rounds overrides")
     turn_timeout: Seconds | None = Field(default=None, description="seconds per turn")
     concurrency: Count | None = Field(default=None, description="members' turns at once")
+    repo: Text | None = Field(default=None, description="the team's git repository, relative"
+                              " to the run's directory (made one if it is none): each member"
+                              " works in its own worktree of it")
 
 
 class SessionTable(_Table):
@@ -185,6 +189,8 @@ class PoliciesTable(_Table):
     max_bounces: Count | None = None
     tool_call_deadline: Seconds | None = None
     approval_timeout: Seconds | None = None
+    integrator: Text | None = Field(default=None, description="who merges reviewed commits"
+                                    " into the integration branch (default: reviewer)")
     approvals: list[ApprovalTable] = []
     budget: BudgetTable | None = Field(default=None, description="the whole run's budget")
     member_budget: BudgetTable | None = Field(default=None,
