@@ -21,6 +21,10 @@ log = logging.getLogger("teammesh.web.feed")
 
 NUDGED_INTERVAL_S = 0.25
 POLL_INTERVAL_S = 1.0
+# Open event streams at once: each is a task and a socket for as long as a tab stays open;
+# past this a new one is refused (503) instead of growing without bound. Far more than the
+# tabs one operator opens.
+MAX_STREAMS = 64
 
 
 class Feed:
@@ -36,6 +40,8 @@ class Feed:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self.rebuilds = 0
+        self.streams = 0  # event streams open now (app.py counts them)
+        self.closed = False
 
     def nudge(self) -> None:
         """Something changed (called from the runner, in its loop or another thread)."""
@@ -84,12 +90,21 @@ class Feed:
                 await self._task
             self._task = None
 
+    async def close(self) -> None:
+        """The server is about to stop: every open event stream ends now, on its own, so
+        the server has no request left to cancel (a cancelled stream is a traceback on the
+        operator's terminal and a second's wait)."""
+        self.closed = True
+        async with self._changed:
+            self._changed.notify_all()
+
     async def changed_since(self, version: int, wait_s: float) -> bool:
-        """Wait until the version passes `version` (True) or `wait_s` passes (False)."""
+        """Wait until the version passes `version` or the feed closes (True), or `wait_s`
+        passes (False)."""
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.version != version), wait_s)
+                await asyncio.wait_for(self._changed.wait_for(
+                    lambda: self.closed or self.version != version), wait_s)
             except TimeoutError:
                 return False
         return True

@@ -58,8 +58,10 @@ async def serve_board(feed: Feed, *, host: str = DEFAULT_HOST, port: int = 0,
                                                lifespan="off", timeout_graceful_shutdown=1))
         feed.start()
         try:
-            async with serving(server, sock, stopped_early=lambda: RuntimeError(
-                    "web board server stopped during startup")):
+            # Open pages' event streams end before uvicorn stops (feed.close).
+            async with serving(server, sock, before_exit=feed.close,
+                               stopped_early=lambda: RuntimeError(
+                                   "web board server stopped during startup")):
                 yield RunningBoard(host, real_port, config.token)
         finally:
             await feed.stop()
