@@ -47,3 +47,18 @@ def test_redact_keeps_what_names_the_board() -> None:
         "postgresql:///db?host=%2Frun%2Fpg&password=***")
     assert redact_dsn("postgresql://h/db") == "postgresql://h/db"
     assert SECRET not in redact_dsn(f"postgresql://u:{SECRET}@[::1/db")  # malformed
+
+
+def test_commands_that_miss_a_run_on_postgresql_never_echo_its_password(
+        tmp_path: Path, postgres_dsn: str) -> None:
+    """The board opens (the throwaway server trusts loopback, the password is ignored), the
+    run is not there: the message names the board. Before: the whole DSN, password too."""
+    hostile = postgres_dsn + ("&" if "?" in postgres_dsn else "?") + f"password={SECRET}"
+    missing = "run-20990101-000000-abcdef"
+    for command in (["board", "show", missing], ["runs", "show", missing],
+                    ["board", "serve", missing]):
+        proc = subprocess.run([TEAMMESH, *command, "--board", hostile], cwd=tmp_path,
+                              env=runner_env(), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert "password=***" in proc.stderr, (command, proc.stderr)
+        assert SECRET not in proc.stdout + proc.stderr, command
