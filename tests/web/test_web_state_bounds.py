@@ -11,6 +11,7 @@ import pytest
 
 from teammesh.mesh.board import SYSTEM_MEMBER
 from teammesh.mesh.board.core import MAX_TEXT_CHARS
+from teammesh.web.feed import NUDGED_INTERVAL_S, REBUILD_BACKOFF, next_wait
 from teammesh.web.snapshot import LISTED
 from tests.web.helpers import served_board
 
@@ -35,3 +36,13 @@ async def test_a_chatty_agent_cannot_grow_the_page_state(tmp_path: Path) -> None
     assert state["counters"]["artifacts"] == ARTIFACTS
     assert state["counters"]["tasks"] == TASKS
     assert len(answer.content) < 4 * LISTED * MAX_TEXT_CHARS  # was ~20 MB
+
+
+def test_a_slow_rebuild_spaces_the_next_one() -> None:
+    """3000 refused calls with 16 KB arguments and results made a rebuild ~0.24 s of CPU in
+    the runner's loop, up to 4 a second (a whole core) while the run kept changing. Now
+    the feed waits REBUILD_BACKOFF times as long as its last rebuild took."""
+    assert next_wait(NUDGED_INTERVAL_S, 0.001) == NUDGED_INTERVAL_S  # a small board: as before
+    assert next_wait(NUDGED_INTERVAL_S, 0.24) == pytest.approx(0.24 * REBUILD_BACKOFF)
+    share = 0.24 / (0.24 + next_wait(NUDGED_INTERVAL_S, 0.24))
+    assert share <= 1 / (1 + REBUILD_BACKOFF) + 1e-9

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from teammesh.web.snapshot import Source, snapshot
@@ -25,6 +26,16 @@ POLL_INTERVAL_S = 1.0
 # past this a new one is refused (503) instead of growing without bound. Far more than the
 # tabs one operator opens.
 MAX_STREAMS = 64
+# A rebuild reads the whole run record (every call's arguments and results, up to 16 KB
+# each): thousands of calls make it a quarter second of the runner's own loop. After a
+# rebuild that took `t`, the next waits at least `t * REBUILD_BACKOFF`, so the page never
+# takes more than 1 / (1 + REBUILD_BACKOFF) of the loop however much the run recorded.
+REBUILD_BACKOFF = 4.0
+
+
+def next_wait(interval: float, rebuild_s: float) -> float:
+    """Seconds before the feed looks again, after a rebuild that took `rebuild_s`."""
+    return max(interval, rebuild_s * REBUILD_BACKOFF)
 
 
 class Feed:
@@ -62,18 +73,22 @@ class Feed:
         return True
 
     async def _run(self) -> None:
-        waited = 0.0
+        waited, pause = 0.0, self.interval
         while True:
-            await asyncio.sleep(self.interval)
-            waited += self.interval
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = self.interval
             if not self._dirty and waited < self.poll:
                 continue
             waited = 0.0
+            began = time.perf_counter()
             try:
                 changed = self.refresh()
             except Exception:  # a board busy or gone for a moment: try again next time
                 log.exception("reading the board for the web page failed")
                 continue
+            finally:
+                pause = next_wait(self.interval, time.perf_counter() - began)
             if changed:
                 async with self._changed:
                     self._changed.notify_all()
