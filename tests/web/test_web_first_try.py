@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -49,3 +50,26 @@ def test_a_memory_board_s_demo_says_there_is_nothing_to_serve(tmp_path: Path) ->
     assert demo.returncode == 0, demo.stderr
     assert "web board closed with the run (its board was in memory" in demo.stderr
     assert "board serve" not in demo.stderr
+
+
+def test_a_bad_or_busy_web_port_is_named(tmp_path: Path) -> None:
+    """Before: --web-port 99999 was 'internal error: OverflowError' after the run had been
+    created; a busy port was a bare '[Errno 98] Address already in use'."""
+    bad = subprocess.run([TEAMMESH, "demo", "--web", "--web-port", "99999"], cwd=tmp_path,
+                         env=runner_env(), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "port must be 0 to 65535, got 99999" in bad.stderr
+    assert not (tmp_path / ".teammesh" / "runs").exists()  # refused before any run
+    serve = subprocess.run([TEAMMESH, "board", "serve", "--port", "-1"], cwd=tmp_path,
+                           env=runner_env(), capture_output=True, text=True, timeout=60)
+    assert serve.returncode == 2 and "port must be 0 to 65535" in serve.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([TEAMMESH, "demo", "--web", "--web-port", str(port), "--board",
+                               "memory"], cwd=tmp_path, env=runner_env(),
+                              capture_output=True, text=True, timeout=60)
+    assert busy.returncode != 0
+    assert f"web board: cannot listen on 127.0.0.1:{port}: Address already in use" in (
+        busy.stderr)
+    assert "internal error" not in busy.stderr

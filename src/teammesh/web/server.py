@@ -48,7 +48,11 @@ async def serve_board(feed: Feed, *, host: str = DEFAULT_HOST, port: int = 0,
                       read_only: bool = False, allow_hosts: Sequence[str] = (),
                       token: str | None = None) -> AsyncIterator[RunningBoard]:
     GuardPolicy.for_listener(host, port, allow_hosts)  # a bad --allow-host fails first
-    sock = bind_listener(host, port)
+    try:
+        sock = bind_listener(host, port)
+    except OSError as exc:  # busy, or an address this machine does not have: say which
+        raise OSError(f"web board: cannot listen on {host}:{port}:"
+                      f" {exc.strerror or exc}") from None
     try:
         real_port = bound_port(sock)
         guard = GuardPolicy.for_listener(host, real_port, allow_hosts)
