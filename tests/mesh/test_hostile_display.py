@@ -20,7 +20,7 @@ from rich.console import Console
 from teammesh.mesh.board import SYSTEM_MEMBER, create_board
 from teammesh.mesh.live import render
 from teammesh.mesh.policies import ApprovalGate, ApprovalRule
-from teammesh.mesh.teamfile import builtin_team
+from teammesh.mesh.teamfile import TeamFileError, builtin_team, team_from_text
 from teammesh.mesh.terminal_prompt import TerminalPrompt
 
 MARKUP = "[/bold] see [link=https://evil.example/]approve here[/link] [blink]now[/blink]"
@@ -84,3 +84,17 @@ class _LineAfter(io.StringIO):
             return self.line
         self.release.wait(10)
         return ""
+
+
+# As a TOML file writes them (TOML itself refuses raw control characters).
+@pytest.mark.parametrize("name", ["ev\\u001b]0;pwn\\u0007il", "team\\u202eeman", "a\\u009bb"])
+def test_a_team_name_with_control_or_bidi_characters_is_refused(name: str) -> None:
+    """Before: taken as given, then printed raw by `teammesh runs`, `runs show` and `board
+    show` (a shared team file could drive the terminal of whoever ran it)."""
+    text = f'[team]\nname = "{name}"\n[[members]]\nname = "dev"\n[[tasks]]\nowner = "dev"\n' \
+           'text = "go"\n'
+    with pytest.raises(TeamFileError) as caught:
+        team_from_text(text, "t.toml")
+    assert "team.name" in str(caught.value) and "plain text" in str(caught.value)
+    assert team_from_text(text.replace(name, "ünïcode team ✓"), "t.toml").name == (
+        "ünïcode team ✓")

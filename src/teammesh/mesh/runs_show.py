@@ -142,7 +142,7 @@ def _print_terminal(record: RunRecord) -> None:
     info = record.info
     usage = turns_usage(record.turns)
     cost = cost_of_turns(record.turns) if usage is not None else None
-    print(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
+    print(f"run {info.run_id} · team {_plain(info.team)} · {info.status} · round {info.round}"
           + (f" · {info.reason}" if info.reason else ""))
     starts = [t.started_at for t in record.turns if t.started_at is not None]
     origin = min(starts) if starts else None
