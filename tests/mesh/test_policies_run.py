@@ -169,7 +169,7 @@ async def test_operator_approval_is_pending_on_the_board_while_asked(
     outcome, board, _ = await _run(tmp_path, text, ask=operator)
     assert outcome.complete
     ((question, states),) = seen
-    assert question.startswith('approve team_mark_done by reviewer? ({"note": ')
+    assert question.startswith('#1 approve team_mark_done by reviewer? ({"note": ')  # its number
     assert states == ["pending"]
     assert [(a.member, a.tool, a.state, a.answered_by) for a in board.approvals()] == [
         ("reviewer", "team_mark_done", "approved", "operator")]

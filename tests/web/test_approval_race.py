@@ -105,3 +105,40 @@ async def test_without_a_terminal_the_gate_waits_for_the_board(tmp_path: Path) -
     finally:
         page.close()
         board.close()
+
+
+async def test_the_page_answering_one_of_two_identical_questions_leaves_the_other_open(
+        tmp_path: Path) -> None:
+    """Two calls alike (same member, tool, arguments) ask the same question twice. The page
+    answers the second: the first stays open on the terminal for the operator. Before: the
+    terminal withdrew by question text, dropped the FIRST one and the gate recorded it as
+    declined by the operator, who had answered nothing."""
+    board = _board(tmp_path)
+    read, write = os.pipe()
+    shown = io.StringIO()
+    prompt = TerminalPrompt(stdin=os.fdopen(read), out=shown)
+    gate = ApprovalGate(RULES, board, prompt, board_answers=True)
+    page = open_board(tmp_path / "b.sqlite", board.run_id)
+    try:
+        first = asyncio.ensure_future(gate.check("docs", "team_mark_done", {}, "key-1"))
+        await _pending(board)
+        second = asyncio.ensure_future(gate.check("docs", "team_mark_done", {}, "key-2"))
+        for _ in range(400):
+            if len(board.approvals()) == 2:
+                break
+            await asyncio.sleep(0.01)
+        one, two = board.approvals()
+        assert one.question == two.question
+        assert page.first_answer(two.id, approved=True, by="web")[1]
+        assert await asyncio.wait_for(second, 10) is None
+        await asyncio.sleep(0.3)  # were the first withdrawn, the gate would decide it now
+        assert board.approval(one.id).state == "pending"  # type: ignore[union-attr]
+        os.write(write, b"y\n")
+        assert await asyncio.wait_for(first, 10) is None
+        settled = board.approval(one.id)
+        assert settled is not None and (settled.state, settled.answered_by) == (
+            "approved", "operator")
+    finally:
+        os.close(write)
+        page.close()
+        board.close()

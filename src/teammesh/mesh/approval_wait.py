@@ -26,6 +26,13 @@ BOARD_POLL_SECONDS = 0.25
 TERMINAL = "operator"
 
 
+def _asked(approval: ApprovalRecord) -> str:
+    """The question as the terminal is asked it: with its number, as the page and the live
+    view show it, and so that two calls alike (the same question twice) stay two questions:
+    the terminal withdraws one by this text."""
+    return f"#{approval.id} {approval.question}"
+
+
 def _ask_in_thread(ask: Asker, question: str) -> asyncio.Future[bool]:
     """The terminal's answer as a future. A daemon thread, so a question nobody answers
     never keeps the process alive."""
@@ -64,7 +71,7 @@ async def wait_for_answer(board: TeamBoard, approval: ApprovalRecord, *,
     """The approval once answered (by the terminal or on the board), or None when the
     deadline passes first. With neither answerer, the caller must not call this."""
     waiters: list[asyncio.Future[object]] = []
-    terminal = _ask_in_thread(ask, approval.question) if ask is not None else None
+    terminal = _ask_in_thread(ask, _asked(approval)) if ask is not None else None
     if terminal is not None:
         waiters.append(terminal)  # type: ignore[arg-type]
     watcher = (asyncio.ensure_future(_board_answer(board, approval.id))
@@ -101,4 +108,4 @@ def _withdraw(ask: Asker | None, approval: ApprovalRecord, how: str) -> None:
     """Tell a terminal still showing the question that it is settled without it."""
     withdraw = getattr(ask, "withdraw", None)
     if callable(withdraw):
-        withdraw(approval.question, how)
+        withdraw(_asked(approval), how)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from teammesh.cli_checks import port_number
 from teammesh.cli_lazy import deferred
 from teammesh.mesh.run_defaults import (
     DEFAULT_BOARD_DIR,
@@ -83,7 +84,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve a live web board of the run (prints its URL)")
     parser.add_argument("--web-host", default="127.0.0.1",
                         help="--web: address to listen on (default 127.0.0.1)")
-    parser.add_argument("--web-port", type=int, default=0,
+    parser.add_argument("--web-port", type=port_number, default=0,
                         help="--web: port (default: a free one)")
     parser.add_argument("--web-read-only", action="store_true",
                         help="--web: the page shows the run but cannot answer approvals")
@@ -123,7 +124,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--board", default=None, help="board file or postgresql:// URL")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--port", type=port_number, default=0,
+                       help="port (default: a free one)")
     serve.add_argument("--read-only", action="store_true",
                        help="show the run; refuse (and hide) approval decisions")
     serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",

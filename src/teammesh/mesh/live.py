@@ -21,12 +21,20 @@ from rich.text import Text
 
 from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.terminal_prompt import KEYS
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.web.member_state import member_state
 from teammesh.web.watch import Watch
 
 # Redraws are cheap but not free (they read the board): at most this often.
 MIN_REDRAW_SECONDS = 0.1
 ARTIFACT_ROWS = 5
+
+
+def _plain(text: object) -> Text:
+    """Board text (a task, a summary, the team's name: what a team file or a model chose) as
+    a cell: never read as rich markup (`[/bold]` raised MarkupError and ended the run;
+    `[link=…]` made a terminal hyperlink), control and bidi characters shown escaped."""
+    return Text(inert_line(str(text)))
 
 
 def _clock(seconds: float) -> str:
@@ -59,8 +67,8 @@ def render(board: TeamBoard, watch: Watch | None = None, live: Any = None,
     turn_count = live.turns if live is not None else len(turns)
     dead = sum(1 for t in tasks if t.status == "dead")
     elapsed = _clock(now - (started if started is not None else watch.started))
-    members = Table(title=f"{info.run_id} · team {info.team} · round {info.round}"
-                          f" · {info.status} · {elapsed}", expand=False)
+    members = Table(title=_plain(f"{info.run_id} · team {info.team} · round {info.round}"
+                                 f" · {info.status} · {elapsed}"), expand=False)
     counters = Text(f"turns {turn_count} · tool calls {calls} · failed turns"
                     f" {sum(1 for t in turns if t.state in ('failed', 'lost'))}"
                     f" · dead letters {dead} · artifacts {len(board.artifacts())}")
@@ -73,15 +81,17 @@ def render(board: TeamBoard, watch: Watch | None = None, live: Any = None,
         claimed = [t.text for t in tasks if t.owner == name and t.status == "claimed"]
         state = member_state(name, done=name in done, turns=turns, approvals=approvals,
                              watch=watch, live=live)
-        members.add_row(name, Text(_state_text(state, now), style=_STYLES[state["kind"]]),
-                        str(queued), claimed[0][:40] if claimed else "")
+        members.add_row(_plain(name), Text(inert_line(_state_text(state, now)),
+                                           style=_STYLES[state["kind"]]),
+                        str(queued), _plain(claimed[0][:40] if claimed else ""))
     artifacts = Table(title="recent artifacts", expand=False)
     artifacts.add_column("member", min_width=10)
     artifacts.add_column("kind", min_width=14)
     artifacts.add_column("summary", min_width=20, max_width=56, no_wrap=True)
     recent = board.artifacts()[-ARTIFACT_ROWS:]
     for artifact in recent:
-        artifacts.add_row(artifact.member, artifact.kind, artifact.summary[:56])
+        artifacts.add_row(_plain(artifact.member), _plain(artifact.kind),
+                          _plain(artifact.summary[:56]))
     for _ in range(ARTIFACT_ROWS - len(recent)):
         artifacts.add_row("", "", "")  # the same height every time
     parts: list[Table | Text] = [members, counters, artifacts]

@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from teammesh.mesh.terminal_text import inert
+
 
 def first_line(reply: str | None) -> str:
     lines = (reply or "").strip().splitlines()
@@ -44,6 +46,9 @@ class Printer:
         return self._given_notes if self._given_notes is not None else sys.stderr
 
     def _write(self, stream: TextIO, line: str) -> None:
+        # A reply's first line, a tool's name, a reason: text a model chose, never raw on a
+        # terminal (escape sequences shown as \u001b, terminal_text.py).
+        line = inert(line)
         with self._lock:
             if stream is self._out:
                 self.lines.append(line)

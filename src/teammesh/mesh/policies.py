@@ -14,6 +14,7 @@ from teammesh.client import SkillContext
 from teammesh.mesh.approval_wait import TERMINAL, Asker, wait_for_answer
 from teammesh.mesh.board import TaskRecord, TeamBoard
 from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard, board_key, refusal_payload
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.tracing.tool_spans import traced_approval
 
 Answer = Literal["yes", "no", "ask"]
@@ -80,7 +81,9 @@ class ApprovalRule:
 
 def _subject(member: str, tool: str, arguments: Mapping[str, Any]) -> str:
     if tool == QUEUE_WORK:
-        return f"handoff {member} -> {arguments.get('owner')}"
+        # The owner is the model's text, not yet checked against the roster: escaped, so
+        # a control or bidi character cannot redraw the question a person answers.
+        return f"handoff {member} -> {inert_line(str(arguments.get('owner')))}"
     return f"{tool} by {member}"
 
 

@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import re
 import sqlite3
 import sys
 from typing import Any
@@ -34,11 +33,10 @@ from teammesh.mesh.board import (
 from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.run_record import CallEntry, RunRecord, TurnEntry, Usage
 from teammesh.mesh.runs_record import read_record
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.mesh.usage_text import UNKNOWN, cost_text, tokens_detail, tokens_text, turns_usage
 
 EXIT_USAGE = 2
-_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A terminal line's JSON part (arguments, result), at most.
 SHOWN_JSON_CHARS = 72
 
@@ -112,7 +110,7 @@ def _ascii_json(value: Any, limit: int | None = SHOWN_JSON_CHARS) -> str:
 def _plain(text: str) -> str:
     """Text from a gateway or a model as one safe line: control characters and bidi
     overrides escaped (`\\u001b`), everything else as it is."""
-    return _UNSAFE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
+    return inert_line(text)
 
 
 def _clock(seconds: float | None) -> str:
@@ -144,7 +142,7 @@ def _print_terminal(record: RunRecord) -> None:
     info = record.info
     usage = turns_usage(record.turns)
     cost = cost_of_turns(record.turns) if usage is not None else None
-    print(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
+    print(f"run {info.run_id} · team {_plain(info.team)} · {info.status} · round {info.round}"
           + (f" · {info.reason}" if info.reason else ""))
     starts = [t.started_at for t in record.turns if t.started_at is not None]
     origin = min(starts) if starts else None

@@ -30,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
 
 TEAM_FILE_ERROR = "team_file"  # the pydantic error type whose message is our reason
@@ -99,6 +100,17 @@ ToolName = Annotated[
 ]
 
 
+def _plain_name(value: str) -> str:
+    """Printed on every run line, `runs` and `board show`: no control or bidi characters (a
+    shared team file's name could otherwise drive the terminal of whoever runs it)."""
+    if inert_line(value) != value:
+        raise _reason("must be plain text (no control or bidi characters)")
+    return value
+
+
+TeamName = Annotated[Text, AfterValidator(_plain_name)]
+
+
 class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -106,7 +118,7 @@ class _Table(BaseModel):
 class TeamTable(_Table):
     """`[team]`: the run's name and limits (CLI flags override them)."""
 
-    name: Text | None = Field(default=None, description="default: the file name")
+    name: TeamName | None = Field(default=None, description="default: the file name")
     rounds: Count | None = Field(default=None, description="round limit; --rounds overrides")
     turn_timeout: Seconds | None = Field(default=None, description="seconds per turn")
     concurrency: Count | None = Field(default=None, description="members' turns at once")

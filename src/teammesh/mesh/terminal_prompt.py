@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from teammesh.mesh.terminal_text import inert
+
 KEYS = "[y/N]"
 YES = ("y", "yes")
 
@@ -39,7 +41,7 @@ class TerminalPrompt:
     def _write(self, line: str) -> None:
         out = self._out if self._out is not None else sys.stderr  # stdout: the run's lines
         try:
-            out.write(line + "\n")
+            out.write(inert(line) + "\n")
             out.flush()
         except (OSError, ValueError):
             pass

@@ -14,6 +14,10 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from teammesh.tracing import state
 
 HEADER = "traceparent"
+# A valid traceparent is 55 characters (version 00); later versions may append fields. The
+# SDK's propagator refuses anything over 512 but logs a warning each time: a header that long
+# is dropped here, silently, so a sender cannot write a log line per request.
+MAX_TRACEPARENT = 512
 _propagator = TraceContextTextMapPropagator()
 
 
@@ -44,7 +48,8 @@ def inject(headers: MutableMapping[str, str]) -> None:
 def context_from(traceparent: object) -> context.Context | None:
     """A parent context from a `traceparent` value; None when it is absent or malformed
     (the propagator validates it: a bad header starts a new trace, never an error)."""
-    if not isinstance(traceparent, str) or not traceparent:
+    if not isinstance(traceparent, str) or not traceparent or len(
+            traceparent) > MAX_TRACEPARENT:
         return None
     extracted = _propagator.extract({HEADER: traceparent})
     span_ctx = trace.get_current_span(extracted).get_span_context()

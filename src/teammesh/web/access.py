@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -89,7 +89,9 @@ class TokenCookieAuth:
 
     async def _enter(self, scope: Scope, send: Send, rest: list[tuple[str, str]]) -> None:
         """The right token in the URL: the cookie, and the same address without the token."""
-        path = scope.get("path", "/") or "/"
+        # Same origin only: `//host/` or `/\\host/` (browsers read both as another host) and
+        # their percent-encoded forms would make the sign-in an open redirect.
+        path = "/" + quote(str(scope.get("path", "/")).lstrip("/\\"), safe="/")
         location = path + (f"?{urlencode(rest)}" if rest else "")
         cookie = (f"{self._cookie}={self._cookie_value.decode()}; HttpOnly; SameSite=Strict;"
                   " Path=/")

@@ -24,12 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from teammesh.gateway.http_io import BodyError, json_response, read_json
 from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.web.access import TokenCookieAuth, derive
-from teammesh.web.feed import Feed
+from teammesh.web.feed import MAX_STREAMS, Feed
 from teammesh.web.page import render_page
 from teammesh.web.transcript import transcript
 
@@ -103,21 +103,40 @@ async def events(request: Request) -> Response:
     """Server-sent events: the whole state on connect and after every change (`state`), a
     comment line as heartbeat, so proxies and the browser keep the stream open."""
     feed = _feed(request)
-
-    async def stream() -> AsyncIterator[str]:
-        seen = -1
-        while True:
-            if seen != feed.version:
-                seen = feed.version
-                yield f"event: state\nid: {seen}\ndata: {json.dumps(feed.current)}\n\n"
-            elif not await feed.changed_since(seen, SSE_HEARTBEAT_S):
-                if await request.is_disconnected():
-                    return
-                yield ": heartbeat\n\n"
-
-    response = StreamingResponse(stream(), media_type="text/event-stream")
+    if feed.streams >= MAX_STREAMS:
+        return _error(503, "too_many_streams",
+                      f"{MAX_STREAMS} pages already follow this board: close one")
+    response = _CountedStream(feed, _follow(feed, request), media_type="text/event-stream")
     response.headers["x-accel-buffering"] = "no"
     return _secured(response)
+
+
+class _CountedStream(StreamingResponse):
+    """An event stream counted in `feed.streams` from its handler's answer to its end, however
+    it ends (the client gone before the first byte included)."""
+
+    def __init__(self, feed: Feed, content: AsyncIterator[str], media_type: str) -> None:
+        super().__init__(content, media_type=media_type)
+        self._feed = feed
+        feed.streams += 1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._feed.streams -= 1
+
+
+async def _follow(feed: Feed, request: Request) -> AsyncIterator[str]:
+    seen = -1
+    while not feed.closed:
+        if seen != feed.version:
+            seen = feed.version
+            yield f"event: state\nid: {seen}\ndata: {json.dumps(feed.current)}\n\n"
+        elif not await feed.changed_since(seen, SSE_HEARTBEAT_S):
+            if await request.is_disconnected():
+                return
+            yield ": heartbeat\n\n"
 
 
 async def member_transcript(request: Request) -> Response:

@@ -4,7 +4,7 @@ the same PostgreSQL, or finished long ago).
 
 Nothing but board rows: the feed polls the board once a second and pushes what changed. A
 decision made here is a board write the runner (which polls the pending row) picks up. A
-DSN's password is never printed: messages name the board with `redact`.
+DSN's password is never printed: messages name the board with `redact_dsn`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from teammesh.mesh.board import (
     open_board,
     runs_on,
 )
+from teammesh.mesh.board.dsn_redact import redact_dsn
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, team_from_text
 from teammesh.web.feed import POLL_INTERVAL_S, Feed
@@ -37,11 +38,7 @@ EXIT_USAGE = 2
 
 def _shown(location: object) -> str:
     text = str(location)
-    if is_dsn(text):
-        from teammesh.mesh.board.postgres import redact
-
-        return redact(text)
-    return text
+    return redact_dsn(text) if is_dsn(text) else text
 
 
 def _pick_run(args: argparse.Namespace) -> str:

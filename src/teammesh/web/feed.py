@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from teammesh.web.snapshot import Source, snapshot
@@ -21,6 +22,20 @@ log = logging.getLogger("teammesh.web.feed")
 
 NUDGED_INTERVAL_S = 0.25
 POLL_INTERVAL_S = 1.0
+# Open event streams at once: each is a task and a socket for as long as a tab stays open;
+# past this a new one is refused (503) instead of growing without bound. Far more than the
+# tabs one operator opens.
+MAX_STREAMS = 64
+# A rebuild reads the whole run record (every call's arguments and results, up to 16 KB
+# each): thousands of calls make it a quarter second of the runner's own loop. After a
+# rebuild that took `t`, the next waits at least `t * REBUILD_BACKOFF`, so the page never
+# takes more than 1 / (1 + REBUILD_BACKOFF) of the loop however much the run recorded.
+REBUILD_BACKOFF = 4.0
+
+
+def next_wait(interval: float, rebuild_s: float) -> float:
+    """Seconds before the feed looks again, after a rebuild that took `rebuild_s`."""
+    return max(interval, rebuild_s * REBUILD_BACKOFF)
 
 
 class Feed:
@@ -36,6 +51,8 @@ class Feed:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self.rebuilds = 0
+        self.streams = 0  # event streams open now (app.py counts them)
+        self.closed = False
 
     def nudge(self) -> None:
         """Something changed (called from the runner, in its loop or another thread)."""
@@ -56,18 +73,22 @@ class Feed:
         return True
 
     async def _run(self) -> None:
-        waited = 0.0
+        waited, pause = 0.0, self.interval
         while True:
-            await asyncio.sleep(self.interval)
-            waited += self.interval
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = self.interval
             if not self._dirty and waited < self.poll:
                 continue
             waited = 0.0
+            began = time.perf_counter()
             try:
                 changed = self.refresh()
             except Exception:  # a board busy or gone for a moment: try again next time
                 log.exception("reading the board for the web page failed")
                 continue
+            finally:
+                pause = next_wait(self.interval, time.perf_counter() - began)
             if changed:
                 async with self._changed:
                     self._changed.notify_all()
@@ -84,12 +105,21 @@ class Feed:
                 await self._task
             self._task = None
 
+    async def close(self) -> None:
+        """The server is about to stop: every open event stream ends now, on its own, so
+        the server has no request left to cancel (a cancelled stream is a traceback on the
+        operator's terminal and a second's wait)."""
+        self.closed = True
+        async with self._changed:
+            self._changed.notify_all()
+
     async def changed_since(self, version: int, wait_s: float) -> bool:
-        """Wait until the version passes `version` (True) or `wait_s` passes (False)."""
+        """Wait until the version passes `version` or the feed closes (True), or `wait_s`
+        passes (False)."""
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.version != version), wait_s)
+                await asyncio.wait_for(self._changed.wait_for(
+                    lambda: self.closed or self.version != version), wait_s)
             except TimeoutError:
                 return False
         return True

@@ -15,7 +15,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from teammesh.mesh.board import TeamBoard
+from teammesh.mesh.board import MEMORY_BOARD, TeamBoard, is_dsn
+from teammesh.mesh.board.dsn_redact import redact_dsn
 from teammesh.mesh.output import Printer
 from teammesh.mesh.run_options import RunOptions
 from teammesh.mesh.team import Team
@@ -40,6 +41,7 @@ class WebRun:
         self.host: str = args.web_host
         self.port: int = args.web_port
         self.read_only = bool(args.web_read_only)
+        self.board_arg: str | None = args.board
 
     def hook(self, options: RunOptions) -> None:
         """Wire the run's options to the page (keeping a live terminal view's redraws)."""
@@ -64,6 +66,18 @@ class WebRun:
     def attach(self, state: Any) -> None:
         self.source.live = state
 
+    def closing_note(self) -> str:
+        """The page closes with the run (a demo's within a second of printing its URL): say
+        how to see it again, from its board."""
+        if self.board_arg == MEMORY_BOARD:
+            return "web board closed with the run (its board was in memory: nothing to serve)"
+        where = ""
+        if self.board_arg is not None:
+            shown = redact_dsn(self.board_arg) if is_dsn(self.board_arg) else self.board_arg
+            where = f" --board {shown}"
+        return (f"web board closed with the run; to see it again: teammesh board serve"
+                f" {self.source.board.run_id}{where}")
+
     async def around(self, run: Coroutine[Any, Any, T], printer: Printer) -> T:
         try:
             async with serve_board(self.feed, host=self.host, port=self.port,
@@ -74,5 +88,6 @@ class WebRun:
                 finally:
                     await self.feed.decided()
                     await asyncio.sleep(LINGER_S)
+                    printer.note(self.closing_note())
         finally:
             run.close()  # never started (the port was busy): no "never awaited" warning

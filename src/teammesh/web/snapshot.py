@@ -20,6 +20,12 @@ from teammesh.web.member_state import member_state
 from teammesh.web.timeline import read_record, timeline, usage
 from teammesh.web.watch import Watch
 
+# Tasks and artifacts the page lists, the newest: the whole state goes to every open page on
+# every change, and an agent that publishes thousands of 8000-character artifacts made that
+# tens of MB per push (read, fingerprinted and encoded in the runner's own loop). The
+# counters keep the totals; `teammesh board show` lists everything.
+LISTED = 100
+
 
 @dataclass
 class Source:
@@ -103,9 +109,9 @@ def snapshot(source: Source) -> dict[str, Any]:
         "members": members,
         "tasks": [{"id": t.id, "owner": t.owner, "text": t.text, "queued_by": t.queued_by,
                    "status": t.status, "attempts": t.attempts, "parent": t.parent_id,
-                   "chain": list(t.chain)} for t in tasks],
+                   "chain": list(t.chain)} for t in tasks[-LISTED:]],
         "artifacts": [{"id": a.id, "member": a.member, "kind": a.kind, "summary": a.summary}
-                      for a in artifacts],
+                      for a in artifacts[-LISTED:]],
         "approvals": [{"id": a.id, "member": a.member, "tool": a.tool,
                        "question": a.question, "state": a.state,
                        "answered_by": a.answered_by} for a in approvals],
@@ -117,7 +123,7 @@ def snapshot(source: Source) -> dict[str, Any]:
                      "tool_calls": facts.tool_calls,
                      "failed_turns": sum(1 for t in turns if t.state in ("failed", "lost")),
                      "dead_letters": sum(1 for t in tasks if t.status == "dead"),
-                     "artifacts": len(artifacts),
+                     "artifacts": len(artifacts), "tasks": len(tasks),
                      "usage": used},
         "timeline": timeline(record, watch, team.roster),
     }

@@ -237,7 +237,14 @@ function renderTimeline(s) {
   box.replaceChildren(...parts);
 }
 
+// The server sends the newest tasks and artifacts only (snapshot.LISTED); say so.
+const fewer = (shown, total, what) => (total > shown
+  ? el("p", { class: "muted", "data-fewer": what, text: `the last ${shown} of ${total} ${what} (teammesh board show lists all)` })
+  : null);
+
 function renderTasks(s) {
+  document.getElementById("tasks-fewer").replaceChildren(
+    ...[fewer(s.tasks.length, s.counters.tasks, "tasks")].filter(Boolean));
   document.querySelector("#tasks tbody").replaceChildren(...s.tasks.map((t) => el("tr", {
     "data-task": String(t.id), "data-status": t.status,
   }, el("td", { text: String(t.id) }), el("td", { text: t.owner }),
@@ -248,7 +255,8 @@ function renderTasks(s) {
   document.getElementById("artifacts").replaceChildren(...(s.artifacts.length ? s.artifacts.map(
     (a) => el("div", { class: "artifact", "data-artifact": String(a.id) },
       el("strong", { text: `#${a.id} ${a.kind}` }), el("span", { class: "muted", text: ` by ${a.member}` }),
-      el("pre", { text: a.summary }))) : [el("p", { class: "muted", text: "none yet" })]));
+      el("pre", { text: a.summary }))) : [el("p", { class: "muted", text: "none yet" })]),
+    ...[fewer(s.artifacts.length, s.counters.artifacts, "artifacts")].filter(Boolean));
 }
 
 function render() {
