@@ -98,3 +98,26 @@ def test_a_team_name_with_control_or_bidi_characters_is_refused(name: str) -> No
     assert "team.name" in str(caught.value) and "plain text" in str(caught.value)
     assert team_from_text(text.replace(name, "ünïcode team ✓"), "t.toml").name == (
         "ünïcode team ✓")
+
+
+def test_board_show_and_runs_print_board_text_inert(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A board another program wrote (its team name, a task, an artifact with a bidi
+    override): `board show` and `runs` print the escapes, never the raw characters."""
+    from teammesh.cli import main
+
+    team = builtin_team()
+    path = tmp_path / "b.sqlite"
+    board = create_board(run_id="hostile", team="team\u202eevil", roster=team.roster, path=path)
+    try:
+        board.queue_work("developer", "do it\u202e reversed", by=SYSTEM_MEMBER)
+        slot = board.open_turn("developer", 1)
+        board.pull_work("developer", token=slot.token)
+        board.publish_artifact(member="developer", kind="code", summary="done\u2066 isolated")
+    finally:
+        board.close()
+    assert main(["board", "show", "hostile", "--board", str(path)]) == 0
+    assert main(["runs", "--board", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\u2066" not in out
+    assert "\\u202e" in out and "\\u2066" in out  # shown as their escapes

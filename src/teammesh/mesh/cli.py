@@ -62,6 +62,7 @@ from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.mesh.terminal_text import inert
 from teammesh.mesh.usage_text import cost_text, tokens_detail
 from teammesh.mesh.workspaces import WorkspaceError
 from teammesh.tracing import configure as configure_tracing
@@ -330,6 +331,11 @@ def _discard(spec: LaunchSpec, run_id: str, printer: Printer) -> None:
     printer.note(f"run {run_id} did not start; nothing was kept")
 
 
+def _out(*parts: str) -> None:
+    """One line of `board show`: board text is agents' text, so made inert (bidi, controls)."""
+    print(inert(" ".join(parts)))
+
+
 def board_show(args: argparse.Namespace) -> int:
     """Read-only: never creates a file, and a file that is no board is a one-line error."""
     try:
@@ -339,7 +345,7 @@ def board_show(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_USAGE
             for info in runs_on(args.board):
-                print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
+                _out(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
             return 0
         check_run_id(args.run_id, names_file=args.board is None)
         board = open_board(_existing(args.board, args.run_id), args.run_id)
@@ -351,32 +357,32 @@ def board_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         info = board.info()
-        print(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
+        _out(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
               + (f" · {info.reason}" if info.reason else ""))
-        print("sessions:", ", ".join(f"{m}={s}" for m, s in board.sessions().items()))
-        print("tasks:")
+        _out("sessions:", ", ".join(f"{m}={s}" for m, s in board.sessions().items()))
+        _out("tasks:")
         for task in board.tasks():
-            print(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
+            _out(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
                   f" from {task.queued_by}: {task.text}")
         failed = board.failed_turns()
         if failed:
-            print("failed turns:")
+            _out("failed turns:")
             for turn in failed:
-                print(f"  round {turn.round} {turn.member:<12} {turn.state:<6}"
+                _out(f"  round {turn.round} {turn.member:<12} {turn.state:<6}"
                       f" {short_reason(turn.reason) or '(no reason recorded)'}")
-        print("artifacts:")
+        _out("artifacts:")
         for artifact in board.artifacts():
             # A summary's later lines (the commit it carries) indented under it.
             summary = artifact.summary.replace("\n", "\n" + " " * 6)
-            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {summary}")
+            _out(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {summary}")
         approvals = board.approvals()
         if approvals:
-            print("approvals:")
+            _out("approvals:")
             for approval in approvals:
                 by = f" by {approval.answered_by}" if approval.answered_by else ""
-                print(f"  #{approval.id} {approval.member:<12} {approval.state}{by}:"
+                _out(f"  #{approval.id} {approval.member:<12} {approval.state}{by}:"
                       f" {approval.question}")
-        print("snapshot:", repr(board.snapshot(limit=12)))
+        _out("snapshot:", repr(board.snapshot(limit=12)))
     finally:
         board.close()
     return 0

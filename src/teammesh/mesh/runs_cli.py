@@ -35,6 +35,7 @@ from teammesh.mesh.board.lock import RunBusy
 from teammesh.mesh.git_cmd import GitError
 from teammesh.mesh.run_files import discard_run
 from teammesh.mesh.runs_record import record_columns
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.mesh.workspaces import remove_workspaces
 
 FINISHED = ("complete", "incomplete", "failed")
@@ -130,8 +131,10 @@ def list_runs(args: argparse.Namespace) -> int:
         return 0
     rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "TURNS", "CALLS",
              "TOKENS", "COST", "RUNTIME")]
-    rows += [(r.info.run_id, r.info.team, r.status, r.info.created_at, _duration(r),
-              *record_columns(r.location, r.info.run_id), _runtime(r.info)) for r in listed]
+    # The team name and runtime come from a board another program may have written: inert.
+    rows += [(r.info.run_id, inert_line(r.info.team), r.status, r.info.created_at, _duration(r),
+              *record_columns(r.location, r.info.run_id), inert_line(_runtime(r.info)))
+             for r in listed]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
