@@ -73,3 +73,20 @@ def test_a_bad_or_busy_web_port_is_named(tmp_path: Path) -> None:
     assert f"web board: cannot listen on 127.0.0.1:{port}: Address already in use" in (
         busy.stderr)
     assert "internal error" not in busy.stderr
+
+
+def test_a_busy_web_port_keeps_no_interrupted_run(tmp_path: Path) -> None:
+    """Before: the port was bound after the run was created, so a busy port left a run
+    'interrupted' with 0 turns that `teammesh runs` listed and `--resume` offered."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([TEAMMESH, "demo", "--web", "--web-port", str(port)],
+                              cwd=tmp_path, env=runner_env(), capture_output=True, text=True,
+                              timeout=60)
+    assert busy.returncode == 2, busy.stderr
+    assert "cannot listen on" in busy.stderr and "nothing was kept" in busy.stderr
+    runs = subprocess.run([TEAMMESH, "runs"], cwd=tmp_path, env=runner_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert "interrupted" not in runs.stdout and "no runs" in runs.stderr

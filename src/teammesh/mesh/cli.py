@@ -281,8 +281,16 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
             configure_tracing("teammesh-runner")  # OTEL_* variables; a no-op without them
             running = launch(spec, board, options, printer)
             if web is not None:
+                from teammesh.web.server import WebListenError
+
                 web.hook(options)
-                outcome = asyncio.run(web.around(running, printer))
+                try:
+                    outcome = asyncio.run(web.around(running, printer))
+                except WebListenError as exc:  # before any turn: keep no "interrupted" run
+                    printer.note(f"teammesh: {exc}")
+                    discard = (args.resume is None and args.board != MEMORY_BOARD
+                               and not board.turns())
+                    return EXIT_USAGE
             else:
                 outcome = asyncio.run(running)
     except KeyboardInterrupt:

@@ -45,6 +45,10 @@ class RunningBoard:
         return f"{self.base_url}/?{TOKEN_PARAM}={self.token}"
 
 
+class WebListenError(OSError):
+    """The page's port cannot be had (busy, or an address this machine lacks): nothing ran."""
+
+
 @contextlib.asynccontextmanager
 async def serve_board(feed: Feed, *, host: str = DEFAULT_HOST, port: int = 0,
                       read_only: bool = False, allow_hosts: Sequence[str] = (),
@@ -54,7 +58,7 @@ async def serve_board(feed: Feed, *, host: str = DEFAULT_HOST, port: int = 0,
     try:
         sock = bind_listener(host, port)
     except OSError as exc:  # busy, or an address this machine does not have: say which
-        raise OSError(f"web board: cannot listen on {host}:{port}:"
+        raise WebListenError(f"web board: cannot listen on {host}:{port}:"
                       f" {exc.strerror or exc}") from None
     try:
         real_port = bound_port(sock)
