@@ -25,6 +25,8 @@ BENCHMARKS = {
     "codex": "bench.codex_overhead",
     "stop": "bench.gateway_stop",
     "startup": "bench.startup",
+    "tracing": "bench.tracing_overhead",
+    "web": "bench.web_board",
     "distributed": "bench.distributed",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

@@ -53,6 +53,11 @@ class BareAppServer:
         await self._write({"method": "initialized"})
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
     async def __aexit__(self, *exc: object) -> None:
         proc = self._proc
         if proc is None:

@@ -22,6 +22,7 @@ import psutil
 
 from bench.cli_child import codex_gateway, model_server, scratch_dir
 from bench.codex_bare import BareAppServer
+from bench.codex_cpu import cpu_seconds, sched_seconds
 from bench.codex_raw_client import RawGatewayClient
 from bench.echo_session import (
     echo,
@@ -58,6 +59,10 @@ def _hops(bare: dict[str, float], wire: dict[str, float]) -> dict[str, float]:
                                                                            strict=True)}
 
 
+def _delta(now: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+    return now[0] - before[0], now[1] - before[1]
+
+
 async def run(cfg: Config) -> Section:
     section = Section("codex", "codex turn: gateway vs bare app-server")
     pairs = cfg.pick(20, 3)
@@ -68,6 +73,9 @@ async def run(cfg: Config) -> Section:
     wire_cpu_ms: list[float] = []
     hops: list[dict[str, float]] = []
     cpu_ms: list[float] = []
+    codex_cpu_ms: list[tuple[float, float]] = []  # (bare, the gateway's child) per pair
+    codex_wait_ms: list[tuple[float, float]] = []  # their run-queue waits, the same way
+    gateway_wait_ms: list[float] = []
     cwd = os.getcwd()
     with scratch_dir("codex-overhead") as root:
         model = model_server(root)
@@ -77,12 +85,14 @@ async def run(cfg: Config) -> Section:
             gateway = codex_gateway(root / "gateway", base, root / "gateway.log",
                                     Path(profile) if profile else None)
             try:
-                gateway_cpu = psutil.Process(gateway.pid)
+                gateway_pid = gateway.pid
                 async with (
                     BareAppServer(root / "bare", base, MODEL) as bare,
                     RawGatewayClient(gateway.base_url) as raw,
                     AsyncCodexManager(base_url=gateway.base_url) as cm,
                 ):
+                    # The gateway's codex child: its CPU per turn against the bare one's.
+                    codex_pid = psutil.Process(gateway_pid).children()[0].pid
                     handles: dict[str, Any] = {}
                     async with streaming(cm, handles):
                         for index in range(pairs + 1):  # the first pair warms up
@@ -91,27 +101,34 @@ async def run(cfg: Config) -> Section:
                             await wait_covered(cm, handle.session_id)
                             tools = handle.dynamic_tools()
                             thread = await bare.start_thread(cwd, tools)
+                            bare_codex = sched_seconds(bare.pid)
                             started = time.perf_counter()
                             await bare.run_turn(thread, prompt, lambda a: echo(**a))
                             bare_s = time.perf_counter() - started
+                            bare_codex = _delta(sched_seconds(bare.pid), bare_codex)
                             wire_session = await raw.create_session(cwd, tools)
-                            wire_cpu = sum(gateway_cpu.cpu_times()[:2])
+                            wire_cpu = sched_seconds(gateway_pid)
+                            their_codex = sched_seconds(codex_pid)
                             started = time.perf_counter()
                             await raw.run_turn(wire_session, prompt, lambda a: echo(**a))
                             wire_s = time.perf_counter() - started
-                            wire_cpu = sum(gateway_cpu.cpu_times()[:2]) - wire_cpu
+                            wire_cpu = _delta(sched_seconds(gateway_pid), wire_cpu)
+                            their_codex = _delta(sched_seconds(codex_pid), their_codex)
                             hops.append(_hops(bare.marks, raw.marks))
-                            cpu = sum(gateway_cpu.cpu_times()[:2])
+                            cpu = cpu_seconds(gateway_pid)
                             started = time.perf_counter()
                             await run_turn(cm, handle, prompt)
                             ours_s = time.perf_counter() - started
-                            cpu = sum(gateway_cpu.cpu_times()[:2]) - cpu
+                            cpu = cpu_seconds(gateway_pid) - cpu
                             if index:
                                 bare_ms.append(bare_s * 1e3)
                                 wire_ms.append(wire_s * 1e3)
-                                wire_cpu_ms.append(wire_cpu * 1e3)
+                                wire_cpu_ms.append(wire_cpu[0] * 1e3)
+                                gateway_wait_ms.append(wire_cpu[1] * 1e3)
                                 ours_ms.append(ours_s * 1e3)
                                 cpu_ms.append(cpu * 1e3)
+                                codex_cpu_ms.append((bare_codex[0] * 1e3, their_codex[0] * 1e3))
+                                codex_wait_ms.append((bare_codex[1] * 1e3, their_codex[1] * 1e3))
             finally:
                 gateway.stop()
         finally:
@@ -134,12 +151,22 @@ async def run(cfg: Config) -> Section:
                 "ms", runs=n)
     for hop in HOPS:
         section.add(f"added, hop: {hop}", median([h[hop] for h in hops[1:]]), "ms", runs=n)
-    # CPU times tick in 10 ms: per turn they are quantised, so the figure is the run's
-    # total over its turns (a mean), not a median of ticks.
-    section.add("gateway CPU per turn, our client (mean; codex child excluded)",
-                sum(cpu_ms) / n, "ms", runs=n)
-    section.add("gateway CPU per turn, bare wire client (mean)", sum(wire_cpu_ms) / n, "ms",
+    # Nanosecond CPU counters (bench.codex_cpu), so a per-turn median means something.
+    section.add("gateway CPU per turn, our client (codex child excluded)", median(cpu_ms), "ms",
                 runs=n)
+    section.add("gateway CPU per turn, bare wire client", median(wire_cpu_ms), "ms", runs=n)
+    section.add("codex app-server CPU per turn, bare", median([b for b, _ in codex_cpu_ms]),
+                "ms", runs=n)
+    section.add("codex app-server CPU per turn, the gateway's (bare wire client)",
+                median([g for _, g in codex_cpu_ms]), "ms", runs=n)
+    # Waiting for a CPU (schedstat): on 2 shared cores most of what the gateway adds is
+    # its own and codex's queueing, not work; see docs/performance.md.
+    section.add("codex run-queue wait per turn, bare", median([b for b, _ in codex_wait_ms]),
+                "ms", runs=n)
+    section.add("codex run-queue wait per turn, the gateway's (bare wire client)",
+                median([g for _, g in codex_wait_ms]), "ms", runs=n)
+    section.add("gateway run-queue wait per turn (bare wire client)", median(gateway_wait_ms),
+                "ms", runs=n)
     section.notes.append(
         f"{n} interleaved pairs of one turn with one dynamic tool call (2 model requests), each"
         " on a fresh thread/session, same model server process; 'added' is the per-pair"
@@ -149,5 +176,7 @@ async def run(cfg: Config) -> Section:
         " interleave: bare, bare wire, our client.")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,
                            "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms,
+                           "codex_cpu_ms": codex_cpu_ms, "codex_wait_ms": codex_wait_ms,
+                           "gateway_wait_ms": gateway_wait_ms,
                            "hops_ms": hops[1:]})
     return section

@@ -15,8 +15,10 @@ from typing import Any
 from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
 from bench.processes import GatewayProcess
 from bench.report import Config, Section
+from bench.scale_record import add_record_points
 from bench.scale_stores import add_store_points, scale_point
 from bench.scale_team import worker_names
+from bench.scale_turns import add_turn_cpu_points
 from bench.stats import median
 from teammesh.client import AsyncCodexManager
 from teammesh.mesh.sessions import SkillBinding, create_session
@@ -122,6 +124,8 @@ async def run(cfg: Config) -> Section:
                         f" {mine[0]['tasks']} tasks", growth, "×", runs=mine[-1]["runs"],
                         target="≈ 1 (linear), ≤ 1.5×", met=growth <= 1.5)
     store_points = add_store_points(cfg, section)
+    turn_cpu = add_turn_cpu_points(cfg, section)
+    record_points = add_record_points(cfg, section)
     counts = cfg.pick((64, 256), (8,))
     per_session = []
     for count in counts:
@@ -145,7 +149,8 @@ async def run(cfg: Config) -> Section:
                          " run at once; fresh gateway and runner processes per point; peak ="
                          " the kernel's VmHWM. Scaled down for the time budget: 5,000 tasks"
                          " only at 32 members, and points above 100 tasks run once.")
-    section.detail = {"points": points, "store_points": store_points,
+    section.detail = {"points": points, "store_points": store_points, "turn_cpu": turn_cpu,
+                      "record_points": record_points,
                       "idle_sessions": per_session,
                       "worked_sessions_kib": worked}
     return section

@@ -17,6 +17,8 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
+import psutil
+
 from bench.environment import ROOT
 from bench.postgres_server import postgres_dsn
 from bench.processes import GatewayProcess
@@ -29,19 +31,28 @@ WORKER_TIMEOUT = 900.0
 LINEAR_FLOOR = 0.67
 
 
-def scale_point(members: int, tasks: int, board_at: str = "sqlite") -> dict[str, Any]:
-    """One run of the scale team against a fresh gateway, its runner in a fresh process."""
+def scale_point(members: int, tasks: int, board_at: str = "sqlite", *, record: bool = True,
+                turns: str = "stream") -> dict[str, Any]:
+    """One run of the scale team against a fresh gateway, its runner in a fresh process
+    (`record=False`: without the run record's writes, the floor of `bench.scale_record`;
+    `turns="http"`: turns started by the POST, the A/B of `bench.scale_turns`), with both
+    processes' CPU seconds over the run (`cpu_s`: the runner's, `gateway_cpu_s`)."""
     with GatewayProcess() as gateway:
         gateway_start = gateway.rss()
+        gateway_cpu = psutil.Process(gateway.pid)
+        cpu_before = sum(gateway_cpu.cpu_times()[:2])
         done = subprocess.run(
             [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
-             "--members", str(members), "--tasks", str(tasks), "--board", board_at],
+             "--members", str(members), "--tasks", str(tasks), "--board", board_at,
+             "--record", "on" if record else "off", "--turns", turns],
             cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+        gateway_used = sum(gateway_cpu.cpu_times()[:2]) - cpu_before
         if done.returncode != 0:
             raise RuntimeError(f"scale worker {members}x{tasks} on {board_at.split(':')[0]}"
                                f" failed: {done.stderr[-2000:]}")
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         result["gateway_start"] = gateway_start
+        result["gateway_cpu_s"] = gateway_used
         result["gateway_peak"] = gateway.peak_rss()
     return result
 

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board", "codex", "stop",
-            "startup", "distributed"}
+            "startup", "tracing", "web", "distributed"}
 
 
 @pytest.mark.timeout(300)

@@ -137,6 +137,23 @@ async def test_dynamic_tool_round_trip(http: httpx.AsyncClient, stack: Stack) ->
     assert replies and "echo says 7" in replies[-1]["content"]
 
 
+async def test_the_unknown_model_warning_stays_out_of_the_log(
+    http: httpx.AsyncClient, stack: Stack, codex_data_dir: Path
+) -> None:
+    """codex repeats "Unknown model ... fallback metadata" 10-15 times a turn on stderr for
+    any model it has no metadata for; that one target is muted (codex_config), the rest of
+    the log is not, and clients still get the `warning` notification."""
+    session_id = await create_session(http, cwd=str(stack.workspace), approvalPolicy="never")
+    async with EventStream(stack.base_url, session_id) as events:
+        turn_id = await send_message(http, session_id, "Say hello.")
+        assert turn_status(await events.turn_completed(turn_id)) == "completed"
+        warnings = [f["payload"]["params"].get("message", "")
+                    for f in events.of_type("app_server.warning")]
+    assert any("playbook" in w for w in warnings), warnings
+    log = (codex_data_dir / "gateway" / "codex" / "app-server.log").read_text()
+    assert "Unknown model" not in log
+
+
 @pytest.mark.parametrize("decision", ["accept", "decline"])
 async def test_approval_round_trip(http: httpx.AsyncClient, stack: Stack, decision: str) -> None:
     workspace = stack.workspace / f"approval-{decision}"

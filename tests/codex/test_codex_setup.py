@@ -50,7 +50,8 @@ def test_the_child_inherits_only_the_allow_list(tmp_path: Path) -> None:
     }
     env = child_env(tmp_path, ProviderOptions(base_url="http://127.0.0.1:1/v1"), base)
     assert env == {
-        "PATH": "/bin", "LANG": "C.UTF-8", "CODEX_HOME": str(tmp_path), "RUST_LOG": "warn"
+        "PATH": "/bin", "LANG": "C.UTF-8", "CODEX_HOME": str(tmp_path),
+        "RUST_LOG": "warn,codex_models_manager::model_info=error",
     }
     # ...plus the one variable the provider reads its key from.
     named = ProviderOptions(base_url="https://api.openai.com/v1", api_key_env="OPENAI_API_KEY")

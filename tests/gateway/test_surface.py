@@ -294,8 +294,8 @@ async def test_capabilities_shape_and_truth(tmp_path: Path) -> None:
             assert caps["details"][method]["status"] == status
             reason = caps["details"][method]["reason"]
             assert (reason is None) == (status == "available")
-        # Upstream's 23, plus our two stream extensions (gateway/stream_extensions.py).
-        assert len(caps["features"]) == 25
+        # Upstream's 23, plus our three stream extensions (gateway/stream_extensions.py).
+        assert len(caps["features"]) == 26
         assert caps["features"]["streamToolCallAnswers"] is True
         assert caps["features"]["streamEventTypes"] is True
         assert all(isinstance(v, bool) for v in caps["features"].values())

@@ -143,6 +143,22 @@ def test_stray_claims_go_back(board: TeamBoard) -> None:
     assert [(t.text, t.status, t.attempts) for t in returned] == [("late", "queued", 1)]
 
 
+def test_opening_a_turn_can_requeue_the_strays_in_the_same_write(board: TeamBoard) -> None:
+    board.queue_work("docs", "late", by=SYSTEM_MEMBER)
+    board.queue_work("developer", "theirs", by=SYSTEM_MEMBER)
+    board.pull_work("docs", token=None)  # a late call of a lost turn
+    kept = board.open_turn("developer", 1)
+    board.pull_work("developer", token=kept.token)
+    live = board.open_turn("docs", 2, requeue_strays=True)
+    tasks = {t.text: t for t in board.tasks()}
+    assert (tasks["late"].status, tasks["late"].attempts) == ("queued", 1)
+    assert tasks["theirs"].status == "claimed"  # another member's claim is not a stray
+    assert [s.token for s in board.open_turns()] == [kept.token, live.token]
+    # Nothing stray: the turn opens and nothing else changes.
+    again = board.open_turn("docs", 3, requeue_strays=True)
+    assert board.tasks()[0].attempts == 1 and again.state == "open"
+
+
 def test_run_state_and_sessions(board: TeamBoard) -> None:
     board.set_session("docs", "sess-1")
     board.update_run(round=3)

@@ -139,7 +139,8 @@ def test_live_view_renders_the_board(tmp_path: Path) -> None:
     with LiveBoard(board, console=console) as live:
         live.refresh()
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "live · team default · round 0 · running" in text
+    assert "live · team default · round 0 · running · 0:0" in text
+    assert "idle" in text and "no approval pending" in text
     assert "developer" in text and "the plan" in text
 
 

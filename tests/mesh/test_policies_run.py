@@ -16,9 +16,9 @@ from teammesh.cli import main
 from teammesh.client import AsyncCodexManager
 from teammesh.gateway.embedded import start_gateway
 from teammesh.gateway.runtimes.registry import RuntimeSettings
+from teammesh.mesh.approval_wait import Asker
 from teammesh.mesh.board import TeamBoard, create_board, open_board
 from teammesh.mesh.output import Printer
-from teammesh.mesh.policies import Asker
 from teammesh.mesh.runner import RunOptions, RunOutcome, TeamRunner
 from teammesh.mesh.teamfile import load_team
 
@@ -169,7 +169,7 @@ async def test_operator_approval_is_pending_on_the_board_while_asked(
     outcome, board, _ = await _run(tmp_path, text, ask=operator)
     assert outcome.complete
     ((question, states),) = seen
-    assert question.startswith('approve team_mark_done by reviewer? ({"note": ')
+    assert question.startswith('#1 approve team_mark_done by reviewer? ({"note": ')  # its number
     assert states == ["pending"]
     assert [(a.member, a.tool, a.state, a.answered_by) for a in board.approvals()] == [
         ("reviewer", "team_mark_done", "approved", "operator")]

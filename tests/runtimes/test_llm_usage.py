@@ -93,3 +93,16 @@ async def test_the_playbook_runtime_records_no_usage(tmp_path: Path) -> None:
     assert not record.has_usage() and record.cost_usd() is None
     assert all(t.started_at is not None and t.ended_at is not None for t in record.turns)
     assert len(record.calls) == 13
+
+
+def test_the_model_a_run_or_member_names() -> None:
+    from teammesh.mesh.run_usage import launch_model, named_model
+
+    assert named_model("codex?model=gpt-5") == "gpt-5"
+    assert named_model("codex:gpt-5") == "codex:gpt-5"  # pricing reads the prefix
+    assert named_model("codex") is None and named_model("playbook") is None
+    assert named_model(None) is None and named_model("  ") is None
+    assert launch_model({"launch": {"runtime": "codex", "model": "gpt-5-codex"}}) == (
+        "gpt-5-codex")
+    assert launch_model({"launch": {"runtime": "llm?model=openai:gpt-4o"}}) == "openai:gpt-4o"
+    assert launch_model({"launch": {"runtime": "codex"}}) is None and launch_model({}) is None

@@ -15,6 +15,7 @@ from teammesh.serving.cli_args import guard_kwargs
 from teammesh.serving.limits import ServerLimits
 from teammesh.serving.listener import bind_listener, bound_port
 from teammesh.serving.quiet_server import QuietServer
+from teammesh.tracing import configure as configure_tracing
 
 
 async def _run(host: str, port: int, think_ms: int, guard: dict[str, Any]) -> None:
@@ -47,6 +48,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"teammesh model serve: {exc}", file=sys.stderr)
         return 2
+    configure_tracing("teammesh-model")  # OTEL_* variables; a no-op without them
     try:
         asyncio.run(_run(args.host, args.port, args.think_ms, guard))
     except KeyboardInterrupt:

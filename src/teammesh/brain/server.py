@@ -51,6 +51,7 @@ from teammesh.serving.origin_guard import GuardPolicy, HostOriginGuard
 from teammesh.serving.quiet_server import EmbeddedServer
 from teammesh.serving.thread_twin import ServingThread, bound_arguments, same_arguments_as
 from teammesh.serving.uvicorn_start import serving
+from teammesh.tracing.model_spans import note_model_call, traced_model_call
 
 MODEL_ID = "playbook"
 # A long codex conversation is a few MB of JSON; far more is not a model request.
@@ -145,6 +146,7 @@ def create_app(think_ms: int = 0) -> Starlette:
         raw, _, parsed, action = decided
         items = output_items(action, parsed.namespaces)
         usage_block = usage(len(raw), sum(len(json.dumps(item)) for item in items))
+        note_model_call(parsed.model, usage_block)  # on its span, when traced
         response_id = new_response_id()
         created = int(time.time())
         if not parsed.stream:
@@ -162,6 +164,7 @@ def create_app(think_ms: int = 0) -> Starlette:
         if isinstance(decided, Response):
             return decided
         raw, body, parsed, action = decided
+        note_model_call(parsed.model)  # on its span, when traced
         if not parsed.stream:
             return JSONResponse(chat_completion(action, parsed.model, len(raw)))
         options = body.get("stream_options")
@@ -185,8 +188,9 @@ def create_app(think_ms: int = 0) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/responses", responses, methods=["POST"]),
-            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/responses", traced_model_call(responses), methods=["POST"]),
+            Route("/v1/chat/completions", traced_model_call(chat_completions),
+                  methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
         ],
         exception_handlers={404: not_found, 405: not_allowed},

@@ -40,6 +40,7 @@ from teammesh.client.remote_skills.facade import AsyncRemoteSkillsFacade, Remote
 from teammesh.client.request import RequestCall
 from teammesh.client.router import StreamRouter
 from teammesh.client.stream import AsyncEventStream, SyncEventStream
+from teammesh.client.stream_transport import StreamFirstTransport
 from teammesh.client.tls_context import verify_for
 from teammesh.client.transport import ExecutorTransport, HttpxTransport
 from teammesh.client.turns import TurnTracker
@@ -170,8 +171,19 @@ class AsyncCodexManager(_ClientSurface):
         )
         self.transport = HttpxTransport(self.http_client, api_prefix)
         self.hooks = hook_registry or HookRegistry()
+        self.stream = AsyncEventStream(
+            base_url,
+            api_prefix,
+            headers=dict(headers or {}),
+            header_provider=header_provider,
+            router=stream_router,
+            tracker=TurnTracker(),
+        )
+        # Turns start over the stream's socket when the gateway grants it (else HTTP); an
+        # injected executor keeps every request, as its owner asked.
         self.pipeline = RequestPipeline(
-            transport=ExecutorTransport(request_executor) if request_executor else self.transport,
+            transport=ExecutorTransport(request_executor) if request_executor
+            else StreamFirstTransport(self.transport, self.stream.turn_starts),
             api_prefix=api_prefix,
             hooks=self.hooks,
             header_provider=header_provider,
@@ -181,15 +193,7 @@ class AsyncCodexManager(_ClientSurface):
         )
         self._attach_domains(self.pipeline.send)
         self.typed: TypedApi[Awaiting] = TypedApi(self, blocking=False)
-        self.turns = TurnTracker()
-        self.stream = AsyncEventStream(
-            base_url,
-            api_prefix,
-            headers=dict(headers or {}),
-            header_provider=header_provider,
-            router=stream_router,
-            tracker=self.turns,
-        )
+        self.turns = self.stream.tracker
         self.wait = AsyncWaitApi(self.sessions, self.turns)
         self.remote_skills = AsyncRemoteSkillsFacade(self)
         self.plugins = PluginRegistry(plugins)

@@ -67,6 +67,8 @@ class AppServerSignal:
     params: Any = None
     session: dict[str, Any] | None = None
     request_id: str | int | None = None
+    # Ours, additive: the W3C traceparent of the gateway turn that asked (docs/tracing.md).
+    traceparent: str | None = None
 
     @classmethod
     def from_stream_event(cls, event: StreamEvent) -> AppServerSignal:
@@ -82,6 +84,7 @@ class AppServerSignal:
             params=payload.get("params"),
             session=session if isinstance(session, dict) else None,
             request_id=wire_request_id(payload.get("requestId")),
+            traceparent=_str_or_none(payload.get("traceparent")),
         )
 
     @property

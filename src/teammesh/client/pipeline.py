@@ -16,6 +16,7 @@ from teammesh.client.errors import TypedModelValidationError, status_code_of
 from teammesh.client.hooks import HookRegistry
 from teammesh.client.protocols import HeaderProvider, RetryPolicy
 from teammesh.client.request import RequestCall
+from teammesh.tracing.propagation import inject as inject_traceparent
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -71,6 +72,7 @@ class RequestPipeline:
         if self.header_provider is not None:
             merged.update(await _resolve(self.header_provider.headers()) or {})
         merged.update(call_headers)
+        inject_traceparent(merged)  # the current span as the request's parent, when traced
         return merged or None
 
     def _may_retry(self, call: RequestCall) -> bool:

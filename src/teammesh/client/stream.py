@@ -9,8 +9,9 @@ Differences from codex-manager's client, on purpose:
 - `stop_event` may be an `asyncio.Event` or a `threading.Event`; the sync twin has one too;
 - it asks the gateway for our opt-in extensions (`use_extensions`): when granted, remote
   skills answer tool calls over this socket (stream_answers.py) and `event_types`, if set,
-  narrows the socket to the event types the caller handles. A gateway that does not grant
-  them (codex-manager, or ours with them off) serves the plain stream and answers go by HTTP.
+  narrows the socket to the event types the caller handles, and the client starts turns
+  over it (`turnStart`, stream_turns.py). A gateway that does not grant them (codex-manager,
+  or ours with them off) serves the plain stream and answers and turns go by HTTP.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from teammesh.client.protocols import HeaderProvider
 from teammesh.client.router import EventRouter, StreamRouter
 from teammesh.client.stream_answers import EVENT_TYPES, TOOL_CALL_ANSWERS, StreamAnswers
 from teammesh.client.stream_reader import FrameReader
+from teammesh.client.stream_turns import TURN_START, StreamTurns
 from teammesh.client.turns import TurnTracker
 
 StopEvent = asyncio.Event | threading.Event
@@ -115,6 +117,8 @@ class AsyncEventStream(_StreamDecorators):
     receive_timeout_seconds = 1.0
     # Ask for the gateway's stream extensions (answers over the socket, event-type filter).
     use_extensions = True
+    # Of those, ask for `turnStart` too (turns started over the socket); False: by HTTP.
+    start_turns = True
 
     def __init__(
         self,
@@ -136,6 +140,7 @@ class AsyncEventStream(_StreamDecorators):
         # Failed connection attempts since the last healthy connection (drives the backoff).
         self.consecutive_failures = 0
         self.answers = StreamAnswers()
+        self.turn_starts = StreamTurns()
         # None: every event; a set: only these types reach the router (when the gateway
         # grants `eventTypes`; otherwise every event still arrives and is routed as before).
         self.event_types: frozenset[str] | None = None
@@ -147,8 +152,8 @@ class AsyncEventStream(_StreamDecorators):
         url = self.url(thread_id)
         if not self.use_extensions:
             return url
-        asked = TOOL_CALL_ANSWERS if self.event_types is None else (
-            f"{TOOL_CALL_ANSWERS},{EVENT_TYPES}")
+        asked = TOOL_CALL_ANSWERS + (f",{TURN_START}" if self.start_turns else "") + (
+            "" if self.event_types is None else f",{EVENT_TYPES}")
         return url + ("&" if "?" in url else "?") + f"extensions={asked}"
 
     async def _handshake_headers(self) -> dict[str, str]:
@@ -208,6 +213,7 @@ class AsyncEventStream(_StreamDecorators):
                 await self._receive_loop(ws, token, thread_id, context, stop_event, healthy)
             finally:
                 self.answers.detach(ws)
+                self.turn_starts.detach(ws)
                 self.tracker.stream_disconnected(token)
 
     async def _receive_loop(
@@ -219,7 +225,7 @@ class AsyncEventStream(_StreamDecorators):
         stop_event: StopEvent | None,
         healthy: list[bool],
     ) -> None:
-        reader = FrameReader(ws, self.answers)
+        reader = FrameReader(ws, self.answers, turns=self.turn_starts)
         try:
             await self._dispatch_loop(ws, reader, token, thread_id, context, stop_event,
                                       healthy)
@@ -254,7 +260,7 @@ class AsyncEventStream(_StreamDecorators):
                 # so from here on the stream covers this filter.
                 healthy[0] = True
                 self.consecutive_failures = 0
-                await self._ready(ws, obj)
+                await self._ready(ws, obj, thread_id)
                 self.tracker.stream_connected(token, thread_id)
             if obj is None:
                 continue
@@ -262,7 +268,8 @@ class AsyncEventStream(_StreamDecorators):
             self.tracker.observe(event)
             await self.router.dispatch(event, context)
 
-    async def _ready(self, ws: ClientConnection, ready: dict[str, Any] | None) -> None:
+    async def _ready(self, ws: ClientConnection, ready: dict[str, Any] | None,
+                     thread_id: str | None) -> None:
         """Use what the `ready` frame granted (nothing, from a plain gateway)."""
         granted = ready.get("extensions") if ready is not None else None
         if not self.use_extensions or not isinstance(granted, list):
@@ -272,6 +279,11 @@ class AsyncEventStream(_StreamDecorators):
                                       "types": sorted(self.event_types)}))
         if TOOL_CALL_ANSWERS in granted:
             self.answers.attach(ws)
+        command_bytes = ready.get("commandBytes") if ready is not None else None
+        instance = ready.get("instance") if ready is not None else None
+        if (TURN_START in granted and isinstance(command_bytes, int)
+                and not isinstance(command_bytes, bool) and isinstance(instance, str)):
+            self.turn_starts.attach(ws, command_bytes, instance, thread_id)
 
 
 class SyncEventStream(_StreamDecorators, Wrapper[AsyncEventStream]):

@@ -19,6 +19,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from teammesh.client.stream_answers import ANSWERED_FRAME, StreamAnswers
+from teammesh.client.stream_turns import TURN_ANSWERED_FRAME, StreamTurns
 
 StopEvent = asyncio.Event | threading.Event
 MAX_BACKLOG_FRAMES = 10_000
@@ -52,9 +53,11 @@ def decode(frame: Any) -> dict[str, Any] | None:
 
 class FrameReader:
     def __init__(self, ws: ClientConnection, answers: StreamAnswers,
-                 max_backlog: int = MAX_BACKLOG_FRAMES) -> None:
+                 max_backlog: int = MAX_BACKLOG_FRAMES, turns: StreamTurns | None = None
+                 ) -> None:
         self._ws = ws
         self._answers = answers
+        self._turns = turns or StreamTurns()
         self._max_backlog = max_backlog
         self._queue: asyncio.Queue[dict[str, Any] | NotJson | _Ended] = asyncio.Queue()
         self._task = asyncio.get_running_loop().create_task(self._read())
@@ -64,8 +67,12 @@ class FrameReader:
         try:
             while True:
                 obj = decode(await self._ws.recv())
-                if obj is not None and obj.get("type") == ANSWERED_FRAME:
+                kind = obj.get("type") if obj is not None else None
+                if kind == ANSWERED_FRAME and obj is not None:
                     self._answers.settle(obj)  # ours, not an event: never queued or routed
+                    continue
+                if kind == TURN_ANSWERED_FRAME and obj is not None:
+                    self._turns.settle(obj)  # likewise: a turn start's answer
                     continue
                 if queue.qsize() >= self._max_backlog:
                     raise BacklogError("stream handlers fell too far behind; reconnecting")
@@ -74,6 +81,7 @@ class FrameReader:
             # Answers waiting on this socket fail now (their callers retry): the dispatch
             # loop may be inside a handler awaiting one, and would never get to them.
             self._answers.detach(self._ws)
+            self._turns.detach(self._ws)
             queue.put_nowait(_Ended(error))
             if isinstance(error, asyncio.CancelledError):
                 raise

@@ -37,6 +37,8 @@ from teammesh.gateway.request_kinds import KINDS
 from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
+from teammesh.gateway.turn_route import start_turn
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
@@ -46,7 +48,6 @@ from teammesh.wire import (
     InterruptBody,
     ListSessionsQuery,
     RenameBody,
-    SendMessageBody,
 )
 
 log = logging.getLogger("teammesh.gateway.app")
@@ -128,7 +129,10 @@ async def get_session(request: Request) -> Outcome:
 
 
 async def delete_session(request: Request) -> Outcome:
-    return await _hub(request).delete_session(_session_id(request))
+    session_id = _session_id(request)
+    outcome = await _hub(request).delete_session(session_id)
+    request.app.state.turn_start_keys.forget(session_id)  # its turns start no more
+    return outcome
 
 
 async def rename_session(request: Request) -> Outcome:
@@ -140,12 +144,9 @@ async def rename_session(request: Request) -> Outcome:
 
 
 async def send_message(request: Request) -> Outcome:
-    hub, session_id = _hub(request), _session_id(request)
-    found = hub.lookup(session_id)  # 410 / 404 before the body, as upstream
-    if isinstance(found, Outcome):
-        return found
-    body = await read_body(request, SendMessageBody)
-    return await hub.send_message(session_id, body)
+    # Shared with the stream's `turn.start` command (turn_route.py).
+    return await start_turn(_hub(request), _session_id(request), lambda: read_json(request),
+                            request.headers)
 
 
 async def interrupt(request: Request) -> Outcome:
@@ -243,6 +244,7 @@ def build_app(
     app.state.hub = hub
     app.state.capability_clock = CapabilityClock()
     app.state.limits = limits or ServerLimits()
+    app.state.turn_start_keys = TurnStartKeys()  # exactly-once `turn.start` (stream_turns.py)
     app.state.bearer_token = token  # known to config/read's redaction, never logged
     authed = BearerAuth(app, token)
     return authed if guard is None else HostOriginGuard(authed, guard)

@@ -107,7 +107,7 @@ def capabilities_report(runtime: str, *, initialized: bool,
                         updated_at: str | None, stream_extensions: bool = True
                         ) -> dict[str, Any]:
     """The 200 body of `GET /api/capabilities` for sessions on `runtime` (a runtime name).
-    Two features are ours: whether `/api/stream` grants its opt-in extensions
+    Three features are ours: whether `/api/stream` grants its opt-in extensions
     (stream_extensions.py) to a client that asks for them."""
     details = {}
     for method in PROBED_METHODS:
@@ -124,6 +124,7 @@ def capabilities_report(runtime: str, *, initialized: bool,
         features[feature] = all(hits) if mode == "all" else any(hits)
     features["streamToolCallAnswers"] = stream_extensions
     features["streamEventTypes"] = stream_extensions
+    features["streamTurnStart"] = stream_extensions
     return {
         "status": "ok",
         "runtime": {"initialized": initialized, "capabilitiesLastUpdatedAt": updated_at,

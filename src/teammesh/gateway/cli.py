@@ -30,6 +30,7 @@ from teammesh.gateway.embedded import InsecureBindError, check_bind, is_loopback
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.token_file import ensure_serve_token
 from teammesh.serving.cli_args import guard_kwargs
+from teammesh.tracing import configure as configure_tracing
 
 
 def _given_token(args: argparse.Namespace) -> str | None:
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         codex_bin=args.codex_bin,
         tool_call_deadline_s=args.tool_call_deadline,
     )
+    configure_tracing("teammesh-gateway")  # OTEL_* variables; a no-op without them
     try:
         asyncio.run(_serve(args, token, data_dir, settings))
     except OSError as exc:

@@ -77,18 +77,28 @@ async def read_json(request: Request) -> Any:
         )
     try:
         parsed = json.loads(raw, parse_constant=_reject_constant)
-        # `"\udfff"` is valid JSON but no Unicode text: nothing could store, log or echo
-        # it (UTF-8 refuses lone surrogates), so it is refused here, once, for every route.
-        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise request_failed(
-            400, "Body is not valid JSON text: a \\u escape is a lone UTF-16 surrogate"
-        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise request_failed(400, f"Body is not valid JSON: {exc}") from None
     except RecursionError:
         raise request_failed(400, "Body is not valid JSON: nested too deeply") from None
+    check_storable(parsed)
     return parsed
+
+
+def check_storable(parsed: Any) -> None:
+    """Refuse a parsed body no store could keep: NaN / Infinity (not JSON; our answers would
+    not be either) and `"\\udfff"`, valid JSON but no Unicode text (UTF-8 refuses lone
+    surrogates). Every HTTP body passes here, and so does a body sent over the stream."""
+    try:
+        json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise request_failed(
+            400, "Body is not valid JSON text: a \\u escape is a lone UTF-16 surrogate"
+        ) from None
+    except ValueError as exc:
+        raise request_failed(400, f"Body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise request_failed(400, "Body is not valid JSON: nested too deeply") from None
 
 
 def _reject_constant(name: str) -> Any:

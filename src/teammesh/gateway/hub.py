@@ -36,6 +36,7 @@ from teammesh.gateway.session_policy import SessionCeiling, SessionPolicy
 from teammesh.gateway.store import Store
 from teammesh.gateway.store_health import StoreHealth
 from teammesh.gateway.store_writes import StoreWrites
+from teammesh.tracing.gateway_spans import close_all as end_open_turn_spans
 from teammesh.wire import (
     CreateSessionBody,
     InterruptBody,
@@ -114,6 +115,7 @@ class Hub(BoundSink):
     async def close(self) -> None:
         await self.warmup.cancel()
         await self.runtimes.stop_all()
+        end_open_turn_spans("the gateway stopped")  # exported, not lost (docs/tracing.md)
         self.desk.close()
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
         self.fanout.close_all()  # each socket closes with 1001 (going away)

@@ -36,6 +36,7 @@ from teammesh.gateway.session import Session
 from teammesh.gateway.signals import pending_row
 from teammesh.gateway.store_writes import StoreWrites
 from teammesh.gateway.transcript import Entry
+from teammesh.tracing.gateway_spans import add_traceparent
 from teammesh.wire import request_event_type
 
 log = logging.getLogger("teammesh.gateway.request_desk")
@@ -77,6 +78,7 @@ class RequestDesk:
         received_at = iso_now()
         signal = scope.signal("request", event_type, method, params,
                               received_at=received_at, request_id=request_id)
+        add_traceparent(signal, scope.thread_id)  # additive; only while its turn is traced
         record = kind_for(method)
         if record is None:
             self._fanout.publish(event_type, scope.thread_id, signal)

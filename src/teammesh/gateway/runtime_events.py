@@ -9,15 +9,17 @@ runtime's requests and ends its sessions' running turns through the notification
 from __future__ import annotations
 
 import logging
+from json.encoder import encode_basestring
 
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.event_scope import scope_of
-from teammesh.gateway.fanout import FanOut
+from teammesh.gateway.fanout import FanOut, dumps
 from teammesh.gateway.notification_state import apply_notification
 from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, RuntimeSink
 from teammesh.gateway.session import Session
 from teammesh.gateway.store_writes import StoreWrites
+from teammesh.tracing.gateway_spans import on_notification as traced_notification
 from teammesh.wire import BROADCAST_ALIASES, NOTIFICATION_ALIASES, notification_event_type
 
 log = logging.getLogger("teammesh.gateway.runtime_events")
@@ -43,6 +45,7 @@ class RuntimeEvents:
         thread_id, turn_id = scope.thread_id, scope.turn_id
         if scope.session is not None:
             apply_notification(self._writes, scope.session, method, params, turn_id)
+            traced_notification(method, thread_id, turn_id, params)  # the turn's span
         event_type = notification_event_type(method)
         self._fanout.publish(
             event_type,
@@ -51,10 +54,15 @@ class RuntimeEvents:
         )
         if method == "turn/completed" and thread_id is not None and turn_id is not None:
             self._desk.expire(lambda r: r.thread_id == thread_id and r.turn_id == turn_id)
+        # The alias and the generic event carry the params as they are: encoded once.
+        params_json = _Encoded(params)
         alias = NOTIFICATION_ALIASES.get(method)
         if alias is not None:
-            self._fanout.publish(alias, thread_id, params, broadcast=alias in BROADCAST_ALIASES)
-        self._fanout.publish("notification", thread_id, {"method": method, "params": params})
+            self._fanout.publish_encoded(alias, thread_id, params_json,
+                                         broadcast=alias in BROADCAST_ALIASES)
+        self._fanout.publish_encoded(
+            "notification", thread_id,
+            lambda: f'{{"method":{encode_basestring(method)},"params":{params_json()}}}')
 
     def server_request(
         self, runtime_key: str, method: str, params: JsonObject, reply: ReplyFn
@@ -90,6 +98,21 @@ class RuntimeEvents:
         if session is None or session.deleted_at is not None:
             return  # a deleted session keeps nothing
         self._writes.save(self._writes.store.save_thread_state, thread_id, state)
+
+
+class _Encoded:
+    """A value's JSON text, encoded on first use and then reused."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, value: object) -> None:
+        self._value = value
+        self._text: str | None = None
+
+    def __call__(self) -> str:
+        if self._text is None:
+            self._text = dumps(self._value)
+        return self._text
 
 
 class BoundSink(RuntimeSink):

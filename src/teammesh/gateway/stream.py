@@ -7,7 +7,7 @@ That includes a frame too large to be a command (over `ws_command_bytes`, answer
 and one nested too deeply for `json.loads` (its RecursionError is caught, not raised).
 Control frames go through the same queue as events, so each socket sees one ordered stream.
 A client may also ask for our opt-in extensions (answers over the socket, event-type
-filters): stream_extensions.py; one that does not sees exactly the frames above.
+filters, turn starts): stream_extensions.py; one that does not sees exactly the frames above.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
 from teammesh.gateway.stream_extensions import ExtensionCommands, granted, ready_frame
 from teammesh.serving.limits import ServerLimits
+from teammesh.serving.ws_coalesce import MORE
 
 log = logging.getLogger("teammesh.gateway.stream")
 
@@ -64,7 +65,10 @@ async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
                 elif subscriber.going_away:
                     await websocket.close(code=1001)  # the gateway is stopping
                 return
-            await websocket.send_text(text)
+            # Whether more frames are queued: a burst leaves in one socket write, and the
+            # last frame of it at once (serving/ws_coalesce.py).
+            await websocket.send({"type": "websocket.send", "text": text,
+                                  MORE: not subscriber.queue.empty()})
     except Exception:
         # The peer went away; the reader notices the disconnect and cleans up.
         return
@@ -80,8 +84,10 @@ async def stream_endpoint(websocket: WebSocket) -> None:
         thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
         extensions=extensions,
     )
-    commands = ExtensionCommands(subscriber, websocket.app.state.hub.desk, INVALID)
-    subscriber.offer(dumps(ready_frame(initial, extensions)))
+    keys = websocket.app.state.turn_start_keys
+    commands = ExtensionCommands(subscriber, websocket.app.state.hub, keys, INVALID)
+    subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes,
+                                       keys.instance)))
     fanout.subscribe(subscriber)
     writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
     try:

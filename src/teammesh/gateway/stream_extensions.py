@@ -14,6 +14,11 @@ lists the ones granted. A client that asks for none sees exactly codex-manager's
   socket to those event types (`"types": null` widens it again). Control frames (`ready`,
   `pong`, `error`, `tool_call.answered`) always pass. The fanout filters before it
   serialises, so an event nobody wants is never encoded.
+- `turnStart`: `{"type":"turn.start","commandId":"7","sessionId":"<id>","body":{...}}` starts
+  a turn as `POST /api/sessions/<id>/messages` would, answered by `turn.start.answered`
+  (stream_turns.py). With it granted, `ready` also says `commandBytes`, the largest command
+  the socket takes, so a client sends a bigger message body over HTTP instead, and
+  `instance`, the gateway process whose start keys a resend may rely on.
 
 Why: a tool call costs its client one HTTP request per answer and about seven frames it
 mostly ignores; at a few hundred calls a second that, not the board or the model, is what
@@ -30,14 +35,16 @@ from pydantic import ValidationError
 
 from teammesh.gateway.fanout import Subscriber, dumps
 from teammesh.gateway.http_io import invalid_request, validation_issues
-from teammesh.gateway.request_desk import RequestDesk
+from teammesh.gateway.hub import Hub
 from teammesh.gateway.request_kinds import TOOL_CALL
+from teammesh.gateway.stream_turns import TURN_COMMAND, TURN_START, TurnStarts
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 
 log = logging.getLogger("teammesh.gateway.stream_extensions")
 
 TOOL_CALL_ANSWERS = "toolCallAnswers"
 EVENT_TYPES = "eventTypes"
-EXTENSIONS: tuple[str, ...] = (TOOL_CALL_ANSWERS, EVENT_TYPES)
+EXTENSIONS: tuple[str, ...] = (TOOL_CALL_ANSWERS, EVENT_TYPES, TURN_START)
 # Commands of each extension (any other command is codex-manager's or invalid).
 ANSWER_COMMAND = "tool_call.answer"
 ANSWERED_FRAME = "tool_call.answered"
@@ -55,11 +62,17 @@ def granted(query_value: str | None, enabled: bool) -> frozenset[str]:
     return frozenset(name for name in EXTENSIONS if name in asked)
 
 
-def ready_frame(thread_id: str | None, extensions: frozenset[str]) -> dict[str, Any]:
-    """`ready` as codex-manager sends it, plus `extensions` only when some were granted."""
+def ready_frame(thread_id: str | None, extensions: frozenset[str], command_bytes: int,
+                instance: str) -> dict[str, Any]:
+    """`ready` as codex-manager sends it, plus `extensions` only when some were granted (and
+    with `turnStart`: `commandBytes`, since a message body is the one command that may be
+    big, and `instance`, whose start keys this gateway process knows: turn_start_keys.py)."""
     frame: dict[str, Any] = {"type": "ready", "threadId": thread_id}
     if extensions:
         frame["extensions"] = [name for name in EXTENSIONS if name in extensions]
+    if TURN_START in extensions:
+        frame["commandBytes"] = command_bytes
+        frame["instance"] = instance
     return frame
 
 
@@ -88,20 +101,24 @@ class ExtensionCommands:
     """One socket's extension commands. `run` starts an answer without waiting for it, so
     the socket keeps reading (one slow runtime reply never holds up the next answer)."""
 
-    def __init__(self, subscriber: Subscriber, desk: RequestDesk, invalid: str) -> None:
+    def __init__(self, subscriber: Subscriber, hub: Hub, keys: TurnStartKeys, invalid: str
+                 ) -> None:
         self._subscriber = subscriber
-        self._desk = desk
+        self._desk = hub.desk
         self._invalid = invalid
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns = TurnStarts(subscriber, hub, keys)
 
     def handles(self, kind: Any) -> bool:
         granted_here = self._subscriber.extensions
         return (kind == ANSWER_COMMAND and TOOL_CALL_ANSWERS in granted_here) or (
-            kind == TYPES_COMMAND and EVENT_TYPES in granted_here
-        )
+            kind == TYPES_COMMAND and EVENT_TYPES in granted_here) or (
+            kind == TURN_COMMAND and TURN_START in granted_here)
 
     def run(self, command: dict[str, Any]) -> str | None:
         """Apply one extension command; the control frame to answer with now, if any."""
+        if command.get("type") == TURN_COMMAND:
+            return self._turns.run(command, self._invalid)
         if command.get("type") == TYPES_COMMAND:
             types = _event_types(command.get("types"))
             if types is False:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 
 from teammesh.client import RemoteSkillDispatch, normalize_request_id
-from teammesh.mesh.board.call_notes import bounded
 from teammesh.mesh.board.core import short_reason
 from teammesh.mesh.board.run_record import CallEntry
+
+MAX_TOOL_CHARS = 200
 
 
 def _text_of(payload: object) -> str:
@@ -35,5 +36,6 @@ def refused_entry(member: str, session_id: str, turn_token: str | None,
         return None
     now = time.time()
     reason = short_reason(dispatch.error or _text_of(payload) or "refused")
-    return CallEntry(f"{session_id}:{request_id}", member, turn_token, dispatch.tool,
-                     bounded(dispatch.arguments), None, False, "refused", reason, now, now)
+    tool = dispatch.tool[:MAX_TOOL_CHARS]  # a refused call's tool name is the model's
+    return CallEntry(f"{session_id}:{request_id}", member, turn_token, tool,
+                     dispatch.arguments, None, False, "refused", reason, now, now)

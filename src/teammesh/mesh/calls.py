@@ -26,8 +26,16 @@ from teammesh.mesh.foreign import AnswerAudit, AnswerFault
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate
 from teammesh.mesh.sessions import MemberSession, SkillBinding
-from teammesh.mesh.skills import MemberSkills, SkillDraft, SkillHandler, refusal_payload
+from teammesh.mesh.skills import (
+    QUEUE_WORK,
+    MemberSkills,
+    SkillDraft,
+    SkillHandler,
+    board_key,
+    refusal_payload,
+)
 from teammesh.mesh.team import Member
+from teammesh.tracing.tool_spans import tool_parent, traced_tool
 
 
 @dataclass
@@ -78,7 +86,8 @@ class ToolCalls:
                 # the turn guard looks again once the gate lets the call through.
                 handler = self._untainted(member, tool, self.gate.wrap(
                     member.name, tool, handler, self.on_change))
-            return handler
+            return traced_tool(member.name, tool, handler, self._replayed,
+                               self._task_of(member) if tool == QUEUE_WORK else None)
 
         def register(draft: SkillDraft) -> None:
             member.skills.register(draft, wrap)
@@ -97,7 +106,12 @@ class ToolCalls:
             if member.session is not None and (refused := refused_entry(
                     member.name, member.session.session_id,
                     member.active.token if member.active else None, dispatch)) is not None:
-                self.board.record_call(refused)  # applied calls were recorded as they applied
+                # Applied calls were recorded as they applied. The record must never keep
+                # the refusal from reaching the agent: a board that cannot take it is noted.
+                try:
+                    self.board.record_call(refused)
+                except Exception as exc:
+                    self.printer.note(f"tool call {dispatch.tool} not recorded: {exc}")
             self.printer.tool_call(member.name, dispatch.tool)
             self.on_change()
 
@@ -115,6 +129,7 @@ class ToolCalls:
             # Noted as the call reaches its handler: one still waiting for its operator is a
             # call of this turn when the turn ends.
             self.audit.saw_call(ctx.session_id, ctx.request_id, tool)
+            self.printer.call_started(member.name, tool)
             if member.session is not None and await self.tainted(member):
                 self._interrupt(member, ctx.turn_id)
                 return refusal_payload(tool, "this turn is failed: one of its tool calls"
@@ -148,6 +163,15 @@ class ToolCalls:
         if request_id is not None:
             self.audit.saw_resolution(member.session.session_id, request_id, status)
 
+    def _task_of(self, member: MemberState) -> Callable[[], Any]:
+        """The task `member` works on now (a handoff span's task id; read only when traced)."""
+        return lambda: self.board.current_claim(member.name, member.skills.turn_token())
+
+    def _replayed(self, ctx: SkillContext) -> bool:
+        """Whether the board already holds this call's result (asked only when traced)."""
+        key = board_key(ctx)
+        return key is not None and self.board.recorded(key) is not None
+
     async def tainted(self, member: MemberState) -> bool:
         assert member.session is not None
         return await self.audit.tainted(member.session.session_id,
@@ -173,7 +197,8 @@ class ToolCalls:
 
     async def _respond(self, member: MemberState, signal: AppServerSignal) -> None:
         assert member.session is not None
-        self._dispatched(member, await member.session.handle.respond_to_signal(signal))
+        with tool_parent(signal.traceparent):  # the gateway turn span parents the call's
+            self._dispatched(member, await member.session.handle.respond_to_signal(signal))
 
     async def drain(self, member: MemberState) -> None:
         """The polling fallback: answer what the gateway lists as pending for the member."""

@@ -21,7 +21,6 @@ import os
 import socket
 import sqlite3
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,11 +57,15 @@ from teammesh.mesh.run_files import discard_run
 if TYPE_CHECKING:
     from teammesh.mesh.board.postgres import PgRunLock
 from teammesh.mesh.embedded_runtime import ModelChoice
-from teammesh.mesh.launch import LaunchSpec, launch, open_run_board
+from teammesh.mesh.launch import LaunchSpec, launch, open_run_board, resolve_api_base
 from teammesh.mesh.output import Printer
 from teammesh.mesh.runner import RunOptions
 from teammesh.mesh.team import Team
 from teammesh.mesh.teamfile import TeamFileError, builtin_team, load_team, team_from_text
+from teammesh.mesh.terminal_text import inert
+from teammesh.mesh.usage_text import cost_text, tokens_detail
+from teammesh.mesh.workspaces import WorkspaceError
+from teammesh.tracing import configure as configure_tracing
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -71,7 +74,10 @@ EXIT_STORAGE = 4
 
 
 def demo(args: argparse.Namespace) -> int:
-    return _execute(args, builtin_team())
+    from teammesh.mesh.demo_team import demo_team  # codex: the team gets a repository
+
+    return _execute(args, demo_team(args.runtime,
+                                    embedded=resolve_api_base(args.api_base) is None))
 
 
 def _team_of_run(args: argparse.Namespace) -> Team:
@@ -152,17 +158,9 @@ def _run_locked(args: argparse.Namespace, held: RunLock | PgRunLock | None) -> i
 def _ask_on_terminal() -> Any:
     if not sys.stdin.isatty():
         return None
+    from teammesh.mesh.terminal_prompt import TerminalPrompt
 
-    one_at_a_time = threading.Lock()  # concurrent members: one question on screen at once
-
-    def ask(question: str) -> bool:
-        with one_at_a_time:
-            # On stderr: stdout carries only the run's lines.
-            sys.stderr.write(f"{question} [y/N] ")
-            sys.stderr.flush()
-            return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-    return ask
+    return TerminalPrompt()
 
 
 def _execute(args: argparse.Namespace, team: Team,
@@ -265,7 +263,12 @@ def _existing(board: str | None, run_id: str) -> Location:
 def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard,
         config: LaunchConfig, overrides: list[str]) -> int:
     """The run itself, its board open and locked."""
-    printer = Printer()
+    web = None
+    if getattr(args, "web", False):
+        from teammesh.web.run_hook import WebRun  # starlette page: only with --web
+
+        web = WebRun(board, team, args)
+    printer = web.printer if web is not None else Printer()
     live_on = args.live == "on" or (args.live == "auto" and sys.stdout.isatty())
     options = RunOptions(rounds=config.rounds, turn_timeout=config.turn_timeout,
                          concurrency=config.concurrency, use_stream=not args.no_stream,
@@ -283,10 +286,28 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
 
                 live = stack.enter_context(LiveBoard(board))
                 options.on_change = live.refresh
-            outcome = asyncio.run(launch(spec, board, options, printer))
+                options.on_state = live.attach
+            configure_tracing("teammesh-runner")  # OTEL_* variables; a no-op without them
+            running = launch(spec, board, options, printer)
+            if web is not None:
+                from teammesh.web.server import WebListenError
+
+                web.hook(options)
+                try:
+                    outcome = asyncio.run(web.around(running, printer))
+                except WebListenError as exc:  # before any turn: keep no "interrupted" run
+                    printer.note(f"teammesh: {exc}")
+                    discard = (args.resume is None and args.board != MEMORY_BOARD
+                               and not board.turns())
+                    return EXIT_USAGE
+            else:
+                outcome = asyncio.run(running)
     except KeyboardInterrupt:
         printer.note(f"interrupted; continue with: teammesh run --resume {board.run_id}")
         return 130
+    except WorkspaceError as exc:  # [team] repo: refused before any session exists
+        printer.note(f"teammesh: {exc}")
+        return EXIT_USAGE
     except CodexManagerError as exc:
         if refused_at_start(exc) and args.resume is None and not board.turns():
             # The gateway refused the team as asked (unknown runtime, bad credentials, a
@@ -306,6 +327,8 @@ def _go(args: argparse.Namespace, team: Team, spec: LaunchSpec, board: TeamBoard
     printer.note(f"run {outcome.run_id}: {outcome.status} after {outcome.rounds} round(s),"
                  f" {outcome.turns} turn(s), {outcome.tool_calls} tool call(s),"
                  f" makespan {outcome.makespan:.2f} s ({outcome.reason})")
+    printer.note(f"run {outcome.run_id}: tokens {tokens_detail(outcome.usage)},"
+                 f" cost {cost_text(outcome.cost_usd)}")
     if not outcome.complete:
         for missing in outcome.missing:
             printer.note(f"missing: {missing}")
@@ -325,6 +348,11 @@ def _discard(spec: LaunchSpec, run_id: str, printer: Printer) -> None:
     printer.note(f"run {run_id} did not start; nothing was kept")
 
 
+def _out(*parts: str) -> None:
+    """One line of `board show`: board text is agents' text, so made inert (bidi, controls)."""
+    print(inert(" ".join(parts)))
+
+
 def board_show(args: argparse.Namespace) -> int:
     """Read-only: never creates a file, and a file that is no board is a one-line error."""
     try:
@@ -334,7 +362,7 @@ def board_show(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_USAGE
             for info in runs_on(args.board):
-                print(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
+                _out(f"{info.run_id}\t{info.team}\t{info.status}\tround {info.round}")
             return 0
         check_run_id(args.run_id, names_file=args.board is None)
         board = open_board(_existing(args.board, args.run_id), args.run_id)
@@ -346,30 +374,32 @@ def board_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         info = board.info()
-        print(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
+        _out(f"run {info.run_id} · team {info.team} · {info.status} · round {info.round}"
               + (f" · {info.reason}" if info.reason else ""))
-        print("sessions:", ", ".join(f"{m}={s}" for m, s in board.sessions().items()))
-        print("tasks:")
+        _out("sessions:", ", ".join(f"{m}={s}" for m, s in board.sessions().items()))
+        _out("tasks:")
         for task in board.tasks():
-            print(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
+            _out(f"  #{task.id} {task.owner:<12} {task.status:<8} attempts={task.attempts}"
                   f" from {task.queued_by}: {task.text}")
         failed = board.failed_turns()
         if failed:
-            print("failed turns:")
+            _out("failed turns:")
             for turn in failed:
-                print(f"  round {turn.round} {turn.member:<12} {turn.state:<6}"
+                _out(f"  round {turn.round} {turn.member:<12} {turn.state:<6}"
                       f" {short_reason(turn.reason) or '(no reason recorded)'}")
-        print("artifacts:")
+        _out("artifacts:")
         for artifact in board.artifacts():
-            print(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {artifact.summary}")
+            # A summary's later lines (the commit it carries) indented under it.
+            summary = artifact.summary.replace("\n", "\n" + " " * 6)
+            _out(f"  #{artifact.id} {artifact.member:<12} {artifact.kind}: {summary}")
         approvals = board.approvals()
         if approvals:
-            print("approvals:")
+            _out("approvals:")
             for approval in approvals:
                 by = f" by {approval.answered_by}" if approval.answered_by else ""
-                print(f"  #{approval.id} {approval.member:<12} {approval.state}{by}:"
+                _out(f"  #{approval.id} {approval.member:<12} {approval.state}{by}:"
                       f" {approval.question}")
-        print("snapshot:", repr(board.snapshot(limit=12)))
+        _out("snapshot:", repr(board.snapshot(limit=12)))
     finally:
         board.close()
     return 0

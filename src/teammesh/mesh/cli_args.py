@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from teammesh.cli_checks import port_number
 from teammesh.cli_lazy import deferred
 from teammesh.mesh.run_defaults import (
     DEFAULT_BOARD_DIR,
@@ -80,6 +81,14 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no polling fallback for tool calls: websocket only")
     parser.add_argument("--live", choices=("auto", "on", "off"), default="auto",
                         help="live board view (auto: only when stdout is a terminal)")
+    parser.add_argument("--web", action="store_true",
+                        help="serve a live web board of the run (prints its URL)")
+    parser.add_argument("--web-host", default="127.0.0.1",
+                        help="--web: address to listen on (default 127.0.0.1)")
+    parser.add_argument("--web-port", type=port_number, default=0,
+                        help="--web: port (default: a free one)")
+    parser.add_argument("--web-read-only", action="store_true",
+                        help="--web: the page shows the run but cannot answer approvals")
 
 
 def register(subparsers: Any) -> None:
@@ -110,6 +119,22 @@ def register(subparsers: Any) -> None:
                       help="run id (omit to list the runs of --board)")
     show.add_argument("--board", default=None, help="board file")
     show.set_defaults(func=deferred("teammesh.mesh.cli", "board_show"))
+    serve = board_commands.add_parser(
+        "serve", help="serve a run's board as a live web page",
+        description="Serve the web board of a run in progress or finished, read from its"
+                    " board (a SQLite file or a postgresql:// URL, also another machine's).")
+    serve.add_argument("run_id", nargs="?", default=None,
+                       help="run id (default: the board's only or latest run)")
+    serve.add_argument("--board", default=None, help="board file or postgresql:// URL")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=port_number, default=0,
+                       help="port (default: a free one)")
+    serve.add_argument("--read-only", action="store_true",
+                       help="show the run; refuse (and hide) approval decisions")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                       help="another Host name to answer for (a proxy's); repeatable")
+    serve.set_defaults(func=deferred("teammesh.web.cli", "board_serve"))
     board.set_defaults(func=lambda args: (board.print_help(), EXIT_USAGE)[1])
     register_runs(subparsers)
     register_team(subparsers)
@@ -131,6 +156,29 @@ def register_runs(subparsers: Any) -> None:
     prune.add_argument("--dry-run", action="store_true",
                        help="only say which runs would be removed")
     prune.set_defaults(func=deferred("teammesh.mesh.runs_cli", "prune_runs"))
+    show = commands.add_parser(
+        "show", help="a run's timeline: turns, tool calls, tokens, cost",
+        description="Print a run's record: each member turn (start, duration, status,"
+                    " tokens) and each tool call in it (outcome, arguments, result; cut"
+                    " short on a terminal, whole with --json or --jsonl).")
+    show.add_argument("run_id", metavar="RUN_ID")
+    _where(show)
+    formats = show.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="one JSON document")
+    formats.add_argument("--jsonl", action="store_true",
+                         help="one JSON object a line: the run, then turns and calls in"
+                              " time order")
+    show.set_defaults(func=deferred("teammesh.mesh.runs_show", "show_run"))
+    transcript = commands.add_parser(
+        "transcript", help="a member session's history, kept on the run's board",
+        description="Print the history of a member's session (its turns and items), as"
+                    " the gateway gave it when the run ended.")
+    transcript.add_argument("run_id", metavar="RUN_ID")
+    transcript.add_argument("member", metavar="MEMBER")
+    _where(transcript)
+    transcript.add_argument("--json", action="store_true",
+                            help="the session detail as JSON, whole")
+    transcript.set_defaults(func=deferred("teammesh.mesh.runs_show", "show_transcript"))
 
 
 def _where(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,12 @@ class RunFacts:
     round: int = 0
     turns: int = 0
     tool_calls: int = 0
+    # Tokens (input + output) the run's turns reported, and their cost in USD; None when
+    # unknown (no usage reported; a model without a known price).
+    tokens: int | None = None
+    cost_usd: float | None = None
+    # Turns about to start: a limit asked before one starts (reached, not only exceeded).
+    upcoming_turns: int = 0
 
 
 class Criterion:
@@ -31,6 +37,8 @@ class Criterion:
         # The limits (max rounds, budgets) inside this criterion: once one is broken the
         # run cannot end complete, so the runner stops instead of spending more.
         self.limits = limits
+        # The criteria an `all_of` is made of (the web board shows which of them hold).
+        self.parts: tuple[Criterion, ...] = ()
 
     def broken_limits(self, board: TeamBoard, facts: RunFacts) -> list[str]:
         return [m for limit in self.limits for m in limit.missing(board, facts)]
@@ -55,8 +63,10 @@ def all_of(*parts: Criterion) -> Criterion:
     def check(board: TeamBoard, facts: RunFacts) -> list[str]:
         return [m for part in parts for m in part.missing(board, facts)]
 
-    return Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check,
-                     _limits_of(parts))
+    combined = Criterion("all of (" + "; ".join(p.description for p in parts) + ")", check,
+                         _limits_of(parts))
+    combined.parts = parts
+    return combined
 
 
 def any_of(*parts: Criterion) -> Criterion:
@@ -127,8 +137,11 @@ def max_rounds(limit: int) -> Criterion:
     return made
 
 
-def budget(*, turns: int | None = None, tool_calls: int | None = None) -> Criterion:
-    """Holds while the run stays within its budget of turns and tool calls."""
+def budget(*, turns: int | None = None, tool_calls: int | None = None,
+           tokens: int | None = None, usd: float | None = None) -> Criterion:
+    """Holds while the run stays within its budget of turns, tool calls, tokens and USD.
+    Before a turn starts, a token or USD budget already reached counts as broken: the next
+    turn could only go over it."""
 
     def check(board: TeamBoard, facts: RunFacts) -> list[str]:
         over = []
@@ -136,9 +149,20 @@ def budget(*, turns: int | None = None, tool_calls: int | None = None) -> Criter
             over.append(f"used {facts.turns} turns (budget {turns})")
         if tool_calls is not None and facts.tool_calls > tool_calls:
             over.append(f"used {facts.tool_calls} tool calls (budget {tool_calls})")
+        starting = facts.upcoming_turns > 0
+        used = facts.tokens
+        if tokens is not None and used is not None and (
+                used > tokens or (starting and used >= tokens)):
+            over.append(f"used {used:,} tokens (token budget {tokens:,})")
+        cost = facts.cost_usd
+        if usd is not None and cost is not None and (cost > usd or (starting and cost >= usd)):
+            over.append(f"cost ${cost:.4f} (USD budget ${usd:g})")
         return over
 
-    made = _Check(f"budget turns={turns} tool_calls={tool_calls}", check)
+    named = ", ".join(f"{k}={v}" for k, v in (("turns", turns), ("tool_calls", tool_calls),
+                                               ("tokens", tokens), ("usd", usd))
+                      if v is not None)
+    made = _Check(f"budget {named}", check)
     made.limits = (made,)
     return made
 

@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from teammesh.mesh.terminal_text import inert
+
 
 def first_line(reply: str | None) -> str:
     lines = (reply or "").strip().splitlines()
@@ -44,6 +46,9 @@ class Printer:
         return self._given_notes if self._given_notes is not None else sys.stderr
 
     def _write(self, stream: TextIO, line: str) -> None:
+        # A reply's first line, a tool's name, a reason: text a model chose, never raw on a
+        # terminal (escape sequences shown as \u001b, terminal_text.py).
+        line = inert(line)
         with self._lock:
             if stream is self._out:
                 self.lines.append(line)
@@ -57,6 +62,10 @@ class Printer:
                 # records everything; only the printing stops.
                 self._closed.add(id(stream))
                 _silence(stream)
+
+    def call_started(self, member: str, tool: str) -> None:
+        """A member's tool call reached its handler (printed by nobody: the web board's
+        printer, `web/watch.py`, shows "calling <tool>" from it)."""
 
     def tool_call(self, member: str, tool: str) -> None:
         self._write(self._out, f"[tool-call] {member}: {tool}")

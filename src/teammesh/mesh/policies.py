@@ -5,16 +5,17 @@ a skill's handler at registration, `ApprovalGate.wrap`, so the skill itself neve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from teammesh.client import SkillContext
+from teammesh.mesh.approval_wait import TERMINAL, Asker, wait_for_answer
 from teammesh.mesh.board import TaskRecord, TeamBoard
 from teammesh.mesh.skills import QUEUE_WORK, HandoffGuard, board_key, refusal_payload
+from teammesh.mesh.terminal_text import inert_line
+from teammesh.tracing.tool_spans import traced_approval
 
 Answer = Literal["yes", "no", "ask"]
 # A registered handler as the gate wraps it: the call's context, then its arguments.
@@ -78,40 +79,12 @@ class ApprovalRule:
                 and (self.owner == "*" or self.owner == owner))
 
 
-# Asks a human (the terminal) a yes/no question; blocking is fine, it runs in a thread.
-Asker = Callable[[str], bool]
-
-
 def _subject(member: str, tool: str, arguments: Mapping[str, Any]) -> str:
     if tool == QUEUE_WORK:
-        return f"handoff {member} -> {arguments.get('owner')}"
+        # The owner is the model's text, not yet checked against the roster: escaped, so
+        # a control or bidi character cannot redraw the question a person answers.
+        return f"handoff {member} -> {inert_line(str(arguments.get('owner')))}"
     return f"{tool} by {member}"
-
-
-async def _ask_in_thread(ask: Asker, question: str, deadline: float | None) -> bool | None:
-    """The answer, or None when the deadline passes first. A daemon thread, so a question
-    nobody answers never keeps the process alive."""
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[bool] = loop.create_future()
-
-    def settle(value: bool) -> None:
-        if not answer.done():
-            answer.set_result(value)
-
-    def work() -> None:
-        try:
-            value = bool(ask(question))
-        except Exception:  # an operator who cannot answer said no
-            value = False
-        # The run may be over (its loop closed) by the time a late answer comes.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, value)
-
-    threading.Thread(target=work, name="teammesh-approval", daemon=True).start()
-    try:
-        return await asyncio.wait_for(answer, timeout=deadline)
-    except TimeoutError:
-        return None
 
 
 class ApprovalGate:
@@ -119,11 +92,14 @@ class ApprovalGate:
     view and `board show` show it); a no is a refusal the agent reads."""
 
     def __init__(self, rules: tuple[ApprovalRule, ...], board: TeamBoard,
-                 ask: Asker | None, deadline: float | None = None) -> None:
+                 ask: Asker | None, deadline: float | None = None, *,
+                 board_answers: bool = False) -> None:
         self.rules = rules
         self.board = board
         self.ask = ask
         self.deadline = deadline
+        # True when someone may answer on the board (the web board): wait for that too.
+        self.board_answers = board_answers
 
     def applies(self, member: str, tool: str) -> bool:
         """Whether some rule may gate `member`'s calls of `tool` (a handoff's owner is only
@@ -142,7 +118,8 @@ class ApprovalGate:
             key = board_key(ctx)
             if key is None or self.board.recorded(key) is None:
                 on_change()
-                reason = await self.check(member, tool, arguments, key)
+                reason = await traced_approval(member, tool,
+                                               self.check(member, tool, arguments, key))
                 on_change()
                 if reason is not None:
                     return refusal_payload(tool, reason)
@@ -170,20 +147,25 @@ class ApprovalGate:
         approval = self.board.open_approval(member, tool, question, key=key)
         if approval.state != "pending":  # a replayed call: the answer stands
             return None if approval.state == "approved" else f"{subject} declined"
-        if self.ask is None:
+        if self.ask is None and not self.board_answers:
             self.board.answer_approval(approval.id, approved=False, by="no terminal")
             return f"{subject} needs approval and no one can answer (no terminal)"
         try:
-            answer = await _ask_in_thread(self.ask, question, self.deadline)
+            answered = await wait_for_answer(self.board, approval, ask=self.ask,
+                                             board_answers=self.board_answers,
+                                             deadline=self.deadline)
         except asyncio.CancelledError:
             # The run is stopping: the question is no longer open.
             self.board.answer_approval(approval.id, approved=False, by="abandoned")
             raise
-        if answer is None:
-            self.board.answer_approval(approval.id, approved=False, by="deadline")
-            return f"{subject}: no answer within {self.deadline:g}s, declined"
-        self.board.answer_approval(approval.id, approved=answer, by="operator")
-        return None if answer else f"{subject} declined by the operator"
+        if answered is None:
+            answered = self.board.answer_approval(approval.id, approved=False, by="deadline")
+            if answered is None or answered.answered_by == "deadline":
+                return f"{subject}: no answer within {self.deadline:g}s, declined"
+        if answered is not None and answered.state == "approved":
+            return None
+        by = answered.answered_by if answered is not None else TERMINAL
+        return f"{subject} declined by {'the operator' if by == TERMINAL else by}"
 
 
 def guards_for(member: str, *, max_chain: int | None, max_bounces: int | None,

@@ -71,9 +71,10 @@ def build_prompt(
     role: str,
     steps: Sequence[str],
     extra_constraints: Sequence[str] = (),
+    runtime_constraints: Sequence[str] = RUNTIME_CONSTRAINTS,
 ) -> str:
     lines = [f"You are the {member}.", f"Role: {role.rstrip('.')}.", "Runtime constraints:"]
-    lines.extend(f"- {c}" for c in (*RUNTIME_CONSTRAINTS, *extra_constraints))
+    lines.extend(f"- {c}" for c in (*runtime_constraints, *extra_constraints))
     lines.append("Process for this turn:")
     lines.extend(f"{number}. {step}" for number, step in enumerate(steps, start=1))
     lines.append(CLOSING_RULE)

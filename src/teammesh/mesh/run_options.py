@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from teammesh.mesh.policies import Asker
+from teammesh.mesh.approval_wait import Asker
 
 
 @dataclass
@@ -26,3 +27,7 @@ class RunOptions:
     ask: Asker | None = None
     # Called after every board change the runner makes (the live view redraws).
     on_change: Callable[[], None] | None = None
+    # Someone may answer approvals on the board (the web board): the gate waits for it too.
+    board_answers: bool = False
+    # Told the run's state once the runner has it (the web board reads live member state).
+    on_state: Callable[[Any], None] | None = None

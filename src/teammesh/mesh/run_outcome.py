@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from teammesh.mesh.board.run_record import Usage
 from teammesh.mesh.foreign import AnswerFault
 
 
@@ -32,6 +33,10 @@ class RunOutcome:
     turn_log: list[TurnRecord] = field(default_factory=list)
     # Tool calls whose answer the agent got was not the runner's (each failed its turn).
     answer_faults: list[AnswerFault] = field(default_factory=list)
+    # The tokens the run's turns reported (all runs of it, resumes included) and what they
+    # cost; None when unknown (no model reported usage; a model without a known price).
+    usage: Usage | None = None
+    cost_usd: float | None = None
 
     @property
     def complete(self) -> bool:

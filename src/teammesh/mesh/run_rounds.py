@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from teammesh.mesh.budgets import reached_budgets
 from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
@@ -28,8 +29,12 @@ class RoundsEnd:
 def facts(state: RunState, round_number: int, upcoming_turns: int = 0) -> RunFacts:
     """What the completion criteria and limits judge. `upcoming_turns`: turns about to
     start (and not yet counted)."""
+    usage = state.usage
     return RunFacts(round=round_number, turns=state.turns + upcoming_turns,
-                    tool_calls=state.calls.count)
+                    tool_calls=state.calls.count,
+                    tokens=usage.total.total if usage.reported else None,
+                    cost_usd=usage.known_cost() if usage.reported else None,
+                    upcoming_turns=upcoming_turns)
 
 
 async def run_rounds(state: RunState, driver: TurnDriver, *, first_round: int,
@@ -42,7 +47,8 @@ async def run_rounds(state: RunState, driver: TurnDriver, *, first_round: int,
         if completion.holds(state.board, facts(state, last_round)):
             reason = "completion criteria hold"
             break
-        broken = _limit_broken(state, round_number)
+        # A round starts turns: a limit the next turn could only break stops it here.
+        broken = _limit_broken(state, round_number, upcoming_turns=1)
         if broken:
             reason = f"limit reached before round {round_number}: {broken[0]}"
             break
@@ -63,6 +69,7 @@ def _limit_broken(state: RunState, round_number: int, upcoming_turns: int = 0) -
     completed."""
     now = facts(state, round_number, upcoming_turns)
     broken = state.team.completion.broken_limits(state.board, now)
+    broken += reached_budgets(state.team.policies, state.usage)
     if broken and state.team.completion.holds(state.board, now):
         return []
     return broken

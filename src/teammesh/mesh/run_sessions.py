@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.sessions import attach_session, create_session
+from teammesh.mesh.workspaces import workspace_session
 
 
 async def open_sessions(state: RunState, *, resume: bool) -> dict[str, bool]:
@@ -24,7 +25,10 @@ async def open_sessions(state: RunState, *, resume: bool) -> dict[str, bool]:
             session = await attach_session(member.cm, old, state.calls.register_for(member))
         reattached[name] = session is not None
         if session is None:
-            session = await create_session(member.cm, member.spec.session_kwargs(),
+            kwargs = member.spec.session_kwargs()
+            if state.workspace is not None:  # its own worktree, sandboxed there
+                kwargs = workspace_session(state.workspace, name, kwargs)
+            session = await create_session(member.cm, kwargs,
                                            f"team-{name}", state.calls.register_for(member))
             state.board.set_session(name, session.session_id)
         member.session = session

@@ -18,6 +18,8 @@ from teammesh.mesh.run_options import RunOptions
 from teammesh.mesh.run_outcome import TurnRecord
 from teammesh.mesh.run_settings import RunSettings
 from teammesh.mesh.team import Team
+from teammesh.mesh.usage_totals import UsageTotals
+from teammesh.mesh.workspaces import Layout
 
 
 @dataclass
@@ -37,6 +39,10 @@ class RunState:
     # A failure that will recur (configuration) stops the run: set, no new turn starts.
     stopped_by: str | None = None
     failures_in_a_row: dict[str, int] = field(default_factory=dict)
+    # The members' worktrees (`[team] repo`), None without a repository.
+    workspace: Layout | None = None
+    # Tokens and cost so far, this run's and its earlier runners' (budgets read it).
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
     def changed(self) -> None:
         """Tell the caller the board changed (the live view redraws)."""

@@ -27,6 +27,7 @@ from teammesh.mesh.turn_failures import (
     failure_of_turn,
     refused_turn,
 )
+from teammesh.tracing.run_spans import traced_turn, turn_settled
 
 
 class TurnDriver:
@@ -43,7 +44,7 @@ class TurnDriver:
         started = time.monotonic()
         ok = False
         try:
-            ok = await self._send_turn(member, round_number)
+            ok = await traced_turn(member, round_number, self._send_turn(member, round_number))
         finally:
             self.state.turn_log.append(TurnRecord(member.name, round_number, started,
                                                   time.monotonic(), ok))
@@ -52,10 +53,10 @@ class TurnDriver:
         state = self.state
         assert member.session is not None
         async with member.lock:
-            slot = state.board.open_turn(member.name, round_number)
+            # One commit: the turn's slot, and the member's stray claims back to the queue.
+            slot = state.board.open_turn(member.name, round_number, requeue_strays=True)
             member.active = slot
             state.calls.audit.begin_turn(member.session.session_id)
-            state.board.requeue_stray_claims(member.name, {slot.token})
             prompt = member.spec.render_prompt()
             try:
                 accepted = await member.session.handle.send(prompt, inject_skills=False)
@@ -177,6 +178,7 @@ class TurnDriver:
         """Settle the turn on the board; a failed or lost one with `reason`, the problem the
         runner printed for it, so the board tells why after the run."""
         state = self.state
+        turn_settled(ok=ok, lost=lost, reason=reason)  # on the turn's span, when traced
         if ok:
             state.failures_in_a_row.pop(member.name, None)
         for task in state.board.settle_turn(slot.token, ok=ok, lost=lost,

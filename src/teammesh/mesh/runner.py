@@ -27,8 +27,11 @@ from collections.abc import Mapping
 
 from teammesh.client import AsyncCodexManager
 from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard
+from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.protocol import RunStatus
+from teammesh.mesh.budgets import usd_blind_spot
 from teammesh.mesh.calls import MemberState, ToolCalls
+from teammesh.mesh.command_approvals import CommandApprovals
 from teammesh.mesh.output import Printer
 from teammesh.mesh.policies import ApprovalGate, guards_for
 from teammesh.mesh.run_clients import EndpointClients
@@ -39,10 +42,14 @@ from teammesh.mesh.run_rounds import facts, run_rounds
 from teammesh.mesh.run_sessions import open_sessions
 from teammesh.mesh.run_settings import resolve_settings
 from teammesh.mesh.run_state import RunState
+from teammesh.mesh.run_transcripts import save_transcripts
 from teammesh.mesh.run_turn import TurnDriver
-from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder
+from teammesh.mesh.run_usage import USAGE_EVENT, UsageRecorder, launch_model
+from teammesh.mesh.run_workspaces import open_team_work, report_work
 from teammesh.mesh.skills import MemberSkills
 from teammesh.mesh.team import Member, Team
+from teammesh.mesh.usage_text import turns_usage
+from teammesh.tracing.run_spans import traced_run
 from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
 
 # All the runner reads from a stream: its call and resolution handlers, turn waits and each
@@ -72,12 +79,16 @@ class TeamRunner:
                               settings=settings, calls=ToolCalls(
                                   board, printer,
                                   ApprovalGate(team.policies.approvals, board, options.ask,
-                                               settings.approval_timeout),
+                                               settings.approval_timeout,
+                                               board_answers=options.board_answers),
                                   self._changed))
         for spec in team.members:
             self.state.members[spec.name] = self._bind(spec)
         self.driver = TurnDriver(self.state, cm)
-        self.usage = UsageRecorder(board, self.state.calls.by_session)
+        self.usage = UsageRecorder(board, self.state.calls.by_session, self.state.usage,
+                                   launch_model(board.info().meta))
+        if options.on_state is not None:
+            options.on_state(self.state)  # the web board's live view of this run
 
     # -- members and their skills ----------------------------------------------------------
 
@@ -102,20 +113,29 @@ class TeamRunner:
 
     def start_streams(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         """One listener per gateway (one for the whole team without federation); every one
-        routes by session id to the same members. None without `use_stream`."""
+        routes by session id to the same members (none without `use_stream`); and the
+        answerer of the runtime's command approvals."""
         state = self.state
         streams: list[asyncio.Task[None]] = []
-        if not state.options.use_stream:
-            return streams
-        for client in {id(m.cm): m.cm for m in state.members.values()}.values():
-            client.on_app_server_request("item.tool.call")(state.calls.on_signal)
-            client.on_event("tool_call_resolved")(state.calls.on_resolved)
-            client.on_event(USAGE_EVENT)(self.usage.on_usage)
-            client.stream.event_types = _STREAM_EVENTS
-            streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        if state.options.use_stream:
+            for client in {id(m.cm): m.cm for m in state.members.values()}.values():
+                client.on_app_server_request("item.tool.call")(state.calls.on_signal)
+                client.on_event("tool_call_resolved")(state.calls.on_resolved)
+                client.on_event(USAGE_EVENT)(self.usage.on_usage)
+                client.stream.event_types = _STREAM_EVENTS
+                streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
+        # The runtime's own approvals (codex asking before a command), if a member's policy
+        # lets it ask: answered by the team's rules (`command_approvals.py`).
+        streams.append(asyncio.create_task(CommandApprovals(state).run(stop)))
         return streams
 
     async def run(self, *, resume: bool = False) -> RunOutcome:
+        # The run's root span (docs/tracing.md); the stream listeners started inside it
+        # inherit it.
+        return await traced_run(self.state.team.name, self.state.board.run_id, resume,
+                                self._run(resume=resume))
+
+    async def _run(self, *, resume: bool) -> RunOutcome:
         state = self.state
         board = state.board
         stop = asyncio.Event()
@@ -126,6 +146,8 @@ class TeamRunner:
             for number, task in enumerate(state.team.tasks):
                 board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
                                  key=f"initial:{number}")
+            await open_team_work(state)  # before the sessions: their cwd is a worktree
+            state.usage.seed(board.turn_entries())  # a resumed run's earlier usage counts
             reattached = await open_sessions(state, resume=resume)
             info = board.info()
             first_round = 1
@@ -136,6 +158,8 @@ class TeamRunner:
             end = await run_rounds(state, self.driver, first_round=first_round,
                                    last_round=info.round if resume else 0)
             last_round, reason = end.last_round, end.reason
+            if (blind := usd_blind_spot(state.team.policies, state.usage)) is not None:
+                state.printer.note(blind)
             missing = state.team.completion.missing(board, facts(state, last_round))
             # Whatever the criteria say, a run in which someone else answered the members'
             # tool calls is not a success: what the board holds may rest on forged input.
@@ -150,6 +174,7 @@ class TeamRunner:
             elif state.stopped_by is not None:
                 status, reason = "failed", f"stopped early: {state.stopped_by}"
             board.update_run(status=status, reason=reason)
+            await save_transcripts(state)
         finally:
             stop.set()
             state.calls.cancel_all()
@@ -161,6 +186,10 @@ class TeamRunner:
         state.changed()
         snapshot = board.snapshot(limit=12)
         state.printer.final(snapshot)
+        report_work(state)  # where the integrated work is, if the team has a repository
+        recorded = board.turn_entries()
+        usage = turns_usage(recorded)
         return RunOutcome(board.run_id, status, reason, missing, last_round, state.turns,
                           state.calls.count, snapshot, list(state.turn_log),
-                          list(state.answer_faults))
+                          list(state.answer_faults), usage,
+                          None if usage is None else cost_of_turns(recorded))

@@ -32,7 +32,11 @@ from teammesh.mesh.board import (
 )
 from teammesh.mesh.board import runs_on as runs_of_board
 from teammesh.mesh.board.lock import RunBusy
+from teammesh.mesh.git_cmd import GitError
 from teammesh.mesh.run_files import discard_run
+from teammesh.mesh.runs_record import record_columns
+from teammesh.mesh.terminal_text import inert_line
+from teammesh.mesh.workspaces import remove_workspaces
 
 FINISHED = ("complete", "incomplete", "failed")
 EXIT_USAGE = 2
@@ -125,9 +129,12 @@ def list_runs(args: argparse.Namespace) -> int:
         where = args.board if args.board is not None else args.dir
         print(f"teammesh runs: no runs in {where}", file=sys.stderr)
         return 0
-    rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "RUNTIME")]
-    rows += [(r.info.run_id, r.info.team, r.status, r.info.created_at, _duration(r),
-              _runtime(r.info)) for r in listed]
+    rows = [("RUN", "TEAM", "STATUS", "STARTED (UTC)", "DURATION", "TURNS", "CALLS",
+             "TOKENS", "COST", "RUNTIME")]
+    # The team name and runtime come from a board another program may have written: inert.
+    rows += [(r.info.run_id, inert_line(r.info.team), r.status, r.info.created_at, _duration(r),
+              *record_columns(r.location, r.info.run_id), inert_line(_runtime(r.info)))
+             for r in listed]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
@@ -173,7 +180,10 @@ def _remove(run: Listed) -> bool:
             print(f"kept {run.info.run_id}: it is running again", file=sys.stderr)
             return False
         discard_run(run.location, run.info.run_id)
-    except (UnknownRun, NotABoard, sqlite3.Error, OSError) as exc:
+        for branch in remove_workspaces(run.info.meta.get("workspace")):
+            print(f"kept branch {branch} of {run.info.run_id}: the integration branch does"
+                  " not hold its work", file=sys.stderr)
+    except (UnknownRun, NotABoard, sqlite3.Error, OSError, GitError) as exc:
         print(f"kept {run.info.run_id}: {exc}", file=sys.stderr)
         return False
     finally:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar, cast
 from teammesh.client import SkillContext
 from teammesh.mesh.board import BoardRefusal, TaskRecord, TeamBoard
 from teammesh.mesh.board.call_notes import CallNote
+from teammesh.mesh.work_skills import MemberWork
 
 PULL_WORK = "team_pull_work"
 QUEUE_WORK = "team_queue_work"
@@ -149,6 +150,8 @@ class MemberSkills:
     # The `owner` enum: None means the whole roster, exactly the seed's schema.
     handoff_targets: tuple[str, ...] | None = None
     handoff_guards: Sequence[HandoffGuard] = field(default_factory=tuple)
+    # The member's worktree (`work_skills.py`), when the team has a repository.
+    work: MemberWork | None = None
 
     def __post_init__(self) -> None:
         if self.handoff_targets is None:
@@ -159,8 +162,9 @@ class MemberSkills:
 
     @_answers(PULL_WORK)
     def pull_work(self, ctx: SkillContext) -> dict[str, Any]:
-        return self.board.pull_work(self.member, token=self.turn_token(), key=board_key(ctx),
-                                    call=self._note(ctx))
+        result = self.board.pull_work(self.member, token=self.turn_token(),
+                                      key=board_key(ctx), call=self._note(ctx))
+        return result if self.work is None else self.work.after_pull(result)
 
     @_answers(QUEUE_WORK)
     def queue_work(self, ctx: SkillContext, owner: str, task: str) -> dict[str, Any]:
@@ -170,8 +174,13 @@ class MemberSkills:
 
     @_answers(PUBLISH_ARTIFACT)
     def publish_artifact(self, ctx: SkillContext, kind: str, summary: str) -> dict[str, Any]:
-        return self.board.publish_artifact(self.member, kind, summary, key=board_key(ctx),
-                                           token=self.turn_token(), call=self._note(ctx))
+        key = board_key(ctx)
+        replayed = key is not None and self.board.recorded(key) is not None
+        if self.work is not None and not replayed:
+            summary = self.work.before_publish(kind, summary)  # commits the worktree
+        result = self.board.publish_artifact(self.member, kind, summary, key=key,
+                                             token=self.turn_token(), call=self._note(ctx))
+        return result if self.work is None else self.work.after_publish(result, replayed)
 
     @_answers(READ_BOARD)
     def read_board(self, ctx: SkillContext, limit: int = DEFAULT_READ_LIMIT) -> dict[str, Any]:

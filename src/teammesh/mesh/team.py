@@ -17,6 +17,7 @@ from teammesh.mesh.prompts import build_prompt, default_steps
 from teammesh.mesh.run_defaults import DEFAULT_CONCURRENCY
 from teammesh.mesh.run_defaults import DEFAULT_ROUNDS as DEFAULT_ROUNDS
 from teammesh.mesh.run_defaults import DEFAULT_TURN_TIMEOUT as DEFAULT_TURN_TIMEOUT
+from teammesh.mesh.workspace_prompts import WORKSPACE_CONSTRAINTS, workspace_steps
 
 SEED_HANDOFFS: dict[str, tuple[str, ...]] = {
     "developer": ("docs", "reviewer"),
@@ -49,9 +50,17 @@ class Member:
     # The gateway this member's session lives on (federation); None: the run's gateway.
     endpoint: str | None = None
 
+    # The team has a repository: this member works in its own worktree (its prompt says so).
+    workspace: bool = False
+
     def render_prompt(self) -> str:
         if self.prompt is not None:
             return self.prompt
+        if self.workspace:
+            steps = self.steps if self.steps is not None else workspace_steps(self.name,
+                                                                              self.handoffs)
+            return build_prompt(self.name, self.role, steps, self.constraints,
+                                runtime_constraints=WORKSPACE_CONSTRAINTS)
         steps = self.steps if self.steps is not None else default_steps(self.name,
                                                                         self.handoffs)
         return build_prompt(self.name, self.role, steps, self.constraints)
@@ -70,6 +79,17 @@ class InitialTask:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """At most `tokens` (input + output) and `usd`; None: no limit."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.tokens is not None or self.usd is not None
+
+
+@dataclass(frozen=True)
 class Policies:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_chain: int | None = None
@@ -79,6 +99,11 @@ class Policies:
     approval_timeout: float | None = None
     # Seconds a tool call may stay unanswered before the turn is interrupted (claims back).
     tool_call_deadline: float | None = None
+    # Who merges reviewed commits into the integration branch (`integration.py`).
+    integrator: str | None = None
+    # Token / USD budgets of the whole run and of each member (`budgets.py`).
+    budget: Budget = field(default_factory=Budget)
+    member_budget: Budget = field(default_factory=Budget)
 
 
 @dataclass(frozen=True)
@@ -94,6 +119,8 @@ class Team:
     source: str = "<built-in>"
     # The team file's text (kept on the run's board, so a resume needs no file).
     text: str = ""
+    # `[team] repo`: a worktree of it per member (`workspaces.py`); None: no workspaces.
+    repo: str | None = None
 
     @property
     def roster(self) -> tuple[str, ...]:

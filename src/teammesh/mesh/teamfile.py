@@ -24,6 +24,7 @@ from teammesh.mesh.team import (
     DEFAULT_ROUNDS,
     DEFAULT_TURN_TIMEOUT,
     SEED_HANDOFFS,
+    Budget,
     InitialTask,
     Member,
     Policies,
@@ -33,12 +34,14 @@ from teammesh.mesh.teamfile_criteria import CRITERION_SCHEMA, CriterionReader
 from teammesh.mesh.teamfile_errors import Problem, TeamFileError, shape_problems
 from teammesh.mesh.teamfile_limits import MAX_TEAM_FILE_BYTES, text_problem
 from teammesh.mesh.teamfile_model import (
+    BudgetTable,
     MemberTable,
     PoliciesTable,
     TaskTable,
     TeamFile,
     team_file_json_schema,
 )
+from teammesh.mesh.workspaces import repo_problem
 
 __all__ = ["BUILTIN_TEAM", "TeamFileError", "builtin_team", "load_team", "parse_team",
            "team_from_text", "team_json_schema"]
@@ -52,6 +55,7 @@ class _Checks:
     def __init__(self, file: str, roster: tuple[str, ...]) -> None:
         self.file, self.roster = file, roster
         self.problems: list[Problem] = []
+        self.has_repo = False  # `[team] repo`: the members' prompts are workspace prompts
 
     def known(self, name: str, key: str) -> None:
         if name not in self.roster:
@@ -89,6 +93,7 @@ class _Checks:
             session=session,
             turn_timeout=entry.turn_timeout,
             endpoint=entry.endpoint,
+            workspace=self.has_repo,
         )
 
     def task(self, entry: TaskTable, key: str) -> InitialTask:
@@ -115,7 +120,21 @@ class _Checks:
             approvals=tuple(rules),
             approval_timeout=table.approval_timeout,
             tool_call_deadline=table.tool_call_deadline,
+            integrator=self.integrator(table.integrator),
+            budget=_budget(table.budget),
+            member_budget=_budget(table.member_budget),
         )
+
+    def integrator(self, name: str | None) -> str | None:
+        if name is not None:
+            self.known(name, "policies.integrator")
+        return name
+
+    def repo(self, setting: str | None) -> str | None:
+        problem = repo_problem(setting) if setting is not None else None
+        if problem is not None:
+            self.problems.append(("team.repo", problem))
+        return setting
 
     def completion(self, value: dict[str, Any] | None) -> crit.Criterion:
         if value is None:
@@ -126,6 +145,10 @@ class _Checks:
         except TeamFileError as exc:
             self.problems.extend(exc.problems)
             return crit.seed_completion(self.roster[-1])
+
+
+def _budget(table: BudgetTable | None) -> Budget:
+    return Budget() if table is None else Budget(tokens=table.tokens, usd=table.usd)
 
 
 def _roster(shape: TeamFile) -> tuple[tuple[str, ...], list[Problem]]:
@@ -160,6 +183,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
                                ) from None
     roster, duplicates = _roster(shape)
     checks = _Checks(file, roster)
+    checks.has_repo = shape.team.repo is not None
     checks.problems.extend(duplicates)
     defaults = shape.session.settings()
     members = tuple(checks.member(entry, f"members[{i}]", defaults)
@@ -167,6 +191,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
     tasks = tuple(checks.task(entry, f"tasks[{i}]") for i, entry in enumerate(shape.tasks))
     policies = checks.policies(shape.policies)
     completion = checks.completion(shape.completion)
+    repo = checks.repo(shape.team.repo)
     if checks.problems:
         raise TeamFileError.of(file, checks.problems)
     return Team(
@@ -180,6 +205,7 @@ def parse_team(data: Mapping[str, Any], file: str, text: str = "") -> Team:
         policies=policies,
         source=file,
         text=text,
+        repo=repo,
     )
 
 

@@ -9,6 +9,8 @@ test holds the two to the same names."""
 from __future__ import annotations
 
 import importlib
+import math
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -103,19 +105,53 @@ def _quality(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
     return crit.quality(name)
 
 
+def _merged(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
+    if arg is not True:
+        raise r.fail(key, "must be true")
+    from teammesh.mesh.integration import merged_criterion
+
+    return merged_criterion()
+
+
+def _check(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
+    """A command (split like a shell would, run without one) that must pass on the
+    integration branch."""
+    command = r.string(arg, key)
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise r.fail(key, f"cannot split the command: {exc}") from None
+    if not argv:
+        raise r.fail(key, "must name a command")
+    from teammesh.mesh.integration import check_criterion
+
+    return check_criterion(command)
+
+
 def _budget(r: CriterionReader, arg: object, key: str) -> crit.Criterion:
     if not isinstance(arg, dict):
         raise r.fail(key, "must be a table")
-    unknown = sorted(set(arg) - {"turns", "tool_calls"})
+    unknown = sorted(set(arg) - set(_BUDGET_KEYS))
     if unknown:
-        raise r.fail(f"{key}.{unknown[0]}", "unknown key (allowed: tool_calls, turns)")
+        raise r.fail(f"{key}.{unknown[0]}",
+                     f"unknown key (allowed: {', '.join(sorted(_BUDGET_KEYS))})")
     if not arg:
-        raise r.fail(key, "name turns and/or tool_calls")
-    return crit.budget(
-        turns=r.integer(arg["turns"], f"{key}.turns") if "turns" in arg else None,
-        tool_calls=(r.integer(arg["tool_calls"], f"{key}.tool_calls")
-                    if "tool_calls" in arg else None),
-    )
+        raise r.fail(key, "name turns, tool_calls, tokens and/or usd")
+    counts = {name: r.integer(arg[name], f"{key}.{name}")
+              for name in ("turns", "tool_calls", "tokens") if name in arg}
+    return crit.budget(**counts, usd=_dollars(r, arg["usd"], f"{key}.usd")
+                       if "usd" in arg else None)
+
+
+_BUDGET_KEYS = ("turns", "tool_calls", "tokens", "usd")
+
+
+def _dollars(r: CriterionReader, value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise r.fail(key, "must be a number")
+    if not math.isfinite(value) or value <= 0:
+        raise r.fail(key, f"must be a finite number above 0, got {value}")
+    return float(value)
 
 
 _LEAVES: dict[str, Callable[[CriterionReader, object, str], crit.Criterion]] = {
@@ -126,6 +162,8 @@ _LEAVES: dict[str, Callable[[CriterionReader, object, str], crit.Criterion]] = {
     "quality": _quality,
     "max_rounds": lambda r, arg, key: crit.max_rounds(r.integer(arg, key)),
     "budget": _budget,
+    "merged": lambda r, arg, key: _merged(r, arg, key),
+    "check": lambda r, arg, key: _check(r, arg, key),
 }
 CRITERION_NAMES = (*_LEAVES, *_COMBINATORS)
 
@@ -142,7 +180,12 @@ _ARGUMENTS: dict[str, dict[str, Any]] = {
         sorted(crit.QUALITY_CHECKS)) + ") or package.module:function"},
     "max_rounds": _COUNT,
     "budget": {"type": "object", "minProperties": 1, "additionalProperties": False,
-               "properties": {"turns": _COUNT, "tool_calls": _COUNT}},
+               "properties": {"turns": _COUNT, "tool_calls": _COUNT, "tokens": _COUNT,
+                              "usd": {"type": "number", "exclusiveMinimum": 0}}},
+    "merged": {"const": True, "description": "every published commit is on the integration"
+                                             " branch ([team] repo)"},
+    "check": {**_TEXT, "description": "a command that must exit 0 in the integration"
+                                      " branch's worktree (no shell)"},
     "all_of": {"type": "array", "minItems": 1, "items": _SELF},
     "any_of": {"type": "array", "minItems": 1, "items": _SELF},
     "not": _SELF,

@@ -12,6 +12,7 @@ The reasons of the messages are ours (`teamfile_errors.py`); the validators belo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, get_args
@@ -19,6 +20,7 @@ from typing import Annotated, Any, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,6 +30,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from teammesh.mesh.skills import QUEUE_WORK, SKILL_NAMES
+from teammesh.mesh.terminal_text import inert_line
 from teammesh.wire import ApprovalPolicy, FilesystemSandbox, NetworkAccess
 
 TEAM_FILE_ERROR = "team_file"  # the pydantic error type whose message is our reason
@@ -65,7 +68,8 @@ _APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
 _SANDBOXES: tuple[str, ...] = get_args(FilesystemSandbox)
 _NETWORK: tuple[str, ...] = get_args(NetworkAccess)
 _ANSWERS = ("yes", "no", "ask")
-_TOOLS = ("*", *SKILL_NAMES)
+# "command": the runtime's own approvals (codex asking before a command; command_approvals.py).
+_TOOLS = ("*", *SKILL_NAMES, "command")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Count = Annotated[int, Field(ge=1)]
@@ -96,6 +100,17 @@ ToolName = Annotated[
 ]
 
 
+def _plain_name(value: str) -> str:
+    """Printed on every run line, `runs` and `board show`: no control or bidi characters (a
+    shared team file's name could otherwise drive the terminal of whoever runs it)."""
+    if inert_line(value) != value:
+        raise _reason("must be plain text (no control or bidi characters)")
+    return value
+
+
+TeamName = Annotated[Text, AfterValidator(_plain_name)]
+
+
 class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -103,10 +118,13 @@ class _Table(BaseModel):
 class TeamTable(_Table):
     """`[team]`: the run's name and limits (CLI flags override them)."""
 
-    name: Text | None = Field(default=None, description="default: the file name")
+    name: TeamName | None = Field(default=None, description="default: the file name")
     rounds: Count | None = Field(default=None, description="round limit; --rounds overrides")
     turn_timeout: Seconds | None = Field(default=None, description="seconds per turn")
     concurrency: Count | None = Field(default=None, description="members' turns at once")
+    repo: Text | None = Field(default=None, description="the team's git repository, relative"
+                              " to the run's directory (made one if it is none): each member"
+                              " works in its own worktree of it")
 
 
 class SessionTable(_Table):
@@ -155,6 +173,26 @@ class ApprovalTable(_Table):
     tool: ToolName = QUEUE_WORK
 
 
+def _dollars(value: object) -> object:
+    """Checked before pydantic's own messages, which speak of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _reason("must be a number (US dollars)")
+    if not math.isfinite(value):
+        raise _reason("must be a finite number of US dollars")
+    return value
+
+
+Dollars = Annotated[float, BeforeValidator(_dollars), Field(gt=0)]
+
+
+class BudgetTable(_Table):
+    """`[policies.budget]` / `[policies.member_budget]`: no turn starts once reached."""
+
+    tokens: Count | None = Field(default=None, description="input + output tokens")
+    usd: Dollars | None = Field(default=None, description="cost in USD (models with a"
+                                                          " known price)")
+
+
 class PoliciesTable(_Table):
     """`[policies]`: enforced at the tool boundary."""
 
@@ -163,7 +201,12 @@ class PoliciesTable(_Table):
     max_bounces: Count | None = None
     tool_call_deadline: Seconds | None = None
     approval_timeout: Seconds | None = None
+    integrator: Text | None = Field(default=None, description="who merges reviewed commits"
+                                    " into the integration branch (default: reviewer)")
     approvals: list[ApprovalTable] = []
+    budget: BudgetTable | None = Field(default=None, description="the whole run's budget")
+    member_budget: BudgetTable | None = Field(default=None,
+                                              description="each member's own budget")
 
 
 class TeamFile(_Table):

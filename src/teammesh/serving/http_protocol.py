@@ -29,10 +29,10 @@ from typing import Any, ClassVar
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from teammesh.serving.limits import ServerLimits, accept_batch, connection_cap, descriptor_limit
 from teammesh.serving.log_limit import RateLimitedLog
+from teammesh.serving.ws_coalesce import CoalescingWebSocketProtocol
 
 log = logging.getLogger("teammesh.serving")
 
@@ -179,12 +179,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-class RefusingWebSocketProtocol(WebSocketsSansIOProtocol):
+class RefusingWebSocketProtocol(CoalescingWebSocketProtocol):
     """uvicorn's websockets-sansio protocol, quiet when the app refuses a handshake with a
     full HTTP answer (`websocket.http.response.*`, as the Host/Origin guard and the token
     check do). uvicorn does not count that answer as the end of the handshake and logs
     "ASGI callable returned without completing handshake" at ERROR for every refusal: a
-    line any client could make us write thousands of times a second."""
+    line any client could make us write thousands of times a second. Text frames sent in
+    one burst share one socket write (ws_coalesce.py)."""
 
     async def send(self, message: Any) -> None:
         await super().send(message)

@@ -234,6 +234,9 @@ class SkillRegistry:
         # call the sync client without deadlocking its private loop.
         self.threaded_handlers = threaded_handlers
         self._observer: Callable[[RemoteSkillDispatch], None] | None = None
+        # `wire_tools`' snapshot and the skills it was taken of (identity: any change to
+        # the catalog, even straight through `skills`, makes a new one).
+        self._wire: tuple[list[RemoteSkill], list[dict[str, Any]]] | None = None
 
     def observe(self, observer: Callable[[RemoteSkillDispatch], None] | None) -> None:
         """Hear every dispatch result of this session (replacing any earlier observer). It
@@ -282,6 +285,18 @@ class SkillRegistry:
             }
             for skill in self.sorted_skills()
         ]
+
+    def wire_tools(self) -> list[dict[str, Any]]:
+        """`dynamic_tools()` for a message body: one snapshot (deep-copied once) per catalog,
+        not a deep copy of every schema on every turn. Treat it as read-only; it is shared
+        by every send until the catalog changes. (A skill's schema is fixed once built: its
+        compiled validator was made from it.)"""
+        skills = self.sorted_skills()
+        # Compared by identity; the snapshot holds the skills, so no id is ever reused.
+        if (self._wire is None or len(self._wire[0]) != len(skills)
+                or any(a is not b for a, b in zip(self._wire[0], skills, strict=True))):
+            self._wire = (skills, self.dynamic_tools())
+        return self._wire[1]
 
     def instruction_text(self) -> str:
         if not self.skills:

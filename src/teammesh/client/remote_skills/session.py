@@ -352,7 +352,8 @@ class AsyncRemoteSkillSession(RetiredApi):
     async def send(
         self, /, request_text: str, *, inject_skills: bool = True, **kwargs: Any
     ) -> Any:
-        kwargs.setdefault("dynamic_tools", self.dynamic_tools())
+        # The catalog's snapshot: `sessions.send_message` copies each tool into the body.
+        kwargs.setdefault("dynamic_tools", self.registry.wire_tools())
         text = self.inject_request(request_text) if inject_skills else request_text
         return await self.client.sessions.send_message(self.session_id, text, **kwargs)
 

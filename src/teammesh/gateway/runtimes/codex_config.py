@@ -29,6 +29,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 # cloud credentials, a stray OPENAI_API_KEY or OPENAI_BASE_URL that would steer it) must not
 # reach it. Besides these, the child gets CODEX_HOME and RUST_LOG (set below) and the one
 # API-key variable the operator named in `model_api_key_env`.
+QUIET_RUST_LOG = "warn,codex_models_manager::model_info=error"
 CHILD_ENV_ALLOWLIST = (
     # Where codex finds the bundled/system bubblewrap, and what the commands it runs use.
     "PATH",
@@ -205,8 +206,12 @@ def child_env(
     wanted = (*CHILD_ENV_ALLOWLIST, *((options.api_key_env,) if options.api_key_env else ()))
     env = {name: source[name] for name in wanted if name in source}
     env["CODEX_HOME"] = str(codex_home)
-    # Logs go to stderr (drained to a file); stdout carries only the protocol.
-    env["RUST_LOG"] = "warn"
+    # Logs go to stderr (drained to a file); stdout carries only the protocol. One warning
+    # is muted: "Unknown model ... fallback metadata" comes 10-15 times per turn for any
+    # model codex has no built-in metadata for (every local model server's), harmless
+    # (docs/codex.md), and each line was a gateway wake-up mid-turn. The same warning still
+    # reaches clients once per turn as codex's `warning` notification.
+    env["RUST_LOG"] = QUIET_RUST_LOG
     return env
 
 

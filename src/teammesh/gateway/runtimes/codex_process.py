@@ -7,7 +7,8 @@ reads continuously and matches responses by id. Server request ids start at 0: t
 never tested for truthiness here.
 
 The process knows nothing about threads or the gateway: it hands notifications and server
-requests to callbacks (synchronously, in arrival order) and reports its own death once.
+requests to callbacks (synchronously, in arrival order, straight from the pipe callback:
+codex_pipes.py) and reports its own death once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from teammesh.gateway.runtimes.codex_pipes import LineProcess, spawn_line_process
 from teammesh.private_files import open_private_append, private_dir
 
 JsonObject = dict[str, Any]
@@ -86,6 +88,8 @@ class AppServerProcess:
         self._write_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
+        self._stderr_sink: TextIO | None = None
+        self._pipes: LineProcess | None = None
         self._closing = False
         self._exit_reason: str | None = None
         self._initialized = False
@@ -112,21 +116,24 @@ class AppServerProcess:
 
     async def spawn(self) -> None:
         private_dir(self._stderr_log.parent)
-        self._proc = await asyncio.create_subprocess_exec(
-            *self._argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._env,
-            cwd=str(self._cwd),
-            limit=_LINE_LIMIT,
-            # Its own process group, so shutdown can also reap sandbox helpers it spawned.
-            start_new_session=True,
-        )
-        self._tasks = [
-            asyncio.create_task(self._read_stdout(), name="codex-app-server-stdout"),
-            asyncio.create_task(self._drain_stderr(), name="codex-app-server-stderr"),
-        ]
+        # Codex logs at RUST_LOG=warn; we never log our own environment, so nothing secret
+        # is written here by us. Owner-only: codex's warnings can quote prompts and tool
+        # output.
+        self._stderr_sink = os.fdopen(open_private_append(self._stderr_log), "a",
+                                      encoding="utf-8")
+        try:
+            self._pipes = await spawn_line_process(
+                self._argv, env=self._env, cwd=self._cwd, limit=_LINE_LIMIT,
+                on_stdout=self._dispatch_line, on_stderr=self._stderr_line,
+                after_stderr=self._flush_stderr,
+                # Its own process group, so shutdown can also reap sandbox helpers it spawned.
+                start_new_session=True,
+            )
+        except BaseException:
+            self._stderr_sink.close()
+            raise
+        self._proc = self._pipes.process
+        self._tasks = [asyncio.create_task(self._watch_exit(), name="codex-app-server-exit")]
 
     async def initialize(self, client_info: JsonObject, timeout_s: float) -> JsonObject:
         """The handshake: `initialize` (with the experimental API, which `dynamicTools`
@@ -159,6 +166,8 @@ class AppServerProcess:
             await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout_s)
         for task in self._tasks:
             task.cancel()
+        if self._pipes is not None:
+            self._pipes.close_pipes()  # a child's helper that still holds them: stop reading
         self._fail_pending("codex app-server was shut down")
 
     def kill(self) -> None:
@@ -218,20 +227,12 @@ class AppServerProcess:
 
     # --- reading -----------------------------------------------------------------------
 
-    async def _read_stdout(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdout is not None
+    async def _watch_exit(self) -> None:
+        """Until stdout ends (the child is gone or closed it): then reap and report."""
+        proc, pipes = self._proc, self._pipes
+        assert proc is not None and pipes is not None
         try:
-            while True:
-                try:
-                    line = await proc.stdout.readline()
-                except ValueError:
-                    # A line beyond the limit: asyncio drops it; skip that one message.
-                    log.error("codex app-server sent a line over %d bytes; dropped", _LINE_LIMIT)
-                    continue
-                if not line:
-                    break
-                self._dispatch_line(line)
+            await pipes.stdout_closed
         finally:
             returncode = await proc.wait()
             # Commands codex started (sandboxed shells, their children) must not outlive it.
@@ -277,28 +278,25 @@ class AppServerProcess:
         else:
             future.set_result(message.get("result"))
 
-    async def _drain_stderr(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stderr is not None
-        # Codex logs at RUST_LOG=warn; we never log our own environment, so nothing secret
-        # is written here by us.
-        # Owner-only: codex's warnings can quote prompts and tool output.
-        with os.fdopen(open_private_append(self._stderr_log), "a", encoding="utf-8") as sink:
-            while True:
-                try:
-                    chunk = await proc.stderr.readline()
-                except ValueError:
-                    continue
-                if not chunk:
-                    return
-                text = _ANSI.sub("", chunk.decode("utf-8", "replace").rstrip())
-                self._stderr_tail.append(text)
-                _write_line(sink, text)
+    def _stderr_line(self, line: bytes) -> None:
+        text = _ANSI.sub("", line.decode("utf-8", "replace").rstrip())
+        self._stderr_tail.append(text)
+        if self._stderr_sink is not None:
+            self._stderr_sink.write(text + "\n")  # flushed once per pipe read
+
+    def _flush_stderr(self) -> None:
+        if self._stderr_sink is not None:
+            self._stderr_sink.flush()
 
     async def _stderr_finished(self) -> None:
-        if len(self._tasks) > 1:
+        """Give stderr a moment to end after the process, so the exit reason has its tail."""
+        if self._pipes is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._tasks[1]), 1.0)
+                await asyncio.wait_for(asyncio.shield(self._pipes.stderr_closed), 1.0)
+            self._pipes.close_pipes()
+        if self._stderr_sink is not None:
+            self._stderr_sink.close()
+            self._stderr_sink = None
 
     def _exited(self, returncode: int) -> None:
         if returncode < 0:
@@ -327,8 +325,3 @@ class AppServerProcess:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
-
-
-def _write_line(sink: TextIO, text: str) -> None:
-    sink.write(text + "\n")
-    sink.flush()

@@ -46,6 +46,7 @@ from teammesh.gateway.runtimes.llm_model import resolve_model
 from teammesh.gateway.runtimes.model_failure import model_failure
 from teammesh.gateway.runtimes.registry import RuntimeSettings
 from teammesh.gateway.runtimes.turn_events import TurnEvents, TurnFailed
+from teammesh.tracing.llm import instrument_agent
 
 MODEL_PROVIDER = "llm"
 # Model requests per turn before the turn fails (a model that never stops calling tools).
@@ -133,6 +134,7 @@ class LlmRuntime(InProcessRuntime[_Thread]):
         agent: Agent[None, str] = Agent(
             model, tools=[self._remote_tool(events, tool) for tool in tools], output_type=str
         )
+        instrument_agent(agent)  # when traced: its spans nest under the gateway's turn span
         last: JsonObject | None = None
         async with agent.iter(
             text,

@@ -20,17 +20,17 @@ from teammesh.mesh.board.entries import CallEntry, CallOutcome
 MAX_STORED_CHARS = 16_000
 
 
-def bounded(value: Any) -> Any:
-    """`value` as stored: itself while its JSON fits, else `{"truncated": true, "json":
-    <its first MAX_STORED_CHARS characters>}`; a value JSON cannot hold becomes its repr."""
+def stored_json(value: Any) -> str:
+    """The JSON a store keeps of an argument object or a result, made once per write: the
+    value's own while it fits, else `{"truncated": true, "json": <its first
+    MAX_STORED_CHARS characters>}`; a value JSON cannot hold is kept as its repr."""
     try:
         text = json.dumps(value, sort_keys=True)
     except (TypeError, ValueError):
         text = json.dumps(repr(value))
-        value = json.loads(text)
     if len(text) <= MAX_STORED_CHARS:
-        return value
-    return {"truncated": True, "json": text[:MAX_STORED_CHARS]}
+        return text
+    return json.dumps({"truncated": True, "json": text[:MAX_STORED_CHARS]}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class CallNote:
     def entry(self, *, result: Any, success: bool | None, outcome: CallOutcome,
               reason: str = "", ended_at: float | None = None) -> CallEntry:
         return CallEntry(self.request_key, self.member, self.turn_token, self.tool,
-                         bounded(self.arguments), bounded(result), success, outcome, reason,
+                         self.arguments, result, success, outcome, reason,
                          self.started_at, time.time() if ended_at is None else ended_at)
 
 

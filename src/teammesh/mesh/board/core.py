@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from teammesh.mesh.board.approval_answers import ApprovalAnswers
 from teammesh.mesh.board.call_notes import CallNote, refused_by_result
 from teammesh.mesh.board.protocol import (
     SYSTEM_MEMBER,
@@ -111,7 +112,7 @@ def effect_key(task_id: int, member: str, tool: str, arguments: dict[str, Any],
     return f"task{task_id}:{member}:{tool}:{digest}:{occurrence}"
 
 
-class TeamBoard(RecordedRun):
+class TeamBoard(RecordedRun, ApprovalAnswers):
     """The board of one run. Thread-safe and process-safe as far as its store is. Its
     record (turn times and usage, every tool call: `RecordedRun`) is written in the same
     transactions as the board changes it goes with."""
@@ -342,12 +343,21 @@ class TeamBoard(RecordedRun):
         with self._store.transaction(write=False) as tx:
             return self._current_claim(tx, member, token)
 
-    def open_turn(self, member: str, round_number: int) -> TurnSlot:
-        """Record a turn before it is sent; claims made in it carry its token."""
+    def open_turn(self, member: str, round_number: int, *, requeue_strays: bool = False
+                  ) -> TurnSlot:
+        """Record a turn before it is sent; claims made in it carry its token.
+
+        `requeue_strays`: in the same transaction, `member`'s claims of earlier turns (a late
+        call of a lost turn) go back to the queue, as `requeue_stray_claims(member,
+        {new token})` would; the runner's one write before a send instead of two. One
+        commit is safe: a crash before it leaves neither, after it both (the strays are
+        back in the queue and the turn is recorded, to be settled as lost on resume)."""
         self._check_member(member)
         slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
                         member=member, round=round_number, turn_id=None, state="open")
         with self._store.transaction(write=True) as tx:
+            if requeue_strays:
+                self._requeue_strays(tx, member, set())
             tx.add_turn(slot)
             tx.stamp_turn(slot.token, started_at=time.time(),
                           session_id=tx.sessions().get(member))
@@ -392,16 +402,15 @@ class TeamBoard(RecordedRun):
             tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
                            reason=recorded)
             tx.stamp_turn(token, ended_at=time.time())
-            returned: list[TaskRecord] = []
-            max_attempts = tx.run().max_attempts
             claimed = tx.tasks(status="claimed", claim_token=token)
-            for task in claimed:
-                if ok:
+            if ok:  # the usual case: no attempt is charged, so the run settings are not read
+                for task in claimed:
                     tx.set_task(task.id, status="done", claim_token=token,
                                 attempts=task.attempts)
-                    continue
-                returned.append(self._return_claim(tx, task, max_attempts))
-            if not ok and not lost and charge_queue_head and not claimed:
+                return []
+            max_attempts = tx.run().max_attempts
+            returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
+            if not lost and charge_queue_head and not claimed:
                 heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
                 if heads:
                     returned.append(self._return_claim(tx, heads[0], max_attempts))
@@ -410,12 +419,16 @@ class TeamBoard(RecordedRun):
     def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:
         """Claims of `member` made outside any open turn (a late call of a lost turn) go back."""
         with self._store.transaction(write=True) as tx:
-            max_attempts = tx.run().max_attempts
-            return [
-                self._return_claim(tx, task, max_attempts)
-                for task in tx.tasks(owner=member, status="claimed")
-                if task.claim_token not in open_tokens
-            ]
+            return self._requeue_strays(tx, member, open_tokens)
+
+    def _requeue_strays(self, tx: BoardTx, member: str, open_tokens: set[str]
+                        ) -> list[TaskRecord]:
+        strays = [task for task in tx.tasks(owner=member, status="claimed")
+                  if task.claim_token not in open_tokens]
+        if not strays:
+            return []  # the usual case: the run settings are not even read
+        max_attempts = tx.run().max_attempts
+        return [self._return_claim(tx, task, max_attempts) for task in strays]
 
     def _return_claim(self, tx: BoardTx, task: TaskRecord, max_attempts: int) -> TaskRecord:
         attempts = task.attempts + 1
@@ -435,11 +448,6 @@ class TeamBoard(RecordedRun):
                     if approval.key == key:
                         return approval
             return tx.add_approval(key=key, member=member, tool=tool, question=question)
-
-    def answer_approval(self, approval_id: int, *, approved: bool, by: str) -> None:
-        with self._store.transaction(write=True) as tx:
-            tx.set_approval(approval_id, state="approved" if approved else "declined",
-                            answered_by=by)
 
     def approvals(self) -> list[ApprovalRecord]:
         with self._store.transaction(write=False) as tx:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from teammesh.mesh.board.call_notes import stored_json
 from teammesh.mesh.board.entries import CallEntry, TurnEntry, Usage
 from teammesh.mesh.board.protocol import TurnSlot
 
@@ -28,11 +29,12 @@ class RecordState:
     turns: dict[str, _TurnExtra] = field(default_factory=dict)
     # request key -> the entry with `arguments` and `result` as JSON text (insertion order)
     calls: dict[str, CallEntry] = field(default_factory=dict)
+    transcripts: dict[str, tuple[str, str]] = field(default_factory=dict)  # session, JSON
 
 
 def _stored(entry: CallEntry) -> CallEntry:
-    return replace(entry, arguments=json.dumps(entry.arguments, sort_keys=True),
-                   result=json.dumps(entry.result, sort_keys=True))
+    return replace(entry, arguments=stored_json(entry.arguments),
+                   result=stored_json(entry.result))
 
 
 class MemoryRecordTx:
@@ -90,6 +92,15 @@ class MemoryRecordTx:
     def calls(self) -> list[CallEntry]:
         return [replace(e, arguments=json.loads(e.arguments), result=json.loads(e.result))
                 for e in self._record_state().calls.values()]
+
+
+    def put_transcript(self, member: str, session_id: str, data: Any) -> None:
+        self._put_key(self._record_state().transcripts, member,
+                      (session_id, json.dumps(data, sort_keys=True)))
+
+    def transcript(self, member: str) -> tuple[str, Any] | None:
+        found = self._record_state().transcripts.get(member)
+        return (found[0], json.loads(found[1])) if found is not None else None
 
 
 def _replayed(entry: CallEntry) -> CallEntry:

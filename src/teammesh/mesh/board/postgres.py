@@ -98,13 +98,10 @@ def list_pg_runs(dsn: str) -> list[RunInfo]:
 
 
 def redact(dsn: str) -> str:
-    """A DSN fit for messages: no password."""
-    head, sep, tail = dsn.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return dsn
-    scheme, _, credentials = head.partition("//")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}//{user}:***@{tail}"
+    """A DSN fit for messages: no password (in the userinfo or a `password=` option)."""
+    from teammesh.mesh.board.dsn_redact import redact_dsn  # here: a one-hunk edit
+
+    return redact_dsn(dsn)
 
 
 class PgRunLock:

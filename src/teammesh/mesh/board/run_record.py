@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teammesh.mesh.board.entries import CallEntry, CallOutcome, TurnEntry, Usage
 from teammesh.mesh.board.protocol import RunInfo
@@ -79,10 +79,26 @@ class RecordedRun:
         with self._store.transaction(write=False) as tx:
             return RunRecord(tx.run(), tuple(tx.turn_entries()), tuple(tx.calls()))
 
+    def turn_entries(self) -> tuple[TurnEntry, ...]:
+        """The turns of the record only (what usage sums and budgets read)."""
+        with self._store.transaction(write=False) as tx:
+            return tuple(tx.turn_entries())
+
     def record_usage(self, token: str, usage: Usage, model: str | None) -> None:
         """The usage of the turn `token` so far (it replaces what was recorded before)."""
         with self._store.transaction(write=True) as tx:
             tx.set_turn_usage(token, usage, model)
+
+    def save_transcript(self, member: str, session_id: str, data: Any) -> None:
+        """A member session's history (the gateway's session detail), kept on the board so
+        it stays readable after the run, whatever becomes of the gateway."""
+        with self._store.transaction(write=True) as tx:
+            tx.put_transcript(member, session_id, data)
+
+    def transcript(self, member: str) -> tuple[str, Any] | None:
+        """(session id, history) of the member's session, as last saved; None if never."""
+        with self._store.transaction(write=False) as tx:
+            return tx.transcript(member)
 
     def record_call(self, entry: CallEntry) -> None:
         """A call that changed nothing on the board (refused before or by it: a refusing

@@ -45,8 +45,8 @@ class Connection(Protocol):
 
 
 # Every table that holds a run's rows (deleting a run deletes from each).
-RUN_TABLES = ("leases", "call_log", "effects", "tool_calls", "approvals", "turns", "artifacts",
-              "tasks", "members", "runs")
+RUN_TABLES = ("leases", "transcripts", "call_log", "effects", "tool_calls", "approvals",
+              "turns", "artifacts", "tasks", "members", "runs")
 
 
 def _stamp(value: Any) -> str:

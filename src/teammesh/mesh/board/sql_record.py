@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from teammesh.mesh.board.call_notes import stored_json
 from teammesh.mesh.board.entries import CallEntry, TurnEntry, Usage
 
 # Columns a board made before the record gains when opened (name, SQLite, PostgreSQL).
@@ -96,8 +97,7 @@ class SqlRecordTx:
 
     def _call_args(self, entry: CallEntry) -> tuple[Any, ...]:
         return (self._run, entry.request_key, entry.member, entry.turn_token, entry.tool,
-                json.dumps(entry.arguments, sort_keys=True),
-                json.dumps(entry.result, sort_keys=True),
+                stored_json(entry.arguments), stored_json(entry.result),
                 None if entry.success is None else int(entry.success), entry.outcome,
                 entry.reason, entry.started_at, entry.ended_at)
 
@@ -112,3 +112,15 @@ class SqlRecordTx:
     def calls(self) -> list[CallEntry]:
         return [call_entry(r) for r in
                 self._all("SELECT * FROM {p}call_log WHERE run_id = ? ORDER BY {order}")]
+
+    def put_transcript(self, member: str, session_id: str, data: Any) -> None:
+        self._exec(
+            "INSERT INTO {p}transcripts (run_id, member, session_id, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (run_id, member) DO UPDATE SET session_id = excluded.session_id,"
+            " data = excluded.data",
+            (self._run, member, session_id, json.dumps(data, sort_keys=True)))
+
+    def transcript(self, member: str) -> tuple[str, Any] | None:
+        rows = self._all("SELECT session_id, data FROM {p}transcripts WHERE run_id = ?"
+                         " AND member = ?", member)
+        return (rows[0]["session_id"], json.loads(rows[0]["data"])) if rows else None

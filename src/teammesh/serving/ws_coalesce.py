@@ -1,0 +1,76 @@
+"""uvicorn's websockets-sansio protocol with one socket write per burst of text frames.
+
+uvicorn writes every `websocket.send` to the socket at once: one `send()` syscall (and, on
+loopback with TCP_NODELAY, one TCP segment the client wakes up for) per frame. The gateway
+publishes in bursts: one codex notification becomes two or three events (its typed
+`app_server.*` event, the legacy alias, the generic `notification`), and a socket's writer
+sends everything queued without yielding. Here a text frame is only serialised into the
+websockets connection's output buffer, and the buffer goes out in a single `transport.write`:
+at once when the sender says no more frames follow (`MORE` false in the ASGI message: the
+gateway's writer knows its queue, gateway/stream.py), else from a `call_soon` callback once
+the sender yields to the loop (a sender that does not say, like the model server's).
+
+Why it keeps the wire and its guarantees:
+
+- Frames stay frames: each `send` is still one websocket message; only the syscalls merge.
+- Order is kept by construction: every other write uvicorn makes (pong, keepalive ping,
+  close, HTTP refusal) takes `conn.data_to_send()`, which returns the pending frames first.
+- Latency: the flush runs at the next loop iteration, before any I/O wait (microseconds).
+- Memory and back-pressure: a burst past `FLUSH_AT_BYTES` is written at once, so the
+  transport's high-water mark still pauses the writer (`writable`) as before, and a slow
+  reader is still caught by the subscriber queue bounds (gateway/fanout.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+
+# Past this many deferred bytes the burst is written now (asyncio's default write high-water
+# mark is 64 KiB): the deferral never holds more than one socket buffer's worth.
+FLUSH_AT_BYTES = 64 * 1024
+# An ASGI `websocket.send` key of ours: True, more frames follow at once (hold this one);
+# False, the last of its burst (write now). uvicorn's own protocol ignores unknown keys.
+MORE = "teammesh.more"
+
+
+class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
+    _deferred_bytes = 0
+    _flush_handle: asyncio.Handle | None = None
+
+    async def send(self, message: Any) -> None:
+        if (
+            message["type"] != "websocket.send"
+            or message.get("text") is None
+            or not self.handshake_complete
+            or self.close_sent
+            or self.initial_response is not None
+        ):
+            await super().send(message)  # accept, close, bytes, refusals: uvicorn's path
+            return
+        await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        data = message["text"].encode()
+        try:
+            self.conn.send_text(data)
+        except InvalidState:
+            raise ClientDisconnected() from None
+        self._deferred_bytes += len(data)
+        if message.get(MORE) is False or self._deferred_bytes >= FLUSH_AT_BYTES:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._deferred_bytes = 0
+        output = self.conn.data_to_send()  # empty if another write took the frames already
+        if output and not self.transport.is_closing():
+            self.transport.write(b"".join(output))
