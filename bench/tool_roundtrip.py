@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 import httpx
-import psutil
 from websockets.asyncio.client import connect
 
+from bench.codex_cpu import cpu_seconds
 from bench.echo_session import echo_prompt, open_echo_session, run_turn, streaming, wait_covered
 from bench.processes import FloorProcess, GatewayProcess
 from bench.report import Config, Section
@@ -113,7 +113,7 @@ async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int
     """Tool calls per second with `sessions` sessions each running one turn of `calls`
     echo calls at the same time: the dispatch path alone (no runner, no board); and the CPU
     each side spent per call meanwhile."""
-    gateway_process = psutil.Process(gateway.pid)
+    # Nanosecond counters (schedstat): psutil's 10 ms ticks read 0 on a short (smoke) run.
     async with AsyncCodexManager(base_url=gateway.base_url) as cm:
         handles = [await open_echo_session(cm) for _ in range(sessions)]
         by_id = {h.session_id: h for h in handles}
@@ -121,13 +121,13 @@ async def echo_throughput(gateway: GatewayProcess, sessions: int, calls: int
             for handle in handles:
                 await wait_covered(cm, handle.session_id)
             prompt = echo_prompt(calls)
-            gateway_cpu = sum(gateway_process.cpu_times()[:2])
-            client_cpu = sum(os.times()[:2])
+            gateway_cpu = cpu_seconds(gateway.pid)
+            client_cpu = cpu_seconds(os.getpid())
             started = time.perf_counter()
             await asyncio.gather(*(run_turn(cm, h, prompt) for h in handles))
             wall = time.perf_counter() - started
-            client_cpu = sum(os.times()[:2]) - client_cpu
-            gateway_cpu = sum(gateway_process.cpu_times()[:2]) - gateway_cpu
+            client_cpu = cpu_seconds(os.getpid()) - client_cpu
+            gateway_cpu = cpu_seconds(gateway.pid) - gateway_cpu
     gateway.dump()
     total = sessions * calls
     return {"calls_per_s": total / wall, "client_cpu_ms": client_cpu / total * 1e3,
