@@ -2,7 +2,8 @@
 
 Applied before the notification's events are published (runtime_events.py), so a client that
 reacts to an event and reads the session sees the state the event describes. Store writes
-here are background writes: a failing disk never breaks a turn in flight.
+here are background writes, marked and committed once per loop iteration before the events
+reach a socket (gateway/store_batch.py): a failing disk never breaks a turn in flight.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def apply_notification(
     if method == "turn/started":
         turn = session.ensure_turn(turn_id, at)
         session.materialized = True
-        writes.save(writes.store.save_turn, session.id, turn)
+        writes.later_turn(session, turn)
     elif method == "item/started":
         item = params.get("item")
         if isinstance(item, dict):
@@ -57,9 +58,9 @@ def _complete_item(
         session.materialized = True
         if not session.preview:
             session.preview = entry["content"][:200]
-            writes.save(writes.store.save_session, session)
-    writes.save(writes.store.save_turn, session.id, turn)
-    writes.entries(session, [entry])
+            writes.later_session(session)
+    writes.later_turn(session, turn)
+    writes.later_entries(session, [entry])
 
 
 def _complete_turn(
@@ -77,6 +78,6 @@ def _complete_turn(
         turn_id, _SETTLED_ENTRY_STATUS.get(turn.status, "complete"), at
     )
     session.updated_at = now_s()
-    writes.save(writes.store.save_turn, session.id, turn)
-    writes.entries(session, settled)
-    writes.save(writes.store.save_session, session)
+    writes.later_turn(session, turn)
+    writes.later_entries(session, settled)
+    writes.later_session(session)
