@@ -35,6 +35,7 @@ Anything else is returned unchanged: a member prompt's own `- constraint` bullet
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -50,8 +51,13 @@ _MAX_HEADER_LINES = 4
 
 def user_request(text: str, tools: Sequence[ToolSpec]) -> str:
     """The request part of `text` when a client prepended a skill catalog, else `text`."""
+    return _user_request(text, frozenset(tool.name for tool in tools))
+
+
+@functools.lru_cache(maxsize=256)
+def _user_request(text: str, offered: frozenset[str]) -> str:
+    # Pure in (text, tool names): a member sends the same prompt every step of every turn.
     lines = text.splitlines()
-    offered = {tool.name for tool in tools}
     with_separator = _after_separator(lines, offered)
     if with_separator is not None:
         return with_separator
@@ -76,7 +82,7 @@ def _block_start(lines: Sequence[str]) -> tuple[list[str], int] | None:
     return header, index
 
 
-def _after_separator(lines: Sequence[str], offered: set[str]) -> str | None:
+def _after_separator(lines: Sequence[str], offered: frozenset[str]) -> str | None:
     start = _block_start(lines)
     if start is None:
         return None
