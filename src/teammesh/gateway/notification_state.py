@@ -27,9 +27,14 @@ def apply_notification(
         return  # every notification that changes a session names (or implies) its turn
     at = now_ms()
     if method == "turn/started":
+        known = session.turn(turn_id) is not None
         turn = session.ensure_turn(turn_id, at)
         session.materialized = True
-        writes.later_turn(session, turn)
+        if not known:
+            # A turn the hub started is written by the hub, before its 202 (hub.py); this
+            # one the runtime started on its own (or it told us first: the hub's write
+            # follows anyway).
+            writes.later_turn(session, turn)
     elif method == "item/started":
         item = params.get("item")
         if isinstance(item, dict):
@@ -59,7 +64,8 @@ def _complete_item(
         if not session.preview:
             session.preview = entry["content"][:200]
             writes.later_session(session)
-    writes.later_turn(session, turn)
+    # The entry is the item's durable record while the turn runs; the turn's row (its item
+    # list rewritten whole) waits for the turn's end (docs/gateway.md, what survives).
     writes.later_entries(session, [entry])
 
 
