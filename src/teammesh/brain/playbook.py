@@ -205,10 +205,11 @@ _NOT_NAMES = frozenset(
 
 def _current_turn(conversation: Sequence[ConversationItem]) -> tuple[str, list[CallRecord]]:
     """The last user message is the prompt; the calls after it are this turn's progress."""
-    last_user = -1
-    for index, item in enumerate(conversation):
-        if isinstance(item, UserMessage):
-            last_user = index
+    # Found from the end: a thread's conversation holds every earlier turn too, so a scan
+    # from the start grew with the session's age at every model step.
+    last_user = len(conversation) - 1
+    while last_user >= 0 and not isinstance(conversation[last_user], UserMessage):
+        last_user -= 1
     prompt = conversation[last_user].text if last_user >= 0 else ""  # type: ignore[union-attr]
     outputs: dict[str, ToolOutput] = {}
     calls: list[ToolCall] = []
