@@ -169,7 +169,7 @@ def _owners(text: str, allowed: list[str] | None, member: str) -> tuple[list[str
     return list(owners), list(refused)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _owners_of(text: str, allowed: tuple[str, ...] | None, member: str
                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     # Pure in (step text, enum, member): the same steps are replayed every model step.

@@ -35,7 +35,6 @@ Anything else is returned unchanged: a member prompt's own `- constraint` bullet
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
@@ -51,12 +50,9 @@ _MAX_HEADER_LINES = 4
 
 def user_request(text: str, tools: Sequence[ToolSpec]) -> str:
     """The request part of `text` when a client prepended a skill catalog, else `text`."""
-    return _user_request(text, frozenset(tool.name for tool in tools))
-
-
-@functools.lru_cache(maxsize=256)
-def _user_request(text: str, offered: frozenset[str]) -> str:
-    # Pure in (text, tool names): a member sends the same prompt every step of every turn.
+    # Not cached: a cache keyed by prompt keeps a deleted session's prompts (and a catalog
+    # set per entry) alive, which tests/reliability/test_retention.py counts; ~7 µs a step.
+    offered = frozenset(tool.name for tool in tools)
     lines = text.splitlines()
     with_separator = _after_separator(lines, offered)
     if with_separator is not None:
