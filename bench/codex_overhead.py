@@ -1,8 +1,10 @@
 """What the gateway adds to a codex turn: the same one-tool-call turn, on the same model
 server (`teammesh model serve`, a child process), driven (a) over stdio against a bare
 `codex app-server` (`bench.codex_bare`, the floor) and (b) through the gateway (a
-`teammesh serve --runtime codex` child) by our client: message, the tool call answered by
-the client's remote-skill dispatcher, completion seen on the stream. Pairs interleave (bare,
+`teammesh serve --runtime codex` child) by our client on our runner's path (the turn started,
+the tool call answered and only the runner's event types received over its one websocket:
+`turnStart`, `toolCallAnswers`, `eventTypes`): the tool call answered by the client's
+remote-skill dispatcher, completion seen on the stream. Pairs interleave (bare,
 gateway, bare, ...), each on a fresh thread / session, so drift on the machine hits both.
 
 Figures: median and p99 of each side's turn (turn start → turn/completed) and of the
@@ -25,6 +27,7 @@ from bench.codex_bare import BareAppServer
 from bench.codex_cpu import cpu_seconds, sched_seconds
 from bench.codex_raw_client import RawGatewayClient
 from bench.echo_session import (
+    STREAM_EVENTS,
     echo,
     echo_prompt,
     open_echo_session,
@@ -93,6 +96,9 @@ async def run(cfg: Config) -> Section:
                 ):
                     # The gateway's codex child: its CPU per turn against the bare one's.
                     codex_pid = psutil.Process(gateway_pid).children()[0].pid
+                    # Our client on our runner's real path: answers and turn starts over
+                    # the socket (the stream's defaults), only the runner's event types.
+                    cm.stream.event_types = STREAM_EVENTS
                     handles: dict[str, Any] = {}
                     async with streaming(cm, handles):
                         for index in range(pairs + 1):  # the first pair warms up
@@ -170,8 +176,9 @@ async def run(cfg: Config) -> Section:
     section.notes.append(
         f"{n} interleaved pairs of one turn with one dynamic tool call (2 model requests), each"
         " on a fresh thread/session, same model server process; 'added' is the per-pair"
-        " difference. The gateway side includes our client (HTTP message, websocket events,"
-        " remote-skill dispatch, answer POST); the bare-wire side is httpx + one websocket"
+        " difference. The gateway side includes our client on our runner's path (turn start,"
+        " tool-call answer and events over its one websocket: turnStart, toolCallAnswers,"
+        " eventTypes; remote-skill dispatch); the bare-wire side is httpx + one websocket"
         " doing the same (`bench.codex_raw_client`); the bare side is a stdio driver. Triplets"
         " interleave: bare, bare wire, our client.")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,

@@ -199,3 +199,14 @@ def test_over_http_the_catalog_in_the_user_message_is_background_too() -> None:
         else:
             raise AssertionError("no final message")
     assert made == [("add", {"a": 2, "b": 3})]
+
+
+def test_a_header_without_catalog_words_is_a_catalog_only_for_tools_on_offer() -> None:
+    """The same text, two catalogs: its items name a tool on offer, or none (asked twice:
+    nothing one answer leaves behind changes the next)."""
+    text = "Here is what I have:\n- add: adds two numbers\n\nRequest: " + REQUEST
+    add = ToolSpec("add", "Add.", {"type": "object", "properties": {}})
+    other = ToolSpec("mul", "Multiply.", {"type": "object", "properties": {}})
+    for _ in range(2):
+        assert user_request(text, [add]) == REQUEST
+        assert user_request(text, [other]) == text

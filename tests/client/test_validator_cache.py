@@ -38,3 +38,23 @@ def test_a_schema_that_is_not_json_text_is_still_compiled() -> None:
         assert type(exc).__name__ == "InvalidInputSchema"
     else:
         assert validator.problem({"n": "x"}) is not None
+
+
+def test_remembered_verdicts_are_per_exact_json_value() -> None:
+    """Small argument objects seen before are answered from memory; values that print alike
+    in Python but differ in JSON (True vs 1, 1.5 vs "1.5") or that are not plain JSON (a
+    tuple) never share a verdict."""
+    validator = ArgumentsValidator(copy.deepcopy(SCHEMA))
+    for _ in range(2):  # the second round is answered from memory
+        assert validator.problem({"n": 1}) is None
+        assert validator.problem({"n": True}) is not None  # a boolean is no integer
+        assert validator.problem({"n": 1.5}) is not None
+        assert validator.problem({"n": "1"}) is not None
+        assert validator.problem({}) is not None  # required
+    listed = validator.problems({"n": "x"})
+    listed.append("edited by the caller")
+    assert validator.problems({"n": "x"}) == listed[:-1]  # the caller's list is its own
+    array = ArgumentsValidator({"type": "array"})
+    assert array.problem([1]) is None
+    assert array.problem((1,)) == ArgumentsValidator({"type": "array"}).problem((1,))
+    assert (1,).__class__ is tuple and array._known.keys() == {"[1]"}  # the tuple: not kept

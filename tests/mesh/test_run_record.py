@@ -47,6 +47,14 @@ def test_a_turn_has_its_times_session_and_usage(board: TeamBoard) -> None:
     assert entry.duration is not None and entry.duration >= 0
 
 
+def test_a_turn_opened_with_its_session_is_stamped_with_it(board: TeamBoard) -> None:
+    """The runner names the session it sends the turn to (no read of every member's row)."""
+    board.set_session("docs", "sess-docs")
+    board.open_turn("docs", 1, session_id="sess-docs-2")
+    board.open_turn("docs", 2)
+    assert [t.session_id for t in board.run_record().turns] == ["sess-docs-2", "sess-docs"]
+
+
 def test_usage_sums_per_member_and_run_and_cost(board: TeamBoard) -> None:
     for member, usage in (("docs", Usage(1000, 200, 100, 0)), ("docs", Usage(10, 0, 1, 0)),
                           ("developer", Usage(5, 0, 5, 2))):

@@ -10,10 +10,11 @@ the same action, so it can run in process or behind HTTP.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from teammesh.brain.arguments import ArgumentContext, artifact_kind, owner_enum, tool_arguments
@@ -48,6 +49,15 @@ class PlannedCall:
     arguments: dict[str, object]
 
 
+@dataclass(frozen=True)
+class _Mention:
+    """A call the plan makes, its arguments built only if it is the one not yet made: the
+    planner replays every made call each step, and those need only their tool's name."""
+
+    tool: str
+    arguments: Callable[[], dict[str, object]]
+
+
 class _NextCall(Exception):
     """Raised by the planner when it reaches a call that has not been made yet."""
 
@@ -69,9 +79,9 @@ class _Planner:
     notes: list[str] = field(default_factory=list)
 
     # -- the made calls, consumed in order -------------------------------------------------
-    def _take(self, planned: PlannedCall) -> None:
+    def _take(self, planned: _Mention) -> None:
         if self.cursor >= len(self.records):
-            raise _NextCall(planned)
+            raise _NextCall(PlannedCall(planned.tool, planned.arguments()))
         record = self.records[self.cursor]
         self.cursor += 1
         is_pull, task = pulled_task(record)
@@ -98,7 +108,7 @@ class _Planner:
         return value != condition.negate
 
     # -- expanding one mention into concrete calls ------------------------------------------
-    def _expand(self, call: Call, step: Step) -> Iterator[PlannedCall]:
+    def _expand(self, call: Call, step: Step) -> Iterator[_Mention]:
         tool = self.catalog.get(call.tool)
         if tool is None:
             note = f"{call.tool} is not in the tool catalog, skipped"
@@ -106,13 +116,14 @@ class _Planner:
                 self.notes.append(note)
             return
         if call.arguments is not None:
-            yield PlannedCall(tool.name, dict(call.arguments))
+            given = call.arguments
+            yield _Mention(tool.name, lambda: dict(given))
             return
         context = ArgumentContext(self.member, self.role, self.task)
         allowed = owner_enum(tool)
         properties = tool.input_schema.get("properties")
         if allowed is None and not (isinstance(properties, dict) and "owner" in properties):
-            yield PlannedCall(tool.name, tool_arguments(tool, context, None))
+            yield _Mention(tool.name, lambda: tool_arguments(tool, context, None))
             return
         owners, refused = _owners(step.text, allowed, self.member)
         for name in refused:
@@ -120,7 +131,7 @@ class _Planner:
             if note not in self.notes:
                 self.notes.append(note)
         for owner in owners:
-            yield PlannedCall(tool.name, tool_arguments(tool, context, owner))
+            yield _Mention(tool.name, functools.partial(tool_arguments, tool, context, owner))
 
     def run_steps(self, steps: Sequence[Step]) -> None:
         for step in steps:
@@ -154,6 +165,14 @@ class _Planner:
 def _owners(text: str, allowed: list[str] | None, member: str) -> tuple[list[str], list[str]]:
     """Roster names the step mentions for a handoff (in order), split into allowed ones and
     ones the tool's `owner` enum refuses. No mention: the first allowed teammate."""
+    owners, refused = _owners_of(text, None if allowed is None else tuple(allowed), member)
+    return list(owners), list(refused)
+
+
+@functools.lru_cache(maxsize=256)
+def _owners_of(text: str, allowed: tuple[str, ...] | None, member: str
+               ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Pure in (step text, enum, member): the same steps are replayed every model step.
     mentions: list[tuple[int, str]] = []
     for name in allowed or []:
         match = re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text, re.IGNORECASE)
@@ -170,11 +189,12 @@ def _owners(text: str, allowed: list[str] | None, member: str) -> tuple[list[str
     mentions.sort()
     names = list(dict.fromkeys(name for _, name in mentions))
     if not names:
-        teammates = [n for n in allowed or [] if n != member] or list(allowed or [])
-        return teammates[:1], []
+        teammates = [n for n in allowed or () if n != member] or list(allowed or ())
+        return tuple(teammates[:1]), ()
     if allowed is None:
-        return names, []
-    return [n for n in names if n in allowed], [n for n in names if n not in allowed]
+        return tuple(names), ()
+    return (tuple(n for n in names if n in allowed),
+            tuple(n for n in names if n not in allowed))
 
 
 _NOT_NAMES = frozenset(
@@ -185,10 +205,11 @@ _NOT_NAMES = frozenset(
 
 def _current_turn(conversation: Sequence[ConversationItem]) -> tuple[str, list[CallRecord]]:
     """The last user message is the prompt; the calls after it are this turn's progress."""
-    last_user = -1
-    for index, item in enumerate(conversation):
-        if isinstance(item, UserMessage):
-            last_user = index
+    # Found from the end: a thread's conversation holds every earlier turn too, so a scan
+    # from the start grew with the session's age at every model step.
+    last_user = len(conversation) - 1
+    while last_user >= 0 and not isinstance(conversation[last_user], UserMessage):
+        last_user -= 1
     prompt = conversation[last_user].text if last_user >= 0 else ""  # type: ignore[union-attr]
     outputs: dict[str, ToolOutput] = {}
     calls: list[ToolCall] = []

@@ -6,6 +6,7 @@ recognised from the text itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ class CallRecord:
     def text(self) -> str:
         return self.output.text if self.output else ""
 
-    @property
+    # Parsed once per record: the planner asks each record several times per step.
+    @functools.cached_property
     def data(self) -> Any:
         return parse_json(self.text)
 
-    @property
+    @functools.cached_property
     def failed(self) -> bool:
         return is_refusal(self.output)
 

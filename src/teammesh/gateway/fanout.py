@@ -147,6 +147,12 @@ class FanOut:
                     f'"payload":{payload_json()}}}')
             self._deliver(event_type, text, wanted)
 
+    def wants(self, event_type: str, thread_id: str | None, *, broadcast: bool = False
+              ) -> bool:
+        """Whether any socket would get this event: a payload nobody wants is not built
+        (the runner's `eventTypes` leave most of a turn's notifications unwanted)."""
+        return bool(self._wanted(event_type, thread_id, broadcast))
+
     def _wanted(self, event_type: str, thread_id: str | None, broadcast: bool
                 ) -> list[Subscriber]:
         # Who wants it, decided before serialising: an event no socket wants is never encoded.

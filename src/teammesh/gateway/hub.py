@@ -118,6 +118,7 @@ class Hub(BoundSink):
         end_open_turn_spans("the gateway stopped")  # exported, not lost (docs/tracing.md)
         self.desk.close()
         await asyncio.sleep(0)  # let deferred store writes run before the store closes
+        self.writes.flush()  # what the last loop iteration marked (gateway/store_batch.py)
         self.fanout.close_all()  # each socket closes with 1001 (going away)
         await self.fanout.drained(SOCKETS_CLOSE_S)
 

@@ -2,7 +2,8 @@
 
 Applied before the notification's events are published (runtime_events.py), so a client that
 reacts to an event and reads the session sees the state the event describes. Store writes
-here are background writes: a failing disk never breaks a turn in flight.
+here are background writes, marked and committed once per loop iteration before the events
+reach a socket (gateway/store_batch.py): a failing disk never breaks a turn in flight.
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ def apply_notification(
         return  # every notification that changes a session names (or implies) its turn
     at = now_ms()
     if method == "turn/started":
+        known = session.turn(turn_id) is not None
         turn = session.ensure_turn(turn_id, at)
         session.materialized = True
-        writes.save(writes.store.save_turn, session.id, turn)
+        if not known:
+            # A turn the hub started is written by the hub, before its 202 (hub.py); this
+            # one the runtime started on its own (or it told us first: the hub's write
+            # follows anyway).
+            writes.later_turn(session, turn)
     elif method == "item/started":
         item = params.get("item")
         if isinstance(item, dict):
@@ -57,9 +63,10 @@ def _complete_item(
         session.materialized = True
         if not session.preview:
             session.preview = entry["content"][:200]
-            writes.save(writes.store.save_session, session)
-    writes.save(writes.store.save_turn, session.id, turn)
-    writes.entries(session, [entry])
+            writes.later_session(session)
+    # The entry is the item's durable record while the turn runs; the turn's row (its item
+    # list rewritten whole) waits for the turn's end (docs/gateway.md, what survives).
+    writes.later_entries(session, [entry])
 
 
 def _complete_turn(
@@ -77,6 +84,6 @@ def _complete_turn(
         turn_id, _SETTLED_ENTRY_STATUS.get(turn.status, "complete"), at
     )
     session.updated_at = now_s()
-    writes.save(writes.store.save_turn, session.id, turn)
-    writes.entries(session, settled)
-    writes.save(writes.store.save_session, session)
+    writes.later_turn(session, turn)
+    writes.later_entries(session, settled)
+    writes.later_session(session)

@@ -196,9 +196,9 @@ class RequestDesk:
         session = self._sessions.get(request.thread_id) if request.thread_id else None
         if session is not None and session.deleted_at is None:
             entry = self._entry(session, request, "resolved", text)
-            # Written on the next loop iteration, i.e. after the HTTP answer that resolved
-            # it has been handed to the socket: the round trip never waits for SQLite.
-            asyncio.get_running_loop().call_soon(self._writes.entries, session, [entry])
+            # Written on the next loop iteration with the rest of the iteration's rows
+            # (gateway/store_batch.py): the round trip never waits for SQLite.
+            self._writes.later_entries(session, [entry])
 
     def _entry(self, session: Session, request: PendingRequest, phase: str, text: str) -> Entry:
         slug = KINDS[request.kind].slug

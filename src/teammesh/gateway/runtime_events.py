@@ -47,11 +47,12 @@ class RuntimeEvents:
             apply_notification(self._writes, scope.session, method, params, turn_id)
             traced_notification(method, thread_id, turn_id, params)  # the turn's span
         event_type = notification_event_type(method)
-        self._fanout.publish(
-            event_type,
-            thread_id,
-            scope.signal("notification", event_type, method, params, received_at=iso_now()),
-        )
+        if self._fanout.wants(event_type, thread_id):
+            self._fanout.publish(
+                event_type,
+                thread_id,
+                scope.signal("notification", event_type, method, params, received_at=iso_now()),
+            )
         if method == "turn/completed" and thread_id is not None and turn_id is not None:
             self._desk.expire(lambda r: r.thread_id == thread_id and r.turn_id == turn_id)
         # The alias and the generic event carry the params as they are: encoded once.

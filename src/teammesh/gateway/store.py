@@ -2,8 +2,9 @@
 
 Writes are small and synchronous (WAL, `synchronous=NORMAL`) and happen only at coarse
 points — session create/rename/delete, turn start and end, item completion — never per
-streamed delta. Rows are JSON documents; insertion order (rowid) is the display order, and an
-upsert keeps a row's rowid.
+streamed delta; what a turn's notifications change is committed once per loop iteration
+(`save_batch`, gateway/store_batch.py). Rows are JSON documents; insertion order (rowid)
+is the display order, and an upsert keeps a row's rowid.
 """
 
 from __future__ import annotations
@@ -141,6 +142,28 @@ class Store:
             self.save_entries(session.id, entries)
             if state is not None:
                 self.save_thread_state(session.id, state)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def save_batch(self, sessions: list[Session], turns: list[tuple[str, Turn]],
+                   entries: list[tuple[str, int, Entry]]) -> None:
+        """Rows a loop iteration changed (gateway/store_batch.py), in one transaction: one
+        commit for all of them instead of one per row."""
+        self._db.execute("BEGIN")
+        try:
+            for session in sessions:
+                self.save_session(session)
+            for session_id, turn in turns:
+                self.save_turn(session_id, turn)
+            if entries:
+                self._db.executemany(
+                    "INSERT INTO transcript(session_id, turn_id, message_id, position, data) "
+                    "VALUES(?, ?, ?, ?, ?) ON CONFLICT(session_id, turn_id, message_id) "
+                    "DO UPDATE SET data=excluded.data",
+                    [(sid, e["turnId"], e["messageId"], p, _dump(e)) for sid, p, e in entries],
+                )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

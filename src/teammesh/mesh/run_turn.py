@@ -54,7 +54,8 @@ class TurnDriver:
         assert member.session is not None
         async with member.lock:
             # One commit: the turn's slot, and the member's stray claims back to the queue.
-            slot = state.board.open_turn(member.name, round_number, requeue_strays=True)
+            slot = state.board.open_turn(member.name, round_number, requeue_strays=True,
+                                         session_id=member.session.session_id)
             member.active = slot
             state.calls.audit.begin_turn(member.session.session_id)
             prompt = member.spec.render_prompt()

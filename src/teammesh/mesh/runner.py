@@ -26,7 +26,8 @@ import contextlib
 from collections.abc import Mapping
 
 from teammesh.client import AsyncCodexManager
-from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard
+from teammesh.mesh.board import TeamBoard
+from teammesh.mesh.board.initial_tasks import queue_initial_tasks
 from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.protocol import RunStatus
 from teammesh.mesh.budgets import usd_blind_spot
@@ -142,10 +143,8 @@ class TeamRunner:
         streams = self.start_streams(stop)
         try:
             # The initial tasks (S7), keyed so that a run killed at any point queues them
-            # exactly once.
-            for number, task in enumerate(state.team.tasks):
-                board.queue_work(task.owner, task.text, by=SYSTEM_MEMBER,
-                                 key=f"initial:{number}")
+            # exactly once; one commit for all of them (mesh/board/initial_tasks.py).
+            queue_initial_tasks(board, [(t.owner, t.text) for t in state.team.tasks])
             await open_team_work(state)  # before the sessions: their cwd is a worktree
             state.usage.seed(board.turn_entries())  # a resumed run's earlier usage counts
             reattached = await open_sessions(state, resume=resume)

@@ -202,13 +202,21 @@ def _compiled_once(canonical: str) -> Validator:
     return _compile(json.loads(canonical))
 
 
+# Small argument objects seen before are answered from memory: an agent calls the same tool
+# with the same few arguments again and again (`team_pull_work` with `{}` every turn), and
+# the verdict is a pure function of the JSON value. Bounded per skill, in count and size.
+_REMEMBERED = 128
+_REMEMBERED_CHARS = 256
+
+
 class ArgumentsValidator:
     """One input schema, checked and compiled; `problems()` lists what a value gets wrong."""
 
-    __slots__ = ("_validator", "schema")
+    __slots__ = ("_known", "_validator", "schema")
 
     def __init__(self, schema: JsonSchema) -> None:
         self.schema = schema
+        self._known: dict[str, list[str]] = {}
         try:
             canonical = json.dumps(schema, sort_keys=True)
         except (TypeError, ValueError, RecursionError):  # not JSON text: compiled on its own
@@ -218,6 +226,17 @@ class ArgumentsValidator:
 
     def problems(self, value: Any) -> list[str]:
         """Every violation as `<path>: <reason>`, sorted by path then keyword; [] if none."""
+        key = _small_json(value)
+        if key is not None and (known := self._known.get(key)) is not None:
+            return list(known)
+        found = self._problems(value)
+        if key is not None:
+            if len(self._known) >= _REMEMBERED:
+                self._known.clear()
+            self._known[key] = list(found)
+        return found
+
+    def _problems(self, value: Any) -> list[str]:
         if (unreadable := _unreadable(value, MAX_NESTING)) is not None:
             return [f"$: {unreadable}"]
         try:
@@ -239,6 +258,29 @@ class ArgumentsValidator:
             return None
         more = len(found) - MAX_LISTED
         return "; ".join(found[:MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _small_json(value: Any) -> str | None:
+    """The value's canonical JSON when it is plain JSON data and short, else None. Only
+    dicts, lists, strings, numbers, booleans and null qualify: a tuple or a subclass, which
+    the schema checks may tell apart from what they print as, is always checked anew."""
+    if not _plain(value, 8):
+        return None
+    try:
+        text = json.dumps(value, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if len(text) <= _REMEMBERED_CHARS else None
+
+
+def _plain(value: Any, depth: int) -> bool:
+    kind = value.__class__
+    if kind is dict:
+        return depth > 0 and all(k.__class__ is str and _plain(v, depth - 1)
+                                 for k, v in value.items())
+    if kind is list:
+        return depth > 0 and all(_plain(v, depth - 1) for v in value)
+    return value is None or kind in (str, int, float, bool)
 
 
 def compile_arguments_validator(schema: JsonSchema | None) -> ArgumentsValidator | None:

@@ -343,15 +343,18 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
         with self._store.transaction(write=False) as tx:
             return self._current_claim(tx, member, token)
 
-    def open_turn(self, member: str, round_number: int, *, requeue_strays: bool = False
-                  ) -> TurnSlot:
+    def open_turn(self, member: str, round_number: int, *, requeue_strays: bool = False,
+                  session_id: str | None = None) -> TurnSlot:
         """Record a turn before it is sent; claims made in it carry its token.
 
         `requeue_strays`: in the same transaction, `member`'s claims of earlier turns (a late
         call of a lost turn) go back to the queue, as `requeue_stray_claims(member,
         {new token})` would; the runner's one write before a send instead of two. One
         commit is safe: a crash before it leaves neither, after it both (the strays are
-        back in the queue and the turn is recorded, to be settled as lost on resume)."""
+        back in the queue and the turn is recorded, to be settled as lost on resume).
+
+        `session_id`: the session the turn goes to, stamped on it; None reads the member's
+        from the board (the runner knows it: no read of every member's row per turn)."""
         self._check_member(member)
         slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
                         member=member, round=round_number, turn_id=None, state="open")
@@ -360,7 +363,7 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
                 self._requeue_strays(tx, member, set())
             tx.add_turn(slot)
             tx.stamp_turn(slot.token, started_at=time.time(),
-                          session_id=tx.sessions().get(member))
+                          session_id=session_id or tx.sessions().get(member))
         return slot
 
     def set_turn_id(self, token: str, turn_id: str) -> None:
