@@ -35,6 +35,7 @@ from teammesh.mesh.skills import (
     refusal_payload,
 )
 from teammesh.mesh.team import Member
+from teammesh.tracing.refused_spans import refused_call_span
 from teammesh.tracing.tool_spans import tool_parent, traced_tool
 
 
@@ -103,6 +104,8 @@ class ToolCalls:
 
         def observe(dispatch: RemoteSkillDispatch) -> None:
             self.count += 1
+            if member.session is not None:  # a call no handler saw has its span here
+                refused_call_span(member.name, member.session.session_id, dispatch)
             if member.session is not None and (refused := refused_entry(
                     member.name, member.session.session_id,
                     member.active.token if member.active else None, dispatch)) is not None:

@@ -44,6 +44,11 @@ def tool_parent(traceparent: object) -> Iterator[None]:
         _remote.reset(token)
 
 
+def remote_parent() -> context.Context | None:
+    """The parent the signal being answered names (None off a signal path)."""
+    return _remote.get()
+
+
 def _payload_text(payload: Any) -> str | None:
     """The text of a response payload (`contentItems[0].text`), if it has one."""
     items = payload.get("contentItems") if isinstance(payload, dict) else None

@@ -164,12 +164,14 @@ async def _dispatch(
     skill = registry.skills.get(tool)
     if skill is None:
         dispatch.error = f"no remote skill registered for {tool}"
+        dispatch.refused_before_handler = True
         dispatch.response_payload = text_payload(dispatch.error, success=False)
         return dispatch
     if (validator := validator_for(skill.input_schema, skill.arguments_validator)) is not None:
         candidate = {} if request.arguments is None else request.arguments
         if (problem := validator.problem(candidate)) is not None:
             dispatch.error = f"invalid arguments: {problem}"
+            dispatch.refused_before_handler = True
             dispatch.response_payload = text_payload(
                 f"remote skill {tool} failed: {dispatch.error}", success=False
             )

@@ -50,6 +50,9 @@ class RemoteSkillDispatch:
     # Ours: which path saw the call ("signal", "polling", "direct") and its turn.
     source: str = "direct"
     turn_id: str | None = None
+    # Ours: refused by the registry itself (unknown tool, arguments against the schema), so no
+    # handler ran: whoever observes dispatches knows the call left no other trace.
+    refused_before_handler: bool = False
 
     @property
     def duplicate(self) -> bool:
