@@ -62,3 +62,12 @@ async def test_resumed_runner_replays_the_unanswered_call(
     assert calls[0].attributes["gen_ai.tool.call.id"] == calls[1].attributes["gen_ai.tool.call.id"]
     assert calls[0].trace_id != calls[1].trace_id  # two runners, two runs' traces
     assert calls[1].attributes["teammesh.tool.success"] is True
+    # The replayed call was answered while the resumed runner waited out the developer's
+    # open turn: it hangs under that turn's span (marked recovered), not the run's root.
+    by_id = {n.span_id: n for root in trees(spans.get_finished_spans()) for n in root.walk()}
+    turn = by_id[calls[1].parent_id] if calls[1].parent_id is not None else None
+    assert turn is not None and turn.name == "invoke_agent developer"
+    assert turn.attributes["teammesh.turn.recovered"] is True
+    assert turn.attributes["teammesh.turn.status"] == "completed"
+    first_turn = by_id[calls[0].parent_id] if calls[0].parent_id is not None else None
+    assert first_turn is None or "teammesh.turn.recovered" not in first_turn.attributes

@@ -13,6 +13,7 @@ from teammesh.mesh.board import TurnSlot
 from teammesh.mesh.calls import MemberState
 from teammesh.mesh.run_state import RunState
 from teammesh.mesh.run_turn import TurnDriver
+from teammesh.tracing.run_spans import traced_turn
 
 
 async def recover(state: RunState, driver: TurnDriver, reattached: dict[str, bool]) -> None:
@@ -43,6 +44,14 @@ async def recover_turn(state: RunState, driver: TurnDriver, slot: TurnSlot, *,
     member.active = slot
     assert member.session is not None
     state.calls.audit.begin_turn(member.session.session_id)
+    # Under its own `invoke_agent` span (marked recovered), opened before the drain, so the
+    # calls answered now hang under the turn, not under the run's root.
+    await traced_turn(member, slot.round, _finish(state, driver, member, slot, turn_id),
+                      recovered=True)
+
+
+async def _finish(state: RunState, driver: TurnDriver, member: MemberState, slot: TurnSlot,
+                  turn_id: str) -> None:
     # A call the old runner saw but never answered will not be signalled again:
     # answer what is pending once, whatever the dispatch paths of this run.
     state.calls.spawn(state.calls.drain(member))

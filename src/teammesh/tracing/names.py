@@ -29,6 +29,7 @@ RUNTIME = "teammesh.runtime"
 TURN_ID = "teammesh.turn.id"
 TURN_STATUS = "teammesh.turn.status"
 TURN_FAILURE = "teammesh.turn.failure"
+TURN_RECOVERED = "teammesh.turn.recovered"  # finished by a resumed runner (run_recovery)
 CACHED_INPUT_TOKENS = "teammesh.usage.cached_input_tokens"
 REASONING_TOKENS = "teammesh.usage.reasoning_output_tokens"
 CODEX_CALL_ID = "teammesh.tool.codex_call_id"

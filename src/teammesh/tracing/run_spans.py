@@ -44,9 +44,11 @@ async def traced_run(team: str, run_id: str, resume: bool, run: Awaitable[T]) ->
         return outcome
 
 
-async def traced_turn(member: Any, round_number: int, turn: Awaitable[T]) -> T:
+async def traced_turn(member: Any, round_number: int, turn: Awaitable[T], *,
+                      recovered: bool = False) -> T:
     """Await one member turn under `invoke_agent <member>` (`member` is the runner's
-    MemberState: its name, spec and session)."""
+    MemberState: its name, spec and session). `recovered`: a turn the previous runner sent
+    and this one (resuming) waits out, so its calls still hang under a turn."""
     tracer = state.tracer()
     if tracer is None:
         return await turn
@@ -54,6 +56,8 @@ async def traced_turn(member: Any, round_number: int, turn: Awaitable[T]) -> T:
     session = member.session
     attributes: dict[str, Any] = {names.OPERATION: "invoke_agent", names.AGENT_NAME: spec.name,
                                   names.ROUND: round_number}
+    if recovered:
+        attributes[names.TURN_RECOVERED] = True
     model = spec.session_kwargs().get("model")
     if isinstance(model, str) and model:
         attributes[names.REQUEST_MODEL] = model_label(model)
