@@ -73,6 +73,13 @@ def test_show_as_json_and_json_lines_is_whole(finished: tuple[Path, str]) -> Non
     assert pull["tool"] == "team_pull_work" and pull["outcome"] == "applied"
     assert pull["result"]["task"].startswith("Draft a concise implementation plan")
     assert pull["result"]["task"].endswith("one validation task.")  # not cut
+    # Each task with the turns that claimed it (member, round, how the turn ended, attempt).
+    claimed = {t["owner"]: [(c["member"], c["round"], c["turn_state"], c["attempt"])
+                            for c in t["claims"]] for t in data["tasks"]}
+    assert claimed["developer"] == [("developer", 1, "ok", 1)]
+    for task in data["tasks"]:  # a done task was claimed once; a cleared one never
+        assert len(task["claims"]) == (1 if task["status"] == "done" else 0), task
+    assert any(t["status"] == "done" for t in data["tasks"])
     lines = teammesh(folder, "runs", "show", run_id, "--jsonl").stdout.splitlines()
     entries = [json.loads(line) for line in lines]
     assert entries[0]["kind"] == "run"

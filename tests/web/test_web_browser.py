@@ -176,6 +176,12 @@ def test_watch_a_run_approve_on_the_page_and_match_board_show(
         # The timeline comes from the board's run record: every turn and call, timed.
         assert "run record" in (page.text_content("#timeline-source") or "")
         assert _bars(page) >= early
+        # Each done task shows the turn that claimed it (its history, from the record).
+        claims = page.eval_on_selector_all(
+            '#tasks tbody tr[data-status="done"]',
+            "rows => rows.map(r => Array.from(r.querySelectorAll('[data-claim]'),"
+            " c => c.dataset.turnState))")
+        assert claims and all("ok" in row for row in claims), claims
     finally:
         server.terminate()
         server.wait(timeout=30)

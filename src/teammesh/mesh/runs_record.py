@@ -8,6 +8,7 @@ import sqlite3
 
 from teammesh.mesh.board import Location, NotABoard, UnknownRun, open_board
 from teammesh.mesh.board.pricing import cost_of_turns
+from teammesh.mesh.board.protocol import TaskRecord
 from teammesh.mesh.board.run_record import RunRecord
 from teammesh.mesh.usage_text import UNKNOWN, cost_text, tokens_text, turns_usage
 
@@ -16,6 +17,15 @@ def read_record(location: Location, run_id: str) -> RunRecord:
     board = open_board(location, run_id)
     try:
         return board.run_record()
+    finally:
+        board.close()
+
+
+def read_tasks(location: Location, run_id: str) -> list[TaskRecord]:
+    """The run's tasks (`runs show --json` lists each with the turns that claimed it)."""
+    board = open_board(location, run_id)
+    try:
+        return board.tasks()
     finally:
         board.close()
 

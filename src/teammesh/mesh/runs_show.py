@@ -32,7 +32,8 @@ from teammesh.mesh.board import (
 )
 from teammesh.mesh.board.pricing import cost_of_turns
 from teammesh.mesh.board.run_record import CallEntry, RunRecord, TurnEntry, Usage
-from teammesh.mesh.runs_record import read_record
+from teammesh.mesh.runs_record import read_record, read_tasks
+from teammesh.mesh.task_history import tasks_json
 from teammesh.mesh.terminal_text import inert_line
 from teammesh.mesh.usage_text import UNKNOWN, cost_text, tokens_detail, tokens_text, turns_usage
 
@@ -179,8 +180,10 @@ def show_run(args: argparse.Namespace) -> int:
     if record is None:
         return EXIT_USAGE
     if args.json:
+        tasks = tasks_json(read_tasks(_location(args), args.run_id), record)
         json.dump({"run": _run_json(record), "turns": [_turn_json(t) for t in record.turns],
-                   "calls": [_call_json(c) for c in record.calls]}, sys.stdout,
+                   "calls": [_call_json(c) for c in record.calls], "tasks": tasks},
+                  sys.stdout,
                   sort_keys=True, indent=2)
         print()
     elif args.jsonl:

@@ -15,6 +15,7 @@ from typing import Any
 from teammesh.mesh.board import TeamBoard
 from teammesh.mesh.board.run_record import RunRecord
 from teammesh.mesh.criteria import Criterion, RunFacts
+from teammesh.mesh.task_history import claims_by_task
 from teammesh.mesh.team import Team
 from teammesh.web.member_state import member_state
 from teammesh.web.timeline import read_record, timeline, usage
@@ -99,6 +100,7 @@ def snapshot(source: Source) -> dict[str, Any]:
     used = usage(record)
     calls = len(record.calls) if record is not None else len(board.records())
     facts = _facts(source, info.round, len(turns), calls)
+    claims = claims_by_task(tasks, record)  # all tasks: a same-text task may be older
     return {
         "now": time.time(),
         "origin": source.origin,
@@ -109,7 +111,9 @@ def snapshot(source: Source) -> dict[str, Any]:
         "members": members,
         "tasks": [{"id": t.id, "owner": t.owner, "text": t.text, "queued_by": t.queued_by,
                    "status": t.status, "attempts": t.attempts, "parent": t.parent_id,
-                   "chain": list(t.chain)} for t in tasks[-LISTED:]],
+                   "chain": list(t.chain),
+                   "claims": [c.public() for c in claims.get(t.id, ())]}
+                  for t in tasks[-LISTED:]],
         "artifacts": [{"id": a.id, "member": a.member, "kind": a.kind, "summary": a.summary}
                       for a in artifacts[-LISTED:]],
         "approvals": [{"id": a.id, "member": a.member, "tool": a.tool,

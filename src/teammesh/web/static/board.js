@@ -242,6 +242,16 @@ const fewer = (shown, total, what) => (total > shown
   ? el("p", { class: "muted", "data-fewer": what, text: `the last ${shown} of ${total} ${what} (teammesh board show lists all)` })
   : null);
 
+// A task's history: each turn that claimed it (member, round, how the turn ended, attempt).
+const clock = (t) => (t ? new Date(t * 1000).toLocaleTimeString() : "");
+function claimLines(claims) {
+  if (!claims.length) return [el("span", { class: "muted", text: "not claimed" })];
+  return claims.map((c) => el("div", {
+    "data-claim": `${c.member}:${c.round}:${c.attempt}`, "data-turn-state": c.turn_state,
+    text: `#${c.attempt} ${c.member} round ${c.round}: ${c.turn_state} ${clock(c.claimed_at)}`,
+  }));
+}
+
 function renderTasks(s) {
   document.getElementById("tasks-fewer").replaceChildren(
     ...[fewer(s.tasks.length, s.counters.tasks, "tasks")].filter(Boolean));
@@ -251,6 +261,7 @@ function renderTasks(s) {
     el("td", { text: t.status === "dead" ? "dead letter" : t.status }),
     el("td", { text: String(t.attempts) }),
     el("td", { text: t.queued_by + (t.parent ? ` (from #${t.parent})` : "") }),
+    el("td", { class: "claims" }, ...claimLines(t.claims || [])),
     el("td", { text: t.text }))));
   document.getElementById("artifacts").replaceChildren(...(s.artifacts.length ? s.artifacts.map(
     (a) => el("div", { class: "artifact", "data-artifact": String(a.id) },
