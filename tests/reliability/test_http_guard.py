@@ -89,7 +89,8 @@ def test_a_foreign_host_is_refused_on_every_route_and_the_stream(
     with GatewayProcess(tmp_path / "gateway", token=token) as gateway:
         port = gateway.port
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        routes = [(m, _concrete(p)) for m, p, _ in ROUTES] + [("GET", "/api/nope")]
+        routes = [(m, _concrete(p)) for m, p, _ in ROUTES] + [("GET", "/api/nope"),
+                                                              ("GET", "/")]
         for host in EVIL_HOSTS:
             host = host.format(port=port)
             for method, path in routes:

@@ -34,6 +34,7 @@ from teammesh.gateway.hub import Hub
 from teammesh.gateway.outcome import Outcome
 from teammesh.gateway.pending import RequestKind
 from teammesh.gateway.request_kinds import KINDS
+from teammesh.gateway.root_pointer import root_pointer
 from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
@@ -240,6 +241,7 @@ def build_app(
             registered.add(row.key)
     routes.extend(surface_routes(_endpoint, registered))
     routes.append(WebSocketRoute("/api/stream", stream_endpoint))
+    routes.append(Route("/", root_pointer, methods=["GET"]))  # a pointer, not a 404
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
     app.state.hub = hub
     app.state.capability_clock = CapabilityClock()
