@@ -248,7 +248,8 @@ function claimLines(claims) {
   if (!claims.length) return [el("span", { class: "muted", text: "not claimed" })];
   return claims.map((c) => el("div", {
     "data-claim": `${c.member}:${c.round}:${c.attempt}`, "data-turn-state": c.turn_state,
-    text: `#${c.attempt} ${c.member} round ${c.round}: ${c.turn_state} ${clock(c.claimed_at)}`,
+    title: `attempt ${c.attempt}: ${c.member}'s turn in round ${c.round} claimed it at ${clock(c.claimed_at)}; the turn ended ${c.turn_state}`,
+    text: `#${c.attempt} ${c.member} r${c.round} ${c.turn_state} ${clock(c.claimed_at)}`,
   }));
 }
 
