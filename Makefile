@@ -37,7 +37,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: setup codex lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20  # the slowest tests named: the run must stay under 10 min
 
 bench: setup
 	$(BIN)/python -m bench
