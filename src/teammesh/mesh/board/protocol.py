@@ -207,11 +207,20 @@ class BoardTx(Protocol):
     def effects(self) -> list[EffectRecord]: ...
 
 
+# The members a write transaction locks (None: the whole run's writes).
+Members = tuple[str, ...] | None
+
+
 class BoardStore(Protocol):
     """Storage for one run. `transaction()` yields a `BoardTx`; leaving the block commits,
-    an exception rolls back."""
+    an exception rolls back.
+
+    `members`: the members whose rows a write touches. None (the default) locks the whole
+    run's writes; a tuple lets a store that can (PostgreSQL) lock only those members, so
+    members' writes do not wait on each other (`docs/distributed.md`, "Locks")."""
 
     @property
     def run_id(self) -> str: ...
-    def transaction(self, *, write: bool) -> AbstractContextManager[BoardTx]: ...
+    def transaction(self, *, write: bool, members: Members = None
+                    ) -> AbstractContextManager[BoardTx]: ...
     def close(self) -> None: ...
