@@ -18,18 +18,21 @@ the same run.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.postgres_server import postgres_dsn
 from bench.report import Config, Section
 from bench.stats import median, percentile, ratio
-from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_board
+from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_board, pg_locks
 from teammesh.mesh.board.leases import PgLeases, bind_worker
 from teammesh.mesh.teamfile import load_team, team_from_text
 
@@ -83,6 +86,26 @@ def _makespan(dsn: str, run_id: str) -> float:
 
 def _slices(roster: tuple[str, ...], workers: int) -> list[str]:
     return [",".join(roster[i::workers]) for i in range(workers)]
+
+
+@contextlib.contextmanager
+def run_wide_locks() -> Iterator[None]:
+    """The store as it was before member locks: every write takes the run's lock
+    exclusively, and no counter lock (the A of an A/B in one run; the claimers are threads
+    of this process)."""
+    saved = pg_locks.take_write_locks, pg_locks.take_counter_lock
+
+    def whole_run(conn: Any, run_id: str, members: tuple[str, ...] | None) -> None:
+        saved[0](conn, run_id, None)
+
+    def no_counter_lock(conn: Any, run_id: str, counter: str) -> None:
+        return None
+
+    pg_locks.take_write_locks, pg_locks.take_counter_lock = whole_run, no_counter_lock
+    try:
+        yield
+    finally:
+        pg_locks.take_write_locks, pg_locks.take_counter_lock = saved
 
 
 def _claims_per_second(dsn: str, workers: int, per_worker: int) -> float:
@@ -178,9 +201,16 @@ async def run(cfg: Config) -> Section:
                         runs=repeats)
         per_worker = cfg.pick(200, 20)
         for n in cfg.pick((1, 4, 16), (1, 4)):
-            rates = [_claims_per_second(dsn, n, per_worker) for _ in range(repeats)]
+            rates: list[float] = []
+            before: list[float] = []
+            for _ in range(repeats):  # A/B interleaved: member locks, then the old run lock
+                rates.append(_claims_per_second(dsn, n, per_worker))
+                with run_wide_locks():
+                    before.append(_claims_per_second(dsn, n, per_worker))
             section.add(f"claims/s, {n} concurrent worker(s)", median(rates), "/s",
                         runs=repeats)
+            section.add(f"claims/s, {n} worker(s), every write under the run lock (before)",
+                        median(before), "/s", runs=repeats)
         latencies: list[float] = []
         six = load_team(SIX)
         for _ in range(repeats):
@@ -195,5 +225,6 @@ async def run(cfg: Config) -> Section:
         section.notes.append(
             f"each worker its own process and embedded gateway ({THINK}); makespan from the"
             " run record; claims are lease-checked turn opens + pull + settle, each worker"
-            " its own member and connection; every write still takes the run's write lock")
+            " its own member and connection; members' writes lock their members only"
+            " (board/pg_locks.py), 'before' is the same build with every write run-wide")
     return section

@@ -159,11 +159,11 @@ def test_members_complete_at_once_with_distinct_completion_numbers(postgres_dsn:
     assert sorted(numbers) == list(range(1, len(MEMBERS) + 1))
 
 
-def _held(dsn: str, key: str) -> bool:
-    """Whether another transaction holds the advisory lock `key` now (tried, not waited)."""
+def _held(dsn: str, key: tuple[str, str]) -> bool:
+    """Whether another transaction holds the member lock `key` now (tried, not waited)."""
     with psycopg.connect(dsn) as conn:
-        row: Any = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
-                                (key,)).fetchone()
+        row: Any = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))",
+                                key).fetchone()
         return not row[0]
 
 

@@ -403,33 +403,39 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
         before it claimed anything; the task it was sent for is the head of the member's
         queue, so that task's attempt is charged, and a model that always fails turns it
         into a dead letter after `max_attempts` instead of retrying it forever."""
-        with self._store.transaction(write=False) as tx:
-            found = tx.turns(token=token)
-        if not found:
-            return []
-        # The member's lock (read first: a token's member never changes), then the turn is
-        # read again under it: two settles of one turn see each other.
-        with self._store.transaction(write=True, members=(found[0].member,)) as tx:
+        # Under the turn's member's lock (named by the token `open_turn` made, checked
+        # against the row): two settles of one turn, or a settle and a late claim, see
+        # each other.
+        args = (ok, lost, charge_queue_head, reason)
+        member = token.rsplit(".", 2)[0]
+        with self._store.transaction(write=True, members=(member,)) as tx:
             slots = tx.turns(token=token)
-            if not slots or slots[0].state != "open":
-                return []  # already settled: settling is idempotent
-            recorded = None if ok or reason is None else short_reason(reason)
-            tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
-                           reason=recorded)
-            tx.stamp_turn(token, ended_at=time.time())
-            claimed = tx.tasks(status="claimed", claim_token=token)
-            if ok:  # the usual case: no attempt is charged, so the run settings are not read
-                for task in claimed:
-                    tx.set_task(task.id, status="done", claim_token=token,
-                                attempts=task.attempts)
-                return []
-            max_attempts = tx.run().max_attempts
-            returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
-            if not lost and charge_queue_head and not claimed:
-                heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
-                if heads:
-                    returned.append(self._return_claim(tx, heads[0], max_attempts))
-            return returned
+            if not slots or slots[0].member == member:
+                return self._settle(tx, token, slots, *args)
+        # A token `open_turn` did not make: its member as its row says, locked, read again.
+        with self._store.transaction(write=True, members=(slots[0].member,)) as tx:
+            return self._settle(tx, token, tx.turns(token=token), *args)
+
+    def _settle(self, tx: BoardTx, token: str, slots: list[TurnSlot], ok: bool, lost: bool,
+                charge_queue_head: bool, reason: str | None) -> list[TaskRecord]:
+        if not slots or slots[0].state != "open":
+            return []  # already settled: settling is idempotent
+        recorded = None if ok or reason is None else short_reason(reason)
+        tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
+                       reason=recorded)
+        tx.stamp_turn(token, ended_at=time.time())
+        claimed = tx.tasks(status="claimed", claim_token=token)
+        if ok:  # the usual case: no attempt is charged, so the run settings are not read
+            for task in claimed:
+                tx.set_task(task.id, status="done", claim_token=token, attempts=task.attempts)
+            return []
+        max_attempts = tx.run().max_attempts
+        returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
+        if not lost and charge_queue_head and not claimed:
+            heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
+            if heads:
+                returned.append(self._return_claim(tx, heads[0], max_attempts))
+        return returned
 
     def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:
         """Claims of `member` made outside any open turn (a late call of a lost turn) go back."""

@@ -27,8 +27,10 @@ def run_key(run_id: str) -> str:
     return f"teammesh:{run_id}"
 
 
-def member_key(run_id: str, member: str) -> str:
-    return f"teammesh:{run_id}:member:{member}"
+def member_key(run_id: str, member: str) -> tuple[str, str]:
+    """A member's lock: the two-key form (run, member), a space apart from the run's own
+    one-key lock, so no member's lock can ever be the run's."""
+    return run_id, f"member:{member}"
 
 
 def take_write_locks(conn: _Execute, run_id: str, members: tuple[str, ...] | None) -> None:
@@ -36,16 +38,21 @@ def take_write_locks(conn: _Execute, run_id: str, members: tuple[str, ...] | Non
     if members is None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (run_key(run_id),))
         return
-    conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (run_key(run_id),))
-    keys = sorted({member_key(run_id, m) for m in members})
-    if keys:
-        # Ordered by the lock's own key (the hash), not by the text: two names hashing
-        # alike are one lock, and ordering by it keeps every transaction's order the same.
-        conn.execute("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(x) AS k"
-                     " FROM unnest(%s::text[]) AS x ORDER BY k) AS keys", (keys,))
+    # One statement (one round trip), its rows taken in order: first the run's lock, shared
+    # (it must come first: a member's lock held while queueing for the run's behind a
+    # run-wide writer could deadlock), then the members' in the order of their keys (the
+    # hashes, not the names: two names hashing alike are one lock, and ordering by it
+    # keeps every transaction's order the same).
+    conn.execute(
+        "SELECT COUNT(CASE WHEN k IS NULL THEN pg_advisory_xact_lock_shared(hashtext(%s))::text"
+        " ELSE pg_advisory_xact_lock(hashtext(%s), k)::text END) FROM"
+        " (SELECT NULL::integer AS k UNION ALL (SELECT DISTINCT hashtext(x) AS k"
+        "  FROM unnest(%s::text[]) AS x ORDER BY k)) AS keys",
+        (run_key(run_id), run_id, sorted({member_key(run_id, m)[1] for m in members})))
 
 
 def take_counter_lock(conn: _Execute, run_id: str, counter: str) -> None:
-    """The lock under which a run-wide counter is read and its next value written."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                 (f"teammesh:{run_id}:counter:{counter}",))
+    """The lock under which a run-wide counter is read and its next value written (a
+    statement of its own: the counter's read must start after the lock is held)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
+                 (run_id, f"counter:{counter}"))

@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from teammesh.mesh.board import pg_locks
 from teammesh.mesh.board.leases import LEASE_LOST_SQLSTATE, LeaseLost
-from teammesh.mesh.board.pg_locks import take_counter_lock, take_write_locks
 from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, Members, RunInfo, TurnSlot
 from teammesh.mesh.board.schema import migrate_pg
 from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
@@ -40,11 +40,11 @@ class _PostgresTx(SqlTx):
 
     # The run-wide counters a member's write computes (MAX + 1), under their own lock.
     def add_turn(self, slot: TurnSlot) -> None:
-        take_counter_lock(self._c, self._run, "turn-seq")
+        pg_locks.take_counter_lock(self._c, self._run, "turn-seq")
         super().add_turn(slot)
 
     def set_completed(self, member: str) -> None:
-        take_counter_lock(self._c, self._run, "completed-seq")
+        pg_locks.take_counter_lock(self._c, self._run, "completed-seq")
         super().set_completed(member)
 
 
@@ -84,7 +84,7 @@ class PostgresStore(SqlStore):
                     ) -> Iterator[_PostgresTx]:
         with self._lock, refused_turns(), self._conn.transaction():
             if write:
-                take_write_locks(self._conn, self._run_id, members)
+                pg_locks.take_write_locks(self._conn, self._run_id, members)
             yield _PostgresTx(self._conn, self._run_id)
 
 
