@@ -6,8 +6,8 @@ Two layers, so the rules live in one place:
   claims, completion, artifacts, exactly-once tool-call mutations.
 - `BoardStore` / `BoardTx` is what a store provides: a transaction over plain records.
   `memory.py` implements it over dicts; `sql.py` implements it once for the two SQL stores,
-  `sqlite.py` (`BEGIN IMMEDIATE`) and `postgres.py` (a transaction-scoped advisory lock per
-  run), which differ only in dialect and locking.
+  `sqlite.py` (`BEGIN IMMEDIATE`) and `postgres.py` (transaction-scoped advisory locks per member
+  touched, or per run: `pg_locks.py`), which differ only in dialect and locking.
 """
 
 from __future__ import annotations
