@@ -18,18 +18,21 @@ the same run.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.postgres_server import postgres_dsn
 from bench.report import Config, Section
 from bench.stats import median, percentile, ratio
-from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_board
+from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_board, pg_locks
 from teammesh.mesh.board.leases import PgLeases, bind_worker
 from teammesh.mesh.teamfile import load_team, team_from_text
 
@@ -61,9 +64,10 @@ def _new_run(dsn: str, text: str) -> str:
     return run_id
 
 
-def _workers(dsn: str, run_id: str, slices: list[str], cwd: str) -> None:
+def _workers(dsn: str, run_id: str, slices: list[str], cwd: str,
+             extra: tuple[str, ...] = ()) -> None:
     procs = [subprocess.Popen([TEAMMESH, "worker", "--board", dsn, "--run", run_id,
-                               "--members", members, "--runtime", THINK],
+                               "--members", members, "--runtime", THINK, *extra],
                               cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for members in slices]
     for proc in procs:
@@ -83,6 +87,26 @@ def _makespan(dsn: str, run_id: str) -> float:
 
 def _slices(roster: tuple[str, ...], workers: int) -> list[str]:
     return [",".join(roster[i::workers]) for i in range(workers)]
+
+
+@contextlib.contextmanager
+def run_wide_locks() -> Iterator[None]:
+    """The store as it was before member locks: every write takes the run's lock
+    exclusively, and no counter lock (the A of an A/B in one run; the claimers are threads
+    of this process)."""
+    saved = pg_locks.take_write_locks, pg_locks.take_counter_lock
+
+    def whole_run(conn: Any, run_id: str, members: tuple[str, ...] | None) -> None:
+        saved[0](conn, run_id, None)
+
+    def no_counter_lock(conn: Any, run_id: str, counter: str) -> None:
+        return None
+
+    pg_locks.take_write_locks, pg_locks.take_counter_lock = whole_run, no_counter_lock
+    try:
+        yield
+    finally:
+        pg_locks.take_write_locks, pg_locks.take_counter_lock = saved
 
 
 def _claims_per_second(dsn: str, workers: int, per_worker: int) -> float:
@@ -178,22 +202,36 @@ async def run(cfg: Config) -> Section:
                         runs=repeats)
         per_worker = cfg.pick(200, 20)
         for n in cfg.pick((1, 4, 16), (1, 4)):
-            rates = [_claims_per_second(dsn, n, per_worker) for _ in range(repeats)]
+            rates: list[float] = []
+            before: list[float] = []
+            for _ in range(repeats):  # A/B interleaved: member locks, then the old run lock
+                rates.append(_claims_per_second(dsn, n, per_worker))
+                with run_wide_locks():
+                    before.append(_claims_per_second(dsn, n, per_worker))
             section.add(f"claims/s, {n} concurrent worker(s)", median(rates), "/s",
                         runs=repeats)
-        latencies: list[float] = []
+            section.add(f"claims/s, {n} worker(s), every write under the run lock (before)",
+                        median(before), "/s", runs=repeats)
+        # The six members on three workers, two each. With the team's concurrency (1) a
+        # worker runs one turn at a time, so a handoff to a member whose co-worker member is
+        # mid-turn waits for that turn (200 ms per model step): queueing, not the wake-up.
+        # With --concurrency 2 no receiver queues behind its worker: the wake-up itself.
         six = load_team(SIX)
-        for _ in range(repeats):
-            run_id = _new_run(dsn, six.text)
-            _workers(dsn, run_id, _slices(six.roster, 3), cwd)
-            latencies += _wakeups(dsn, run_id)
-        if latencies:
-            section.add("wake-up, handoff commit to turn start (median)", median(latencies),
-                        "ms", runs=len(latencies))
-            section.add("wake-up, handoff commit to turn start (p99)",
-                        percentile(latencies, 99), "ms", runs=len(latencies))
+        for label, extra in (("", ("--concurrency", "2")),
+                             (", team's concurrency 1", ())):
+            latencies: list[float] = []
+            for _ in range(repeats):
+                run_id = _new_run(dsn, six.text)
+                _workers(dsn, run_id, _slices(six.roster, 3), cwd, extra)
+                latencies += _wakeups(dsn, run_id)
+            if latencies:
+                section.add(f"wake-up, handoff commit to turn start{label} (median)",
+                            median(latencies), "ms", runs=len(latencies))
+                section.add(f"wake-up, handoff commit to turn start{label} (p99)",
+                            percentile(latencies, 99), "ms", runs=len(latencies))
         section.notes.append(
             f"each worker its own process and embedded gateway ({THINK}); makespan from the"
             " run record; claims are lease-checked turn opens + pull + settle, each worker"
-            " its own member and connection; every write still takes the run's write lock")
+            " its own member and connection; members' writes lock their members only"
+            " (board/pg_locks.py), 'before' is the same build with every write run-wide")
     return section

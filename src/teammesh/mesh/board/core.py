@@ -139,10 +139,13 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
     def _mutate(
         self, key: str | None, member: str, tool: str,
         operation: Callable[[BoardTx], dict[str, Any]], call: CallNote | None = None,
+        *, members: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         """Run one tool call's mutation exactly once per key, atomically with its record
-        and with its entry in the run's record (`call`: applied, or replayed)."""
-        with self._store.transaction(write=True) as tx:
+        and with its entry in the run's record (`call`: applied, or replayed). The write
+        locks `members` (default: the caller alone); the key's record is the caller's, and
+        its primary key refuses a second record of it even so."""
+        with self._store.transaction(write=True, members=members or (member,)) as tx:
             if key is not None:
                 recorded = tx.get_record(key)
                 if recorded is not None:
@@ -225,7 +228,9 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
             return self._once_per_claim(tx, by, token, "team_queue_work",
                                         {"owner": owner, "task": text}, handoff)
 
-        return self._mutate(key, by, "team_queue_work", operation, call)
+        # The owner's lock: its queue's order and its completion; the caller's: its claim's
+        # effects (`_once_per_claim`).
+        return self._mutate(key, by, "team_queue_work", operation, call, members=(by, owner))
 
     def pull_work(self, member: str, *, token: str | None, key: str | None = None,
                   call: CallNote | None = None) -> dict[str, Any]:
@@ -358,7 +363,7 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
         self._check_member(member)
         slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
                         member=member, round=round_number, turn_id=None, state="open")
-        with self._store.transaction(write=True) as tx:
+        with self._store.transaction(write=True, members=(member,)) as tx:
             if requeue_strays:
                 self._requeue_strays(tx, member, set())
             tx.add_turn(slot)
@@ -367,7 +372,8 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
         return slot
 
     def set_turn_id(self, token: str, turn_id: str) -> None:
-        with self._store.transaction(write=True) as tx:
+        # One row of the turn's own: no member's rule reads it, no member lock.
+        with self._store.transaction(write=True, members=()) as tx:
             tx.update_turn(token, turn_id=turn_id)
 
     def open_turns(self) -> list[TurnSlot]:
@@ -397,31 +403,43 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
         before it claimed anything; the task it was sent for is the head of the member's
         queue, so that task's attempt is charged, and a model that always fails turns it
         into a dead letter after `max_attempts` instead of retrying it forever."""
-        with self._store.transaction(write=True) as tx:
+        # Under the turn's member's lock (named by the token `open_turn` made, checked
+        # against the row): two settles of one turn, or a settle and a late claim, see
+        # each other.
+        args = (ok, lost, charge_queue_head, reason)
+        member = token.rsplit(".", 2)[0]
+        with self._store.transaction(write=True, members=(member,)) as tx:
             slots = tx.turns(token=token)
-            if not slots or slots[0].state != "open":
-                return []  # already settled: settling is idempotent
-            recorded = None if ok or reason is None else short_reason(reason)
-            tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
-                           reason=recorded)
-            tx.stamp_turn(token, ended_at=time.time())
-            claimed = tx.tasks(status="claimed", claim_token=token)
-            if ok:  # the usual case: no attempt is charged, so the run settings are not read
-                for task in claimed:
-                    tx.set_task(task.id, status="done", claim_token=token,
-                                attempts=task.attempts)
-                return []
-            max_attempts = tx.run().max_attempts
-            returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
-            if not lost and charge_queue_head and not claimed:
-                heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
-                if heads:
-                    returned.append(self._return_claim(tx, heads[0], max_attempts))
-            return returned
+            if not slots or slots[0].member == member:
+                return self._settle(tx, token, slots, *args)
+        # A token `open_turn` did not make: its member as its row says, locked, read again.
+        with self._store.transaction(write=True, members=(slots[0].member,)) as tx:
+            return self._settle(tx, token, tx.turns(token=token), *args)
+
+    def _settle(self, tx: BoardTx, token: str, slots: list[TurnSlot], ok: bool, lost: bool,
+                charge_queue_head: bool, reason: str | None) -> list[TaskRecord]:
+        if not slots or slots[0].state != "open":
+            return []  # already settled: settling is idempotent
+        recorded = None if ok or reason is None else short_reason(reason)
+        tx.update_turn(token, state="ok" if ok else ("lost" if lost else "failed"),
+                       reason=recorded)
+        tx.stamp_turn(token, ended_at=time.time())
+        claimed = tx.tasks(status="claimed", claim_token=token)
+        if ok:  # the usual case: no attempt is charged, so the run settings are not read
+            for task in claimed:
+                tx.set_task(task.id, status="done", claim_token=token, attempts=task.attempts)
+            return []
+        max_attempts = tx.run().max_attempts
+        returned = [self._return_claim(tx, task, max_attempts) for task in claimed]
+        if not lost and charge_queue_head and not claimed:
+            heads = tx.tasks(owner=slots[0].member, status="queued", limit=1)
+            if heads:
+                returned.append(self._return_claim(tx, heads[0], max_attempts))
+        return returned
 
     def requeue_stray_claims(self, member: str, open_tokens: set[str]) -> list[TaskRecord]:
         """Claims of `member` made outside any open turn (a late call of a lost turn) go back."""
-        with self._store.transaction(write=True) as tx:
+        with self._store.transaction(write=True, members=(member,)) as tx:
             return self._requeue_strays(tx, member, open_tokens)
 
     def _requeue_strays(self, tx: BoardTx, member: str, open_tokens: set[str]
@@ -445,7 +463,7 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
     def open_approval(self, member: str, tool: str, question: str, *, key: str | None
                       ) -> ApprovalRecord:
         """A pending yes/no, or the earlier one of the same call (a replay asks once)."""
-        with self._store.transaction(write=True) as tx:
+        with self._store.transaction(write=True, members=(member,)) as tx:
             if key is not None:
                 for approval in tx.approvals():
                     if approval.key == key:
@@ -486,7 +504,7 @@ class TeamBoard(RecordedRun, ApprovalAnswers):
 
     def set_session(self, member: str, session_id: str) -> None:
         self._check_member(member)
-        with self._store.transaction(write=True) as tx:
+        with self._store.transaction(write=True, members=(member,)) as tx:
             tx.set_session(member, session_id)
 
     # -- reads -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
-from teammesh.mesh.board.protocol import SYSTEM_MEMBER, BoardTx
+from teammesh.mesh.board.protocol import SYSTEM_MEMBER, BoardTx, Members
 
 if TYPE_CHECKING:
     from teammesh.mesh.board.core import TeamBoard
@@ -35,9 +35,10 @@ class _Within:
     def run_id(self) -> str:
         return self._store.run_id
 
-    def transaction(self, *, write: bool) -> AbstractContextManager[BoardTx]:
+    def transaction(self, *, write: bool, members: Members = None
+                    ) -> AbstractContextManager[BoardTx]:
         if threading.get_ident() != self._thread:
-            return self._store.transaction(write=write)
+            return self._store.transaction(write=write, members=members)
         return self._same()
 
     @contextmanager

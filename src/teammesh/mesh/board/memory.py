@@ -31,6 +31,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalState,
     Artifact,
     EffectRecord,
+    Members,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -416,7 +417,7 @@ class MemoryStore:
         return self._state.run.run_id
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_MemoryTx]:
+    def transaction(self, *, write: bool, members: Members = None) -> Iterator[_MemoryTx]:
         # Reads and writes alike: whatever a failed block changed is taken back.
         with self._lock:
             mark = self._log.mark()

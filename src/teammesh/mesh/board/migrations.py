@@ -182,10 +182,11 @@ CREATE TABLE IF NOT EXISTS teammesh_leases (
 # The database, not a process, refuses a turn no live lease covers: a connection that
 # says it is a worker (`SET teammesh.worker = '<id>'`) may insert a turn of a member only
 # while it holds that member's unexpired lease and the member has no other open turn,
-# checked in the inserting transaction (which holds the run's write lock, so two inserts
-# cannot both pass). A connection that says nothing (a single runner, an older teammesh,
-# the board benchmark's many claimers of one queue) is not checked: a single runner holds
-# the run's exclusive run lock instead, which workers never take while they run.
+# checked in the inserting transaction (which holds the member's write lock and the run's
+# turn-seq lock, `pg_locks.py`, so two inserts cannot both pass). A connection that says
+# nothing (a single runner, an older teammesh, the board benchmark's many claimers of one
+# queue) is not checked: a single runner holds the run's exclusive run lock instead, which
+# workers never take while they run.
 PG_LEASE_GUARD = (
     """
 CREATE OR REPLACE FUNCTION teammesh_turn_needs_lease() RETURNS trigger AS $guard$

@@ -1,8 +1,10 @@
 """The PostgreSQL store: one database shared by many runs (and runners on many machines).
 
-Same rules, same records as the SQLite store. Every write transaction first takes a
-transaction-scoped advisory lock on its run, so a claim's select-then-update is atomic
-across connections, processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite).
+Same rules, same records as the SQLite store. Every write transaction first takes
+transaction-scoped advisory locks (`pg_locks.py`): the members' it touches, or the whole
+run's for a run-wide write, so a claim's select-then-update is atomic across connections,
+processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite) while members' writes
+do not wait on each other.
 Tables are prefixed `teammesh_` so the database may hold other things too; the schema is
 versioned (`migrations.py`, `schema.py`), since one database outlives any one teammesh.
 """
@@ -18,8 +20,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from teammesh.mesh.board import pg_locks
 from teammesh.mesh.board.leases import LEASE_LOST_SQLSTATE, LeaseLost
-from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
+from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, Members, RunInfo, TurnSlot
 from teammesh.mesh.board.schema import migrate_pg
 from teammesh.mesh.board.sql import SqlStore, SqlTx, run_info
 
@@ -34,6 +37,15 @@ class _PostgresTx(SqlTx):
     PARAM = "%s"
     PREFIX = "teammesh_"
     ORDER = "seq"
+
+    # The run-wide counters a member's write computes (MAX + 1), under their own lock.
+    def add_turn(self, slot: TurnSlot) -> None:
+        pg_locks.take_counter_lock(self._c, self._run, "turn-seq")
+        super().add_turn(slot)
+
+    def set_completed(self, member: str) -> None:
+        pg_locks.take_counter_lock(self._c, self._run, "completed-seq")
+        super().set_completed(member)
 
 
 class PostgresStore(SqlStore):
@@ -68,12 +80,11 @@ class PostgresStore(SqlStore):
             self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_PostgresTx]:
+    def transaction(self, *, write: bool, members: Members = None
+                    ) -> Iterator[_PostgresTx]:
         with self._lock, refused_turns(), self._conn.transaction():
             if write:
-                # One writer per run at a time, across every connection to the database.
-                self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                   (f"teammesh:{self._run_id}",))
+                pg_locks.take_write_locks(self._conn, self._run_id, members)
             yield _PostgresTx(self._conn, self._run_id)
 
 

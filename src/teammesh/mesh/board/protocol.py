@@ -6,8 +6,8 @@ Two layers, so the rules live in one place:
   claims, completion, artifacts, exactly-once tool-call mutations.
 - `BoardStore` / `BoardTx` is what a store provides: a transaction over plain records.
   `memory.py` implements it over dicts; `sql.py` implements it once for the two SQL stores,
-  `sqlite.py` (`BEGIN IMMEDIATE`) and `postgres.py` (a transaction-scoped advisory lock per
-  run), which differ only in dialect and locking.
+  `sqlite.py` (`BEGIN IMMEDIATE`) and `postgres.py` (transaction-scoped advisory locks per member
+  touched, or per run: `pg_locks.py`), which differ only in dialect and locking.
 """
 
 from __future__ import annotations
@@ -207,11 +207,20 @@ class BoardTx(Protocol):
     def effects(self) -> list[EffectRecord]: ...
 
 
+# The members a write transaction locks (None: the whole run's writes).
+Members = tuple[str, ...] | None
+
+
 class BoardStore(Protocol):
     """Storage for one run. `transaction()` yields a `BoardTx`; leaving the block commits,
-    an exception rolls back."""
+    an exception rolls back.
+
+    `members`: the members whose rows a write touches. None (the default) locks the whole
+    run's writes; a tuple lets a store that can (PostgreSQL) lock only those members, so
+    members' writes do not wait on each other (`docs/distributed.md`, "Locks")."""
 
     @property
     def run_id(self) -> str: ...
-    def transaction(self, *, write: bool) -> AbstractContextManager[BoardTx]: ...
+    def transaction(self, *, write: bool, members: Members = None
+                    ) -> AbstractContextManager[BoardTx]: ...
     def close(self) -> None: ...

@@ -86,13 +86,14 @@ class RecordedRun:
 
     def record_usage(self, token: str, usage: Usage, model: str | None) -> None:
         """The usage of the turn `token` so far (it replaces what was recorded before)."""
-        with self._store.transaction(write=True) as tx:
+        # The turn's own row; no member's rule reads it: no member lock (`pg_locks.py`).
+        with self._store.transaction(write=True, members=()) as tx:
             tx.set_turn_usage(token, usage, model)
 
     def save_transcript(self, member: str, session_id: str, data: Any) -> None:
         """A member session's history (the gateway's session detail), kept on the board so
         it stays readable after the run, whatever becomes of the gateway."""
-        with self._store.transaction(write=True) as tx:
+        with self._store.transaction(write=True, members=(member,)) as tx:
             tx.put_transcript(member, session_id, data)
 
     def transcript(self, member: str) -> tuple[str, Any] | None:
@@ -104,5 +105,6 @@ class RecordedRun:
         """A call that changed nothing on the board (refused before or by it: a refusing
         transaction rolls back with its entry): its entry, unless the call has one already
         (one the board recorded as refused keeps the board's reason)."""
-        with self._store.transaction(write=True) as tx:
+        # One insert, its conflict settled by the key (ON CONFLICT): no member lock.
+        with self._store.transaction(write=True, members=()) as tx:
             tx.put_call(entry, replace=False)

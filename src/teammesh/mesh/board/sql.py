@@ -20,6 +20,7 @@ from teammesh.mesh.board.protocol import (
     ApprovalState,
     Artifact,
     EffectRecord,
+    Members,
     RunInfo,
     RunStatus,
     TaskRecord,
@@ -337,7 +338,8 @@ class SqlStore:
     _run_id: str
     _lock: threading.RLock
 
-    def transaction(self, *, write: bool) -> AbstractContextManager[SqlTx]:
+    def transaction(self, *, write: bool, members: Members = None
+                    ) -> AbstractContextManager[SqlTx]:
         raise NotImplementedError
 
     def _start_run(self, *, team: str, roster: tuple[str, ...], max_attempts: int,

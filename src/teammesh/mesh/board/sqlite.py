@@ -21,7 +21,7 @@ from teammesh.mesh.board.files import (
     readonly_uri,
     require_board_file,
 )
-from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, RunInfo
+from teammesh.mesh.board.protocol import DEFAULT_MAX_ATTEMPTS, Members, RunInfo
 from teammesh.mesh.board.schema import migrate_sqlite
 from teammesh.mesh.board.sql import SqlStore, SqlTx, UnknownRun, run_info
 from teammesh.mesh.board.storage_errors import (
@@ -91,7 +91,8 @@ class SqliteStore(SqlStore):
         set_durability(self._conn, durability)
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_SqliteTx]:
+    def transaction(self, *, write: bool, members: Members = None) -> Iterator[_SqliteTx]:
+        # `members` changes nothing here: SQLite has one writer at a time anyway.
         with self._lock:
             # Reads also run in a transaction: a consistent view across their statements.
             try:
