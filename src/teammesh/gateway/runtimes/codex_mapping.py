@@ -29,7 +29,11 @@ def sandbox_policy(sandbox: str, network_access: str) -> JsonObject:
     """`filesystemSandbox` + `networkAccess` → a `turn/start` `sandboxPolicy` (wire §4.8)."""
     network = network_access == "enabled"
     if sandbox == "workspace-write":
-        return {"type": "workspaceWrite", "networkAccess": network}
+        # The workspace only: codex's workspace-write also lets a command write /tmp and
+        # $TMPDIR unless told not to, and a workspace (a member's worktree, a run folder) may
+        # itself lie under /tmp, where every session could then write every other's tree.
+        return {"type": "workspaceWrite", "networkAccess": network,
+                "excludeSlashTmp": True, "excludeTmpdirEnvVar": True}
     if sandbox == "danger-full-access":
         return {"type": "dangerFullAccess"}
     policy: JsonObject = {"type": "readOnly"}
