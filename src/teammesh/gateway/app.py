@@ -39,7 +39,6 @@ from teammesh.gateway.session_actions import HANDLERS as SESSION_ACTIONS
 from teammesh.gateway.stream import stream_endpoint
 from teammesh.gateway.surface import CapabilityClock, served_listing, surface_routes
 from teammesh.gateway.turn_route import start_turn
-from teammesh.gateway.turn_start_keys import TurnStartKeys
 from teammesh.gateway.upstream_routes import ROUTES as UPSTREAM_ROUTES
 from teammesh.gateway.upstream_routes import upstream_path
 from teammesh.serving.limits import ServerLimits
@@ -130,10 +129,7 @@ async def get_session(request: Request) -> Outcome:
 
 
 async def delete_session(request: Request) -> Outcome:
-    session_id = _session_id(request)
-    outcome = await _hub(request).delete_session(session_id)
-    request.app.state.turn_start_keys.forget(session_id)  # its turns start no more
-    return outcome
+    return await _hub(request).delete_session(_session_id(request))
 
 
 async def rename_session(request: Request) -> Outcome:
@@ -246,7 +242,7 @@ def build_app(
     app.state.hub = hub
     app.state.capability_clock = CapabilityClock()
     app.state.limits = limits or ServerLimits()
-    app.state.turn_start_keys = TurnStartKeys()  # exactly-once `turn.start` (stream_turns.py)
+    app.state.turn_start_keys = hub.turn_start_keys  # exactly-once `turn.start` (the hub's)
     app.state.bearer_token = token  # known to config/read's redaction, never logged
     authed = BearerAuth(app, token)
     return authed if guard is None else HostOriginGuard(authed, guard)

@@ -36,6 +36,7 @@ from teammesh.gateway.session_policy import SessionCeiling, SessionPolicy
 from teammesh.gateway.store import Store
 from teammesh.gateway.store_health import StoreHealth
 from teammesh.gateway.store_writes import StoreWrites
+from teammesh.gateway.turn_start_keys import TurnStartKeys
 from teammesh.tracing.gateway_spans import close_all as end_open_turn_spans
 from teammesh.wire import (
     CreateSessionBody,
@@ -70,6 +71,9 @@ class Hub(BoundSink):
         self.store_health = StoreHealth()
         self.writes = StoreWrites(store, self.store_health)
         self.fanout = FanOut()
+        # Exactly-once `turn.start` over the stream (stream_turns.py); a deleted session's
+        # keys go with it in delete_session, whichever route deleted it.
+        self.turn_start_keys = TurnStartKeys()
         self.settings = settings or RuntimeSettings()
         self.workspace_root = workspace_root or os.getcwd()
         # What clients may ask of a session: session_policy.py (options and the ceiling).
@@ -256,6 +260,7 @@ class Hub(BoundSink):
             except Exception:
                 log.warning("forget on delete failed for %s", session.id, exc_info=True)
         self.desk.expire(lambda r: r.thread_id == session.id)
+        self.turn_start_keys.forget(session.id)  # its turns start no more
         session.turns = []
         session.transcript = type(session.transcript)()
         self.writes.save(self.store.save_session, session)
