@@ -16,7 +16,7 @@ from teammesh.mesh.criteria import RunFacts
 from teammesh.mesh.integration import check_criterion, merge_reviewed, merged_criterion
 
 from .workspace_repo import sh_git
-from .workspace_team import team_work
+from .workspace_team import Agent, team_work
 
 ROSTER = ("developer", "docs", "reviewer")
 
@@ -73,7 +73,8 @@ def test_a_retried_attempt_does_not_commit_or_publish_twice(tmp_path: Path) -> N
     assert len(work.records()) == 1
 
 
-def test_conflict_markers_are_never_committed(tmp_path: Path) -> None:
+def _unresolved_conflict(tmp_path: Path) -> Agent:
+    """The developer's tree mid-merge: `a.txt` conflicted, left unresolved by the member."""
     board, _work, agents = team_work(tmp_path, ("developer", "reviewer"))
     dev = agents["developer"]
     board.queue_work("developer", "t", by=SYSTEM_MEMBER, key="initial:0")
@@ -90,6 +91,11 @@ def test_conflict_markers_are_never_committed(tmp_path: Path) -> None:
     merging = subprocess.run(["git", "merge", "-q", "side"], cwd=dev.tree,
                              capture_output=True, check=False)
     assert merging.returncode != 0  # a conflict the member left unresolved
+    return dev
+
+
+def test_conflict_markers_are_never_committed(tmp_path: Path) -> None:
+    dev = _unresolved_conflict(tmp_path)
     payload = dev.call("team_publish_artifact", kind="fix", summary="fixed")
     assert payload["success"] is False
     assert "conflict markers left in a.txt" in payload["contentItems"][0]["text"]
@@ -222,21 +228,7 @@ def test_a_worktree_pointed_at_another_git_dir_is_refused(tmp_path: Path) -> Non
 
 def test_a_fifo_in_place_of_a_conflicted_file_does_not_hang_the_publish(
         tmp_path: Path) -> None:
-    board, _work, agents = team_work(tmp_path, ("developer", "reviewer"))
-    dev = agents["developer"]
-    board.queue_work("developer", "t", by=SYSTEM_MEMBER, key="initial:0")
-    dev.turn()
-    dev.ok("team_pull_work")
-    dev.write("a.txt", "one\n")
-    sh_git(dev.tree, "add", "a.txt")
-    sh_git(dev.tree, "commit", "-qm", "one")
-    sh_git(dev.tree, "checkout", "-qb", "side", "HEAD~1")
-    dev.write("a.txt", "two\n")
-    sh_git(dev.tree, "add", "a.txt")
-    sh_git(dev.tree, "commit", "-qm", "two")
-    sh_git(dev.tree, "checkout", "-q", "teammesh/run-w/member/developer")
-    subprocess.run(["git", "merge", "-q", "side"], cwd=dev.tree, capture_output=True,
-                   check=False)
+    dev = _unresolved_conflict(tmp_path)
     (dev.tree / "a.txt").unlink()
     os.mkfifo(dev.tree / "a.txt")
     payload = dev.call("team_publish_artifact", kind="fix", summary="fixed")
