@@ -4,8 +4,10 @@ server (`teammesh model serve`, a child process), driven (a) over stdio against 
 `teammesh serve --runtime codex` child) by our client on our runner's path (the turn started,
 the tool call answered and only the runner's event types received over its one websocket:
 `turnStart`, `toolCallAnswers`, `eventTypes`): the tool call answered by the client's
-remote-skill dispatcher, completion seen on the stream. Pairs interleave (bare,
-gateway, bare, ...), each on a fresh thread / session, so drift on the machine hits both.
+remote-skill dispatcher, completion seen on the stream; and (c) by our client with the
+gateway embedded in its own process (`bench.codex_embedded`: `teammesh run`'s path). The sides
+interleave (bare, bare wire, our client, embedded, bare, ...), each turn on a fresh thread /
+session, so drift on the machine hits them all.
 
 Figures: median and p99 of each side's turn (turn start → turn/completed) and of the
 per-pair difference; the same turn through the gateway by a bare wire client
@@ -15,8 +17,8 @@ turn (its codex child excluded).
 
 from __future__ import annotations
 
+import functools
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,13 @@ import psutil
 
 from bench.cli_child import codex_gateway, model_server, scratch_dir
 from bench.codex_bare import BareAppServer
-from bench.codex_cpu import cpu_seconds, sched_seconds
+from bench.codex_embedded import embedded_codex_gateway
 from bench.codex_raw_client import RawGatewayClient
+from bench.codex_sides import Sides
 from bench.echo_session import (
     STREAM_EVENTS,
-    echo,
     echo_prompt,
     open_echo_session,
-    run_turn,
     streaming,
     wait_covered,
 )
@@ -62,20 +63,19 @@ def _hops(bare: dict[str, float], wire: dict[str, float]) -> dict[str, float]:
                                                                            strict=True)}
 
 
-def _delta(now: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
-    return now[0] - before[0], now[1] - before[1]
-
 
 async def run(cfg: Config) -> Section:
     section = Section("codex", "codex turn: gateway vs bare app-server")
-    pairs = cfg.pick(20, 3)
+    rounds = cfg.pick(30, 3)
     prompt = echo_prompt(1)
     bare_ms: list[float] = []
     ours_ms: list[float] = []
     wire_ms: list[float] = []
+    embedded_ms: list[float] = []
     wire_cpu_ms: list[float] = []
     hops: list[dict[str, float]] = []
     cpu_ms: list[float] = []
+    embedded_cpu_ms: list[float] = []
     codex_cpu_ms: list[tuple[float, float]] = []  # (bare, the gateway's child) per pair
     codex_wait_ms: list[tuple[float, float]] = []  # their run-queue waits, the same way
     gateway_wait_ms: list[float] = []
@@ -93,80 +93,83 @@ async def run(cfg: Config) -> Section:
                     BareAppServer(root / "bare", base, MODEL) as bare,
                     RawGatewayClient(gateway.base_url) as raw,
                     AsyncCodexManager(base_url=gateway.base_url) as cm,
+                    embedded_codex_gateway(root / "embedded", base, MODEL) as embedded_url,
+                    AsyncCodexManager(base_url=embedded_url) as em,
                 ):
                     # The gateway's codex child: its CPU per turn against the bare one's.
-                    codex_pid = psutil.Process(gateway_pid).children()[0].pid
+                    sides = Sides(bare, raw, cm, em, gateway_pid,
+                                  psutil.Process(gateway_pid).children()[0].pid, prompt)
                     # Our client on our runner's real path: answers and turn starts over
                     # the socket (the stream's defaults), only the runner's event types.
-                    cm.stream.event_types = STREAM_EVENTS
+                    cm.stream.event_types = em.stream.event_types = STREAM_EVENTS
                     handles: dict[str, Any] = {}
-                    async with streaming(cm, handles):
-                        for index in range(pairs + 1):  # the first pair warms up
+                    async with streaming(cm, handles), streaming(em, handles):
+                        for index in range(rounds + 1):  # the first round warms up
                             handle = await open_echo_session(cm)
                             handles[handle.session_id] = handle
                             await wait_covered(cm, handle.session_id)
+                            local = await open_echo_session(em)
+                            handles[local.session_id] = local
+                            await wait_covered(em, local.session_id)
                             tools = handle.dynamic_tools()
-                            thread = await bare.start_thread(cwd, tools)
-                            bare_codex = sched_seconds(bare.pid)
-                            started = time.perf_counter()
-                            await bare.run_turn(thread, prompt, lambda a: echo(**a))
-                            bare_s = time.perf_counter() - started
-                            bare_codex = _delta(sched_seconds(bare.pid), bare_codex)
-                            wire_session = await raw.create_session(cwd, tools)
-                            wire_cpu = sched_seconds(gateway_pid)
-                            their_codex = sched_seconds(codex_pid)
-                            started = time.perf_counter()
-                            await raw.run_turn(wire_session, prompt, lambda a: echo(**a))
-                            wire_s = time.perf_counter() - started
-                            wire_cpu = _delta(sched_seconds(gateway_pid), wire_cpu)
-                            their_codex = _delta(sched_seconds(codex_pid), their_codex)
+                            turns = [
+                                functools.partial(sides.bare_turn,
+                                                  await bare.start_thread(cwd, tools)),
+                                functools.partial(sides.wire_turn,
+                                                  await raw.create_session(cwd, tools)),
+                                functools.partial(sides.our_turn, handle),
+                                functools.partial(sides.embedded_turn, local),
+                            ]
+                            # The order rotates each round, so no side always runs first
+                            # (right after the sessions' set-up) or after the same other side.
+                            shift = index % len(turns)
+                            took = [0.0] * len(turns)
+                            for at in [*range(shift, len(turns)), *range(shift)]:
+                                took[at] = await turns[at]()
+                            if not index:
+                                continue
+                            marks = sides.marks
+                            for series, seconds in zip((bare_ms, wire_ms, ours_ms, embedded_ms),
+                                                       took, strict=True):
+                                series.append(seconds * 1e3)
                             hops.append(_hops(bare.marks, raw.marks))
-                            cpu = cpu_seconds(gateway_pid)
-                            started = time.perf_counter()
-                            await run_turn(cm, handle, prompt)
-                            ours_s = time.perf_counter() - started
-                            cpu = cpu_seconds(gateway_pid) - cpu
-                            if index:
-                                bare_ms.append(bare_s * 1e3)
-                                wire_ms.append(wire_s * 1e3)
-                                wire_cpu_ms.append(wire_cpu[0] * 1e3)
-                                gateway_wait_ms.append(wire_cpu[1] * 1e3)
-                                ours_ms.append(ours_s * 1e3)
-                                cpu_ms.append(cpu * 1e3)
-                                codex_cpu_ms.append((bare_codex[0] * 1e3, their_codex[0] * 1e3))
-                                codex_wait_ms.append((bare_codex[1] * 1e3, their_codex[1] * 1e3))
+                            wire_cpu_ms.append(marks["wire_gateway"][0] * 1e3)
+                            gateway_wait_ms.append(marks["wire_gateway"][1] * 1e3)
+                            cpu_ms.append(marks["ours_gateway"] * 1e3)
+                            embedded_cpu_ms.append(marks["embedded_process"] * 1e3)
+                            codex_cpu_ms.append((marks["bare_codex"][0] * 1e3,
+                                                 marks["wire_codex"][0] * 1e3))
+                            codex_wait_ms.append((marks["bare_codex"][1] * 1e3,
+                                                  marks["wire_codex"][1] * 1e3))
             finally:
                 gateway.stop()
         finally:
             model.stop()
-    added = [o - b for o, b in zip(ours_ms, bare_ms, strict=True)]
-    wire_added = [w - b for w, b in zip(wire_ms, bare_ms, strict=True)]
-    n = len(added)
+    n = len(bare_ms)
     section.add("bare app-server turn, median", median(bare_ms), "ms", runs=n)
     section.add("bare app-server turn, p99", percentile(bare_ms, 99), "ms", runs=n)
     section.add("through the gateway (our client), median", median(ours_ms), "ms", runs=n)
     section.add("through the gateway (our client), p99", percentile(ours_ms, 99), "ms", runs=n)
-    added_median = median(added)
-    section.add("added: gateway + our client, median", added_median, "ms", runs=n,
-                target=f"≤ {TARGET_ADDED_MS:g} ms", met=added_median <= TARGET_ADDED_MS)
-    section.add("added: gateway + our client, p99", percentile(added, 99), "ms", runs=n)
-    wire_median = median(wire_added)
-    section.add("added: gateway alone (bare wire client), median", wire_median, "ms", runs=n,
-                target=f"≤ {TARGET_ADDED_MS:g} ms", met=wire_median <= TARGET_ADDED_MS)
-    section.add("added: gateway alone (bare wire client), p99", percentile(wire_added, 99),
-                "ms", runs=n)
+    section.add("embedded gateway (teammesh run's path), median", median(embedded_ms), "ms",
+                runs=n)
+    _added(section, "embedded gateway + our client, one process (teammesh run's path)",
+           embedded_ms, bare_ms)
+    _added(section, "gateway + our client (teammesh serve child)", ours_ms, bare_ms)
+    _added(section, "gateway alone (teammesh serve child, bare wire client)", wire_ms, bare_ms)
     for hop in HOPS:
-        section.add(f"added, hop: {hop}", median([h[hop] for h in hops[1:]]), "ms", runs=n)
+        section.add(f"added, hop: {hop}", median([h[hop] for h in hops]), "ms", runs=n)
     # Nanosecond CPU counters (bench.codex_cpu), so a per-turn median means something.
     section.add("gateway CPU per turn, our client (codex child excluded)", median(cpu_ms), "ms",
                 runs=n)
     section.add("gateway CPU per turn, bare wire client", median(wire_cpu_ms), "ms", runs=n)
+    section.add("embedded: client + gateway CPU per turn, one process", median(embedded_cpu_ms),
+                "ms", runs=n)
     section.add("codex app-server CPU per turn, bare", median([b for b, _ in codex_cpu_ms]),
                 "ms", runs=n)
     section.add("codex app-server CPU per turn, the gateway's (bare wire client)",
                 median([g for _, g in codex_cpu_ms]), "ms", runs=n)
     # Waiting for a CPU (schedstat): on 2 shared cores most of what the gateway adds is
-    # its own and codex's queueing, not work; see docs/performance.md.
+    # its own and codex's queueing, not work; see docs/bench.md.
     section.add("codex run-queue wait per turn, bare", median([b for b, _ in codex_wait_ms]),
                 "ms", runs=n)
     section.add("codex run-queue wait per turn, the gateway's (bare wire client)",
@@ -174,16 +177,30 @@ async def run(cfg: Config) -> Section:
     section.add("gateway run-queue wait per turn (bare wire client)", median(gateway_wait_ms),
                 "ms", runs=n)
     section.notes.append(
-        f"{n} interleaved pairs of one turn with one dynamic tool call (2 model requests), each"
-        " on a fresh thread/session, same model server process; 'added' is the per-pair"
-        " difference. The gateway side includes our client on our runner's path (turn start,"
-        " tool-call answer and events over its one websocket: turnStart, toolCallAnswers,"
-        " eventTypes; remote-skill dispatch); the bare-wire side is httpx + one websocket"
-        " doing the same (`bench.codex_raw_client`); the bare side is a stdio driver. Triplets"
-        " interleave: bare, bare wire, our client.")
+        f"{n} interleaved rounds of one turn with one dynamic tool call (2 model requests),"
+        " each on a fresh thread/session, same model server process; 'added' is the per-round"
+        " difference against the bare turn of the same round; the sides' order rotates each"
+        " round. bare = a stdio driver of a bare `codex app-server`; bare wire = httpx + one"
+        " websocket"
+        " subscribed to its session (`bench.codex_raw_client`) against a `teammesh serve`"
+        " child; our client = our runner's path (turn start, tool-call answer and events over"
+        " its one websocket: turnStart, toolCallAnswers, eventTypes; remote-skill dispatch)"
+        " against the same child; embedded = our client with the gateway in its own process"
+        " and loop, as `teammesh run` starts it (`bench.codex_embedded`).")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,
+                           "embedded_ms": embedded_ms, "embedded_cpu_ms": embedded_cpu_ms,
                            "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms,
                            "codex_cpu_ms": codex_cpu_ms, "codex_wait_ms": codex_wait_ms,
                            "gateway_wait_ms": gateway_wait_ms,
-                           "hops_ms": hops[1:]})
+                           "hops_ms": hops})
     return section
+
+
+def _added(section: Section, side: str, side_ms: list[float], bare_ms: list[float]) -> None:
+    """Median (judged against the target) and p99 of the per-round difference."""
+    added = [s - b for s, b in zip(side_ms, bare_ms, strict=True)]
+    n = len(added)
+    value = median(added)
+    section.add(f"added: {side}, median", value, "ms", runs=n,
+                target=f"≤ {TARGET_ADDED_MS:g} ms", met=value <= TARGET_ADDED_MS)
+    section.add(f"added: {side}, p99", percentile(added, 99), "ms", runs=n)

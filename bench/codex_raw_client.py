@@ -50,11 +50,23 @@ class RawGatewayClient:
         response.raise_for_status()
         return str(response.json()["session"]["sessionId"])
 
+    async def _subscribed(self) -> None:
+        # The gateway applies commands in order: a ping's pong means the filter is set.
+        assert self._ws is not None
+        await self._ws.send(json.dumps({"type": "ping"}))
+        while (await asyncio.wait_for(self._frames.get(), 10)).get("type") != "pong":
+            pass
+
     async def run_turn(self, session_id: str, text: str, answer: Any) -> None:
         """Message, every tool call of the session answered with `answer(arguments)` by
         POST, until the turn's `turn/completed` (which must say completed)."""
         while not self._frames.empty():
             self._frames.get_nowait()
+        # Watch this session only, as a client following one session does: an unfiltered
+        # socket would also receive (and this process parse) the other sides' turns.
+        assert self._ws is not None
+        await self._ws.send(json.dumps({"type": "subscribe", "threadId": session_id}))
+        await self._subscribed()
         marks = self.marks = {"start": time.perf_counter()}
         response = await self._http.post(f"/api/sessions/{session_id}/messages",
                                          json={"text": text})
