@@ -3,7 +3,8 @@
     python -m bench.scale_worker --base-url URL --members N --tasks T [--board WHERE]
                                  [--record off]
 
-prints one JSON line: wall seconds, CPU seconds, tool calls, turns, resident memory at start
+prints one JSON line: wall seconds, the turns' span (first turn start → last turn end),
+CPU seconds, tool calls, turns, resident memory at start
 and peak. WHERE is the board: sqlite (a fresh file, the default), memory, or a PostgreSQL
 DSN. `--record off` runs without the run record's writes (`bench.scale_record`'s floor).
 `--turns http` starts every turn with the POST (the stream's `turnStart` not asked for), as
@@ -51,6 +52,7 @@ async def measure(base_url: str, members: int, tasks: int, board_at: str = "sqli
                            board_at)
     return {
         "wall_s": timed.wall,
+        "turn_span_s": timed.turn_span,
         "cpu_s": time.process_time() - cpu,
         "tool_calls": timed.outcome.tool_calls,
         "turns": timed.outcome.turns,

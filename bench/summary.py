@@ -32,12 +32,15 @@ def summary(path: Path) -> str:
 def scale_growth(path: Path) -> str:
     """How the scale points grow: one row per (members, tasks)."""
     document = json.loads(path.read_text())
-    lines = ["| members | tasks | tool calls/s | makespan | ms/task | gateway peak | runner peak"
-             " | runs |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| members | tasks | tool calls/s (turns) | tool calls/s (whole run) | makespan"
+             " | ms/task | gateway peak | runner peak | runs |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for section in document["sections"]:
         for point in section["detail"].get("points", []) if section["key"] == "scale" else []:
             lines.append(
-                f"| {point['members']} | {point['tasks']:,} | {fmt(point['calls_per_s'])} |"
+                f"| {point['members']} | {point['tasks']:,} |"
+                f" {fmt(point.get('calls_per_s_turns', float('nan')))} |"
+                f" {fmt(point['calls_per_s'])} |"
                 f" {fmt(point['makespan_s'])} s | {fmt(point['ms_per_task'])} |"
                 f" {fmt(point['gateway_peak_mib'])} MiB | {fmt(point['runner_peak_mib'])} MiB |"
                 f" {point['runs']} |")
