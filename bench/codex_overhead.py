@@ -75,6 +75,7 @@ async def run(cfg: Config) -> Section:
     wire_cpu_ms: list[float] = []
     hops: list[dict[str, float]] = []
     cpu_ms: list[float] = []
+    client_cpu_ms: list[float] = []
     embedded_cpu_ms: list[float] = []
     codex_cpu_ms: list[tuple[float, float]] = []  # (bare, the gateway's child) per pair
     codex_wait_ms: list[tuple[float, float]] = []  # their run-queue waits, the same way
@@ -136,6 +137,7 @@ async def run(cfg: Config) -> Section:
                             wire_cpu_ms.append(marks["wire_gateway"][0] * 1e3)
                             gateway_wait_ms.append(marks["wire_gateway"][1] * 1e3)
                             cpu_ms.append(marks["ours_gateway"] * 1e3)
+                            client_cpu_ms.append(marks["ours_client"] * 1e3)
                             embedded_cpu_ms.append(marks["embedded_process"] * 1e3)
                             codex_cpu_ms.append((marks["bare_codex"][0] * 1e3,
                                                  marks["wire_codex"][0] * 1e3))
@@ -160,6 +162,8 @@ async def run(cfg: Config) -> Section:
         section.add(f"added, hop: {hop}", median([h[hop] for h in hops]), "ms", runs=n)
     # Nanosecond CPU counters (bench.codex_cpu), so a per-turn median means something.
     section.add("gateway CPU per turn, our client (codex child excluded)", median(cpu_ms), "ms",
+                runs=n)
+    section.add("our client's CPU per turn (teammesh serve child)", median(client_cpu_ms), "ms",
                 runs=n)
     section.add("gateway CPU per turn, bare wire client", median(wire_cpu_ms), "ms", runs=n)
     section.add("embedded: client + gateway CPU per turn, one process", median(embedded_cpu_ms),
@@ -189,7 +193,8 @@ async def run(cfg: Config) -> Section:
         " and loop, as `teammesh run` starts it (`bench.codex_embedded`).")
     section.detail.update({"bare_ms": bare_ms, "gateway_ms": ours_ms, "wire_ms": wire_ms,
                            "embedded_ms": embedded_ms, "embedded_cpu_ms": embedded_cpu_ms,
-                           "gateway_cpu_ms": cpu_ms, "wire_gateway_cpu_ms": wire_cpu_ms,
+                           "gateway_cpu_ms": cpu_ms, "client_cpu_ms": client_cpu_ms,
+                           "wire_gateway_cpu_ms": wire_cpu_ms,
                            "codex_cpu_ms": codex_cpu_ms, "codex_wait_ms": codex_wait_ms,
                            "gateway_wait_ms": gateway_wait_ms,
                            "hops_ms": hops})

@@ -51,10 +51,13 @@ class Sides:
 
     async def our_turn(self, handle: Any) -> float:
         before = cpu_seconds(self.gateway_pid)
+        client_before = cpu_seconds(os.getpid())
         started = time.perf_counter()
         await run_turn(self.ours, handle, self.prompt)
         took = time.perf_counter() - started
         self.marks["ours_gateway"] = cpu_seconds(self.gateway_pid) - before
+        # This process: our client's share (the other sides' parts here are idle).
+        self.marks["ours_client"] = cpu_seconds(os.getpid()) - client_before
         return took
 
     async def embedded_turn(self, handle: Any) -> float:
