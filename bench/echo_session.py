@@ -11,12 +11,12 @@ from typing import Any
 from teammesh.client import AsyncCodexManager
 from teammesh.client.events import AppServerSignal
 from teammesh.client.remote_skills.session import AsyncRemoteSkillSession
-from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
+from teammesh.mesh.runner import RUNNER_STREAM_EVENTS
 
 ECHO = "bench_echo"
-# The event types our runner asks for (`eventTypes`, mesh/runner.py): the tool call, its
-# resolution, the turn's completion; a bench on the runner's real path sets them.
-STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL})
+# The event types our runner asks for (`eventTypes`): the tool call, its resolution, the
+# turn's completion and its token usage; a bench on the runner's real path sets them.
+STREAM_EVENTS = RUNNER_STREAM_EVENTS
 ECHO_SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}},
                "additionalProperties": False}
 

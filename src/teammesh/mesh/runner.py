@@ -56,11 +56,11 @@ from teammesh.wire import TOOL_CALL_SIGNAL, TURN_COMPLETED_SIGNAL
 # All the runner reads from a stream: its call and resolution handlers, turn waits and each
 # turn's token usage. A gateway that grants `eventTypes` sends it nothing else
 # (docs/gateway.md).
-_STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL,
+RUNNER_STREAM_EVENTS = frozenset({TOOL_CALL_SIGNAL, "tool_call_resolved", TURN_COMPLETED_SIGNAL,
                             USAGE_EVENT})
 
 # The names callers import from here (the runner's face).
-__all__ = ["RunOptions", "RunOutcome", "TeamRunner", "TurnRecord"]
+__all__ = ["RUNNER_STREAM_EVENTS", "RunOptions", "RunOutcome", "TeamRunner", "TurnRecord"]
 
 
 class TeamRunner:
@@ -123,7 +123,7 @@ class TeamRunner:
                 client.on_app_server_request("item.tool.call")(state.calls.on_signal)
                 client.on_event("tool_call_resolved")(state.calls.on_resolved)
                 client.on_event(USAGE_EVENT)(self.usage.on_usage)
-                client.stream.event_types = _STREAM_EVENTS
+                client.stream.event_types = RUNNER_STREAM_EVENTS
                 streams.append(asyncio.create_task(client.stream.run_forever(stop_event=stop)))
         # The runtime's own approvals (codex asking before a command), if a member's policy
         # lets it ask: answered by the team's rules (`command_approvals.py`).
