@@ -3,7 +3,7 @@
 Publishing is synchronous and never awaits: the hub calls it while it holds no lock and must
 not yield between registering a pending request and announcing it. Each event is serialised
 once; every subscriber gets the same text in publish order through its own bounded queue,
-drained by the socket's writer task.
+drained by the socket's writer task a whole burst at a time.
 
 A queue is bounded in frames and in bytes (the memory its texts hold, `sys.getsizeof`, O(1)):
 a frame cap alone let a subscriber that stops reading pin 10 000 large frames. Past either
@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -47,7 +48,11 @@ def dumps(value: Any) -> str:
 
 @dataclass(eq=False)
 class Subscriber:
-    """One websocket connection's delivery state."""
+    """One websocket connection's delivery state.
+
+    Texts wait in a plain deque and the writer takes all of them at once (`next_batch`): a
+    burst of events costs one wake-up and one socket write, not an `asyncio.Queue` put, get
+    and wake-up per frame."""
 
     thread_filter: str | None = None
     # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
@@ -56,44 +61,60 @@ class Subscriber:
     event_types: frozenset[str] | None = None
     max_frames: int = MAX_QUEUED_FRAMES
     max_bytes: int = MAX_QUEUED_BYTES
-    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    pending: deque[str] = field(default_factory=deque)
     queued_bytes: int = 0
     overflowed: bool = False
     going_away: bool = False  # the gateway is stopping: the writer closes with 1001
+    ended: bool = False  # no more texts: the writer ends once it has sent what is pending
+    _waiter: asyncio.Future[None] | None = None
 
     def offer(self, text: str, size: int | None = None) -> None:
         """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
-        if self.overflowed:
+        if self.overflowed or self.ended:
             return
         if size is None:
             size = sys.getsizeof(text)
-        if self.queue.qsize() >= self.max_frames or self.queued_bytes + size > self.max_bytes:
-            # Too slow to keep up: mark it; the writer closes the socket when it sees None.
+        if len(self.pending) >= self.max_frames or self.queued_bytes + size > self.max_bytes:
+            # Too slow to keep up: mark it; the writer closes the socket with 1013.
             self.overflowed = True
             log.warning("websocket subscriber fell behind; disconnecting it")
             self._end_now()
             return
         self.queued_bytes += size
-        self.queue.put_nowait(text)
+        self.pending.append(text)
+        self._wake()
 
-    async def next(self) -> str | None:
-        """The next text to write; None when the socket must end."""
-        text = await self.queue.get()
-        if text is not None:
-            self.queued_bytes -= sys.getsizeof(text)
-        return text
+    async def next_batch(self) -> list[str] | None:
+        """Every text queued so far, in order (waiting for one if none is); None when the
+        socket must end (after the texts queued before `close`)."""
+        while not self.pending:
+            if self.ended:
+                return None
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        batch = list(self.pending)
+        self.pending.clear()
+        self.queued_bytes = 0
+        return batch
 
     def close(self) -> None:
-        """Wake the writer so it ends."""
-        self.queue.put_nowait(None)
+        """Wake the writer so it ends (after what is queued)."""
+        self.ended = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def _end_now(self) -> None:
         # Drop what is queued (the client reconnects and catches up over HTTP anyway) and
-        # end with None at once, instead of making the writer drain the backlog first.
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        # end at once, instead of making the writer drain the backlog first.
+        self.pending.clear()
         self.queued_bytes = 0
-        self.queue.put_nowait(None)
+        self.close()
 
 
 class FanOut:
@@ -152,6 +173,12 @@ class FanOut:
         """Whether any socket would get this event: a payload nobody wants is not built
         (the runner's `eventTypes` leave most of a turn's notifications unwanted)."""
         return bool(self._wanted(event_type, thread_id, broadcast))
+
+    def may_want(self, event_type: str) -> bool:
+        """Whether some socket could get an event of this type on any thread (its thread
+        filter aside): the conservative check made before a message is even parsed."""
+        return any(s.event_types is None or event_type in s.event_types
+                   for s in self._subscribers)
 
     def _wanted(self, event_type: str, thread_id: str | None, broadcast: bool
                 ) -> list[Subscriber]:

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
 from teammesh.gateway.stream_extensions import ExtensionCommands, granted, ready_frame
 from teammesh.serving.limits import ServerLimits
-from teammesh.serving.ws_coalesce import MORE
+from teammesh.serving.ws_coalesce import BATCH, MORE
 
 log = logging.getLogger("teammesh.gateway.stream")
 
@@ -56,19 +56,25 @@ def _command(text: str, subscriber: Subscriber, extensions: ExtensionCommands) -
 
 
 async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
+    # Our uvicorn protocol takes a burst in one message (serving/ws_coalesce.py); another
+    # ASGI server gets one message per frame, the last of a burst marked as such.
+    batched = BATCH in websocket.scope.get("extensions", {})
     try:
         while True:
-            text = await subscriber.next()
-            if text is None:
+            texts = await subscriber.next_batch()
+            if texts is None:
                 if subscriber.overflowed:
                     await websocket.close(code=1013)  # try again later: reconnect
                 elif subscriber.going_away:
                     await websocket.close(code=1001)  # the gateway is stopping
                 return
-            # Whether more frames are queued: a burst leaves in one socket write, and the
-            # last frame of it at once (serving/ws_coalesce.py).
-            await websocket.send({"type": "websocket.send", "text": text,
-                                  MORE: not subscriber.queue.empty()})
+            if batched:
+                await websocket.send({"type": "websocket.send", BATCH: texts})
+                continue
+            last = len(texts) - 1
+            for index, text in enumerate(texts):
+                await websocket.send({"type": "websocket.send", "text": text,
+                                      MORE: index < last})
     except Exception:
         # The peer went away; the reader notices the disconnect and cleans up.
         return

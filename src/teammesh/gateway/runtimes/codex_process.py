@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from teammesh.gateway.runtimes.codex_pipes import LineProcess, spawn_line_process
+from teammesh.gateway.runtimes.codex_skippable import skippable_method
 from teammesh.private_files import open_private_append, private_dir
 
 JsonObject = dict[str, Any]
@@ -74,8 +75,10 @@ class AppServerProcess:
         on_notification: NotificationHandler,
         on_request: ServerRequestHandler,
         on_exit: ExitHandler,
+        skip_notification: Callable[[str], bool] | None = None,
     ) -> None:
         self._argv = list(argv)
+        self._skip_notification = skip_notification
         self._env = env
         self._cwd = cwd
         self._stderr_log = stderr_log
@@ -242,6 +245,10 @@ class AppServerProcess:
             self._exited(returncode)
 
     def _dispatch_line(self, line: bytes) -> None:
+        if self._skip_notification is not None:
+            skippable = skippable_method(line)
+            if skippable is not None and self._skip_notification(skippable):
+                return  # nothing would read it: not even parsed (codex_skippable.py)
         try:
             message = json.loads(line)
         except ValueError:
