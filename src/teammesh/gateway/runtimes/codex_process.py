@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from teammesh.gateway import json_text
 from teammesh.gateway.runtimes.codex_pipes import LineProcess, spawn_line_process
 from teammesh.gateway.runtimes.codex_skippable import skippable_method
 from teammesh.private_files import open_private_append, private_dir
@@ -220,7 +221,7 @@ class AppServerProcess:
         proc = self._proc
         if proc is None or proc.stdin is None or self._exit_reason is not None:
             raise AppServerExited(self._exit_reason or "codex app-server is not running")
-        line = json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n"
+        line = json_text.dumps(message) + "\n"
         async with self._write_lock:
             try:
                 proc.stdin.write(line.encode("utf-8"))
