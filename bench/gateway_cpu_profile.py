@@ -82,7 +82,7 @@ TurnRunner = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 @contextlib.asynccontextmanager
-async def _wire_turns(base_url: str) -> AsyncIterator[TurnRunner]:
+async def wire_turns(base_url: str) -> AsyncIterator[TurnRunner]:
     tools: list[dict[str, Any]] = [
         {"name": ECHO, "description": "Echo n back.", "inputSchema": ECHO_SCHEMA}]
     async with RawGatewayClient(base_url) as raw:
@@ -93,7 +93,7 @@ async def _wire_turns(base_url: str) -> AsyncIterator[TurnRunner]:
 
 
 @contextlib.asynccontextmanager
-async def _our_turns(base_url: str) -> AsyncIterator[TurnRunner]:
+async def our_turns(base_url: str) -> AsyncIterator[TurnRunner]:
     async with AsyncCodexManager(base_url=base_url) as cm:
         cm.stream.event_types = STREAM_EVENTS
         handles: dict[str, Any] = {}
@@ -115,7 +115,7 @@ async def _drive(client: str, turns: int, top: int, save: Path | None) -> None:
         profile_to = root / "gateway.pstats"
         try:
             with _profiled_gateway(root, f"{model.base_url}/v1", profile_to) as (proc, url):
-                opener = _wire_turns if client == "wire" else _our_turns
+                opener = wire_turns if client == "wire" else our_turns
                 async with opener(url) as prepare:
                     for _ in range(WARMUP_TURNS):
                         await (await prepare())()

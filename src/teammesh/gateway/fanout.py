@@ -45,9 +45,12 @@ dumps = json_text.dumps
 class Subscriber:
     """One websocket connection's delivery state.
 
-    Texts wait in a plain deque and the writer takes all of them at once (`next_batch`): a
-    burst of events costs one wake-up and one socket write, not an `asyncio.Queue` put, get
-    and wake-up per frame."""
+    Texts wait in a plain deque. With `write_now` (our uvicorn protocol's synchronous
+    write, serving/ws_coalesce.py) the fan-out writes a loop iteration's texts from one
+    callback for every socket (`FanOut._drain`), while the socket's writer task is idle;
+    otherwise (back-pressure, closing, another server) the writer task takes them all at
+    once (`next_batch`). Either way a burst costs one socket write, not an
+    `asyncio.Queue` put, get and task wake-up per frame."""
 
     thread_filter: str | None = None
     # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
@@ -61,7 +64,10 @@ class Subscriber:
     overflowed: bool = False
     going_away: bool = False  # the gateway is stopping: the writer closes with 1001
     ended: bool = False  # no more texts: the writer ends once it has sent what is pending
+    write_now: Callable[[list[str]], bool] | None = None
     _waiter: asyncio.Future[None] | None = None
+    _ready: Callable[[Subscriber], None] | None = None  # the fan-out's drain, if it drains us
+    _in_drain: bool = False  # already in the fan-out's list for this iteration
 
     def offer(self, text: str, size: int | None = None) -> None:
         """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
@@ -77,7 +83,10 @@ class Subscriber:
             return
         self.queued_bytes += size
         self.pending.append(text)
-        self._wake()
+        if self._ready is not None:
+            self._ready(self)
+        else:
+            self._wake()
 
     async def next_batch(self) -> list[str] | None:
         """Every text queued so far, in order (waiting for one if none is); None when the
@@ -100,6 +109,18 @@ class Subscriber:
         self.ended = True
         self._wake()
 
+    def drain_now(self) -> None:
+        """Write what is pending at once if the writer task is idle (so nothing it holds
+        could be overtaken) and the socket takes it; else leave it to the writer."""
+        if not self.pending:
+            return
+        if self._waiter is not None and not self.ended and self.write_now is not None:
+            if self.write_now(list(self.pending)):
+                self.pending.clear()
+                self.queued_bytes = 0
+                return
+        self._wake()
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -116,9 +137,34 @@ class FanOut:
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
         self.dropped_oversized = 0
+        # Called before any text leaves for a socket (the hub commits the store rows the
+        # texts may describe: gateway/store_batch.py).
+        self.before_send: Callable[[], None] | None = None
+        self._draining: list[Subscriber] = []
+        self._drain_handle: asyncio.Handle | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.add(subscriber)
+        if subscriber.write_now is not None:
+            subscriber._ready = self._ready
+
+    def _ready(self, subscriber: Subscriber) -> None:
+        if not subscriber._in_drain:
+            subscriber._in_drain = True
+            self._draining.append(subscriber)
+        if self._drain_handle is None:
+            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain)
+
+    def _drain(self) -> None:
+        """Once per loop iteration in which texts were offered: the store first, then each
+        socket's texts in one write."""
+        self._drain_handle = None
+        draining, self._draining = self._draining, []
+        if self.before_send is not None:
+            self.before_send()
+        for subscriber in draining:
+            subscriber._in_drain = False
+            subscriber.drain_now()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)

@@ -55,13 +55,15 @@ def _command(text: str, subscriber: Subscriber, extensions: ExtensionCommands) -
     return INVALID
 
 
-async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
+async def _write(websocket: WebSocket, subscriber: Subscriber, fanout: FanOut) -> None:
     # Our uvicorn protocol takes a burst in one message (serving/ws_coalesce.py); another
     # ASGI server gets one message per frame, the last of a burst marked as such.
     batched = BATCH in websocket.scope.get("extensions", {})
     try:
         while True:
             texts = await subscriber.next_batch()
+            if texts and fanout.before_send is not None:
+                fanout.before_send()  # the store rows these texts may describe, first
             if texts is None:
                 if subscriber.overflowed:
                     await websocket.close(code=1013)  # try again later: reconnect
@@ -86,16 +88,17 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     initial = websocket.query_params.get("threadId") or None
     extensions = granted(websocket.query_params.get("extensions"), limits.ws_extensions)
     await websocket.accept()
+    batch = websocket.scope.get("extensions", {}).get(BATCH) or {}
     subscriber = Subscriber(
         thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
-        extensions=extensions,
+        extensions=extensions, write_now=batch.get("write_now"),
     )
     keys = websocket.app.state.turn_start_keys
     commands = ExtensionCommands(subscriber, websocket.app.state.hub, keys, INVALID)
     subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes,
                                        keys.instance)))
     fanout.subscribe(subscriber)
-    writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
+    writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber, fanout))
     try:
         while True:
             message = await websocket.receive()

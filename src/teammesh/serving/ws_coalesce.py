@@ -69,7 +69,25 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         # The scope is built above and read by the app's task, which has not run yet.
-        self.scope["extensions"][BATCH] = {}
+        self.scope["extensions"][BATCH] = {"write_now": self.write_now}
+
+    def write_now(self, texts: list[str]) -> bool:
+        """Write `texts` as frames at once from a plain callback (no task, no await) when
+        the connection can take them now, and say so; False, nothing written, when it
+        cannot (not open yet or any more, paused by back-pressure): the caller then sends
+        them the ASGI way, which waits or fails as uvicorn's path does."""
+        if not self._open_plain() or self.disconnected or not self.writable.is_set():
+            return False
+        self._write_frames(texts)
+        return True
+
+    def _open_plain(self) -> bool:
+        conn = self.conn
+        return not (
+            not self.handshake_complete or self.close_sent or self.initial_response is not None
+            or conn.extensions or conn.state is not State.OPEN or conn.expect_continuation_frame
+            or self.transport.is_closing()
+        )
 
     async def send(self, message: Any) -> None:
         texts = message.get(BATCH) if message["type"] == "websocket.send" else None
@@ -100,11 +118,7 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     async def _send_batch(self, texts: list[str]) -> None:
-        conn = self.conn
-        if (
-            not self.handshake_complete or self.close_sent or self.initial_response is not None
-            or conn.extensions or conn.state is not State.OPEN or conn.expect_continuation_frame
-        ):
+        if not self._open_plain():
             # Not a plain open connection: each text takes the one-frame path (its checks
             # and errors).
             for text in texts:
@@ -112,11 +126,14 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             self._flush()
             return
         await self.writable.wait()
-        if self.disconnected:
-            raise ClientDisconnected()
+        if self.disconnected or not self._open_plain():
+            raise ClientDisconnected()  # closed while waiting: these frames cannot go
+        self._write_frames(texts)
+
+    def _write_frames(self, texts: list[str]) -> None:
         # Whatever went through the connection before (frames deferred by the one-frame
         # path, a pong) leaves first: order is kept.
-        output = conn.data_to_send()
+        output = self.conn.data_to_send()
         for text in texts:
             data = text.encode()
             output.append(text_frame_header(len(data)))
