@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import re
@@ -194,7 +193,10 @@ class AppServerProcess:
             message["params"] = params
         try:
             await self._write(message)
-            return await asyncio.wait_for(future, timeout_s)
+            # `asyncio.timeout`, not `wait_for`: the same cancel-on-timeout for a fraction of
+            # the callbacks and futures (a few per codex request, two requests per turn).
+            async with asyncio.timeout(timeout_s):
+                return await future
         except TimeoutError:
             raise AppServerError(-32603, f"{method} timed out after {timeout_s:g} s") from None
         finally:
@@ -251,7 +253,7 @@ class AppServerProcess:
             if skippable is not None and self._skip_notification(skippable):
                 return  # nothing would read it: not even parsed (codex_skippable.py)
         try:
-            message = json.loads(line)
+            message = json_text.loads(line)
         except ValueError:
             log.warning("codex app-server wrote a non-JSON line (%d bytes)", len(line))
             return
