@@ -49,30 +49,21 @@ async def _cpu_ms(gateway: CliServer, prepare: TurnRunner) -> float:
     return (cpu_seconds(gateway.pid) - before) * 1e3
 
 
-async def run(turns: int, a_src: str) -> dict[str, list[float]]:
+OPENERS = {"ours": our_turns, "wire": wire_turns}
+
+
+async def run(turns: int, a_src: str, alone: bool) -> dict[str, list[float]]:
+    """`alone`: each client's rounds with only that client connected (our runner's real
+    situation: no socket that takes every event), one client after the other."""
     figures: dict[str, list[float]] = {}
+    phases = [["ours"], ["wire"]] if alone else [["ours", "wire"]]
     with scratch_dir("gateway-cpu-ab") as root:
         model = model_server(root)
         base = f"{model.base_url}/v1"
         gateways = {"A": _gateway(root / "a", base, a_src), "B": _gateway(root / "b", base, None)}
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                runners = {(client, name): await stack.enter_async_context(
-                               opener(gateways[name].base_url))
-                           for client, opener in (("ours", our_turns), ("wire", wire_turns))
-                           for name in "AB"}
-                for prepare in runners.values():
-                    for _ in range(WARMUP_TURNS):
-                        await (await prepare())()
-                for index in range(turns):
-                    for client in ("ours", "wire"):
-                        cpu: dict[str, float] = {}
-                        for name in ("AB" if index % 2 else "BA"):
-                            cpu[name] = await _cpu_ms(gateways[name], runners[(client, name)])
-                        for name in "AB":
-                            figures.setdefault(f"{client}: gateway CPU {name}", []).append(
-                                cpu[name])
-                        figures.setdefault(f"{client}: B / A", []).append(cpu["B"] / cpu["A"])
+            for clients in phases:
+                await _phase(clients, gateways, turns, figures)
         finally:
             for gateway in gateways.values():
                 gateway.stop()
@@ -80,12 +71,34 @@ async def run(turns: int, a_src: str) -> dict[str, list[float]]:
     return figures
 
 
+async def _phase(clients: list[str], gateways: dict[str, CliServer], turns: int,
+                 figures: dict[str, list[float]]) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        runners = {(client, name): await stack.enter_async_context(
+                       OPENERS[client](gateways[name].base_url))
+                   for client in clients for name in "AB"}
+        for prepare in runners.values():
+            for _ in range(WARMUP_TURNS):
+                await (await prepare())()
+        for index in range(turns):
+            for client in clients:
+                cpu: dict[str, float] = {}
+                for name in ("AB" if index % 2 else "BA"):
+                    cpu[name] = await _cpu_ms(gateways[name], runners[(client, name)])
+                for name in "AB":
+                    figures.setdefault(f"{client}: gateway CPU {name}", []).append(
+                        cpu[name])
+                figures.setdefault(f"{client}: B / A", []).append(cpu["B"] / cpu["A"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--a-src", required=True, help="the sources of build A (…/src)")
     parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--alone", action="store_true",
+                        help="each client with only itself connected, one after the other")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.turns, args.a_src))
+    figures = asyncio.run(run(args.turns, args.a_src, args.alone))
     print(f"{args.turns} rounds, gateway CPU per codex turn (ms; B / A a ratio):")
     for name, values in figures.items():
         print(f"  {name:<24} median {median(values):7.2f}   p99 {percentile(values, 99):7.2f}")

@@ -170,7 +170,7 @@ def _threads(pid: int) -> dict[str, float]:
 
 def _print_profile(path: Path, turns: int, top: int) -> None:
     stats = pstats.Stats(str(path), stream=io.StringIO())
-    rows = []
+    rows: list[tuple[float, float, int, str]] = []
     total = 0.0
     for (file, line, name), (_cc, ncalls, tottime, cumtime, _callers) in (
             stats.stats.items()):  # type: ignore[attr-defined]
