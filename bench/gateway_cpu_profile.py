@@ -178,9 +178,10 @@ def _print_profile(path: Path, turns: int, top: int) -> None:
         short = f"{Path(file).parent.name}/{Path(file).name}:{line}({name})"
         rows.append((tottime, cumtime, ncalls, short))
     print(f"profiled: {total / turns * 1e6:.0f} µs of own time per turn (profiler-inflated)")
-    for key, label in ((0, "own time"), (1, "cumulative")):
+    for by_cumulative, label in ((False, "own time"), (True, "cumulative")):
         print(f"\n--- top {top} by {label}: calls/turn  own µs/turn  cum µs/turn")
-        for tottime, cumtime, ncalls, short in sorted(rows, key=lambda r: -r[key])[:top]:
+        ranked = sorted(rows, key=lambda r: r[1] if by_cumulative else r[0], reverse=True)
+        for tottime, cumtime, ncalls, short in ranked[:top]:
             print(f"{ncalls / turns:9.1f} {tottime / turns * 1e6:9.0f} "
                   f"{cumtime / turns * 1e6:9.0f}  {short}")
 
