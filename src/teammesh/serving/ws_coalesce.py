@@ -75,10 +75,17 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         """Write `texts` as frames at once from a plain callback (no task, no await) when
         the connection can take them now, and say so; False, nothing written, when it
         cannot (not open yet or any more, paused by back-pressure): the caller then sends
-        them the ASGI way, which waits or fails as uvicorn's path does."""
+        them the ASGI way, which waits or fails as uvicorn's path does. A burst past
+        `FLUSH_AT_BYTES` also goes that way, so back-pressure is seen between its parts."""
         if not self._open_plain() or self.disconnected or not self.writable.is_set():
             return False
-        self._write_frames(texts)
+        if sum(len(t) for t in texts) > FLUSH_AT_BYTES // 4:  # chars: at most 4 bytes each
+            frames = self._frames(texts)
+            if sum(len(f) for f in frames) > FLUSH_AT_BYTES:
+                return False
+            self._write(frames)
+            return True
+        self._write(self._frames(texts))
         return True
 
     def _open_plain(self) -> bool:
@@ -125,19 +132,35 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
                 await self.send({"type": "websocket.send", "text": text, MORE: True})
             self._flush()
             return
-        await self.writable.wait()
-        if self.disconnected or not self._open_plain():
-            raise ClientDisconnected()  # closed while waiting: these frames cannot go
-        self._write_frames(texts)
+        # Written in parts of about `FLUSH_AT_BYTES`, each after the transport takes more
+        # (its high-water mark pauses us between parts, as the one-frame path does).
+        frames = self._frames(texts)
+        start = 0
+        while start < len(frames):
+            end, size = start, 0
+            while end < len(frames) and (end == start or size + len(frames[end]) <= FLUSH_AT_BYTES):
+                size += len(frames[end])
+                end += 1
+            await self.writable.wait()
+            if self.disconnected or not self._open_plain():
+                raise ClientDisconnected()  # closed while waiting: these frames cannot go
+            self._write(frames[start:end])
+            start = end
 
-    def _write_frames(self, texts: list[str]) -> None:
+    @staticmethod
+    def _frames(texts: list[str]) -> list[bytes]:
+        """Each text as one whole frame (header and payload)."""
+        frames = []
+        for text in texts:
+            data = text.encode()
+            frames.append(text_frame_header(len(data)) + data)
+        return frames
+
+    def _write(self, frames: list[bytes]) -> None:
         # Whatever went through the connection before (frames deferred by the one-frame
         # path, a pong) leaves first: order is kept.
         output = self.conn.data_to_send()
-        for text in texts:
-            data = text.encode()
-            output.append(text_frame_header(len(data)))
-            output.append(data)
+        output.extend(frames)
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
