@@ -153,7 +153,14 @@ class FanOut:
             subscriber._in_drain = True
             self._draining.append(subscriber)
         if self._drain_handle is None:
-            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # offered outside the loop (start-up, a sync caller)
+                subscriber._in_drain = False
+                self._draining.remove(subscriber)
+                subscriber._wake()
+                return
+            self._drain_handle = loop.call_soon(self._drain)
 
     def _drain(self) -> None:
         """Once per loop iteration in which texts were offered: the store first, then each
