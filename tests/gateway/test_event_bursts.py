@@ -66,7 +66,7 @@ def test_publish_encoded_is_byte_for_byte_publish() -> None:
     fanout.publish("notification", "thread-1", payload)
     fanout.publish_encoded("notification", "thread-1", lambda: dumps(payload))
     fanout.publish_encoded("notification", None, lambda: dumps(payload), broadcast=True)
-    first, second, third = (subscriber.queue.get_nowait() for _ in range(3))
+    first, second, third = subscriber.pending
     assert first == second == dumps(envelope("notification", "thread-1", payload))
     assert third == dumps(envelope("notification", None, payload))
 
@@ -80,3 +80,20 @@ def test_publish_encoded_encodes_nothing_nobody_wants() -> None:
         raise AssertionError("encoded for no subscriber")
 
     fanout.publish_encoded("notification", "thread-1", never)
+
+
+async def test_a_burst_of_every_frame_length_form_arrives_intact(tmp_path: Path) -> None:
+    # The burst path frames texts itself (serving/ws_coalesce.py): payloads around each
+    # length form's edges (7-bit, 16-bit, 64-bit lengths) must come out as the client's
+    # websockets library reads them, in one burst.
+    async with start_gateway(data_dir=tmp_path) as gateway:
+        socket = await open_stream(gateway.base_url)
+        envelope_bytes = len(dumps(envelope("burst", None, {"s": ""})).encode())
+        sizes = [125, 126, 127, 65535, 65536, 70000]
+        for size in sizes:  # whole frame sizes: the filler makes up the difference
+            gateway.hub.fanout.publish("burst", None, {"s": "x" * (size - envelope_bytes)})
+        gateway.hub.fanout.publish("burst", None, {"s": "é"})
+        messages = [await socket.recv() for _ in range(len(sizes) + 1)]
+        assert [len(m.encode()) for m in messages[:-1]] == sizes
+        assert json.loads(messages[-1])["payload"]["s"] == "é"
+        await socket.close()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from teammesh.gateway.embedded import start_gateway
+from teammesh.gateway.fanout import Subscriber
 from teammesh.gateway.session import Session
 from teammesh.gateway.store import DB_FILE, Store
 from teammesh.gateway.store_health import StoreHealth
@@ -106,3 +107,39 @@ async def test_a_socket_never_sees_an_item_the_store_has_not_committed(tmp_path:
         completed = await wait_for_frame(socket, "app_server.turn.completed")
         assert completed["payload"]["params"]["turn"]["status"] == "completed"
         await socket.close()
+
+
+async def test_rows_marked_after_an_event_was_queued_are_committed_before_it_leaves(
+    tmp_path: Path,
+) -> None:
+    """Two notifications handled in one loop iteration (codex lines read in one chunk): the
+    first publishes without marking a row, the second marks one and publishes. The socket
+    write is already scheduled by the first when the second marks its row; the row must
+    still be on disk when the frames are written (the fan-out commits before every write).
+    The subscriber's `write_now` stands in for the socket, so the check runs at the very
+    moment of the write."""
+    async with (
+        start_gateway(data_dir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
+    ):
+        session_id = await create_session(http, approvalPolicy="never")
+        on_disk_at_write: list[str | None] = []
+        written: list[str] = []
+
+        def write_now(texts: list[str]) -> bool:
+            on_disk_at_write.append(_committed_entries(tmp_path).get(("turn-x", "msg-late")))
+            written.extend(json.loads(t)["type"] for t in texts)
+            return True
+
+        subscriber = Subscriber(thread_filter=session_id, write_now=write_now)
+        subscriber._waiter = asyncio.get_running_loop().create_future()  # an idle writer
+        gateway.hub.fanout.subscribe(subscriber)
+        item = {"type": "agentMessage", "id": "msg-late", "text": "hello"}
+        params = {"threadId": session_id, "turnId": "turn-x", "item": item}
+        events = gateway.hub.events
+        events.notification("playbook", "item/started", params)  # publishes, marks nothing
+        events.notification("playbook", "item/completed", params)  # marks its entry
+        await asyncio.sleep(0)  # one loop iteration: the fan-out's write
+        assert "app_server.item.completed" in written
+        assert on_disk_at_write == ["complete"]
+        gateway.hub.fanout.unsubscribe(subscriber)

@@ -3,7 +3,7 @@
 Publishing is synchronous and never awaits: the hub calls it while it holds no lock and must
 not yield between registering a pending request and announcing it. Each event is serialised
 once; every subscriber gets the same text in publish order through its own bounded queue,
-drained by the socket's writer task.
+drained by the socket's writer task a whole burst at a time.
 
 A queue is bounded in frames and in bytes (the memory its texts hold, `sys.getsizeof`, O(1)):
 a frame cap alone let a subscriber that stops reading pin 10 000 large frames. Past either
@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
+from teammesh.gateway import json_text
 from teammesh.wire import MAX_BODY_BYTES, envelope
 
 log = logging.getLogger("teammesh.gateway.fanout")
@@ -35,19 +36,21 @@ MAX_QUEUED_FRAMES = 10_000
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
 
-# One encoder for every frame: `json.dumps` with keyword arguments builds a new
-# `JSONEncoder` per call, a measurable share of a small frame's cost. Same text.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _encode_string = encode_basestring  # json's own C string encoder (ensure_ascii=False)
-
-
-def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+# Every frame's text (gateway/json_text.py says why orjson, and what it keeps).
+dumps = json_text.dumps
 
 
 @dataclass(eq=False)
 class Subscriber:
-    """One websocket connection's delivery state."""
+    """One websocket connection's delivery state.
+
+    Texts wait in a plain deque. With `write_now` (our uvicorn protocol's synchronous
+    write, serving/ws_coalesce.py) the fan-out writes a loop iteration's texts from one
+    callback for every socket (`FanOut._drain`), while the socket's writer task is idle;
+    otherwise (back-pressure, closing, another server) the writer task takes them all at
+    once (`next_batch`). Either way a burst costs one socket write, not an
+    `asyncio.Queue` put, get and task wake-up per frame."""
 
     thread_filter: str | None = None
     # Opt-in stream extensions granted at the handshake (stream_extensions.py), and the
@@ -56,53 +59,119 @@ class Subscriber:
     event_types: frozenset[str] | None = None
     max_frames: int = MAX_QUEUED_FRAMES
     max_bytes: int = MAX_QUEUED_BYTES
-    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    pending: deque[str] = field(default_factory=deque)
     queued_bytes: int = 0
     overflowed: bool = False
     going_away: bool = False  # the gateway is stopping: the writer closes with 1001
+    ended: bool = False  # no more texts: the writer ends once it has sent what is pending
+    write_now: Callable[[list[str]], bool] | None = None
+    _waiter: asyncio.Future[None] | None = None
+    _ready: Callable[[Subscriber], None] | None = None  # the fan-out's drain, if it drains us
+    _in_drain: bool = False  # already in the fan-out's list for this iteration
 
     def offer(self, text: str, size: int | None = None) -> None:
         """Queue `text` (`size` = `sys.getsizeof(text)` when the caller has it already)."""
-        if self.overflowed:
+        if self.overflowed or self.ended:
             return
         if size is None:
             size = sys.getsizeof(text)
-        if self.queue.qsize() >= self.max_frames or self.queued_bytes + size > self.max_bytes:
-            # Too slow to keep up: mark it; the writer closes the socket when it sees None.
+        if len(self.pending) >= self.max_frames or self.queued_bytes + size > self.max_bytes:
+            # Too slow to keep up: mark it; the writer closes the socket with 1013.
             self.overflowed = True
             log.warning("websocket subscriber fell behind; disconnecting it")
             self._end_now()
             return
         self.queued_bytes += size
-        self.queue.put_nowait(text)
+        self.pending.append(text)
+        if self._ready is not None:
+            self._ready(self)
+        else:
+            self._wake()
 
-    async def next(self) -> str | None:
-        """The next text to write; None when the socket must end."""
-        text = await self.queue.get()
-        if text is not None:
-            self.queued_bytes -= sys.getsizeof(text)
-        return text
+    async def next_batch(self) -> list[str] | None:
+        """Every text queued so far, in order (waiting for one if none is); None when the
+        socket must end (after the texts queued before `close`)."""
+        while not self.pending:
+            if self.ended:
+                return None
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        batch = list(self.pending)
+        self.pending.clear()
+        self.queued_bytes = 0
+        return batch
 
     def close(self) -> None:
-        """Wake the writer so it ends."""
-        self.queue.put_nowait(None)
+        """Wake the writer so it ends (after what is queued)."""
+        self.ended = True
+        self._wake()
+
+    def drain_now(self) -> None:
+        """Write what is pending at once if the writer task is idle (so nothing it holds
+        could be overtaken) and the socket takes it; else leave it to the writer."""
+        if not self.pending:
+            return
+        if self._waiter is not None and not self.ended and self.write_now is not None:
+            if self.write_now(list(self.pending)):
+                self.pending.clear()
+                self.queued_bytes = 0
+                return
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def _end_now(self) -> None:
         # Drop what is queued (the client reconnects and catches up over HTTP anyway) and
-        # end with None at once, instead of making the writer drain the backlog first.
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        # end at once, instead of making the writer drain the backlog first.
+        self.pending.clear()
         self.queued_bytes = 0
-        self.queue.put_nowait(None)
+        self.close()
 
 
 class FanOut:
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
         self.dropped_oversized = 0
+        # Called before any text leaves for a socket (the hub commits the store rows the
+        # texts may describe: gateway/store_batch.py).
+        self.before_send: Callable[[], None] | None = None
+        self._draining: list[Subscriber] = []
+        self._drain_handle: asyncio.Handle | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.add(subscriber)
+        if subscriber.write_now is not None:
+            subscriber._ready = self._ready
+
+    def _ready(self, subscriber: Subscriber) -> None:
+        if not subscriber._in_drain:
+            subscriber._in_drain = True
+            self._draining.append(subscriber)
+        if self._drain_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # offered outside the loop (start-up, a sync caller)
+                subscriber._in_drain = False
+                self._draining.remove(subscriber)
+                subscriber._wake()
+                return
+            self._drain_handle = loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        """Once per loop iteration in which texts were offered: the store first, then each
+        socket's texts in one write."""
+        self._drain_handle = None
+        draining, self._draining = self._draining, []
+        if self.before_send is not None:
+            self.before_send()
+        for subscriber in draining:
+            subscriber._in_drain = False
+            subscriber.drain_now()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
@@ -152,6 +221,12 @@ class FanOut:
         """Whether any socket would get this event: a payload nobody wants is not built
         (the runner's `eventTypes` leave most of a turn's notifications unwanted)."""
         return bool(self._wanted(event_type, thread_id, broadcast))
+
+    def may_want(self, event_type: str) -> bool:
+        """Whether some socket could get an event of this type on any thread (its thread
+        filter aside): the conservative check made before a message is even parsed."""
+        return any(s.event_types is None or event_type in s.event_types
+                   for s in self._subscribers)
 
     def _wanted(self, event_type: str, thread_id: str | None, broadcast: bool
                 ) -> list[Subscriber]:

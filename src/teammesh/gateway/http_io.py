@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from teammesh.gateway import json_text
 from teammesh.serving.media_type import json_media_type_problem
 from teammesh.wire import MAX_BODY_BYTES
 
@@ -35,7 +36,7 @@ class BodyError(Exception):
 
 def json_response(status: int, body: Any) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        json_text.dumps(body),
         status_code=status,
         media_type="application/json",
     )

@@ -86,6 +86,8 @@ class Hub(BoundSink):
         self._sessions: dict[str, Session] = {}
         self.projects = ProjectBook(store)  # codex-manager's projects (gateway/projects.py)
         ids = RequestIds(store.request_id_ceiling(), store.reserve_request_ids)
+        # Rows are committed before any text that may describe them leaves for a socket.
+        self.fanout.before_send = self.writes.flush
         self.desk = RequestDesk(self.fanout, self.writes, self._sessions, ids)
         self.events = RuntimeEvents(self._sessions, self.fanout, self.desk, self.writes)
         self.runtimes = RuntimePool(

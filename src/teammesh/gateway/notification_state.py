@@ -16,6 +16,11 @@ from teammesh.gateway.session import Session
 from teammesh.gateway.store_writes import StoreWrites
 from teammesh.gateway.transcript import entry_for_item
 
+# The methods `apply_notification` reads (and `turn/completed`, which also ends the turn's
+# pending requests): a runtime must deliver these even when no socket wants their events.
+STATE_METHODS = frozenset({"turn/started", "item/started", "item/agentMessage/delta",
+                           "item/completed", "turn/completed"})
+
 # Transcript status a still-streaming entry takes when its turn ends this way.
 _SETTLED_ENTRY_STATUS = {"completed": "complete", "interrupted": "canceled", "failed": "error"}
 

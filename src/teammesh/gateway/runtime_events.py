@@ -14,12 +14,13 @@ from json.encoder import encode_basestring
 from teammesh.gateway.clock import iso_now
 from teammesh.gateway.event_scope import scope_of
 from teammesh.gateway.fanout import FanOut, dumps
-from teammesh.gateway.notification_state import apply_notification
+from teammesh.gateway.notification_state import STATE_METHODS, apply_notification
 from teammesh.gateway.request_desk import RequestDesk
 from teammesh.gateway.runtimes.base import JsonObject, ReplyFn, RuntimeSink
 from teammesh.gateway.session import Session
 from teammesh.gateway.store_writes import StoreWrites
 from teammesh.tracing.gateway_spans import on_notification as traced_notification
+from teammesh.tracing.gateway_spans import wants_notification as traced_wants
 from teammesh.wire import BROADCAST_ALIASES, NOTIFICATION_ALIASES, notification_event_type
 
 log = logging.getLogger("teammesh.gateway.runtime_events")
@@ -64,6 +65,18 @@ class RuntimeEvents:
         self._fanout.publish_encoded(
             "notification", thread_id,
             lambda: f'{{"method":{encode_basestring(method)},"params":{params_json()}}}')
+
+    def wants_notification(self, method: str) -> bool:
+        """Whether `notification` would do anything with `method` now: the session state
+        or the turn's span reads it, or some socket could get one of its events (the
+        typed event, its alias, the generic `notification`). False lets a runtime drop
+        the message unparsed (runtimes/codex_skippable.py)."""
+        if method in STATE_METHODS or traced_wants(method):
+            return True
+        fanout = self._fanout
+        alias = NOTIFICATION_ALIASES.get(method)
+        return (fanout.may_want("notification") or fanout.may_want(notification_event_type(method))
+                or (alias is not None and fanout.may_want(alias)))
 
     def server_request(
         self, runtime_key: str, method: str, params: JsonObject, reply: ReplyFn
@@ -126,6 +139,9 @@ class BoundSink(RuntimeSink):
 
     def notify(self, method: str, params: JsonObject) -> None:
         self._events.notification(self._key, method, params)
+
+    def wants_notification(self, method: str) -> bool:
+        return self._events.wants_notification(method)
 
     def server_request(self, method: str, params: JsonObject, reply: ReplyFn) -> None:
         self._events.server_request(self._key, method, params, reply)

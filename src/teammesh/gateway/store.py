@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from teammesh.gateway import json_text
 from teammesh.gateway.session import Session, Turn
 from teammesh.gateway.transcript import Entry
 from teammesh.private_files import private_dir, private_sqlite
@@ -44,7 +45,7 @@ DURABILITY_PRAGMAS = {"normal": "NORMAL", "full": "FULL"}
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json_text.dumps(value)  # the same text as json's, encoded faster
 
 
 class Store:

@@ -84,6 +84,8 @@ class StoreWrites:
 
     def flush(self) -> None:
         """Commit the marked rows now (a background write: failures only degrade health)."""
+        if not self._pending.batch:
+            return  # nothing marked (the fan-out asks before every socket write)
         batch = self._pending.take()
         if batch:
             self._background(self.store.save_batch, list(batch.sessions.values()),

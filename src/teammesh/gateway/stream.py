@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from teammesh.gateway.fanout import FanOut, Subscriber, dumps
 from teammesh.gateway.stream_extensions import ExtensionCommands, granted, ready_frame
 from teammesh.serving.limits import ServerLimits
-from teammesh.serving.ws_coalesce import MORE
+from teammesh.serving.ws_coalesce import BATCH, MORE
 
 log = logging.getLogger("teammesh.gateway.stream")
 
@@ -55,20 +55,28 @@ def _command(text: str, subscriber: Subscriber, extensions: ExtensionCommands) -
     return INVALID
 
 
-async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
+async def _write(websocket: WebSocket, subscriber: Subscriber, fanout: FanOut) -> None:
+    # Our uvicorn protocol takes a burst in one message (serving/ws_coalesce.py); another
+    # ASGI server gets one message per frame, the last of a burst marked as such.
+    batched = BATCH in websocket.scope.get("extensions", {})
     try:
         while True:
-            text = await subscriber.next()
-            if text is None:
+            texts = await subscriber.next_batch()
+            if texts and fanout.before_send is not None:
+                fanout.before_send()  # the store rows these texts may describe, first
+            if texts is None:
                 if subscriber.overflowed:
                     await websocket.close(code=1013)  # try again later: reconnect
                 elif subscriber.going_away:
                     await websocket.close(code=1001)  # the gateway is stopping
                 return
-            # Whether more frames are queued: a burst leaves in one socket write, and the
-            # last frame of it at once (serving/ws_coalesce.py).
-            await websocket.send({"type": "websocket.send", "text": text,
-                                  MORE: not subscriber.queue.empty()})
+            if batched:
+                await websocket.send({"type": "websocket.send", BATCH: texts})
+                continue
+            last = len(texts) - 1
+            for index, text in enumerate(texts):
+                await websocket.send({"type": "websocket.send", "text": text,
+                                      MORE: index < last})
     except Exception:
         # The peer went away; the reader notices the disconnect and cleans up.
         return
@@ -80,16 +88,17 @@ async def stream_endpoint(websocket: WebSocket) -> None:
     initial = websocket.query_params.get("threadId") or None
     extensions = granted(websocket.query_params.get("extensions"), limits.ws_extensions)
     await websocket.accept()
+    batch = websocket.scope.get("extensions", {}).get(BATCH) or {}
     subscriber = Subscriber(
         thread_filter=initial, max_frames=limits.ws_queue_frames, max_bytes=limits.ws_queue_bytes,
-        extensions=extensions,
+        extensions=extensions, write_now=batch.get("write_now"),
     )
     keys = websocket.app.state.turn_start_keys
     commands = ExtensionCommands(subscriber, websocket.app.state.hub, keys, INVALID)
     subscriber.offer(dumps(ready_frame(initial, extensions, limits.ws_command_bytes,
                                        keys.instance)))
     fanout.subscribe(subscriber)
-    writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber))
+    writer = asyncio.get_running_loop().create_task(_write(websocket, subscriber, fanout))
     try:
         while True:
             message = await websocket.receive()

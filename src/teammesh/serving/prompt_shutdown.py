@@ -3,9 +3,11 @@
 uvicorn notices `should_exit` on a 100 ms tick, then sleeps a fixed 100 ms after asking each
 connection to close, then polls every 100 ms until connections and tasks are gone: 150–300 ms
 from "stop" to "stopped" even when everything has closed within a millisecond. Here the exit
-request wakes the main loop at once (the tick still runs every 100 ms for the date header),
-and the shutdown waits for the same things (connections closed, request tasks done, within
-`timeout_graceful_shutdown`, else they are cancelled) by polling every few milliseconds.
+request wakes the main loop at once (the tick still runs every 100 ms for the date header;
+its wait is one future and one timer, not `wait_for`'s task, timer and cancellation, since
+an idle server pays it ten times a second), and the shutdown waits for the same things
+(connections closed, request tasks done, within `timeout_graceful_shutdown`, else they are
+cancelled) by polling every few milliseconds.
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ TICK_S = 0.1  # uvicorn's own tick: the date header and the max-requests check
 CLOSE_POLL_S = 0.002
 
 
+def _resolve(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 class PromptShutdownServer(uvicorn.Server):
     _exit_event: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _tick_waiter: asyncio.Future[None] | None = None
 
     @property
     def should_exit(self) -> bool:
@@ -39,7 +47,12 @@ class PromptShutdownServer(uvicorn.Server):
             # outside the loop); an asyncio.Event is not thread-safe, so wake the loop through
             # call_soon_threadsafe, which is also correct on the loop's own thread.
             with contextlib.suppress(RuntimeError):  # the loop already closed
-                self._loop.call_soon_threadsafe(self._exit_event.set)
+                self._loop.call_soon_threadsafe(self._wake_now)
+
+    def _wake_now(self) -> None:
+        if self._exit_event is not None:
+            self._exit_event.set()
+        _resolve(self._tick_waiter)
 
     async def main_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -49,8 +62,15 @@ class PromptShutdownServer(uvicorn.Server):
         counter = 0
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit_event.wait(), TICK_S)
+            if self._exit_event.is_set():
+                continue
+            waiter = self._tick_waiter = self._loop.create_future()
+            timer = self._loop.call_later(TICK_S, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._tick_waiter = None
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

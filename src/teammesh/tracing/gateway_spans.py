@@ -96,6 +96,12 @@ def _remember(session_id: str, turn: _OpenTurn) -> None:
         _close(oldest, "abandoned", "too many open turns")
 
 
+def wants_notification(method: str) -> bool:
+    """Whether `on_notification` would read a `method` notification now: token usage while
+    some turn's span is open (turn/completed is always delivered: the session needs it)."""
+    return bool(_open) and method in ("thread/tokenUsage/updated", "turn/completed")
+
+
 def on_notification(method: str, thread_id: str | None, turn_id: str | None,
                     params: Mapping[str, Any]) -> None:
     """The runtime-event hook: usage onto the turn's span; the span ends with the turn."""

@@ -59,6 +59,13 @@ class RuntimeSink(abc.ABC):
         """The runtime (e.g. the app-server process) died: the hub expires every pending
         request it owns and marks in-flight turns."""
 
+    def wants_notification(self, method: str) -> bool:
+        """Whether `notify` would do anything with a `method` notification right now (some
+        socket could get one of its events, or the session state reads it). A runtime may
+        drop an unwanted one unparsed; the answer changes as sockets come and go, so it is
+        asked per message. Default: everything is wanted."""
+        return True
+
     def save_thread_state(self, thread_id: str, state: JsonObject) -> None:
         """Keep `state` (JSON) with the thread's session in the gateway store, so a restarted
         gateway hands it back in `ThreadConfig.state` (the llm runtime's conversation).

@@ -255,6 +255,7 @@ class CodexRuntime(Runtime):
             on_notification=functools.partial(self._on_notification, generation),
             on_request=functools.partial(self._on_server_request, generation),
             on_exit=functools.partial(self._on_exit, generation),
+            skip_notification=self._unwanted,
         )
         # Set before the handshake so server requests arriving during it can be answered.
         self._process = process
@@ -406,6 +407,10 @@ class CodexRuntime(Runtime):
             self._deadlines.turn_completed(params)
             params = self._retry_watch.on_completed(params)
         self._forward_notification(method, params)
+
+    def _unwanted(self, method: str) -> bool:
+        """A skippable notification nothing would read (codex_skippable.py)."""
+        return self._sink is not None and not self._sink.wants_notification(method)
 
     def _interrupt_now(self, codex_thread_id: str, turn_id: str) -> None:
         process = self._process

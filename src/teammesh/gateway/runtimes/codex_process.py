@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import re
@@ -25,7 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from teammesh.gateway import json_text
 from teammesh.gateway.runtimes.codex_pipes import LineProcess, spawn_line_process
+from teammesh.gateway.runtimes.codex_skippable import skippable_method
 from teammesh.private_files import open_private_append, private_dir
 
 JsonObject = dict[str, Any]
@@ -74,8 +75,10 @@ class AppServerProcess:
         on_notification: NotificationHandler,
         on_request: ServerRequestHandler,
         on_exit: ExitHandler,
+        skip_notification: Callable[[str], bool] | None = None,
     ) -> None:
         self._argv = list(argv)
+        self._skip_notification = skip_notification
         self._env = env
         self._cwd = cwd
         self._stderr_log = stderr_log
@@ -190,7 +193,10 @@ class AppServerProcess:
             message["params"] = params
         try:
             await self._write(message)
-            return await asyncio.wait_for(future, timeout_s)
+            # `asyncio.timeout`, not `wait_for`: the same cancel-on-timeout for a fraction of
+            # the callbacks and futures (a few per codex request, two requests per turn).
+            async with asyncio.timeout(timeout_s):
+                return await future
         except TimeoutError:
             raise AppServerError(-32603, f"{method} timed out after {timeout_s:g} s") from None
         finally:
@@ -217,7 +223,7 @@ class AppServerProcess:
         proc = self._proc
         if proc is None or proc.stdin is None or self._exit_reason is not None:
             raise AppServerExited(self._exit_reason or "codex app-server is not running")
-        line = json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n"
+        line = json_text.dumps(message) + "\n"
         async with self._write_lock:
             try:
                 proc.stdin.write(line.encode("utf-8"))
@@ -242,8 +248,12 @@ class AppServerProcess:
             self._exited(returncode)
 
     def _dispatch_line(self, line: bytes) -> None:
+        if self._skip_notification is not None:
+            skippable = skippable_method(line)
+            if skippable is not None and self._skip_notification(skippable):
+                return  # nothing would read it: not even parsed (codex_skippable.py)
         try:
-            message = json.loads(line)
+            message = json_text.loads(line)
         except ValueError:
             log.warning("codex app-server wrote a non-JSON line (%d bytes)", len(line))
             return
