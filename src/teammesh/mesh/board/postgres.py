@@ -5,6 +5,17 @@ transaction-scoped advisory locks (`pg_locks.py`): the members' it touches, or t
 run's for a run-wide write, so a claim's select-then-update is atomic across connections,
 processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite) while members' writes
 do not wait on each other.
+
+Round trips are what a PostgreSQL board costs (the runner waits for each), so (see
+docs/distributed.md, "Round trips"):
+- the connection is in autocommit mode and a read runs without BEGIN/COMMIT: at READ
+  COMMITTED, which the board uses, each statement reads its own snapshot inside a
+  transaction as well, so the two extra round trips bought nothing;
+- a write transaction runs in pipeline mode: BEGIN, the locks and every statement whose
+  result is not read go out together and wait only when a result is read (or at COMMIT),
+  so a tool call's mutation takes about as many round trips as it has reads, not
+  statements. An error of a statement sent ahead is raised at the next read or at COMMIT,
+  still inside the transaction, which then rolls back as before.
 Tables are prefixed `teammesh_` so the database may hold other things too; the schema is
 versioned (`migrations.py`, `schema.py`), since one database outlives any one teammesh.
 """
@@ -54,7 +65,8 @@ class PostgresStore(SqlStore):
     def __init__(self, dsn: str, run_id: str) -> None:
         self.dsn = dsn
         self._run_id = run_id
-        self._conn: psycopg.Connection[Row] = psycopg.connect(dsn, row_factory=dict_row)
+        self._conn: psycopg.Connection[Row] = psycopg.connect(dsn, row_factory=dict_row,
+                                                              autocommit=True)
         self._lock = threading.RLock()
         migrate_pg(self._conn, redact(dsn))
 
@@ -76,16 +88,19 @@ class PostgresStore(SqlStore):
     def act_as_worker(self, worker: str) -> None:
         """Name this connection's worker (`leases.bind_worker`): the database then lets it
         open a member's turn only under that member's live lease."""
-        with self._lock, self._conn.transaction():
+        with self._lock:
             self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
 
     @contextmanager
     def transaction(self, *, write: bool, members: Members = None
                     ) -> Iterator[_PostgresTx]:
-        with self._lock, refused_turns(), self._conn.transaction():
-            if write:
+        with self._lock, refused_turns():
+            if not write:  # autocommit: each read statement is its own transaction
+                yield _PostgresTx(self._conn, self._run_id)
+                return
+            with self._conn.pipeline(), self._conn.transaction():
                 pg_locks.take_write_locks(self._conn, self._run_id, members)
-            yield _PostgresTx(self._conn, self._run_id)
+                yield _PostgresTx(self._conn, self._run_id)
 
 
 @contextmanager
