@@ -206,11 +206,8 @@ def test_run_wide_writes_still_exclude_members(postgres_dsn: str,
     run_id = _seeded(postgres_dsn)
     board = open_board(postgres_dsn, run_id)
     try:
-        with board._store.transaction(write=True, members=members) as tx, \
+        with board._store.transaction(write=True, members=members), \
                 psycopg.connect(postgres_dsn, autocommit=True) as probe:
-            # A write runs pipelined: its locks are sent ahead and surely held once the
-            # first result of the transaction is back (before any of its reads returns).
-            tx.run()
             exclusive = probe.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
                                       (f"teammesh:{run_id}",)).fetchone()
             shared = probe.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s))",

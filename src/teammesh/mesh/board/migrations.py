@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from teammesh.mesh.board.pg_functions import PG_CALL_FUNCTIONS
 from teammesh.mesh.board.sql_record import TURN_RECORD_COLUMNS
 
 
@@ -53,6 +54,7 @@ _DESCRIPTIONS = (
     "member and coordinator leases (distributed workers)",
     "wake-ups: a notification when work is queued, a turn settles or the run changes",
     "transcripts: each member's session transcript (main's table, as a migration)",
+    "server functions: a tool call's board work in one statement (PostgreSQL)",
 )
 
 SQLITE_BASE = """
@@ -267,6 +269,7 @@ SQLITE_MIGRATIONS = _numbered(
     _statements(SQLITE_LEASES),
     (),
     _statements(SQLITE_TRANSCRIPTS),
+    (),
 )
 
 PG_MIGRATIONS = _numbered(
@@ -279,6 +282,7 @@ PG_MIGRATIONS = _numbered(
     (*_statements(PG_LEASES), *PG_LEASE_GUARD),
     PG_WAKEUPS,
     _statements(PG_TRANSCRIPTS),
+    PG_CALL_FUNCTIONS,
 )
 
 LATEST = len(_DESCRIPTIONS)

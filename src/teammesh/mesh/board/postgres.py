@@ -6,16 +6,15 @@ run's for a run-wide write, so a claim's select-then-update is atomic across con
 processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite) while members' writes
 do not wait on each other.
 
-Round trips are what a PostgreSQL board costs (the runner waits for each), so (see
-docs/distributed.md, "Round trips"):
-- the connection is in autocommit mode and a read runs without BEGIN/COMMIT: at READ
-  COMMITTED, which the board uses, each statement reads its own snapshot inside a
-  transaction as well, so the two extra round trips bought nothing;
-- a write transaction runs in pipeline mode: BEGIN, the locks and every statement whose
-  result is not read go out together and wait only when a result is read (or at COMMIT),
-  so a tool call's mutation takes about as many round trips as it has reads, not
-  statements. An error of a statement sent ahead is raised at the next read or at COMMIT,
-  still inside the transaction, which then rolls back as before.
+A PostgreSQL board costs CPU per statement, in this process and in the server (on a
+loaded machine that, more than the wait, is what a tool call pays), so statements count:
+the connection is in autocommit mode and a read runs as its statements alone, without
+BEGIN and COMMIT around them (at READ COMMITTED, which the board uses, each statement reads
+its own snapshot inside a transaction as well, so the two extra statements bought
+nothing). A write runs in a transaction as before. Pipeline mode (a write's statements sent
+without waiting for each) and a connection per thread (the runner calling the board from
+threads) were measured and left out: each cost more CPU per call than it saved in waits
+(docs/distributed.md, "Statements per tool call").
 Tables are prefixed `teammesh_` so the database may hold other things too; the schema is
 versioned (`migrations.py`, `schema.py`), since one database outlives any one teammesh.
 """
@@ -91,6 +90,15 @@ class PostgresStore(SqlStore):
         with self._lock:
             self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
 
+    def call_function(self, call: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        """`SELECT <call>` of a board function returning jsonb (`pg_functions.py`): one
+        statement, its own transaction (autocommit), so one round trip in all."""
+        with self._lock, refused_turns():
+            row = self._conn.execute(f"SELECT {call} AS result", args).fetchone()
+        assert row is not None
+        result: dict[str, Any] = row["result"]
+        return result
+
     @contextmanager
     def transaction(self, *, write: bool, members: Members = None
                     ) -> Iterator[_PostgresTx]:
@@ -98,7 +106,7 @@ class PostgresStore(SqlStore):
             if not write:  # autocommit: each read statement is its own transaction
                 yield _PostgresTx(self._conn, self._run_id)
                 return
-            with self._conn.pipeline(), self._conn.transaction():
+            with self._conn.transaction():
                 pg_locks.take_write_locks(self._conn, self._run_id, members)
                 yield _PostgresTx(self._conn, self._run_id)
 
