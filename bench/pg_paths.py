@@ -32,5 +32,6 @@ def use(path: str) -> None:
             yield _PostgresTx(self._conn, self._run_id)
 
     PostgresStore.transaction = transaction  # type: ignore[method-assign]
-    PgTeamBoard.pull_work = TeamBoard.pull_work  # type: ignore[method-assign]
-    PgTeamBoard.publish_artifact = TeamBoard.publish_artifact  # type: ignore[method-assign]
+    for generic in ("pull_work", "publish_artifact", "open_turn", "set_turn_id",
+                    "settle_turn"):
+        setattr(PgTeamBoard, generic, getattr(TeamBoard, generic))

@@ -100,6 +100,52 @@ def test_the_functions_keep_the_generic_rules(postgres_dsn: str) -> None:
         functions.close()
 
 
+def _turns_script(board: TeamBoard) -> list[Any]:
+    """Turns: opened with and without a session, a turn id, ok settles (claims done), a
+    stray claim back to the queue at the next open and finally a dead letter, a failed
+    settle (the generic way), settling twice, and a token no turn has."""
+    for n in range(2):
+        board.queue_work("docs", f"task {n}", by=SYSTEM_MEMBER)
+    board.set_session("docs", "sess-B")
+    seen: list[Any] = []
+    first = board.open_turn("docs", 1, session_id="sess-A")
+    board.set_turn_id(first.token, "turn-1")
+    seen.append(board.pull_work("docs", token=first.token))
+    seen.append(board.settle_turn(first.token, ok=True))
+    seen.append(board.settle_turn(first.token, ok=True))  # again: nothing
+    for round_number in range(2, 6):  # claim, then the next open requeues it: dead at 3
+        slot = board.open_turn("docs", round_number, requeue_strays=True)
+        seen.append(board.pull_work("docs", token=slot.token))
+    last = board.open_turn("docs", 6, requeue_strays=True)
+    seen.append(board.settle_turn(last.token, ok=False, reason="boom\nagain"))
+    seen.append(board.settle_turn("docs.r9.nothere", ok=True))
+    seen.append(board.settle_turn(last.token, ok=True))  # already failed: stays failed
+    return [[(t.text, t.status, t.attempts) for t in r] if isinstance(r, list) else r
+            for r in seen]
+
+
+def _turn_state(board: TeamBoard) -> dict[str, Any]:
+    record = board.run_record()
+    tokens = {t.token: n for n, t in enumerate(record.turns)}
+    return {
+        "turns": [(t.member, t.round, t.turn_id, t.session_id, t.state, t.reason,
+                   t.started_at is not None, t.ended_at is not None) for t in record.turns],
+        "tasks": [(t.text, t.status, t.attempts, tokens.get(t.claim_token or "", None))
+                  for t in board.tasks()],
+    }
+
+
+def test_turns_open_and_settle_as_the_generic_rules_do(postgres_dsn: str) -> None:
+    _, generic = _run(postgres_dsn, functions=False)
+    _, functions = _run(postgres_dsn, functions=True)
+    try:
+        assert _turns_script(functions) == _turns_script(generic)
+        assert _turn_state(functions) == _turn_state(generic)
+    finally:
+        generic.close()
+        functions.close()
+
+
 def test_the_effect_key_digest_is_the_cores() -> None:
     arguments = {"kind": "note", "summary": "ü, \"quoted\""}
     assert effect_key(7, "docs", "team_publish_artifact", arguments, 2) == (

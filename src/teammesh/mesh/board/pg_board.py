@@ -1,22 +1,25 @@
-"""`TeamBoard` on a PostgreSQL store, its two tool-call operations each one statement: the
-server functions of `pg_functions.py` (migration 9) instead of the generic statements.
+"""`TeamBoard` on a PostgreSQL store, what every turn does one statement each: the server
+functions of `pg_functions.py` (migration 9) instead of the generic statements.
 
 Everything a caller sees stays `TeamBoard`'s: the member and text checks run here first,
 the same way, and the function returns the same result (the call's record and log entry
 written in the same transaction). Only the number of statements changes: one instead of
-ten (`team_pull_work`) or eleven (`team_publish_artifact`).
+ten (`team_pull_work`), eleven (`team_publish_artifact`), seven (opening a turn), four (its
+turn id) or eight (settling it ok). A turn that failed or was lost settles the generic way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from typing import Any
 
 from teammesh.mesh.board.call_notes import CallNote, stored_json
 from teammesh.mesh.board.core import TeamBoard, clean_text
 from teammesh.mesh.board.postgres import PostgresStore
+from teammesh.mesh.board.protocol import TaskRecord, TurnSlot
 
 
 def arguments_digest(arguments: dict[str, Any]) -> str:
@@ -33,6 +36,12 @@ def _call_args(call: CallNote | None) -> tuple[Any, ...]:
             time.time())
 
 
+def _result(value: Any) -> dict[str, Any]:
+    """A tool call's result as a function returned it (jsonb: a dict)."""
+    assert isinstance(value, dict)
+    return value
+
+
 class PgTeamBoard(TeamBoard):
     """The board of one run in PostgreSQL."""
 
@@ -43,9 +52,9 @@ class PgTeamBoard(TeamBoard):
     def pull_work(self, member: str, *, token: str | None, key: str | None = None,
                   call: CallNote | None = None) -> dict[str, Any]:
         self._check_member(member)
-        return self._pg.call_function(
+        return _result(self._pg.call_function(
             "teammesh_pull_work(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (self.run_id, member, token, key, *_call_args(call)))
+            (self.run_id, member, token, key, *_call_args(call))))
 
     def publish_artifact(self, member: str, kind: object, summary: object, *,
                          key: str | None = None, token: str | None = None,
@@ -54,7 +63,31 @@ class PgTeamBoard(TeamBoard):
         clean_kind = clean_text("kind", kind)
         clean_summary = clean_text("summary", summary)
         digest = arguments_digest({"kind": clean_kind, "summary": clean_summary})
-        return self._pg.call_function(
+        return _result(self._pg.call_function(
             "teammesh_publish_artifact(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (self.run_id, member, token, key, clean_kind, clean_summary, digest,
-             *_call_args(call)))
+             *_call_args(call))))
+
+    def open_turn(self, member: str, round_number: int, *, requeue_strays: bool = False,
+                  session_id: str | None = None) -> TurnSlot:
+        self._check_member(member)
+        slot = TurnSlot(token=f"{member}.r{round_number}.{secrets.token_hex(4)}",
+                        member=member, round=round_number, turn_id=None, state="open")
+        self._pg.call_function("teammesh_open_turn(%s, %s, %s, %s, %s, %s, %s)",
+                               (self.run_id, member, slot.token, round_number,
+                                requeue_strays, time.time(), session_id))
+        return slot
+
+    def set_turn_id(self, token: str, turn_id: str) -> None:
+        self._pg.call_function("teammesh_set_turn_id(%s, %s, %s)",
+                               (self.run_id, token, turn_id))
+
+    def settle_turn(self, token: str, *, ok: bool, lost: bool = False,
+                    charge_queue_head: bool = False, reason: str | None = None
+                    ) -> list[TaskRecord]:
+        if ok and self._pg.call_function(
+                "teammesh_settle_ok(%s, %s, %s, %s)",
+                (self.run_id, token.rsplit(".", 2)[0], token, time.time())):
+            return []  # an ok settle returns nothing back to the queue
+        return super().settle_turn(token, ok=ok, lost=lost,
+                                   charge_queue_head=charge_queue_head, reason=reason)

@@ -1,5 +1,5 @@
 """Server functions of the PostgreSQL board (migration 9): a tool call's whole board work
-in one statement.
+in one statement, and so a turn's opening, turn id and settling.
 
 Why: on PostgreSQL a tool call paid per statement, in the runner (psycopg) and in the
 server alike — `team_pull_work` was ten statements (BEGIN, the locks, the replay lookup,
@@ -197,4 +197,76 @@ BEGIN
 END $fn$ LANGUAGE plpgsql
 """
 
-PG_CALL_FUNCTIONS = (_LOCKS, _NOTE_CALL, _PULL_WORK, _PUBLISH_ARTIFACT)
+# `TeamBoard.open_turn`: the member's stray claims back to the queue (or to the dead
+# letters: `_return_claim`), then the turn's row — its `seq` under the run's turn-seq lock
+# (`_PostgresTx.add_turn`), its start and session stamped (`stamp_turn`) in the insert
+# itself. The lease guard (a trigger) checks the insert as before.
+_OPEN_TURN = """
+CREATE OR REPLACE FUNCTION teammesh_open_turn(
+    p_run TEXT, p_member TEXT, p_token TEXT, p_round INTEGER, p_requeue BOOLEAN,
+    p_started DOUBLE PRECISION, p_session TEXT)
+RETURNS void AS $fn$
+BEGIN
+    PERFORM teammesh_member_locks(p_run, p_member);
+    IF p_requeue THEN
+        UPDATE teammesh_tasks SET attempts = attempts + 1, claim_token = NULL,
+            status = CASE WHEN attempts + 1 >= (SELECT max_attempts FROM teammesh_runs
+                                                WHERE run_id = p_run)
+                     THEN 'dead' ELSE 'queued' END
+        WHERE run_id = p_run AND owner = p_member AND status = 'claimed';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext(p_run), hashtext('counter:turn-seq'));
+    INSERT INTO teammesh_turns (run_id, token, member, round, turn_id, state, seq,
+                                started_at, session_id)
+    VALUES (p_run, p_token, p_member, p_round, NULL, 'open',
+            (SELECT COALESCE(MAX(seq), 0) + 1 FROM teammesh_turns WHERE run_id = p_run),
+            p_started,
+            COALESCE(p_session, (SELECT session_id FROM teammesh_members
+                                 WHERE run_id = p_run AND member = p_member)));
+END $fn$ LANGUAGE plpgsql
+"""
+
+# `TeamBoard.set_turn_id`: the run's lock shared (a write of no member), then the row.
+_SET_TURN_ID = """
+CREATE OR REPLACE FUNCTION teammesh_set_turn_id(p_run TEXT, p_token TEXT, p_turn_id TEXT)
+RETURNS void AS $fn$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(hashtext('teammesh:' || p_run));
+    UPDATE teammesh_turns SET turn_id = COALESCE(p_turn_id, turn_id)
+    WHERE run_id = p_run AND token = p_token;
+END $fn$ LANGUAGE plpgsql
+"""
+
+# `TeamBoard.settle_turn` for a turn that went well (every turn but a few): its claims
+# done, nothing charged. False, changing nothing, when the token's row names another
+# member than the token does: the caller settles it the generic way, under that member's
+# lock (as `settle_turn` does). A failed or lost turn is always settled the generic way.
+_SETTLE_OK = """
+CREATE OR REPLACE FUNCTION teammesh_settle_ok(
+    p_run TEXT, p_member TEXT, p_token TEXT, p_ended DOUBLE PRECISION)
+RETURNS boolean AS $fn$
+DECLARE
+    slot RECORD;
+BEGIN
+    PERFORM teammesh_member_locks(p_run, p_member);
+    SELECT member, state INTO slot FROM teammesh_turns
+    WHERE run_id = p_run AND token = p_token;
+    IF NOT FOUND THEN
+        RETURN true;
+    END IF;
+    IF slot.member <> p_member THEN
+        RETURN false;
+    END IF;
+    IF slot.state <> 'open' THEN
+        RETURN true;  -- already settled: settling is idempotent
+    END IF;
+    UPDATE teammesh_turns SET state = 'ok', ended_at = COALESCE(p_ended, ended_at)
+    WHERE run_id = p_run AND token = p_token;
+    UPDATE teammesh_tasks SET status = 'done'
+    WHERE run_id = p_run AND status = 'claimed' AND claim_token = p_token;
+    RETURN true;
+END $fn$ LANGUAGE plpgsql
+"""
+
+PG_CALL_FUNCTIONS = (_LOCKS, _NOTE_CALL, _PULL_WORK, _PUBLISH_ARTIFACT, _OPEN_TURN,
+                     _SET_TURN_ID, _SETTLE_OK)

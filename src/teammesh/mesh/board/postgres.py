@@ -90,14 +90,13 @@ class PostgresStore(SqlStore):
         with self._lock:
             self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
 
-    def call_function(self, call: str, args: tuple[Any, ...]) -> dict[str, Any]:
-        """`SELECT <call>` of a board function returning jsonb (`pg_functions.py`): one
+    def call_function(self, call: str, args: tuple[Any, ...]) -> Any:
+        """What `SELECT <call>` of a board function returns (`pg_functions.py`): one
         statement, its own transaction (autocommit), so one round trip in all."""
         with self._lock, refused_turns():
             row = self._conn.execute(f"SELECT {call} AS result", args).fetchone()
         assert row is not None
-        result: dict[str, Any] = row["result"]
-        return result
+        return row["result"]
 
     @contextmanager
     def transaction(self, *, write: bool, members: Members = None
