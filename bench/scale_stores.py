@@ -95,6 +95,11 @@ def add_store_points(cfg: Config, section: Section) -> list[dict[str, Any]]:
                         target=f"≈ 1 (linear), ≥ {LINEAR_FLOOR:g}×",
                         met=ratio >= LINEAR_FLOOR)
             points += mine
+        if dsn is not None:
+            from bench.scale_pg_ab import add_pg_ab_points  # imports scale_point from here
+
+            points.append({"store": "PostgreSQL A/B",
+                           "raw": add_pg_ab_points(cfg, section, dsn, members)})
     section.notes.append(f"Every store: {members} members, tasks "
                          + ", ".join(str(t) for t, _ in grid)
                          + "; runs per point " + ", ".join(str(r) for _, r in grid)
