@@ -1,7 +1,8 @@
-"""The PostgreSQL board as it was, for the A/B of `bench.scale_stores` (bench only: nothing
-else turns it on). `classic`: BEGIN and COMMIT around every read as well as every write,
-and every tool call's board work written as the generic statements of `sql.py` (no server
-function). `current`: today's store."""
+"""The PostgreSQL board as it was, for the A/Bs of `bench.scale_pg_ab` and
+`bench.board_store` (bench only: nothing else turns it on). `classic`: BEGIN and COMMIT
+around every read as well as every write, and a turn's board work (claim, publish, open,
+turn id, settle) as the generic statements of `sql.py` instead of the server functions of
+`pg_functions.py`. `current`: today's store."""
 
 from __future__ import annotations
 
@@ -10,18 +11,34 @@ from contextlib import contextmanager
 from typing import Any
 
 PATHS = ("current", "classic")
+_GENERIC = ("pull_work", "publish_artifact", "open_turn", "set_turn_id", "settle_turn")
 
 
 def use(path: str) -> None:
+    """Switch this process to `path` for good (a scale worker's `--pg-path`)."""
+    if path not in PATHS:
+        raise ValueError(f"unknown PostgreSQL path {path!r}")
+    if path == "classic":
+        _patches()
+
+
+@contextmanager
+def classic() -> Iterator[None]:
+    """The classic path in this process while the block runs (threads only: a spawned
+    process imports the store afresh)."""
+    undo = _patches()
+    try:
+        yield
+    finally:
+        for owner, name, value in undo:
+            setattr(owner, name, value)
+
+
+def _patches() -> list[tuple[Any, str, Any]]:
     from teammesh.mesh.board import pg_locks
     from teammesh.mesh.board.core import TeamBoard
     from teammesh.mesh.board.pg_board import PgTeamBoard
     from teammesh.mesh.board.postgres import PostgresStore, _PostgresTx, refused_turns
-
-    if path not in PATHS:
-        raise ValueError(f"unknown PostgreSQL path {path!r}")
-    if path == "current":
-        return
 
     @contextmanager
     def transaction(self: PostgresStore, *, write: bool, members: Any = None
@@ -31,7 +48,10 @@ def use(path: str) -> None:
                 pg_locks.take_write_locks(self._conn, self._run_id, members)
             yield _PostgresTx(self._conn, self._run_id)
 
+    undo: list[tuple[Any, str, Any]] = [(PostgresStore, "transaction",
+                                         PostgresStore.__dict__["transaction"])]
     PostgresStore.transaction = transaction  # type: ignore[method-assign]
-    for generic in ("pull_work", "publish_artifact", "open_turn", "set_turn_id",
-                    "settle_turn"):
-        setattr(PgTeamBoard, generic, getattr(TeamBoard, generic))
+    for name in _GENERIC:
+        undo.append((PgTeamBoard, name, PgTeamBoard.__dict__[name]))
+        setattr(PgTeamBoard, name, getattr(TeamBoard, name))
+    return undo
