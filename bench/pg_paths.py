@@ -34,6 +34,23 @@ def classic() -> Iterator[None]:
             setattr(owner, name, value)
 
 
+@contextmanager
+def generic_ops() -> Iterator[None]:
+    """A turn's board work as the generic statements (no server function) while the block
+    runs: what patches of `pg_locks` act on (the functions take their locks themselves)."""
+    from teammesh.mesh.board.core import TeamBoard
+    from teammesh.mesh.board.pg_board import PgTeamBoard
+
+    saved = [(name, PgTeamBoard.__dict__[name]) for name in _GENERIC]
+    for name in _GENERIC:
+        setattr(PgTeamBoard, name, getattr(TeamBoard, name))
+    try:
+        yield
+    finally:
+        for name, value in saved:
+            setattr(PgTeamBoard, name, value)
+
+
 def _patches() -> list[tuple[Any, str, Any]]:
     from teammesh.mesh.board import pg_locks
     from teammesh.mesh.board.core import TeamBoard
