@@ -92,7 +92,9 @@ class PostgresStore(SqlStore):
 
     def call_function(self, call: str, args: tuple[Any, ...]) -> Any:
         """What `SELECT <call>` of a board function returns (`pg_functions.py`): one
-        statement, its own transaction (autocommit), so one round trip in all."""
+        statement, its own transaction (autocommit), so one round trip in all. `call` is a
+        constant of `pg_board.py` (the function and its placeholders), never built from
+        input: every value goes in `args`."""
         with self._lock, refused_turns():
             row = self._conn.execute(f"SELECT {call} AS result", args).fetchone()
         assert row is not None
