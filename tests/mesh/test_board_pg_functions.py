@@ -5,6 +5,7 @@ claiming at once, and a database from before them gains them when opened."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,14 +14,26 @@ from typing import Any
 import psycopg
 import pytest
 
-from teammesh.mesh.board import SYSTEM_MEMBER, TeamBoard, create_board, open_board
+from teammesh.mesh.board import (
+    SYSTEM_MEMBER,
+    BoardRefusal,
+    TeamBoard,
+    create_board,
+    open_board,
+)
 from teammesh.mesh.board.call_notes import CallNote
 from teammesh.mesh.board.core import effect_key
+from teammesh.mesh.board.initial_tasks import queue_initial_tasks
 from teammesh.mesh.board.migrations import LATEST
 from teammesh.mesh.board.pg_board import PgTeamBoard, arguments_digest
 from teammesh.mesh.board.postgres import PostgresStore
 
 ROSTER = ("developer", "docs")
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal as JSON, so `true` and `1` (equal in Python) differ."""
+    return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
 
 
 def _run(dsn: str, *, functions: bool) -> tuple[str, TeamBoard]:
@@ -93,8 +106,8 @@ def test_the_functions_keep_the_generic_rules(postgres_dsn: str) -> None:
     _, generic = _run(postgres_dsn, functions=False)
     _, functions = _run(postgres_dsn, functions=True)
     try:
-        assert _script(functions) == _script(generic)
-        assert _state(functions) == _state(generic)
+        assert _same(_script(functions), _script(generic))
+        assert _same(_state(functions), _state(generic))
     finally:
         generic.close()
         functions.close()
@@ -139,8 +152,36 @@ def test_turns_open_and_settle_as_the_generic_rules_do(postgres_dsn: str) -> Non
     _, generic = _run(postgres_dsn, functions=False)
     _, functions = _run(postgres_dsn, functions=True)
     try:
-        assert _turns_script(functions) == _turns_script(generic)
-        assert _turn_state(functions) == _turn_state(generic)
+        assert _same(_turns_script(functions), _turns_script(generic))
+        assert _same(_turn_state(functions), _turn_state(generic))
+    finally:
+        generic.close()
+        functions.close()
+
+
+def _initial_script(board: TeamBoard) -> dict[str, Any]:
+    """Initial tasks queued, queued again (a resumed run: nothing twice), then again with
+    one more after the owner completed (the refusal recorded, nothing queued for it), and
+    a text `queue_work` refuses (all or nothing: none of that batch queued)."""
+    first = [("docs", " task one "), ("developer", "task two"), ("docs", "task three")]
+    queue_initial_tasks(board, first)
+    queue_initial_tasks(board, first)
+    board.mark_done("developer")
+    queue_initial_tasks(board, [*first, ("developer", "task four")])
+    with pytest.raises(BoardRefusal):
+        queue_initial_tasks(board, [*first, ("docs", "task five"), ("docs", "   ")])
+    return {
+        "tasks": [(t.owner, t.text, t.queued_by, t.status, t.chain, t.parent_id)
+                  for t in board.tasks()],
+        "records": sorted((r.key, r.member, r.tool, r.result) for r in board.records()),
+    }
+
+
+def test_initial_tasks_are_queued_as_the_generic_rules_do(postgres_dsn: str) -> None:
+    _, generic = _run(postgres_dsn, functions=False)
+    _, functions = _run(postgres_dsn, functions=True)
+    try:
+        assert _same(_initial_script(functions), _initial_script(generic))
     finally:
         generic.close()
         functions.close()

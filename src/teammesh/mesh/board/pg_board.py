@@ -5,7 +5,8 @@ Everything a caller sees stays `TeamBoard`'s: the member and text checks run her
 the same way, and the function returns the same result (the call's record and log entry
 written in the same transaction). Only the number of statements changes: one instead of
 ten (`team_pull_work`), eleven (`team_publish_artifact`), seven (opening a turn), four (its
-turn id) or eight (settling it ok). A turn that failed or was lost settles the generic way.
+turn id) or eight (settling it ok), and one for all of a run's initial tasks instead of six
+each. A turn that failed or was lost settles the generic way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from teammesh.mesh.board.call_notes import CallNote, stored_json
 from teammesh.mesh.board.core import TeamBoard, clean_text
 from teammesh.mesh.board.postgres import PostgresStore
-from teammesh.mesh.board.protocol import TaskRecord, TurnSlot
+from teammesh.mesh.board.protocol import SYSTEM_MEMBER, BoardRefusal, TaskRecord, TurnSlot
 
 
 def arguments_digest(arguments: dict[str, Any]) -> str:
@@ -91,3 +92,19 @@ class PgTeamBoard(TeamBoard):
             return []  # an ok settle returns nothing back to the queue
         return super().settle_turn(token, ok=ok, lost=lost,
                                    charge_queue_head=charge_queue_head, reason=reason)
+
+    def queue_initial(self, tasks: list[tuple[str, str]]) -> bool:
+        """The run's initial tasks in one statement (`initial_tasks.py`); False, having
+        done nothing, when one of them would be refused: the generic way then refuses it
+        exactly as it always did."""
+        if SYSTEM_MEMBER in self.roster:  # a member named so could claim: generic way
+            return False
+        try:
+            for owner, _ in tasks:
+                self._check_member(owner)
+            texts = [clean_text("task", text) for _, text in tasks]
+        except BoardRefusal:
+            return False
+        self._pg.call_function("teammesh_queue_initial(%s, %s, %s)",
+                               (self.run_id, [owner for owner, _ in tasks], texts))
+        return True

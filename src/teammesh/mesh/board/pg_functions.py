@@ -268,5 +268,48 @@ BEGIN
 END $fn$ LANGUAGE plpgsql
 """
 
+# `initial_tasks.queue_initial_tasks`: every initial task through `queue_work` by the
+# system (key `initial:N`, replayed when recorded), in one transaction under the run's
+# lock. The system member never claims, so a task's chain is its owner alone and it has
+# no parent; a completed owner gets the refusal `queue_work` records. The texts come
+# checked (`clean_text`): a text or owner `queue_work` would refuse goes the generic way.
+_QUEUE_INITIAL = """
+CREATE OR REPLACE FUNCTION teammesh_queue_initial(p_run TEXT, p_owners TEXT[],
+                                                  p_texts TEXT[])
+RETURNS void AS $fn$
+DECLARE
+    n INTEGER;
+    owner_name TEXT;
+    request TEXT;
+    result jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('teammesh:' || p_run));
+    FOR n IN 1 .. COALESCE(array_length(p_owners, 1), 0) LOOP
+        owner_name := p_owners[n];
+        request := 'initial:' || (n - 1);
+        CONTINUE WHEN EXISTS (SELECT 1 FROM teammesh_tool_calls
+                              WHERE run_id = p_run AND request_key = request);
+        IF EXISTS (SELECT 1 FROM teammesh_members WHERE run_id = p_run
+                   AND member = owner_name AND completed_seq IS NOT NULL) THEN
+            result := jsonb_build_object('queuedFor', owner_name, 'queuedBy', 'system',
+                'queueDepth', (SELECT COUNT(*) FROM teammesh_tasks WHERE run_id = p_run
+                               AND owner = owner_name AND status = 'queued'),
+                'queued', false, 'reason', 'owner_completed');
+        ELSE
+            INSERT INTO teammesh_tasks (run_id, owner, text, queued_by, status, chain,
+                                        parent_id)
+            VALUES (p_run, owner_name, p_texts[n], 'system', 'queued',
+                    jsonb_build_array(owner_name)::text, NULL);
+            result := jsonb_build_object('queuedFor', owner_name, 'queuedBy', 'system',
+                'queueDepth', (SELECT COUNT(*) FROM teammesh_tasks WHERE run_id = p_run
+                               AND owner = owner_name AND status = 'queued'),
+                'task', p_texts[n], 'queued', true);
+        END IF;
+        INSERT INTO teammesh_tool_calls (run_id, request_key, member, tool, result)
+        VALUES (p_run, request, 'system', 'team_queue_work', result::text);
+    END LOOP;
+END $fn$ LANGUAGE plpgsql
+"""
+
 PG_CALL_FUNCTIONS = (_LOCKS, _NOTE_CALL, _PULL_WORK, _PUBLISH_ARTIFACT, _OPEN_TURN,
-                     _SET_TURN_ID, _SETTLE_OK)
+                     _SET_TURN_ID, _SETTLE_OK, _QUEUE_INITIAL)
