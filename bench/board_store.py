@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from bench.pg_paths import classic
 from bench.postgres_server import postgres_dsn
 from bench.report import Config, Section
 from bench.stats import median
@@ -128,6 +129,30 @@ def measure(kind: str, claimers: int, tasks: int, dsn: str | None = None
             "double_claims": doubles}
 
 
+def _pg_ab(section: Section, dsn: str, tasks: int, repeats: int,
+           detail: dict[str, list[dict[str, float]]]) -> int:
+    """One PostgreSQL claimer thread, the board as it was (`pg_paths.classic`: generic
+    statements, BEGIN/COMMIT around reads) and as it is, interleaved in this run."""
+    arms: dict[str, list[dict[str, float]]] = {"before": [], "now": []}
+    for _ in range(repeats):
+        with classic():
+            arms["before"].append(measure("threads", 1, tasks, dsn))
+        arms["now"].append(measure("threads", 1, tasks, dsn))
+    for kind in ("claims", "acks"):
+        rates = {arm: median([r[f"{kind}_per_s"] for r in runs]) for arm, runs in arms.items()}
+        section.add(f"PostgreSQL A/B, 1 thread: {kind}/s as before", rates["before"],
+                    f"{kind}/s", runs=repeats)
+        section.add(f"PostgreSQL A/B, 1 thread: {kind}/s now", rates["now"], f"{kind}/s",
+                    runs=repeats)
+        section.add(f"PostgreSQL A/B, 1 thread: {kind} now ÷ before",
+                    rates["now"] / rates["before"], "×", runs=repeats)
+    section.notes.append("PostgreSQL A/B: one claimer thread, 'before' = the board's earlier"
+                         " path (bench/pg_paths.py: generic statements, BEGIN/COMMIT around"
+                         " reads too), 'now' = server functions; pairs interleaved.")
+    detail.update({f"PostgreSQL-ab-{arm}": runs for arm, runs in arms.items()})
+    return sum(int(r["double_claims"]) for runs in arms.values() for r in runs)
+
+
 async def run(cfg: Config) -> Section:
     section = Section("board", "6. board store")
     # PostgreSQL is an order slower per transaction: fewer tasks keep its runs as long.
@@ -155,12 +180,15 @@ async def run(cfg: Config) -> Section:
                                 runs=len(runs))
                     section.add(f"{label}: acks/s", median([r["acks_per_s"] for r in runs]),
                                 "acks/s", runs=len(runs))
+        if dsn is not None:
+            doubles_total += _pg_ab(section, dsn, sizes["PostgreSQL"], repeats, detail)
     section.add("double claims (all runs)", doubles_total, "",
                 runs=sum(map(len, detail.values())), target="0", met=doubles_total == 0)
     section.notes.append(f"{sizes['SQLite']} (SQLite) or {sizes['PostgreSQL']} (PostgreSQL)"
                          " tasks in one member's queue; a claim = open turn + pull"
                          " (2 write transactions), an ack = settle the turn ok (1). SQLite:"
                          " WAL, synchronous=NORMAL, BEGIN IMMEDIATE. PostgreSQL: a local"
-                         " throwaway server (fsync off), per-run advisory lock per write.")
+                         " throwaway server (fsync off), advisory locks per member; the turn open,"
+                         " the pull and the ok settle are one server function each.")
     section.detail = detail
     return section

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.pg_paths import generic_ops
 from bench.postgres_server import postgres_dsn
 from bench.report import Config, Section
 from bench.stats import median, percentile, ratio
@@ -92,8 +93,8 @@ def _slices(roster: tuple[str, ...], workers: int) -> list[str]:
 @contextlib.contextmanager
 def run_wide_locks() -> Iterator[None]:
     """The store as it was before member locks: every write takes the run's lock
-    exclusively, and no counter lock (the A of an A/B in one run; the claimers are threads
-    of this process)."""
+    exclusively, and no counter lock, on the generic statements (the A of an A/B in one
+    run; the claimers are threads of this process)."""
     saved = pg_locks.take_write_locks, pg_locks.take_counter_lock
 
     def whole_run(conn: Any, run_id: str, members: tuple[str, ...] | None) -> None:
@@ -104,7 +105,8 @@ def run_wide_locks() -> Iterator[None]:
 
     pg_locks.take_write_locks, pg_locks.take_counter_lock = whole_run, no_counter_lock
     try:
-        yield
+        with generic_ops():  # the server functions take member locks of their own
+            yield
     finally:
         pg_locks.take_write_locks, pg_locks.take_counter_lock = saved
 
@@ -233,5 +235,7 @@ async def run(cfg: Config) -> Section:
             f"each worker its own process and embedded gateway ({THINK}); makespan from the"
             " run record; claims are lease-checked turn opens + pull + settle, each worker"
             " its own member and connection; members' writes lock their members only"
-            " (board/pg_locks.py), 'before' is the same build with every write run-wide")
+            " (board/pg_locks.py; the turn open, pull and ok settle are server functions"
+            " taking the same locks), 'before' is the same build with every write run-wide"
+            " on the generic statements")
     return section

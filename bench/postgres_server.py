@@ -91,3 +91,26 @@ def postgres_dsn(max_connections: int = 100) -> Iterator[str | None]:
             server.kill()
             server.wait(timeout=20)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def server_cpu_s(dsn: str) -> float:
+    """CPU seconds (user + system) the throwaway server at `dsn` has used so far: its
+    postmaster, its live backends, and the backends that already exited (counted in the
+    postmaster's children's times). 0 when the server's processes cannot be read."""
+    import psutil
+
+    port = dsn.rsplit(":", 1)[-1].split("/")[0]
+    for proc in psutil.process_iter(["cmdline"]):
+        command = proc.info["cmdline"] or []
+        if "-p" in command and command.index("-p") + 1 < len(command) \
+                and command[command.index("-p") + 1] == port \
+                and Path(command[0]).name == "postgres":
+            try:
+                total = float(sum(proc.cpu_times()[:4]))
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        total += float(sum(child.cpu_times()[:2]))
+                return total
+            except psutil.Error:
+                return 0.0
+    return 0.0

@@ -32,7 +32,7 @@ LINEAR_FLOOR = 0.67
 
 
 def scale_point(members: int, tasks: int, board_at: str = "sqlite", *, record: bool = True,
-                turns: str = "stream") -> dict[str, Any]:
+                turns: str = "stream", pg_path: str = "current") -> dict[str, Any]:
     """One run of the scale team against a fresh gateway, its runner in a fresh process
     (`record=False`: without the run record's writes, the floor of `bench.scale_record`;
     `turns="http"`: turns started by the POST, the A/B of `bench.scale_turns`), with both
@@ -44,7 +44,8 @@ def scale_point(members: int, tasks: int, board_at: str = "sqlite", *, record: b
         done = subprocess.run(
             [sys.executable, "-m", "bench.scale_worker", "--base-url", gateway.base_url,
              "--members", str(members), "--tasks", str(tasks), "--board", board_at,
-             "--record", "on" if record else "off", "--turns", turns],
+             "--record", "on" if record else "off", "--turns", turns,
+             "--pg-path", pg_path],
             cwd=ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
         gateway_used = sum(gateway_cpu.cpu_times()[:2]) - cpu_before
         if done.returncode != 0:
@@ -94,6 +95,11 @@ def add_store_points(cfg: Config, section: Section) -> list[dict[str, Any]]:
                         target=f"≈ 1 (linear), ≥ {LINEAR_FLOOR:g}×",
                         met=ratio >= LINEAR_FLOOR)
             points += mine
+        if dsn is not None:
+            from bench.scale_pg_ab import add_pg_ab_points  # imports scale_point from here
+
+            points.append({"store": "PostgreSQL A/B",
+                           "raw": add_pg_ab_points(cfg, section, dsn, members)})
     section.notes.append(f"Every store: {members} members, tasks "
                          + ", ".join(str(t) for t, _ in grid)
                          + "; runs per point " + ", ".join(str(r) for _, r in grid)

@@ -7,6 +7,7 @@ prints one JSON line: wall seconds, the turns' span (first turn start → last t
 CPU seconds, tool calls, turns, resident memory at start
 and peak. WHERE is the board: sqlite (a fresh file, the default), memory, or a PostgreSQL
 DSN. `--record off` runs without the run record's writes (`bench.scale_record`'s floor).
+`--pg-path classic`: the PostgreSQL board as it was (`bench/pg_paths.py`).
 `--turns http` starts every turn with the POST (the stream's `turnStart` not asked for), as
 the runner did before it: the A/B of bench/scale_turns.py."""
 
@@ -16,6 +17,8 @@ import argparse
 import asyncio
 import json
 
+from bench.pg_paths import PATHS
+from bench.pg_paths import use as use_pg_path
 from bench.processes import rss_bytes
 from bench.scale_team import scale_team
 from bench.team_runs import run_team
@@ -70,7 +73,10 @@ def main() -> None:
     parser.add_argument("--board", default="sqlite", help="sqlite, memory or a PostgreSQL DSN")
     parser.add_argument("--record", choices=("on", "off"), default="on")
     parser.add_argument("--turns", choices=("stream", "http"), default="stream")
+    parser.add_argument("--pg-path", choices=PATHS, default="current",
+                        help="a PostgreSQL board's earlier paths (bench/pg_paths.py)")
     args = parser.parse_args()
+    use_pg_path(args.pg_path)
     if args.record == "off":
         record_off()
     if args.turns == "http":

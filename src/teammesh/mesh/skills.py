@@ -175,7 +175,10 @@ class MemberSkills:
     @_answers(PUBLISH_ARTIFACT)
     def publish_artifact(self, ctx: SkillContext, kind: str, summary: str) -> dict[str, Any]:
         key = board_key(ctx)
-        replayed = key is not None and self.board.recorded(key) is not None
+        # Only a worktree needs to know (it commits before a first publish): without one,
+        # no read of the record ahead of the publish (which replays by key anyway).
+        replayed = (self.work is not None and key is not None
+                    and self.board.recorded(key) is not None)
         if self.work is not None and not replayed:
             summary = self.work.before_publish(kind, summary)  # commits the worktree
         result = self.board.publish_artifact(self.member, kind, summary, key=key,

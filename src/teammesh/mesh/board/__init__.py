@@ -106,11 +106,12 @@ def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str |
                                      max_attempts=max_attempts, team_text=team_text,
                                      meta=meta))
     if is_dsn(path):
-        from teammesh.mesh.board.postgres import PostgresStore  # optional dependency
+        from teammesh.mesh.board.pg_board import PgTeamBoard  # optional dependency
+        from teammesh.mesh.board.postgres import PostgresStore
 
-        return TeamBoard(PostgresStore.create(str(path), run_id=run_id, team=team,
-                                              roster=roster, max_attempts=max_attempts,
-                                              team_text=team_text, meta=meta))
+        return PgTeamBoard(PostgresStore.create(str(path), run_id=run_id, team=team,
+                                                roster=roster, max_attempts=max_attempts,
+                                                team_text=team_text, meta=meta))
     return TeamBoard(SqliteStore.create(path, run_id=run_id, team=team, roster=roster,
                                         max_attempts=max_attempts, team_text=team_text,
                                         meta=meta))
@@ -119,9 +120,10 @@ def create_board(*, run_id: str, team: str, roster: tuple[str, ...], path: str |
 def open_board(path: str | Path, run_id: str) -> TeamBoard:
     """An existing run's board (for `--resume` and `board show`)."""
     if is_dsn(path):
+        from teammesh.mesh.board.pg_board import PgTeamBoard
         from teammesh.mesh.board.postgres import PostgresStore
 
-        return TeamBoard(PostgresStore.open(str(path), run_id=run_id))
+        return PgTeamBoard(PostgresStore.open(str(path), run_id=run_id))
     return TeamBoard(SqliteStore.open(path, run_id=run_id))
 
 

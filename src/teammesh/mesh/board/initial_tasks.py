@@ -53,6 +53,10 @@ def queue_initial_tasks(board: TeamBoard, tasks: Sequence[tuple[str, str]]) -> N
     """Queue `(owner, text)` pairs as the run's initial tasks (keys `initial:0..N-1`)."""
     if not tasks:
         return
+    # PostgreSQL: the same, as one server function (`pg_board.PgTeamBoard.queue_initial`).
+    fast = getattr(board, "queue_initial", None)
+    if fast is not None and fast(list(tasks)):
+        return
     store = board._store
     with store.transaction(write=True) as tx:
         board._store = _Within(store, tx)

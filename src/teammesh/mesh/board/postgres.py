@@ -5,6 +5,16 @@ transaction-scoped advisory locks (`pg_locks.py`): the members' it touches, or t
 run's for a run-wide write, so a claim's select-then-update is atomic across connections,
 processes and machines (the role `BEGIN IMMEDIATE` plays in SQLite) while members' writes
 do not wait on each other.
+
+A PostgreSQL board costs CPU per statement, in this process and in the server (on a
+loaded machine that, more than the wait, is what a tool call pays), so statements count:
+the connection is in autocommit mode and a read runs as its statements alone, without
+BEGIN and COMMIT around them (at READ COMMITTED, which the board uses, each statement reads
+its own snapshot inside a transaction as well, so the two extra statements bought
+nothing). A write runs in a transaction as before. Pipeline mode (a write's statements sent
+without waiting for each) and a connection per thread (the runner calling the board from
+threads) were measured and left out: each cost more CPU per call than it saved in waits
+(docs/distributed.md, "Statements per tool call").
 Tables are prefixed `teammesh_` so the database may hold other things too; the schema is
 versioned (`migrations.py`, `schema.py`), since one database outlives any one teammesh.
 """
@@ -54,7 +64,8 @@ class PostgresStore(SqlStore):
     def __init__(self, dsn: str, run_id: str) -> None:
         self.dsn = dsn
         self._run_id = run_id
-        self._conn: psycopg.Connection[Row] = psycopg.connect(dsn, row_factory=dict_row)
+        self._conn: psycopg.Connection[Row] = psycopg.connect(dsn, row_factory=dict_row,
+                                                              autocommit=True)
         self._lock = threading.RLock()
         migrate_pg(self._conn, redact(dsn))
 
@@ -76,16 +87,29 @@ class PostgresStore(SqlStore):
     def act_as_worker(self, worker: str) -> None:
         """Name this connection's worker (`leases.bind_worker`): the database then lets it
         open a member's turn only under that member's live lease."""
-        with self._lock, self._conn.transaction():
+        with self._lock:
             self._conn.execute("SELECT set_config('teammesh.worker', %s, false)", (worker,))
+
+    def call_function(self, call: str, args: tuple[Any, ...]) -> Any:
+        """What `SELECT <call>` of a board function returns (`pg_functions.py`): one
+        statement, its own transaction (autocommit), so one round trip in all. `call` is a
+        constant of `pg_board.py` (the function and its placeholders), never built from
+        input: every value goes in `args`."""
+        with self._lock, refused_turns():
+            row = self._conn.execute(f"SELECT {call} AS result", args).fetchone()
+        assert row is not None
+        return row["result"]
 
     @contextmanager
     def transaction(self, *, write: bool, members: Members = None
                     ) -> Iterator[_PostgresTx]:
-        with self._lock, refused_turns(), self._conn.transaction():
-            if write:
+        with self._lock, refused_turns():
+            if not write:  # autocommit: each read statement is its own transaction
+                yield _PostgresTx(self._conn, self._run_id)
+                return
+            with self._conn.transaction():
                 pg_locks.take_write_locks(self._conn, self._run_id, members)
-            yield _PostgresTx(self._conn, self._run_id)
+                yield _PostgresTx(self._conn, self._run_id)
 
 
 @contextmanager
