@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 CODEX_VERSION := 0.169.0
 CODEX_PREFIX := .cache/codex
 CODEX_STAMP := $(CODEX_PREFIX)/.installed-$(CODEX_VERSION)
+# pytest-xdist workers for `make test`: most tests wait on subprocesses, sockets and codex,
+# so 2 workers halve the run on 2 cores. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup codex demo test lint typecheck bench soak clean
 
@@ -37,7 +40,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: setup codex lint typecheck
-	$(BIN)/pytest -q --durations=20  # the slowest tests named: the run must stay under 10 min
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20  # the slowest named: under 10 min
 
 bench: setup
 	$(BIN)/python -m bench
