@@ -40,6 +40,7 @@ from teammesh.mesh.teamfile import load_team, team_from_text
 TEAMMESH = str(Path(sys.executable).with_name("teammesh"))
 SIX = Path(__file__).resolve().parents[1] / "teams" / "six.toml"
 THINK = "playbook?think_ms=200"
+SMOKE_THINK = "playbook?think_ms=20"  # smoke: the same runs, shorter model steps
 
 
 def wide_team(members: int, tasks_each: int) -> str:
@@ -66,9 +67,9 @@ def _new_run(dsn: str, text: str) -> str:
 
 
 def _workers(dsn: str, run_id: str, slices: list[str], cwd: str,
-             extra: tuple[str, ...] = ()) -> None:
+             extra: tuple[str, ...] = (), runtime: str = THINK) -> None:
     procs = [subprocess.Popen([TEAMMESH, "worker", "--board", dsn, "--run", run_id,
-                               "--members", members, "--runtime", THINK, *extra],
+                               "--members", members, "--runtime", runtime, *extra],
                               cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for members in slices]
     for proc in procs:
@@ -175,7 +176,8 @@ def _wakeups(dsn: str, run_id: str) -> list[float]:
 async def run(cfg: Config) -> Section:
     section = Section("distributed", "8. distributed workers (PostgreSQL)")
     members, tasks_each = cfg.pick((32, 2), (4, 1))
-    counts = cfg.pick((1, 2, 4), (1, 2))
+    counts = cfg.pick((1, 2, 4), (2,))  # smoke: the floor is one worker already
+    think = cfg.pick(THINK, SMOKE_THINK)
     with postgres_dsn(max_connections=300) as dsn, tempfile.TemporaryDirectory() as cwd:
         if dsn is None:
             section.notes.append("skipped: no PostgreSQL server could be started")
@@ -188,11 +190,11 @@ async def run(cfg: Config) -> Section:
         spans: dict[int, list[float]] = {n: [] for n in counts}
         for _ in range(repeats):  # interleaved: the floor and each size in every repeat
             run_id = _new_run(dsn, floor_text)
-            _workers(dsn, run_id, ["*"], cwd)
+            _workers(dsn, run_id, ["*"], cwd, runtime=think)
             critical.append(_makespan(dsn, run_id))
             for n in counts:
                 run_id = _new_run(dsn, text)
-                _workers(dsn, run_id, _slices(roster, n), cwd)
+                _workers(dsn, run_id, _slices(roster, n), cwd, runtime=think)
                 spans[n].append(_makespan(dsn, run_id))
         floor = median(critical)
         section.add("critical path (one member's turns alone)", floor, "s", runs=repeats)
@@ -224,7 +226,7 @@ async def run(cfg: Config) -> Section:
             latencies: list[float] = []
             for _ in range(repeats):
                 run_id = _new_run(dsn, six.text)
-                _workers(dsn, run_id, _slices(six.roster, 3), cwd, extra)
+                _workers(dsn, run_id, _slices(six.roster, 3), cwd, extra, think)
                 latencies += _wakeups(dsn, run_id)
             if latencies:
                 section.add(f"wake-up, handoff commit to turn start{label} (median)",
@@ -232,7 +234,7 @@ async def run(cfg: Config) -> Section:
                 section.add(f"wake-up, handoff commit to turn start{label} (p99)",
                             percentile(latencies, 99), "ms", runs=len(latencies))
         section.notes.append(
-            f"each worker its own process and embedded gateway ({THINK}); makespan from the"
+            f"each worker its own process and embedded gateway ({think}); makespan from the"
             " run record; claims are lease-checked turn opens + pull + settle, each worker"
             " its own member and connection; members' writes lock their members only"
             " (board/pg_locks.py; the turn open, pull and ok settle are server functions"

@@ -1,5 +1,7 @@
-"""`python -m bench --smoke`: every benchmark end to end at tiny sizes, and well-formed output
-(markdown + JSON with machine, versions, date; every figure a positive number)."""
+"""`python -m bench --smoke --only KEY`: every benchmark end to end at tiny sizes, and
+well-formed output (markdown + JSON with machine, versions, date; every figure a positive
+number). One test per benchmark key, so the sections run on parallel test workers and a
+failure names its section; `test_every_section_has_a_smoke_test` keeps the keys complete."""
 
 from __future__ import annotations
 
@@ -10,15 +12,29 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.__main__ import BENCHMARKS
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {"roundtrip", "sync_point", "seed", "scale", "concurrency", "board", "codex", "stop",
             "startup", "tracing", "web", "distributed"}
+# A benchmark key's sections are the key itself, plus these (one module, two sections).
+ALSO = {"seed": {"sync_point"}}
+
+
+def _sections_of(key: str) -> set[str]:
+    return {key} | ALSO.get(key, set())
+
+
+def test_every_section_has_a_smoke_test() -> None:
+    # wsanswer: answers over the stream (bench/stream_answers.py).
+    assert set().union(*map(_sections_of, BENCHMARKS)) == SECTIONS | {"wsanswer"}
 
 
 @pytest.mark.timeout(300)
-def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+@pytest.mark.parametrize("key", sorted(BENCHMARKS))
+def test_smoke_run_writes_well_formed_results(tmp_path: Path, key: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--only", key,
+                           "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-4000:]
     document = json.loads((tmp_path / "latest.json").read_text())
@@ -29,8 +45,7 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     versions = document["versions"]
     for name in ("python", "teammesh", "starlette", "uvicorn", "websockets", "httpx"):
         assert versions[name] and versions[name] != "absent", name
-    # wsanswer: answers over the stream (bench/stream_answers.py).
-    assert {s["key"] for s in document["sections"]} == SECTIONS | {"wsanswer"}
+    assert {s["key"] for s in document["sections"]} == _sections_of(key)
     for section in document["sections"]:
         assert section["figures"], section["key"]
         for figure in section["figures"]:
@@ -51,5 +66,6 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert markdown.startswith("# teammesh benchmarks (smoke sizes)")
     assert "| benchmark | figure | value | target | verdict | runs |" in markdown
     assert markdown.count("\n| ") >= sum(len(s["figures"]) for s in document["sections"])
-    # The printed table carries the same figures.
-    assert "1. tool-call round trip" in proc.stdout and "6. board store" in proc.stdout
+    # The printed table carries the same figures, under each section's title.
+    for section in document["sections"]:
+        assert section["title"] in proc.stdout, section["key"]

@@ -238,6 +238,9 @@ def test_a_second_runner_on_a_live_run_is_refused(tmp_path: Path, gateway: str) 
     assert first.stdout is not None
     try:
         assert _readline(first.stdout, 30)  # the run is going
+        # Stopped, it holds its lock but cannot finish the run: a second runner started on a
+        # busy machine (parallel test workers) would otherwise find the run complete.
+        first.send_signal(signal.SIGSTOP)
         (run,) = list_runs(board_file)
         second = subprocess.run([TEAMMESH, "run", "--resume", run.run_id, *common],
                                 cwd=tmp_path, env=_env(), capture_output=True, text=True,

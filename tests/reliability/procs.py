@@ -77,7 +77,9 @@ class GatewayProcess:
                 "--data-dir", str(self.data_dir), "--think-ms", str(self.think_ms),
                 "--log-level", self.log_level, *self.extra]
         # No token given: serve without one (explicitly; `teammesh serve` makes one otherwise).
-        args += ["--token", self.token] if self.token is not None else ["--no-token"]
+        # `--token=…` in one argument: a random token may begin with "-", which argparse
+        # would take for an option when it is a separate argument.
+        args += [f"--token={self.token}"] if self.token is not None else ["--no-token"]
         if self.log_path is not None and self._log is None:
             self._log = self.log_path.open("a", encoding="utf-8")
         deadline = time.monotonic() + START_TIMEOUT
