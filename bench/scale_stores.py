@@ -82,15 +82,21 @@ def add_store_points(cfg: Config, section: Section) -> list[dict[str, Any]]:
             for tasks, repeats in grid:
                 runs = [scale_point(members, tasks, board_at) for _ in range(repeats)]
                 rate = median([r["tool_calls"] / r["wall_s"] for r in runs])
+                in_turns = median([r["tool_calls"] / r["turn_span_s"] for r in runs])
                 point: dict[str, Any] = {
                     "store": name, "members": members, "tasks": tasks, "runs": len(runs),
-                    "calls_per_s": rate, "makespan_s": median([r["wall_s"] for r in runs]),
-                    "raw": runs}
+                    "calls_per_s": rate, "calls_per_s_turns": in_turns,
+                    "makespan_s": median([r["wall_s"] for r in runs]), "raw": runs}
                 mine.append(point)
-                section.add(f"{name} board, {members} members × {tasks} tasks: tool calls/s",
-                            rate, "calls/s", runs=len(runs))
-            ratio = mine[-1]["calls_per_s"] / mine[0]["calls_per_s"]
-            section.add(f"{name} board: calls/s at {mine[-1]['tasks']} ÷ at"
+                label = f"{name} board, {members} members × {tasks} tasks"
+                section.add(f"{label}: tool calls/s (first turn start → last turn end)",
+                            in_turns, "calls/s", runs=len(runs))
+                section.add(f"{label}: tool calls/s, whole run", rate, "calls/s",
+                            runs=len(runs))
+            # Over the turns' span: the whole run's rate rises with tasks only because its
+            # fixed set-up spreads thinner, which would hide a rate that falls with the board.
+            ratio = mine[-1]["calls_per_s_turns"] / mine[0]["calls_per_s_turns"]
+            section.add(f"{name} board: calls/s (turns' span) at {mine[-1]['tasks']} ÷ at"
                         f" {mine[0]['tasks']} tasks", ratio, "×", runs=mine[-1]["runs"],
                         target=f"≈ 1 (linear), ≥ {LINEAR_FLOOR:g}×",
                         met=ratio >= LINEAR_FLOOR)
