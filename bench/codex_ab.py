@@ -31,7 +31,8 @@ from bench.stats import median, percentile
 MODEL = "playbook"
 
 
-def _gateway(root: Path, base_url: str, src: str | None) -> CliServer:
+def gateway_with_src(root: Path, base_url: str, src: str | None) -> CliServer:
+    """A codex gateway child running the sources under `src` (None: this checkout's)."""
     saved = os.environ.get("PYTHONPATH")
     if src:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, saved) if p)
@@ -53,7 +54,8 @@ async def run(pairs: int, a_src: str) -> dict[str, list[float]]:
     with scratch_dir("codex-ab") as root:
         model = model_server(root)
         base = f"{model.base_url}/v1"
-        gateways = {"A": _gateway(root / "a", base, a_src), "B": _gateway(root / "b", base, None)}
+        gateways = {"A": gateway_with_src(root / "a", base, a_src),
+                    "B": gateway_with_src(root / "b", base, None)}
         try:
             async with (
                 BareAppServer(root / "bare", base, MODEL) as bare,

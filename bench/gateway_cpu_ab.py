@@ -20,26 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-from pathlib import Path
 
-from bench.cli_child import CliServer, codex_gateway, model_server, scratch_dir
+from bench.cli_child import CliServer, model_server, scratch_dir
+from bench.codex_ab import gateway_with_src
 from bench.codex_cpu import cpu_seconds
 from bench.gateway_cpu_profile import WARMUP_TURNS, TurnRunner, our_turns, wire_turns
 from bench.stats import median, percentile
-
-
-def _gateway(root: Path, base_url: str, src: str | None) -> CliServer:
-    saved = os.environ.get("PYTHONPATH")
-    if src:
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, saved) if p)
-    try:
-        return codex_gateway(root, base_url, root.with_suffix(".log"))
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 async def _cpu_ms(gateway: CliServer, prepare: TurnRunner) -> float:
@@ -60,7 +46,8 @@ async def run(turns: int, a_src: str, alone: bool) -> dict[str, list[float]]:
     with scratch_dir("gateway-cpu-ab") as root:
         model = model_server(root)
         base = f"{model.base_url}/v1"
-        gateways = {"A": _gateway(root / "a", base, a_src), "B": _gateway(root / "b", base, None)}
+        gateways = {"A": gateway_with_src(root / "a", base, a_src),
+                    "B": gateway_with_src(root / "b", base, None)}
         try:
             for clients in phases:
                 await _phase(clients, gateways, turns, figures)
