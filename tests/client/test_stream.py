@@ -156,3 +156,19 @@ async def test_stop_event_ends_a_connection_attempt_loop() -> None:
     stop.set()
     await asyncio.wait_for(task, 5)
     await cm.close()
+
+
+async def test_stop_wakes_an_idle_connected_stream(gateway: GatewayThread) -> None:
+    # Connected and idle: the reader waits for a frame with one future and a timer as long
+    # as the stream's receive timeout; setting the stop event must end that wait itself
+    # (stream_reader.py), not leave the stream until the timer runs out.
+    cm = AsyncCodexManager(base_url=gateway.base_url)
+    cm.stream.receive_timeout_seconds = 60.0
+    stop = asyncio.Event()
+    task = asyncio.create_task(cm.stream.run_forever(stop_event=stop))
+    await _until(lambda: cm.stream.consecutive_failures == 0 and cm.turns.covers("any"))
+    await asyncio.sleep(0.1)  # the ready frame handled: the reader now waits on nothing
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, 10)  # far below the 60 s receive timeout
+    await cm.close()

@@ -60,6 +60,12 @@ class FrameReader:
         self._turns = turns or StreamTurns()
         self._max_backlog = max_backlog
         self._queue: asyncio.Queue[dict[str, Any] | NotJson | _Ended] = asyncio.Queue()
+        # `next` waiting on an empty queue: woken by the reader, the stop event or its
+        # timer. One future per wait, not the two tasks and a wait() that a frame used to
+        # cost: at a turn's pace (a frame every few ms) the queue is nearly always empty.
+        self._waiter: asyncio.Future[None] | None = None
+        self._watched: asyncio.Event | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._task = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
@@ -77,14 +83,35 @@ class FrameReader:
                 if queue.qsize() >= self._max_backlog:
                     raise BacklogError("stream handlers fell too far behind; reconnecting")
                 queue.put_nowait(NOT_JSON if obj is None else obj)
+                self._wake()
         except BaseException as error:  # handed to the dispatch loop
             # Answers waiting on this socket fail now (their callers retry): the dispatch
             # loop may be inside a handler awaiting one, and would never get to them.
             self._answers.detach(self._ws)
             self._turns.detach(self._ws)
             queue.put_nowait(_Ended(error))
+            self._wake()
             if isinstance(error, asyncio.CancelledError):
                 raise
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _watch_stop(self, stop_event: asyncio.Event) -> None:
+        """One task per stop event for the reader's life, waking a waiting `next`."""
+        if self._watched is stop_event:
+            return
+        if self._watch is not None:
+            self._watch.cancel()
+        self._watched = stop_event
+
+        async def watch() -> None:
+            await stop_event.wait()
+            self._wake()
+
+        self._watch = asyncio.get_running_loop().create_task(watch())
 
     async def next(self, stop_event: StopEvent | None, wait_s: float
                    ) -> dict[str, Any] | NotJson | None:
@@ -92,18 +119,22 @@ class FrameReader:
         connection that ended raises its error here, as `recv` would have."""
         queue = self._queue
         if queue.empty():
-            if not isinstance(stop_event, asyncio.Event):
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=wait_s)
-                except TimeoutError:
+            if isinstance(stop_event, asyncio.Event):
+                if stop_event.is_set():
                     return None
-            else:
-                item_or_none = await _first(queue, stop_event, wait_s)
-                if item_or_none is None:
-                    return None
-                item = item_or_none
-        else:
-            item = queue.get_nowait()  # under load: no task, no wait
+                self._watch_stop(stop_event)
+            # (A threading.Event cannot wake a loop: the caller checks it between waits.)
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(wait_s, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            if queue.empty():
+                return None  # the time passed, or the stop event was set
+        item = queue.get_nowait()  # no task, no wait
         if isinstance(item, _Ended):
             queue.put_nowait(item)  # every later call sees the end too
             if isinstance(item.error, asyncio.CancelledError):
@@ -112,6 +143,8 @@ class FrameReader:
         return item
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         self._task.cancel()
         try:
             await self._task
@@ -119,19 +152,6 @@ class FrameReader:
             pass
 
 
-async def _first(queue: asyncio.Queue[Any], stop_event: asyncio.Event, wait_s: float
-                 ) -> Any | None:
-    get = asyncio.ensure_future(queue.get())
-    stop = asyncio.ensure_future(stop_event.wait())
-    try:
-        done, _ = await asyncio.wait({get, stop}, timeout=wait_s,
-                                     return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (get, stop):
-            if not task.done():
-                task.cancel()
-    if get in done:
-        return get.result()
-    if get.done() and not get.cancelled():
-        queue.put_nowait(get.result())  # arrived during stop: keep it for the next call
-    return None
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
