@@ -66,7 +66,7 @@ def _hops(bare: dict[str, float], wire: dict[str, float]) -> dict[str, float]:
 
 async def run(cfg: Config) -> Section:
     section = Section("codex", "codex turn: gateway vs bare app-server")
-    rounds = cfg.pick(30, 3)
+    rounds = cfg.pick(60, 3)
     prompt = echo_prompt(1)
     bare_ms: list[float] = []
     ours_ms: list[float] = []
