@@ -19,6 +19,12 @@ from teammesh.gateway.runtimes.codex_skippable import skippable_method
     (b'{"method":"thread/status/changed","params":{}}', "thread/status/changed"),
     # A server request written method-first (codex writes item/tool/call so): parsed.
     (b'{"method":"item/tool/call","id":2,"params":{}}', None),
+    # A listed name with an id (a request, wherever the id is, however spelled): parsed,
+    # never dropped, or codex would wait for an answer forever.
+    (b'{"method":"warning","id":2,"params":{}}', None),
+    (b'{"method":"thread/status/changed","params":{},"id":"r-1"}', None),
+    (b'{"method":"warning","params":{}, "id" :0}', None),
+    (b'{"method":"warning","params":{},"\\u0069d":7}', None),
     # State-changing notifications are always parsed.
     (b'{"method":"item/completed","params":{}}', None),
     (b'{"method":"turn/completed","params":{}}', None),

@@ -13,7 +13,10 @@ Recognised only if codex wrote the line as `{"method":"<name>",` with `<name>` i
 below. The list names notifications only (JSON-RPC requests share the `{"method":` start:
 codex writes `item/tool/call` that way), so a server request is never mistaken for one;
 anything else (another spelling, an escape in the name, a method not listed) is parsed as
-before.
+before. A line with a listed name is still parsed when it holds `"id"` anywhere or any `\\u`
+escape (a key spelled `"\\u0069d"` is `id` too): a request (or a response) that happens to
+carry a listed name must reach its handler, or codex waits for an answer forever. Codex's
+skippable notifications carry neither, so this costs them only two substring scans.
 """
 
 from __future__ import annotations
@@ -45,4 +48,6 @@ def skippable_method(line: bytes) -> str | None:
     end = line.find(b'"', len(_PREFIX))
     if end < 0 or line[end + 1:end + 2] != b",":
         return None
+    if b'"id"' in line or b"\\u" in line:
+        return None  # perhaps a request with an id: parsed, never dropped
     return _SKIPPABLE_BYTES.get(line[len(_PREFIX):end])
