@@ -28,10 +28,16 @@ def test_same_text_as_json(value: Any) -> None:
 @pytest.mark.parametrize("value", [
     {"huge": 2 ** 70},  # past 64 bits
     {1: "int key"},
-    {"lone": "\ud800"},
 ])
 def test_what_orjson_refuses_is_encoded_by_json(value: Any) -> None:
     assert dumps(value) == _json(value)
+
+
+def test_a_lone_surrogate_is_escaped_so_the_text_is_utf8() -> None:
+    text = dumps({"lone": "x\ud800", "é": 2 ** 70})
+    assert text == '{"lone":"x\\ud800","\\u00e9":1180591620717411303424}'
+    text.encode()  # UTF-8 text: a socket and a store take it
+    assert json.loads(text) == {"lone": "x\ud800", "é": 2 ** 70}
 
 
 def test_non_finite_floats_become_null_and_floats_keep_their_value() -> None:

@@ -10,7 +10,11 @@ the values the gateway handles (strings, ints, floats, bools, None, dicts with s
 lists and tuples), except that a float may be spelled shorter (`1e-7`, not `1e-07`: the
 same number) and NaN/Infinity, which are not JSON, become `null` (as Node's
 `JSON.stringify`, codex-manager's encoder, does). What orjson refuses (an int past 64 bits, a
-non-string key, a lone surrogate) goes to `json` as before.
+non-string key, a lone surrogate) goes to `json` as before; a text that would hold a lone
+surrogate (no UTF-8 text: a socket's or a store's encode raises) is `json`'s ASCII
+spelling instead, `\ud800` escaped, which parses back to the same value. (Raw, it raised in
+the fan-out's one write callback and stalled every socket after it: tests/gateway/
+test_fanout_unencodable_text.py.)
 
 `loads` gives what `json.loads` gives: orjson parses unless the text has a run of 19 or
 more digits (orjson turns an integer past 64 bits into a float; json keeps it exact), and
@@ -31,13 +35,19 @@ _LONG_DIGITS = re.compile(rb"\d{19}")
 
 # One encoder for the fallback: `json.dumps` with keyword arguments builds one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return _ENCODER.encode(value)
+        text = _ENCODER.encode(value)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(value)  # a lone surrogate: escaped, the same value
+    return text
 
 
 def loads(data: bytes) -> Any:
