@@ -100,8 +100,9 @@ class FrameReader:
             waiter.set_result(None)
 
     def _watch_stop(self, stop_event: asyncio.Event) -> None:
-        """One task per stop event for the reader's life, waking a waiting `next`."""
-        if self._watched is stop_event:
+        """One task per stop event for the reader's life, waking a waiting `next`; a new one
+        when that task has ended (it saw the event set, and the caller cleared it since)."""
+        if self._watched is stop_event and self._watch is not None and not self._watch.done():
             return
         if self._watch is not None:
             self._watch.cancel()
