@@ -24,7 +24,8 @@ ODD = [
     " ", "'; drop table tasks; --", "\\x00 backslash", "$1 $$ dollar",
 ]
 # A key past a btree entry (~2.7 kB, incompressible) and one that compresses below it.
-KEYS = ["k:\x00", "k:" + "y" * 20_000, "k:" + random.Random(7).randbytes(4000).hex(), "k:😀", "k:'", "k:$$", "k:\u202e", ""]
+KEYS = ["k:\x00", "k:" + "y" * 20_000, "k:" + random.Random(7).randbytes(4000).hex(),
+        "k:😀", "k:'", "k:$$", "k:\u202e", ""]
 
 
 def _board(dsn: str, *, functions: bool) -> TeamBoard:
