@@ -171,7 +171,16 @@ class FanOut:
             self.before_send()
         for subscriber in draining:
             subscriber._in_drain = False
-            subscriber.drain_now()
+            try:
+                subscriber.drain_now()
+            except Exception:
+                # One socket's failed write must not leave the sockets after it in this
+                # list without their texts: its own writer task takes over (and ends it
+                # if the socket is gone).
+                log.warning("direct websocket write failed; its writer takes over",
+                            exc_info=True)
+                subscriber.write_now = None
+                subscriber._wake()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
